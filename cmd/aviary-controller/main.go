@@ -1,0 +1,79 @@
+// Command aviary-controller runs Aviary's controllers for the argoproj.io
+// Rollout, AnalysisRun and Experiment kinds.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/aviary-rollouts/aviary/internal/logging"
+	"github.com/aviary-rollouts/aviary/internal/manager"
+	"github.com/aviary-rollouts/aviary/internal/version"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "aviary-controller: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	var opts manager.Options
+	fs := flag.NewFlagSet("aviary-controller", flag.ContinueOnError)
+	opts.BindFlags(fs)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Println(version.String())
+		return nil
+	}
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	log, err := logging.New(os.Stderr, opts.LogLevel, opts.LogFormat)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(logging.Logr(log))
+	klog.SetLogger(logging.Logr(log.With("source", "client-go")))
+
+	cfg, err := opts.RESTConfig()
+	if err != nil {
+		return err
+	}
+	identity := manager.Identity()
+	mgr, err := manager.New(&opts, cfg, identity)
+	if err != nil {
+		return err
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := manager.CheckCRDs(ctx, mgr.GetRESTMapper()); err != nil {
+		return err
+	}
+	elected := mgr.Elected()
+	if err := mgr.Add(ctrlmanager.RunnableFunc(func(ctx context.Context) error {
+		<-elected
+		log.Info("leading: this instance now reconciles", "identity", identity)
+		<-ctx.Done()
+		return nil
+	})); err != nil {
+		return fmt.Errorf("add leadership logger: %w", err)
+	}
+	log.Info("starting aviary-controller", "version", version.String(), "identity", identity,
+		"namespaced", opts.Namespaced, "namespace", opts.Namespace, "instanceID", opts.InstanceID,
+		"leaderElect", opts.LeaderElect, "metrics", opts.MetricsAddr, "health", opts.HealthAddr)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("controller manager stopped: %w", err)
+	}
+	log.Info("aviary-controller stopped")
+	return nil
+}

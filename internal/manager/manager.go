@@ -1,0 +1,180 @@
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/version"
+)
+
+// Scheme knows the built-in kinds and the five argoproj.io kinds.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("register built-in kinds: %w", err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("register argoproj.io/v1alpha1 kinds: %w", err)
+	}
+	return s, nil
+}
+
+// RESTConfig loads the kubeconfig named by the options, or KUBECONFIG, or the
+// in-cluster config, and applies the client rate limits.
+func (o *Options) RESTConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if o.Kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	} else {
+		cfg, err = config.GetConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load Kubernetes client configuration (set --kubeconfig or KUBECONFIG): %w", err)
+	}
+	cfg.QPS = float32(o.QPS)
+	cfg.Burst = o.Burst
+	cfg.UserAgent = "aviary-controller/" + version.String()
+	return cfg, nil
+}
+
+// Identity is this process's name in the leader-election Lease, unique per
+// process so a restarted controller never mistakes the old holder for itself.
+func Identity() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "aviary"
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return host + "_" + hex.EncodeToString(b)
+}
+
+// New builds the manager: cached clients scoped by namespace and instance id,
+// leader election on a Lease, /metrics, /healthz and /readyz.
+func New(o *Options, cfg *rest.Config, identity string) (ctrlmanager.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	mo := ctrlmanager.Options{
+		Scheme:                  scheme,
+		Cache:                   o.cacheOptions(),
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.HealthAddr,
+		GracefulShutdownTimeout: &o.ShutdownTimeout,
+	}
+	if o.LeaderElect {
+		lock, err := o.leaseLock(cfg, identity)
+		if err != nil {
+			return nil, err
+		}
+		mo.LeaderElection = true
+		mo.LeaderElectionID = o.LeaderElectionID
+		mo.LeaderElectionNamespace = o.leaseNamespace()
+		mo.LeaderElectionResourceLockInterface = lock
+		mo.LeaseDuration = &o.LeaderElectionLeaseDuration
+		mo.RenewDeadline = &o.LeaderElectionRenewDeadline
+		mo.RetryPeriod = &o.LeaderElectionRetryPeriod
+		// Hand the Lease over at once on SIGTERM instead of making the next
+		// leader wait out the lease duration.
+		mo.LeaderElectionReleaseOnCancel = true
+	}
+	mgr, err := ctrlmanager.New(cfg, mo)
+	if err != nil {
+		return nil, fmt.Errorf("create controller manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("add /healthz check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("add /readyz check: %w", err)
+	}
+	return mgr, nil
+}
+
+func (o *Options) leaseLock(cfg *rest.Config, identity string) (resourcelock.Interface, error) {
+	cs, err := kubernetes.NewForConfig(rest.CopyConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("create client for leader election: %w", err)
+	}
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaseNamespace(), o.LeaderElectionID,
+		cs.CoreV1(), cs.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: identity})
+	if err != nil {
+		return nil, fmt.Errorf("create leader-election Lease lock %s/%s: %w", o.leaseNamespace(), o.LeaderElectionID, err)
+	}
+	return lock, nil
+}
+
+// cacheOptions scopes the informers: one namespace when namespaced, and the
+// argoproj.io kinds filtered by controller instance id, so a controller never
+// even receives objects that belong to another instance.
+func (o *Options) cacheOptions() cache.Options {
+	co := cache.Options{}
+	if o.Namespaced {
+		co.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	}
+	sel := InstanceSelector(o.InstanceID)
+	co.ByObject = map[client.Object]cache.ByObject{
+		&v1alpha1.Rollout{}:     {Label: sel},
+		&v1alpha1.AnalysisRun{}: {Label: sel},
+		&v1alpha1.Experiment{}:  {Label: sel},
+	}
+	return co
+}
+
+// InstanceSelector selects the objects an instance owns: those labelled with
+// its id, or, without an id, those carrying no instance label at all.
+func InstanceSelector(id string) labels.Selector {
+	var req *labels.Requirement
+	var err error
+	if id == "" {
+		req, err = labels.NewRequirement(v1alpha1.LabelControllerInstanceID, selection.DoesNotExist, nil)
+	} else {
+		req, err = labels.NewRequirement(v1alpha1.LabelControllerInstanceID, selection.Equals, []string{id})
+	}
+	if err != nil {
+		// Only an id that is not a valid label value gets here; Validate
+		// rejects those, so selecting nothing is the safe answer.
+		return labels.Nothing()
+	}
+	return labels.NewSelector().Add(*req)
+}
+
+// ErrCRDsMissing means the argoproj.io CRDs are not installed.
+var ErrCRDsMissing = errors.New("argoproj.io CRDs are not installed")
+
+// CheckCRDs verifies the API server serves every kind the controller watches,
+// so a missing install step is one clear message instead of informer errors.
+func CheckCRDs(_ context.Context, mapper meta.RESTMapper) error {
+	for _, kind := range []string{"Rollout", "AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun", "Experiment"} {
+		gk := schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: kind}
+		if _, err := mapper.RESTMapping(gk, v1alpha1.GroupVersion.Version); err != nil {
+			return fmt.Errorf("%w: kind %s.%s/%s is not served (%v); install them with `kubectl apply -f dist/install.yaml` or `kubectl apply -f config/crd`",
+				ErrCRDsMissing, kind, gk.Group, v1alpha1.GroupVersion.Version, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package framework
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// ControllerBinary builds cmd/aviary-controller once per test package (so
+// `go test` alone works, without `make build`) and returns its path.
+func ControllerBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "aviary-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "aviary-controller")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/aviary-controller")
+		cmd.Dir = Get(t).RepoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build aviary-controller: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// Controller is an aviary-controller process run by a test.
+type Controller struct {
+	t           testing.TB
+	cmd         *exec.Cmd
+	out         *syncBuffer
+	done        chan struct{}
+	MetricsAddr string
+	HealthAddr  string
+}
+
+// StartController runs the controller binary against the local cluster with
+// free metrics and health ports and the given extra flags. It is stopped
+// (SIGKILL) when the test ends if still running; its output is logged if the
+// test failed.
+func StartController(t testing.TB, args ...string) *Controller {
+	t.Helper()
+	e := Get(t)
+	c := &Controller{t: t, out: &syncBuffer{}, done: make(chan struct{}),
+		MetricsAddr: FreeAddr(t), HealthAddr: FreeAddr(t)}
+	full := append([]string{"--kubeconfig", e.Kubeconfig, "--metrics-addr", c.MetricsAddr, "--health-addr", c.HealthAddr}, args...)
+	c.cmd = exec.Command(ControllerBinary(t), full...)
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("start aviary-controller: %v", err)
+	}
+	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		c.Kill()
+		if t.Failed() {
+			t.Logf("aviary-controller %v output:\n%s", full, c.Output())
+		}
+	})
+	return c
+}
+
+// Output is everything the process has written so far.
+func (c *Controller) Output() string { return c.out.String() }
+
+// WaitForOutput waits until the output contains s.
+func (c *Controller) WaitForOutput(timeout time.Duration, s string) {
+	c.t.Helper()
+	Eventually(c.t, timeout, fmt.Sprintf("controller output to contain %q", s), func() (bool, string) {
+		return strings.Contains(c.Output(), s), "not yet; output so far:\n" + c.Output()
+	})
+}
+
+// Exited reports whether the process has ended.
+func (c *Controller) Exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Kill stops the process at once, as a node failure or OOM kill would.
+func (c *Controller) Kill() {
+	if !c.Exited() {
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// Stop sends SIGTERM and waits for a graceful exit.
+func (c *Controller) Stop(timeout time.Duration) error {
+	if c.Exited() {
+		return nil
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+		return nil
+	case <-time.After(timeout):
+		c.Kill()
+		return fmt.Errorf("controller did not stop within %s of SIGTERM", timeout)
+	}
+}
+
+// ExitCode is the process's exit code once it has ended.
+func (c *Controller) ExitCode() int { <-c.done; return c.cmd.ProcessState.ExitCode() }
+
+// FreeAddr returns a loopback address with a port free at the time of the call.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for a writing process and reading tests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

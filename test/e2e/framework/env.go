@@ -1,0 +1,168 @@
+// Package framework runs end-to-end tests against Aviary's real local control
+// plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+// kwok fake nodes). A test package calls Main from TestMain: it starts or
+// reuses the cluster once, installs the CRDs, and fails every test with the
+// reason if it cannot — tests never skip for want of a cluster.
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/internal/manager"
+)
+
+// Env is the cluster shared by every test of one package.
+type Env struct {
+	// RepoRoot is the checkout's top directory (the one with go.mod).
+	RepoRoot string
+	// Kubeconfig is the admin kubeconfig of the local cluster.
+	Kubeconfig string
+	// KubectlPath is a kubectl of the same version as the cluster.
+	KubectlPath string
+	Config      *rest.Config
+	Client      client.Client
+	Clientset   kubernetes.Interface
+	Dynamic     dynamic.Interface
+}
+
+// env is set by Main before any test runs.
+var env *Env
+
+// Main is the TestMain of an e2e package: it prepares the cluster, runs the
+// tests, and exits. If the cluster cannot be prepared the package fails with
+// the reason.
+func Main(m *testing.M) {
+	var err error
+	env, err = setup()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: cannot prepare the local cluster: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// Get returns the package's Env; only valid in tests of a package whose
+// TestMain calls Main.
+func Get(t testing.TB) *Env {
+	t.Helper()
+	if env == nil {
+		t.Fatal("framework.Main was not called from TestMain")
+	}
+	return env
+}
+
+func setup() (*Env, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	local := filepath.Join(root, ".local")
+	up := exec.Command("go", "run", ".", "up", "--dir", local)
+	up.Dir = filepath.Join(root, "hack", "localcluster")
+	// The first build of the control plane takes minutes: show its progress.
+	up.Stdout = os.Stderr
+	up.Stderr = os.Stderr
+	if err := up.Run(); err != nil {
+		return nil, fmt.Errorf("start the local cluster (cd hack/localcluster && go run . up): %w", err)
+	}
+	e := &Env{
+		RepoRoot:    root,
+		Kubeconfig:  filepath.Join(local, "kubeconfig"),
+		KubectlPath: filepath.Join(local, "bin", "kubectl"),
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", e.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", e.Kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = 200, 400
+	e.Config = cfg
+	scheme, err := manager.Scheme()
+	if err != nil {
+		return nil, err
+	}
+	if e.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	if e.Clientset, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("create clientset: %w", err)
+	}
+	if e.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("create dynamic client: %w", err)
+	}
+	if err := e.InstallCRDs(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// InstallCRDs applies Aviary's generated CRDs and the stand-in CRDs of other
+// projects (test/e2e/testdata/crds) and waits until they are served.
+func (e *Env) InstallCRDs() error {
+	for _, dir := range []string{
+		filepath.Join(e.RepoRoot, "config", "crd"),
+		filepath.Join(e.RepoRoot, "test", "e2e", "testdata", "crds"),
+	} {
+		if _, err := e.Kubectl(context.Background(), "apply", "--server-side", "--force-conflicts", "--field-manager=aviary-e2e", "-f", dir); err != nil {
+			return fmt.Errorf("install CRDs from %s: %w", dir, err)
+		}
+	}
+	if _, err := e.Kubectl(context.Background(), "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
+		return fmt.Errorf("CRDs never became established: %w", err)
+	}
+	return nil
+}
+
+// Kubectl runs the cluster's kubectl against the local cluster and returns its
+// standard output; the error carries standard error.
+func (e *Env) Kubectl(ctx context.Context, args ...string) (string, error) {
+	return e.KubectlStdin(ctx, nil, args...)
+}
+
+// KubectlStdin is Kubectl with standard input.
+func (e *Env) KubectlStdin(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e.KubectlPath, append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// RepoRoot finds the checkout's top directory from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(data, []byte("module github.com/aviary-rollouts/aviary\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("not inside the aviary checkout (no go.mod for github.com/aviary-rollouts/aviary above the working directory)")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,54 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PodStateAnnotation steers a pod on the local cluster's fake nodes; the kwok
+// Stages in hack/localcluster/stages.yaml act on it. Put it on a pod template
+// to affect every pod from it, or set it on one live pod with SetPodState.
+const PodStateAnnotation = "test.aviary.dev/state"
+
+// PodState is a value of PodStateAnnotation.
+type PodState string
+
+// The states a test can put a pod in.
+const (
+	// PodReady (the default): Running and Ready; a Job's pod succeeds.
+	PodReady PodState = "ready"
+	// PodUnready holds a pod Running with unready containers.
+	PodUnready PodState = "unready"
+	// PodFail fails the pod (exit code 1), Job pods included.
+	PodFail PodState = "fail"
+	// PodHold keeps a Job's pod Running until its state changes.
+	PodHold PodState = "hold"
+)
+
+// SetPodState changes one live pod's state; kwok acts on it within a moment.
+func SetPodState(t testing.TB, namespace, pod string, state PodState) {
+	t.Helper()
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{PodStateAnnotation: string(state)}}})
+	_, err := Get(t).Clientset.CoreV1().Pods(namespace).Patch(context.Background(), pod, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		t.Fatalf("set pod %s/%s to %s: %v", namespace, pod, state, err)
+	}
+}
+
+// SetJobPodsState sets the state of every pod of a Job, e.g. to release held
+// pods as succeeded (PodReady) or failed (PodFail).
+func SetJobPodsState(t testing.TB, namespace, job string, state PodState) int {
+	t.Helper()
+	pods, err := Get(t).Clientset.CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: "job-name=" + job})
+	if err != nil {
+		t.Fatalf("list pods of job %s/%s: %v", namespace, job, err)
+	}
+	for _, p := range pods.Items {
+		SetPodState(t, namespace, p.Name, state)
+	}
+	return len(pods.Items)
+}
