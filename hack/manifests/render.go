@@ -68,7 +68,7 @@ func Render(crdDir, image string) (map[string][]byte, error) {
 		&rbacv1.ClusterRoleBinding{TypeMeta: tm("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ObjectMeta: meta(name, ""),
 			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name}, Subjects: subjects()},
 		role(name+"-leader-election", leaseRules()),
-		roleBinding(name+"-leader-election"),
+		roleBinding(name + "-leader-election"),
 		deployment(image, nil),
 		metricsService(),
 	}

@@ -143,7 +143,7 @@ func TestInstallAndLeaderElection(t *testing.T) {
 
 	second := framework.StartController(t, "--kubeconfig", kubeconfig)
 	secondID := identityOf(t, second)
-	second.WaitForOutput(30*time.Second, "attempting to acquire leader lease")
+	second.WaitForOutput(30*time.Second, "Attempting to acquire leader lease")
 	// The follower has tried and must not have taken over.
 	if h, err := leaseHolder(t); err != nil || h != firstID {
 		t.Fatalf("while the leader is alive the Lease must stay with %s; holder %q, err %v", firstID, h, err)

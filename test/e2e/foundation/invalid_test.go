@@ -52,7 +52,7 @@ func TestAPIServerRejectsInvalidObjects(t *testing.T) {
       steps:
       - setWeight: abc
 `,
-			want: []string{"spec.strategy.canary.steps[0].setWeight", "integer"},
+			want: []string{"spec.strategy.canary.steps[0].setWeight", "expected numeric", "got string"},
 		},
 		{
 			name: "both canary and blueGreen",

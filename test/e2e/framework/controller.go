@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,7 +55,8 @@ type Controller struct {
 }
 
 // StartController runs the controller binary against the local cluster with
-// free metrics and health ports and the given extra flags. It is stopped
+// free metrics and health ports and the given extra flags (the admin
+// kubeconfig unless args name another). It is stopped
 // (SIGKILL) when the test ends if still running; its output is logged if the
 // test failed.
 func StartController(t testing.TB, args ...string) *Controller {
@@ -62,7 +64,11 @@ func StartController(t testing.TB, args ...string) *Controller {
 	e := Get(t)
 	c := &Controller{t: t, out: &syncBuffer{}, done: make(chan struct{}),
 		MetricsAddr: FreeAddr(t), HealthAddr: FreeAddr(t)}
-	full := append([]string{"--kubeconfig", e.Kubeconfig, "--metrics-addr", c.MetricsAddr, "--health-addr", c.HealthAddr}, args...)
+	full := []string{"--metrics-addr", c.MetricsAddr, "--health-addr", c.HealthAddr}
+	if !slices.Contains(args, "--kubeconfig") {
+		full = append(full, "--kubeconfig", e.Kubeconfig)
+	}
+	full = append(full, args...)
 	c.cmd = exec.Command(ControllerBinary(t), full...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	if err := c.cmd.Start(); err != nil {
