@@ -1,0 +1,185 @@
+// Package canary decides, from what the controller observed and the clock,
+// how a canary Rollout's status moves: resetting on a new template or new
+// steps, fast-tracking a rollback to stable, pausing and resuming at pause
+// steps, advancing steps and promoting the new ReplicaSet to stable. It
+// never talks to the API server.
+package canary
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/steps"
+)
+
+// Event is something worth telling users, with Argo Rollouts' reason string
+// (notification triggers are keyed on these).
+type Event struct {
+	Warning bool
+	Reason  string
+	Message string
+}
+
+// Event reasons.
+const (
+	ReasonStepCompleted = "RolloutStepCompleted"
+	ReasonCompleted     = "RolloutCompleted"
+	ReasonPaused        = "RolloutPaused"
+	ReasonResumed       = "RolloutResumed"
+	ReasonSkipSteps     = "SkipSteps"
+	ReasonUpdated       = "RolloutUpdated"
+)
+
+// Progress is the outcome of one step decision.
+type Progress struct {
+	Status v1alpha1.RolloutStatus
+	Events []Event
+	// RequeueAfter is when the decision may change by the clock alone
+	// (a timed pause expiring); 0 means only a change will.
+	RequeueAfter time.Duration
+}
+
+// Observed is what Advance needs to know about the ReplicaSets.
+type Observed struct {
+	// NewHash is the pod-template hash of the Rollout's current template.
+	NewHash string
+	// StepHash is the hash of the current canary steps.
+	StepHash string
+	// AtDesiredReplicas is true when the new and stable ReplicaSets have the
+	// counts the current step calls for, and those pods are available.
+	AtDesiredReplicas bool
+	// Revision is the new ReplicaSet's revision, for messages.
+	Revision string
+}
+
+// Advance moves the canary's step state one decision forward. ro is not
+// modified; the returned status is a copy.
+func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
+	st := *ro.Status.DeepCopy()
+	p := Progress{}
+	nSteps := int32(len(ro.Spec.Strategy.Canary.Steps))
+
+	templateChanged := st.CurrentPodHash != obs.NewHash
+	stepsChanged := st.CurrentStepHash != obs.StepHash
+	if templateChanged || stepsChanged {
+		st.CurrentPodHash, st.CurrentStepHash = obs.NewHash, obs.StepHash
+		st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
+		idx := int32(0)
+		switch {
+		case st.StableRS == "":
+			// First deploy: nothing to compare against, straight to 100%.
+			idx = nSteps
+		case obs.NewHash == st.StableRS:
+			// Re-applying the stable template mid-update: skip the steps.
+			idx = nSteps
+			if templateChanged {
+				p.Events = append(p.Events, Event{Reason: ReasonSkipSteps, Message: "Rollback to stable ReplicaSets"})
+			}
+		}
+		if templateChanged {
+			st.Abort, st.AbortedAt = false, nil
+		}
+		st.CurrentStepIndex = &idx
+		p.Status = st
+		return p
+	}
+	if st.CurrentStepIndex == nil {
+		st.CurrentStepIndex = new(int32(0))
+	}
+	if st.Abort || ro.Spec.Paused {
+		p.Status = st
+		return p
+	}
+	if st.PromoteFull {
+		st.CurrentStepIndex = &nSteps
+		st.PauseConditions, st.ControllerPause = nil, false
+	}
+
+	idx := *st.CurrentStepIndex
+	if idx < nSteps {
+		step := ro.Spec.Strategy.Canary.Steps[idx]
+		done, requeue, events := stepDone(&st, step, obs, now)
+		p.Events = append(p.Events, events...)
+		p.RequeueAfter = requeue
+		if !done {
+			p.Status = st
+			return p
+		}
+		idx++
+		st.CurrentStepIndex = &idx
+		p.Events = append(p.Events, Event{Reason: ReasonStepCompleted,
+			Message: fmt.Sprintf("Rollout step %d/%d completed (%s)", idx, nSteps, steps.String(step))})
+		p.RequeueAfter = 0
+	}
+	if idx >= nSteps && st.StableRS != obs.NewHash && obs.AtDesiredReplicas {
+		st.StableRS = obs.NewHash
+		st.PromoteFull = false
+		p.Events = append(p.Events, Event{Reason: ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed all %d canary steps", obs.Revision, obs.NewHash, nSteps)})
+	}
+	p.Status = st
+	return p
+}
+
+// stepDone reports whether the current step is complete, updating pause
+// bookkeeping in st.
+func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed, now time.Time) (bool, time.Duration, []Event) {
+	switch {
+	case step.SetWeight != nil, step.SetCanaryScale != nil:
+		return obs.AtDesiredReplicas, 0, nil
+	case step.Pause != nil:
+		return pauseDone(st, *step.Pause, now)
+	}
+	// Analysis, experiment, route and plugin steps are decided elsewhere;
+	// until then they hold the rollout where it is.
+	return false, 0, nil
+}
+
+// pauseDone handles a pause step: the first visit adds the CanaryPauseStep
+// condition; a user clearing the conditions (controllerPause still true)
+// resumes; a duration elapses on its own.
+func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time.Time) (bool, time.Duration, []Event) {
+	var cond *v1alpha1.PauseCondition
+	for i := range st.PauseConditions {
+		if st.PauseConditions[i].Reason == v1alpha1.PauseReasonCanaryPauseStep {
+			cond = &st.PauseConditions[i]
+		}
+	}
+	if cond == nil {
+		if st.ControllerPause {
+			// The user resumed (promote cleared the conditions).
+			st.ControllerPause = false
+			return true, 0, []Event{{Reason: ReasonResumed, Message: "Rollout is resumed"}}
+		}
+		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(now)})
+		st.ControllerPause = true
+		var requeue time.Duration
+		if d := pause.DurationSeconds(); d > 0 {
+			requeue = time.Duration(d) * time.Second
+		}
+		return false, requeue, []Event{{Reason: ReasonPaused, Message: "Rollout is paused (CanaryPauseStep)"}}
+	}
+	d := pause.DurationSeconds()
+	if d <= 0 {
+		return false, 0, nil // indefinite: wait for promote
+	}
+	expiry := cond.StartTime.Add(time.Duration(d) * time.Second)
+	if now.Before(expiry) {
+		return false, expiry.Sub(now), nil
+	}
+	st.PauseConditions = removePause(st.PauseConditions, v1alpha1.PauseReasonCanaryPauseStep)
+	st.ControllerPause = false
+	return true, 0, []Event{{Reason: ReasonResumed, Message: "Rollout is resumed"}}
+}
+
+func removePause(conds []v1alpha1.PauseCondition, reason v1alpha1.PauseReason) []v1alpha1.PauseCondition {
+	var out []v1alpha1.PauseCondition
+	for _, c := range conds {
+		if c.Reason != reason {
+			out = append(out, c)
+		}
+	}
+	return out
+}

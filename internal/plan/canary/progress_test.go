@@ -1,0 +1,159 @@
+package canary
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func weight(n int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: &n} }
+func pauseFor(d *v1alpha1.RolloutPause) v1alpha1.CanaryStep {
+	return v1alpha1.CanaryStep{Pause: d}
+}
+
+// midUpdate is a canary whose stable is "old" and whose template is "new",
+// at step index i of [setWeight 20, pause (indefinite), setWeight 60, pause 30s].
+func midUpdate(i int32) *v1alpha1.Rollout {
+	ro := &v1alpha1.Rollout{}
+	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{
+		weight(20), pauseFor(&v1alpha1.RolloutPause{}), weight(60), pauseFor(&v1alpha1.RolloutPause{Duration: v1alpha1.DurationFromString("30s")}),
+	}}
+	ro.Status.StableRS, ro.Status.CurrentPodHash, ro.Status.CurrentStepHash = "old", "new", "steps"
+	ro.Status.CurrentStepIndex = &i
+	return ro
+}
+
+func obs(atDesired bool) Observed {
+	return Observed{NewHash: "new", StepHash: "steps", AtDesiredReplicas: atDesired, Revision: "2"}
+}
+
+func hasEvent(p Progress, reason, msg string) bool {
+	for _, e := range p.Events {
+		if e.Reason == reason && strings.Contains(e.Message, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestFirstDeployGoesStraightToTheEnd(t *testing.T) {
+	ro := midUpdate(0)
+	ro.Status = v1alpha1.RolloutStatus{}
+	p := Advance(ro, obs(false), t0)
+	if *p.Status.CurrentStepIndex != 4 || p.Status.CurrentPodHash != "new" || p.Status.StableRS != "" {
+		t.Fatalf("first deploy: index %d, hash %q, stable %q; want 4, new, empty until available", *p.Status.CurrentStepIndex, p.Status.CurrentPodHash, p.Status.StableRS)
+	}
+	ro.Status = p.Status
+	p = Advance(ro, obs(true), t0)
+	if p.Status.StableRS != "new" || !hasEvent(p, ReasonCompleted, "revision 2") {
+		t.Fatalf("once available the first revision becomes stable; got stable %q events %v", p.Status.StableRS, p.Events)
+	}
+}
+
+func TestNewTemplateRestartsStepsAndClearsAbort(t *testing.T) {
+	ro := midUpdate(3)
+	ro.Status.Abort = true
+	ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep}}
+	o := obs(false)
+	o.NewHash = "newer"
+	p := Advance(ro, o, t0)
+	if *p.Status.CurrentStepIndex != 0 || p.Status.Abort || len(p.Status.PauseConditions) != 0 || p.Status.CurrentPodHash != "newer" {
+		t.Fatalf("got %+v", p.Status)
+	}
+}
+
+func TestChangedStepsRestartFromZero(t *testing.T) {
+	ro := midUpdate(2)
+	o := obs(true)
+	o.StepHash = "other-steps"
+	if p := Advance(ro, o, t0); *p.Status.CurrentStepIndex != 0 || p.Status.CurrentStepHash != "other-steps" {
+		t.Fatalf("got index %d hash %q", *p.Status.CurrentStepIndex, p.Status.CurrentStepHash)
+	}
+}
+
+func TestReapplyingStableSkipsSteps(t *testing.T) {
+	ro := midUpdate(1)
+	o := obs(false)
+	o.NewHash = "old"
+	p := Advance(ro, o, t0)
+	if *p.Status.CurrentStepIndex != 4 || !hasEvent(p, ReasonSkipSteps, "Rollback to stable ReplicaSets") {
+		t.Fatalf("fast rollback: index %d events %v", *p.Status.CurrentStepIndex, p.Events)
+	}
+}
+
+func TestSetWeightCompletesOnlyAtDesiredReplicas(t *testing.T) {
+	if p := Advance(midUpdate(0), obs(false), t0); *p.Status.CurrentStepIndex != 0 {
+		t.Fatalf("advanced before the replicas were ready")
+	}
+	p := Advance(midUpdate(0), obs(true), t0)
+	if *p.Status.CurrentStepIndex != 1 || !hasEvent(p, ReasonStepCompleted, "Rollout step 1/4 completed (setWeight: 20)") {
+		t.Fatalf("index %d events %v", *p.Status.CurrentStepIndex, p.Events)
+	}
+}
+
+func TestIndefinitePauseWaitsForPromote(t *testing.T) {
+	ro := midUpdate(1)
+	p := Advance(ro, obs(true), t0)
+	if len(p.Status.PauseConditions) != 1 || !p.Status.ControllerPause || *p.Status.CurrentStepIndex != 1 || p.RequeueAfter != 0 {
+		t.Fatalf("entering the pause: %+v requeue %s", p.Status, p.RequeueAfter)
+	}
+	ro.Status = p.Status
+	if p = Advance(ro, obs(true), t0.Add(time.Hour)); *p.Status.CurrentStepIndex != 1 {
+		t.Fatal("an indefinite pause must not end by itself")
+	}
+	// `kubectl argo rollouts promote` sends {"status":{"pauseConditions":null}}.
+	ro.Status.PauseConditions = nil
+	p = Advance(ro, obs(true), t0.Add(time.Hour))
+	if *p.Status.CurrentStepIndex != 2 || p.Status.ControllerPause || !hasEvent(p, ReasonResumed, "") {
+		t.Fatalf("after promote: %+v", p.Status)
+	}
+}
+
+func TestTimedPauseRequeuesAtExpiry(t *testing.T) {
+	ro := midUpdate(3)
+	p := Advance(ro, obs(true), t0)
+	if p.RequeueAfter != 30*time.Second {
+		t.Fatalf("requeue %s, want 30s", p.RequeueAfter)
+	}
+	ro.Status = p.Status
+	if p = Advance(ro, obs(true), t0.Add(10*time.Second)); p.RequeueAfter != 20*time.Second || *p.Status.CurrentStepIndex != 3 {
+		t.Fatalf("mid-pause: requeue %s index %d", p.RequeueAfter, *p.Status.CurrentStepIndex)
+	}
+	p = Advance(ro, obs(true), t0.Add(30*time.Second))
+	if *p.Status.CurrentStepIndex != 4 || len(p.Status.PauseConditions) != 0 || p.Status.StableRS != "new" {
+		t.Fatalf("after expiry: %+v", p.Status)
+	}
+}
+
+func TestPromoteFullSkipsRemainingSteps(t *testing.T) {
+	ro := midUpdate(1)
+	ro.Status.PromoteFull = true
+	ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(t0)}}
+	p := Advance(ro, obs(false), t0)
+	if *p.Status.CurrentStepIndex != 4 || len(p.Status.PauseConditions) != 0 || p.Status.StableRS != "old" {
+		t.Fatalf("promote full before replicas are ready: %+v", p.Status)
+	}
+	ro.Status = p.Status
+	if p = Advance(ro, obs(true), t0); p.Status.StableRS != "new" || p.Status.PromoteFull {
+		t.Fatalf("promote full once ready: %+v", p.Status)
+	}
+}
+
+func TestManualPauseAndAbortHoldSteps(t *testing.T) {
+	ro := midUpdate(0)
+	ro.Spec.Paused = true
+	if p := Advance(ro, obs(true), t0); *p.Status.CurrentStepIndex != 0 {
+		t.Fatal("spec.paused must hold the steps")
+	}
+	ro = midUpdate(0)
+	ro.Status.Abort = true
+	if p := Advance(ro, obs(true), t0); *p.Status.CurrentStepIndex != 0 {
+		t.Fatal("an aborted rollout must not advance")
+	}
+}
