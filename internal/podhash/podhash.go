@@ -1,0 +1,97 @@
+// Package podhash computes the pod-template hash and the canary step hash
+// byte for byte as Argo Rollouts v1.9 does, so that a cluster migrated from
+// Argo keeps its ReplicaSets (named and labelled by the hash) and its
+// status.currentStepHash instead of redeploying or restarting the steps.
+package podhash
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+// PodTemplateHash returns the rollouts-pod-template-hash value for template.
+// A non-nil collisionCount (status.collisionCount) is mixed in, as Argo does
+// to move off a name that is taken; nil and 0 give different hashes.
+//
+// It panics only if the template cannot be JSON-encoded, which cannot
+// happen for a template read from the API server.
+func PodTemplateHash(template *corev1.PodTemplateSpec, collisionCount *int32) string {
+	h := fnv.New32a()
+	_, _ = h.Write(normalizedJSON(template))
+	if collisionCount != nil {
+		// Argo writes the count as a little-endian uint32 into an 8-byte
+		// buffer, so four zero bytes follow it.
+		var buf [8]byte
+		binary.LittleEndian.PutUint32(buf[:], uint32(*collisionCount))
+		_, _ = h.Write(buf[:])
+	}
+	return encode(h.Sum32())
+}
+
+// StepHash returns the status.currentStepHash value for a canary step list.
+// Empty and nil lists hash alike: Argo hashes after a JSON round trip of the
+// Rollout, in which `steps: []` is dropped (omitempty) and comes back nil.
+//
+// It panics only if a step cannot be JSON-encoded (a plugin config that is
+// not valid JSON), which cannot happen for steps read from the API server.
+func StepHash(steps []v1alpha1.CanaryStep) string {
+	if len(steps) == 0 {
+		steps = nil
+	}
+	h := fnv.New32a()
+	_, _ = h.Write(normalizedJSON(&steps))
+	return encode(h.Sum32())
+}
+
+// RolloutStepHash returns the step hash Argo stores for ro: StepHash of the
+// canary steps, or "" when the Rollout is not a canary (as Argo does, a
+// blue-green strategy wins when both are set).
+func RolloutStepHash(ro *v1alpha1.Rollout) string {
+	strategy := ro.Spec.Strategy
+	if strategy.BlueGreen != nil || strategy.Canary == nil {
+		return ""
+	}
+	return StepHash(strategy.Canary.Steps)
+}
+
+// ReplicaSetName returns the name Argo gives the ReplicaSet of a template
+// hash. Argo does not truncate it, so neither do we: a name that is too long
+// fails on create in both.
+func ReplicaSetName(rolloutName, hash string) string {
+	return rolloutName + "-" + hash
+}
+
+// encode turns the FNV sum into Argo's form: its decimal digits mapped onto
+// the alphabet Kubernetes uses for generated names.
+func encode(sum uint32) string {
+	return rand.SafeEncodeString(strconv.FormatUint(uint64(sum), 10))
+}
+
+// normalizedJSON encodes *v after a decode/encode round trip, which is what
+// Argo hashes: its controller round-trips every Rollout through JSON before
+// hashing. Round-tripping just the hashed field is equivalent, and unlike a
+// whole-Rollout round trip it keeps a template resolved from workloadRef
+// (RolloutSpec.MarshalJSON leaves those out).
+func normalizedJSON[T any](v *T) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("podhash: encoding %T: %v", v, err))
+	}
+	var fresh T
+	if err := json.Unmarshal(data, &fresh); err != nil {
+		panic(fmt.Sprintf("podhash: decoding %T: %v", v, err))
+	}
+	data, err = json.Marshal(&fresh)
+	if err != nil {
+		panic(fmt.Sprintf("podhash: re-encoding %T: %v", v, err))
+	}
+	return data
+}
