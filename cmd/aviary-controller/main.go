@@ -14,6 +14,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/manager"
+	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/version"
 )
 
@@ -57,6 +58,15 @@ func run(args []string) error {
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := manager.CheckCRDs(ctx, mgr.GetRESTMapper()); err != nil {
+		return err
+	}
+	rollouts := &rollout.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("rollouts-controller"),
+		Log:      log.With("controller", "rollout"),
+		Threads:  opts.RolloutThreads,
+	}
+	if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	elected := mgr.Elected()

@@ -34,18 +34,27 @@ var commonLabels = map[string]string{
 // Widen them in the same change that makes the controller use a new verb or
 // kind; the e2e suite runs the controller with exactly these.
 func clusterRules() []rbacv1.PolicyRule {
+	return append(workloadRules(),
+		rbacv1.PolicyRule{APIGroups: []string{"argoproj.io"}, Resources: []string{"clusteranalysistemplates"}, Verbs: []string{"get", "list", "watch"}},
+	)
+}
+
+// workloadRules are the permissions on namespaced objects, shared by both
+// install variants.
+func workloadRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
-		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts", "analysisruns", "experiments", "analysistemplates", "clusteranalysistemplates"}, Verbs: []string{"get", "list", "watch"}},
+		// spec.replicas is written back when unset, as the HPA needs it.
+		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts"}, Verbs: []string{"get", "list", "watch", "update"}},
+		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts/status"}, Verbs: []string{"patch"}},
+		{APIGroups: []string{"argoproj.io"}, Resources: []string{"analysisruns", "experiments", "analysistemplates"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"get", "list", "watch", "create", "patch"}},
+		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 }
 
 // namespacedRules are clusterRules less the cluster-scoped kinds, which a
 // namespaced controller cannot read.
-func namespacedRules() []rbacv1.PolicyRule {
-	return []rbacv1.PolicyRule{
-		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts", "analysisruns", "experiments", "analysistemplates"}, Verbs: []string{"get", "list", "watch"}},
-	}
-}
+func namespacedRules() []rbacv1.PolicyRule { return workloadRules() }
 
 // leaseRules let the controller elect a leader in its own namespace only.
 func leaseRules() []rbacv1.PolicyRule {

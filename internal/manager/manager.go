@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -141,6 +142,9 @@ func (o *Options) cacheOptions() cache.Options {
 		&v1alpha1.Rollout{}:     {Label: sel},
 		&v1alpha1.AnalysisRun{}: {Label: sel},
 		&v1alpha1.Experiment{}:  {Label: sel},
+		// Only ReplicaSets a Rollout can own: Deployments' ReplicaSets
+		// never enter the controller's memory.
+		&appsv1.ReplicaSet{}: {Label: rolloutReplicaSets()},
 	}
 	return co
 }
@@ -160,6 +164,11 @@ func InstanceSelector(id string) labels.Selector {
 		// rejects those, so selecting nothing is the safe answer.
 		return labels.Nothing()
 	}
+	return labels.NewSelector().Add(*req)
+}
+
+func rolloutReplicaSets() labels.Selector {
+	req, _ := labels.NewRequirement(v1alpha1.DefaultRolloutUniqueLabelKey, selection.Exists, nil)
 	return labels.NewSelector().Add(*req)
 }
 

@@ -123,7 +123,8 @@ func TestInstallAndLeaderElection(t *testing.T) {
 	_ = e.Clientset.CoordinationV1().Leases(installNamespace).Delete(ctx, leaseName, metav1.DeleteOptions{})
 	kubeconfig := serviceAccountKubeconfig(t, installNamespace)
 
-	first := framework.StartController(t, "--kubeconfig", kubeconfig)
+	// An instance id keeps these controllers away from other suites' rollouts.
+	first := framework.StartController(t, "--kubeconfig", kubeconfig, "--instance-id", "foundation")
 	firstID := identityOf(t, first)
 	waitForHolder(t, 30*time.Second, firstID)
 	first.WaitForOutput(10*time.Second, "leading: this instance now reconciles")
@@ -141,7 +142,7 @@ func TestInstallAndLeaderElection(t *testing.T) {
 		t.Errorf("/metrics: status %d; want leader_election_master_status 1 for %s in:\n%s", code, leaseName, body)
 	}
 
-	second := framework.StartController(t, "--kubeconfig", kubeconfig)
+	second := framework.StartController(t, "--kubeconfig", kubeconfig, "--instance-id", "foundation")
 	secondID := identityOf(t, second)
 	second.WaitForOutput(30*time.Second, "Attempting to acquire leader lease")
 	// The follower has tried and must not have taken over.

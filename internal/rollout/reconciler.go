@@ -1,0 +1,102 @@
+// Package rollout is the Rollout reconciler's shell: it reads a Rollout and
+// its ReplicaSets from the informer cache, asks the pure planner
+// (internal/plan/…) what the world should look like, and applies the
+// difference — creating or scaling ReplicaSets and writing status at most
+// once per reconcile.
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+// Reconciler reconciles Rollouts.
+type Reconciler struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	Log      *slog.Logger
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+	// Threads is how many Rollouts are reconciled at once.
+	Threads int
+}
+
+// ownerKey indexes ReplicaSets by the name of the Rollout controlling them,
+// so a reconcile reads exactly its own ReplicaSets from the cache.
+const ownerKey = ".metadata.controllerRollout"
+
+// SetupWithManager registers the reconciler and its ReplicaSet index.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerKey, func(o client.Object) []string {
+		ref := metav1.GetControllerOf(o)
+		if ref == nil || ref.APIVersion != v1alpha1.GroupVersion.String() || ref.Kind != "Rollout" {
+			return nil
+		}
+		return []string{ref.Name}
+	})
+	if err != nil {
+		return fmt.Errorf("index ReplicaSets by owning Rollout: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Rollout{}).
+		Owns(&appsv1.ReplicaSet{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Threads, 1)}).
+		Named("rollout").
+		Complete(r)
+}
+
+// Reconcile brings one Rollout one step closer to its desired state.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var ro v1alpha1.Rollout
+	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("get rollout %s: %w", req, err)
+	}
+	if ro.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	// An HPA scales through /scale, which needs spec.replicas set.
+	if ro.Spec.Replicas == nil {
+		ro.Spec.Replicas = new(v1alpha1.DefaultReplicas)
+		if err := r.Client.Update(ctx, &ro); err != nil {
+			return ctrl.Result{}, fmt.Errorf("default spec.replicas of rollout %s: %w", req, err)
+		}
+		return ctrl.Result{}, nil
+	}
+	rsList, err := r.ownedReplicaSets(ctx, &ro)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.sync(ctx, &ro, rsList)
+}
+
+func (r *Reconciler) ownedReplicaSets(ctx context.Context, ro *v1alpha1.Rollout) ([]*appsv1.ReplicaSet, error) {
+	var list appsv1.ReplicaSetList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingFields{ownerKey: ro.Name}); err != nil {
+		return nil, fmt.Errorf("list ReplicaSets of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	out := make([]*appsv1.ReplicaSet, 0, len(list.Items))
+	for i := range list.Items {
+		if list.Items[i].DeletionTimestamp == nil {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out, nil
+}

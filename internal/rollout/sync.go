@@ -1,0 +1,152 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/phase"
+	"github.com/aviary-rollouts/aviary/internal/podhash"
+)
+
+func rawMerge(patch string) client.Patch { return client.RawPatch(types.MergePatchType, []byte(patch)) }
+
+// sync reconciles a canary Rollout: make sure the new ReplicaSet exists,
+// decide the step state, scale the ReplicaSets, and write status once.
+func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) (ctrl.Result, error) {
+	if ro.Spec.Strategy.Canary == nil {
+		// Blue-green arrives with its own reconciler; until then say so
+		// rather than sit silently.
+		return ctrl.Result{}, r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
+			st.Message = "this Aviary version reconciles canary rollouts only; blue-green support is not built yet"
+		})
+	}
+	newHash := podhash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
+	rs := classify(rsList, newHash, ro.Status.StableRS)
+
+	if rs.newRS == nil {
+		var maxRev int64
+		for _, o := range rsList {
+			maxRev = max(maxRev, revisionOf(o))
+		}
+		created, err := r.createReplicaSet(ctx, ro, newReplicaSet(ro, newHash, maxRev+1))
+		if errors.Is(err, errCollision) {
+			// Move to the next hash; status is the only place to remember it.
+			return ctrl.Result{}, r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
+				n := int32(0)
+				if st.CollisionCount != nil {
+					n = *st.CollisionCount + 1
+				}
+				st.CollisionCount = &n
+			})
+		}
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		r.event(ro, false, "NewReplicaSetCreated", fmt.Sprintf("Created ReplicaSet %s (revision %d)", created.Name, maxRev+1))
+		rs.newRS = created
+	}
+
+	_, atDesired := desiredScales(ro, rs)
+	progress := canary.Advance(ro, canary.Observed{
+		NewHash:           newHash,
+		StepHash:          podhash.StepHash(ro.Spec.Strategy.Canary.Steps),
+		AtDesiredReplicas: atDesired,
+		Revision:          rs.newRS.Annotations[v1alpha1.RevisionAnnotation],
+	}, r.Now())
+
+	// Scale against the status the decision produced, so a completed step's
+	// next weight is applied in the same reconcile.
+	next := ro.DeepCopy()
+	next.Status = progress.Status
+	scales, _ := desiredScales(next, classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS))
+	for rsObj, n := range scales {
+		scaled, err := r.scaleReplicaSet(ctx, ro, rsObj, n)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if scaled {
+			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), ptrVal(rsObj.Spec.Replicas), n))
+		}
+	}
+
+	for _, e := range progress.Events {
+		r.event(ro, e.Warning, e.Reason, e.Message)
+	}
+	err := r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
+		*st = progress.Status
+		aggregate(st, ro, rsList)
+	})
+	return ctrl.Result{RequeueAfter: progress.RequeueAfter}, err
+}
+
+func (r roles) withNew(rs *appsv1.ReplicaSet) roles {
+	if r.newRS == nil {
+		r.newRS = rs
+	}
+	return r
+}
+
+func ptrVal(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+// aggregate fills the replica counts, scale-subresource fields and phase.
+func aggregate(st *v1alpha1.RolloutStatus, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) {
+	st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas = 0, 0, 0, 0
+	for _, rs := range rsList {
+		st.Replicas += rs.Status.Replicas
+		st.ReadyReplicas += rs.Status.ReadyReplicas
+		st.AvailableReplicas += rs.Status.AvailableReplicas
+		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == st.CurrentPodHash {
+			st.UpdatedReplicas = rs.Status.Replicas
+		}
+	}
+	st.HPAReplicas = st.Replicas
+	if sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector); err == nil {
+		st.Selector = sel.String()
+	}
+	st.ObservedGeneration = strconv.FormatInt(ro.Generation, 10)
+	withStatus := ro.DeepCopy()
+	withStatus.Status = *st
+	st.Phase, st.Message = phase.Calculate(withStatus)
+}
+
+// writeStatus applies change to a copy of the status and sends a merge patch
+// of the difference to the status subresource, or nothing if unchanged.
+func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, change func(*v1alpha1.RolloutStatus)) error {
+	updated := ro.DeepCopy()
+	change(&updated.Status)
+	if equality.Semantic.DeepEqual(ro.Status, updated.Status) {
+		return nil
+	}
+	if err := r.Client.Status().Patch(ctx, updated, client.MergeFrom(ro)); err != nil {
+		return fmt.Errorf("write status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) event(ro *v1alpha1.Rollout, warning bool, reason, msg string) {
+	if r.Recorder == nil {
+		return
+	}
+	typ := corev1.EventTypeNormal
+	if warning {
+		typ = corev1.EventTypeWarning
+	}
+	r.Recorder.Eventf(ro, nil, typ, reason, reason, "%s", msg)
+}

@@ -1,0 +1,99 @@
+package canary
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+)
+
+// rolloutState reads the rollout and its ReplicaSets' spec replicas by hash.
+func rolloutState(t *testing.T, ns, name string) (*v1alpha1.Rollout, map[string]int32, map[string]int32) {
+	t.Helper()
+	e := framework.Get(t)
+	ctx := context.Background()
+	var ro v1alpha1.Rollout
+	if err := e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &ro); err != nil {
+		t.Fatalf("get rollout: %v", err)
+	}
+	var list appsv1.ReplicaSetList
+	if err := e.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	spec, avail := map[string]int32{}, map[string]int32{}
+	for _, rs := range list.Items {
+		h := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		spec[h] = *rs.Spec.Replicas
+		avail[h] = rs.Status.AvailableReplicas
+	}
+	return &ro, spec, avail
+}
+
+func describe(ro *v1alpha1.Rollout, spec, avail map[string]int32) string {
+	idx := "nil"
+	if ro.Status.CurrentStepIndex != nil {
+		idx = fmt.Sprint(*ro.Status.CurrentStepIndex)
+	}
+	return fmt.Sprintf("phase %s %q, step %s, stable %s, current %s, replicas %v, available %v",
+		ro.Status.Phase, ro.Status.Message, idx, ro.Status.StableRS, ro.Status.CurrentPodHash, spec, avail)
+}
+
+// TestBasicCanarySeed plays seed 03 with the patches the kubectl plugin
+// sends: the first version goes straight to 100%; a new image gets 1 of 5
+// pods at setWeight 20 and waits at the indefinite pause; promote
+// (clearing the pause conditions) walks the timed pauses to the end and the
+// new version becomes stable with the old ReplicaSet scaled to zero.
+func TestBasicCanarySeed(t *testing.T) {
+	e := framework.Get(t)
+	ctx := context.Background()
+	ns := framework.Namespace(t)
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "03-basic-canary.yaml")
+	if out, err := e.Kubectl(ctx, "apply", "-n", ns, "-f", seed); err != nil {
+		t.Fatalf("apply seed 03: %v\n%s", err, out)
+	}
+
+	var blue string
+	framework.Eventually(t, 60*time.Second, "the first version at 100% and Healthy", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		blue = ro.Status.CurrentPodHash
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && blue != "" && ro.Status.StableRS == blue &&
+			spec[blue] == 5 && avail[blue] == 5 && len(spec) == 1
+		return ok, describe(ro, spec, avail)
+	})
+
+	// `kubectl argo rollouts set image` patches the template.
+	if out, err := e.Kubectl(ctx, "patch", "rollout", "rollouts-demo", "-n", ns, "--type", "json",
+		"-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`); err != nil {
+		t.Fatalf("set image: %v\n%s", err, out)
+	}
+	var green string
+	framework.Eventually(t, 60*time.Second, "1 canary and 4 stable pods, paused at step 1", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		green = ro.Status.CurrentPodHash
+		ok := green != blue && ro.Status.StableRS == blue && ro.Status.Phase == v1alpha1.RolloutPhasePaused &&
+			ro.Status.Message == "CanaryPauseStep" && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 1 &&
+			spec[green] == 1 && avail[green] == 1 && spec[blue] == 4
+		return ok, describe(ro, spec, avail)
+	})
+
+	// `kubectl argo rollouts promote` clears the pause conditions.
+	if out, err := e.Kubectl(ctx, "patch", "rollout", "rollouts-demo", "-n", ns, "--subresource=status", "--type", "merge",
+		"-p", `{"status":{"pauseConditions":null}}`); err != nil {
+		t.Fatalf("promote: %v\n%s", err, out)
+	}
+	framework.Eventually(t, 90*time.Second, "green stable at 100%, blue scaled to zero", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == green &&
+			spec[green] == 5 && avail[green] == 5 && spec[blue] == 0 && *ro.Status.CurrentStepIndex == 8
+		return ok, describe(ro, spec, avail)
+	})
+}
