@@ -31,6 +31,8 @@ type Reconciler struct {
 	Now func() time.Time
 	// Threads is how many Rollouts are reconciled at once.
 	Threads int
+
+	writes writeTracker
 }
 
 // ownerKey indexes ReplicaSets by the name of the Rollout controlling them,
@@ -65,9 +67,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var ro v1alpha1.Rollout
 	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.writes.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get rollout %s: %w", req, err)
+	}
+	if r.writes.stale(req.NamespacedName, ro.ResourceVersion) {
+		// Our own write's watch event is on its way and will trigger
+		// a reconcile; this one's copy is outdated.
+		return ctrl.Result{}, nil
 	}
 	if ro.DeletionTimestamp != nil {
 		return ctrl.Result{}, nil

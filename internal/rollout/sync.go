@@ -137,6 +137,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 	if err := r.Client.Status().Patch(ctx, updated, client.MergeFrom(ro)); err != nil {
 		return fmt.Errorf("write status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
+	r.writes.record(client.ObjectKeyFromObject(ro), updated.ResourceVersion)
 	return nil
 }
 
