@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -80,7 +81,10 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			}
 		}
 		if templateChanged {
+			// A new revision supersedes an abort (and its Degraded phase).
 			st.Abort, st.AbortedAt = false, nil
+			setCondition(&st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.RolloutUpdatedReason,
+				fmt.Sprintf("Rollout updated to revision %s", obs.Revision), now)
 		}
 		st.CurrentStepIndex = &idx
 		p.Status = st
@@ -89,7 +93,9 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	if st.CurrentStepIndex == nil {
 		st.CurrentStepIndex = new(int32(0))
 	}
-	if st.Abort || ro.Spec.Paused {
+	aborted, events := handleAbort(&st, obs, now)
+	p.Events = append(p.Events, events...)
+	if aborted || ro.Spec.Paused {
 		p.Status = st
 		return p
 	}

@@ -52,16 +52,65 @@ func describe(ro *v1alpha1.Rollout, spec, avail map[string]int32) string {
 // (clearing the pause conditions) walks the timed pauses to the end and the
 // new version becomes stable with the old ReplicaSet scaled to zero.
 func TestBasicCanarySeed(t *testing.T) {
+	ns, blue, green := startSeed03Update(t)
+	// `kubectl argo rollouts promote` clears the pause conditions.
+	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
+	framework.Eventually(t, 90*time.Second, "green stable at 100%, blue scaled to zero", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == green &&
+			spec[green] == 5 && avail[green] == 5 && spec[blue] == 0 && *ro.Status.CurrentStepIndex == 8
+		return ok, describe(ro, spec, avail)
+	})
+}
+
+// TestBasicCanaryAbortAndRetry aborts seed 03 mid-update: the rollout is
+// Degraded with all pods back on the stable version; retry resumes the
+// update from the first step.
+func TestBasicCanaryAbortAndRetry(t *testing.T) {
+	ns, blue, green := startSeed03Update(t)
+	// `kubectl argo rollouts abort`
+	patchStatus(t, ns, `{"status":{"abort":true}}`)
+	framework.Eventually(t, 60*time.Second, "Degraded with the canary scaled to zero", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseDegraded && ro.Status.Message == "RolloutAborted: Rollout aborted update to revision 2" &&
+			spec[green] == 0 && spec[blue] == 5 && avail[blue] == 5 && ro.Status.StableRS == blue
+		return ok, describe(ro, spec, avail)
+	})
+	// `kubectl argo rollouts retry rollout`
+	patchStatus(t, ns, `{"status":{"abort":false}}`)
+	framework.Eventually(t, 60*time.Second, "the update restarted and paused at step 1 again", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		ok := ro.Status.Phase == v1alpha1.RolloutPhasePaused && *ro.Status.CurrentStepIndex == 1 && spec[green] == 1 && spec[blue] == 4
+		return ok, describe(ro, spec, avail)
+	})
+}
+
+// TestBasicCanaryFastRollback re-applies the stable image mid-update: the
+// steps are skipped and the stable ReplicaSet takes all pods at once.
+func TestBasicCanaryFastRollback(t *testing.T) {
+	ns, blue, green := startSeed03Update(t)
+	setImage(t, ns, "argoproj/rollouts-demo:blue")
+	framework.Eventually(t, 60*time.Second, "back on blue, Healthy, steps skipped", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.CurrentPodHash == blue && ro.Status.StableRS == blue &&
+			*ro.Status.CurrentStepIndex == 8 && spec[blue] == 5 && spec[green] == 0
+		return ok, describe(ro, spec, avail)
+	})
+}
+
+// startSeed03Update applies seed 03 in a fresh namespace with a controller
+// scoped to it, waits for blue at 100%, sets the image to green and waits
+// for the first pause (1 of 5 pods on green). It returns the namespace and
+// both hashes.
+func startSeed03Update(t *testing.T) (ns, blue, green string) {
+	t.Helper()
 	e := framework.Get(t)
-	ctx := context.Background()
-	ns := framework.Namespace(t)
+	ns = framework.Namespace(t)
 	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
 	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "03-basic-canary.yaml")
-	if out, err := e.Kubectl(ctx, "apply", "-n", ns, "-f", seed); err != nil {
+	if out, err := e.Kubectl(context.Background(), "apply", "-n", ns, "-f", seed); err != nil {
 		t.Fatalf("apply seed 03: %v\n%s", err, out)
 	}
-
-	var blue string
 	framework.Eventually(t, 60*time.Second, "the first version at 100% and Healthy", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
 		blue = ro.Status.CurrentPodHash
@@ -69,13 +118,7 @@ func TestBasicCanarySeed(t *testing.T) {
 			spec[blue] == 5 && avail[blue] == 5 && len(spec) == 1
 		return ok, describe(ro, spec, avail)
 	})
-
-	// `kubectl argo rollouts set image` patches the template.
-	if out, err := e.Kubectl(ctx, "patch", "rollout", "rollouts-demo", "-n", ns, "--type", "json",
-		"-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`); err != nil {
-		t.Fatalf("set image: %v\n%s", err, out)
-	}
-	var green string
+	setImage(t, ns, "argoproj/rollouts-demo:green")
 	framework.Eventually(t, 60*time.Second, "1 canary and 4 stable pods, paused at step 1", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
 		green = ro.Status.CurrentPodHash
@@ -84,16 +127,24 @@ func TestBasicCanarySeed(t *testing.T) {
 			spec[green] == 1 && avail[green] == 1 && spec[blue] == 4
 		return ok, describe(ro, spec, avail)
 	})
+	return ns, blue, green
+}
 
-	// `kubectl argo rollouts promote` clears the pause conditions.
-	if out, err := e.Kubectl(ctx, "patch", "rollout", "rollouts-demo", "-n", ns, "--subresource=status", "--type", "merge",
-		"-p", `{"status":{"pauseConditions":null}}`); err != nil {
-		t.Fatalf("promote: %v\n%s", err, out)
+// setImage sends the patch `kubectl argo rollouts set image` sends.
+func setImage(t *testing.T, ns, image string) {
+	t.Helper()
+	patch := fmt.Sprintf(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":%q}]`, image)
+	if out, err := framework.Get(t).Kubectl(context.Background(), "patch", "rollout", "rollouts-demo", "-n", ns, "--type", "json", "-p", patch); err != nil {
+		t.Fatalf("set image %s: %v\n%s", image, err, out)
 	}
-	framework.Eventually(t, 90*time.Second, "green stable at 100%, blue scaled to zero", func() (bool, string) {
-		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
-		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == green &&
-			spec[green] == 5 && avail[green] == 5 && spec[blue] == 0 && *ro.Status.CurrentStepIndex == 8
-		return ok, describe(ro, spec, avail)
-	})
+}
+
+// patchStatus sends a merge patch to the status subresource, as the
+// plugin's promote, abort and retry do.
+func patchStatus(t *testing.T, ns, patch string) {
+	t.Helper()
+	if out, err := framework.Get(t).Kubectl(context.Background(), "patch", "rollout", "rollouts-demo", "-n", ns,
+		"--subresource=status", "--type", "merge", "-p", patch); err != nil {
+		t.Fatalf("patch status %s: %v\n%s", patch, err, out)
+	}
 }
