@@ -1,7 +1,8 @@
 // Package steps answers questions about where a canary Rollout stands in its
-// step list: the current step, the traffic weight and canary scale in force,
-// the experiment and routes that apply, and how a step reads in events.
-// Everything is derived from spec and status alone.
+// step list: the current step, the experiment in force, and how a step reads
+// in events and the CLI. (The weight and canary scale in force are replica
+// decisions: internal/plan/replicas.) Everything is derived from spec and
+// status alone.
 package steps
 
 import (
@@ -45,43 +46,6 @@ func lookBack[T any](ro *v1alpha1.Rollout, pick func(*v1alpha1.CanaryStep) *T) *
 		}
 	}
 	return nil
-}
-
-// SetWeight is the canary traffic weight the steps call for now: 0 when
-// aborted, the full weight when all steps are done or there are none, else
-// the latest setWeight at or before the current step (0 before the first).
-func SetWeight(ro *v1alpha1.Rollout) int32 {
-	if ro.Status.Abort {
-		return 0
-	}
-	if step, _ := Current(ro); step == nil {
-		return ro.MaxTrafficWeight()
-	}
-	if w := lookBack(ro, func(s *v1alpha1.CanaryStep) *int32 { return s.SetWeight }); w != nil {
-		return *w
-	}
-	return 0
-}
-
-// CanaryScale is the setCanaryScale override in force, or nil when the
-// canary follows the traffic weight: without a traffic router (the override
-// needs one), after a later matchTrafficWeight, or after an abort unless
-// abortScaleDownDelaySeconds is 0 (the user asked to keep the canary up).
-func CanaryScale(ro *v1alpha1.Rollout) *v1alpha1.SetCanaryScale {
-	c := ro.Spec.Strategy.Canary
-	if c == nil || c.TrafficRouting == nil {
-		return nil
-	}
-	if ro.Status.Abort {
-		if delay, _ := ro.AbortScaleDownDelaySecondsOrDefault(); delay != nil {
-			return nil
-		}
-	}
-	scale := lookBack(ro, func(s *v1alpha1.CanaryStep) *v1alpha1.SetCanaryScale { return s.SetCanaryScale })
-	if scale == nil || scale.MatchTrafficWeight {
-		return nil
-	}
-	return scale
 }
 
 // Experiment is the latest experiment step at or before the current step.

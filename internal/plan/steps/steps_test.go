@@ -46,61 +46,6 @@ func TestCurrent(t *testing.T) {
 	}
 }
 
-func TestSetWeight(t *testing.T) {
-	steps := []v1alpha1.CanaryStep{pause(), w(20), pause(), w(60), pause()}
-	cases := []struct {
-		name string
-		ro   *v1alpha1.Rollout
-		want int32
-	}{
-		{"before any setWeight", rollout(idx(0), false, steps...), 0},
-		{"at a setWeight", rollout(idx(1), false, steps...), 20},
-		{"a pause keeps the previous weight", rollout(idx(2), false, steps...), 20},
-		{"later weight replaces earlier", rollout(idx(4), false, steps...), 60},
-		{"all steps done is full weight", rollout(idx(5), false, steps...), 100},
-		{"no steps is full weight", rollout(nil, false), 100},
-	}
-	for _, c := range cases {
-		if got := SetWeight(c.ro); got != c.want {
-			t.Errorf("%s: weight %d, want %d", c.name, got, c.want)
-		}
-	}
-	aborted := rollout(idx(3), false, steps...)
-	aborted.Status.Abort = true
-	if got := SetWeight(aborted); got != 0 {
-		t.Errorf("aborted: weight %d, want 0", got)
-	}
-	custom := rollout(idx(5), true, steps...)
-	custom.Spec.Strategy.Canary.TrafficRouting.MaxTrafficWeight = idx(1000)
-	if got := SetWeight(custom); got != 1000 {
-		t.Errorf("done with maxTrafficWeight 1000: weight %d, want 1000", got)
-	}
-}
-
-func TestCanaryScale(t *testing.T) {
-	five := int32(5)
-	steps := []v1alpha1.CanaryStep{scale(v1alpha1.SetCanaryScale{Replicas: &five}), w(20), scale(v1alpha1.SetCanaryScale{MatchTrafficWeight: true}), w(40)}
-	if s := CanaryScale(rollout(idx(1), true, steps...)); s == nil || *s.Replicas != 5 {
-		t.Errorf("override should last past later setWeight steps, got %v", s)
-	}
-	if s := CanaryScale(rollout(idx(3), true, steps...)); s != nil {
-		t.Errorf("matchTrafficWeight cancels the override, got %v", s)
-	}
-	if s := CanaryScale(rollout(idx(1), false, steps...)); s != nil {
-		t.Errorf("without a traffic router the override is ignored, got %v", s)
-	}
-	aborted := rollout(idx(1), true, steps...)
-	aborted.Status.Abort = true
-	if s := CanaryScale(aborted); s != nil {
-		t.Errorf("aborted with the default abort delay: override must be ignored, got %v", s)
-	}
-	zero := int32(0)
-	aborted.Spec.Strategy.Canary.AbortScaleDownDelaySeconds = &zero
-	if s := CanaryScale(aborted); s == nil {
-		t.Error("aborted with abortScaleDownDelaySeconds 0: the override keeps the canary up")
-	}
-}
-
 func TestString(t *testing.T) {
 	two := int32(2)
 	cases := map[string]v1alpha1.CanaryStep{
@@ -122,5 +67,16 @@ func TestString(t *testing.T) {
 		if got := String(s); got != want {
 			t.Errorf("String = %q, want %q", got, want)
 		}
+	}
+}
+
+func TestExperimentLastsUntilReplaced(t *testing.T) {
+	exp := v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{Duration: "5m"}}
+	ro := rollout(idx(2), false, w(20), exp, pause())
+	if e := Experiment(ro); e == nil || e.Duration != "5m" {
+		t.Errorf("a pause after the experiment step keeps it in force, got %v", e)
+	}
+	if e := Experiment(rollout(idx(0), false, w(20), exp)); e != nil {
+		t.Errorf("before the experiment step there is none, got %v", e)
 	}
 }
