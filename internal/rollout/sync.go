@@ -16,6 +16,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/history"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
@@ -78,6 +79,13 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 		if scaled {
 			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), ptrVal(rsObj.Spec.Replicas), n))
+		}
+	}
+
+	for _, old := range history.ToDelete(rs.others, ro.RevisionHistoryLimitOrDefault()) {
+		uid := old.UID
+		if err := r.Client.Delete(ctx, old, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("delete old ReplicaSet %s beyond revisionHistoryLimit: %w", old.Name, err)
 		}
 	}
 
