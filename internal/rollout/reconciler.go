@@ -9,15 +9,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
@@ -57,6 +61,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingService)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Threads, 1)}).
 		Named("rollout").
 		Complete(r)
@@ -107,4 +112,33 @@ func (r *Reconciler) ownedReplicaSets(ctx context.Context, ro *v1alpha1.Rollout)
 		}
 	}
 	return out, nil
+}
+
+// rolloutsReferencingService maps a Service event to the Rollouts in its
+// namespace that name it, so a Service created after its Rollout (or edited
+// by hand) is reconciled without waiting for a resync.
+func (r *Reconciler) rolloutsReferencingService(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1alpha1.RolloutList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, ro := range list.Items {
+		if slices.Contains(serviceNames(&ro), o.GetName()) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
+		}
+	}
+	return out
+}
+
+// serviceNames are the Services a Rollout's strategy names.
+func serviceNames(ro *v1alpha1.Rollout) []string {
+	var names []string
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		names = append(names, c.CanaryService, c.StableService)
+	}
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		names = append(names, bg.ActiveService, bg.PreviewService)
+	}
+	return names
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -59,6 +60,14 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		rs.newRS = created
 	}
 
+	if err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs)); err != nil {
+		var invalid *invalidSpec
+		if errors.As(err, &invalid) {
+			return r.markInvalid(ctx, ro, rsList, invalid.msg)
+		}
+		return ctrl.Result{}, err
+	}
+
 	_, atDesired := desiredScales(ro, rs)
 	progress := canary.Advance(ro, canary.Observed{
 		NewHash:           newHash,
@@ -94,6 +103,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	}
 	err := r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
 		*st = progress.Status
+		st.Conditions = withoutCondition(st.Conditions, v1alpha1.InvalidSpec)
 		aggregate(st, ro, rsList)
 	})
 	return ctrl.Result{RequeueAfter: progress.RequeueAfter}, err
@@ -158,4 +168,48 @@ func (r *Reconciler) event(ro *v1alpha1.Rollout, warning bool, reason, msg strin
 		typ = corev1.EventTypeWarning
 	}
 	r.Recorder.Eventf(ro, nil, typ, reason, reason, "%s", msg)
+}
+
+// invalidSpecRequeue is how soon an invalid Rollout is looked at again, for
+// fixes to objects it references (its own edits trigger a reconcile anyway).
+const invalidSpecRequeue = 20 * time.Second
+
+// markInvalid halts the Rollout where it is with an InvalidSpec condition
+// (phase Degraded) and, the first time, a Warning event with the message.
+func (r *Reconciler) markInvalid(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, msg string) (ctrl.Result, error) {
+	prev := ""
+	for _, c := range ro.Status.Conditions {
+		if c.Type == v1alpha1.InvalidSpec {
+			prev = c.Message
+		}
+	}
+	if prev != msg {
+		r.event(ro, true, v1alpha1.InvalidSpecReason, msg)
+	}
+	err := r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
+		now := metav1.NewTime(r.Now())
+		st.Conditions = withoutCondition(st.Conditions, v1alpha1.InvalidSpec)
+		st.Conditions = append(st.Conditions, v1alpha1.RolloutCondition{Type: v1alpha1.InvalidSpec, Status: corev1.ConditionTrue,
+			Reason: v1alpha1.InvalidSpecReason, Message: msg, LastUpdateTime: now, LastTransitionTime: now})
+		if prev == msg {
+			// Keep the original timestamps: nothing changed.
+			for i := range ro.Status.Conditions {
+				if ro.Status.Conditions[i].Type == v1alpha1.InvalidSpec {
+					st.Conditions[len(st.Conditions)-1] = ro.Status.Conditions[i]
+				}
+			}
+		}
+		aggregate(st, ro, rsList)
+	})
+	return ctrl.Result{RequeueAfter: invalidSpecRequeue}, err
+}
+
+func withoutCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutConditionType) []v1alpha1.RolloutCondition {
+	var out []v1alpha1.RolloutCondition
+	for _, c := range conds {
+		if c.Type != t {
+			out = append(out, c)
+		}
+	}
+	return out
 }
