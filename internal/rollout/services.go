@@ -47,9 +47,10 @@ func canaryServiceRefs(ro *v1alpha1.Rollout, rs roles) []serviceRef {
 }
 
 // reconcileServices points each referenced Service's selector at its
-// target's pod-template hash when services.ShouldSwitch allows. A missing
-// Service is an *invalidSpec.
-func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout, refs []serviceRef) error {
+// target's pod-template hash when services.ShouldSwitch allows, reporting
+// whether it switched any. A missing Service is an *invalidSpec.
+func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout, refs []serviceRef) (bool, error) {
+	switched := false
 	for _, ref := range refs {
 		if ref.name == "" {
 			continue
@@ -57,12 +58,12 @@ func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout
 		var svc corev1.Service
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: ref.name}, &svc); err != nil {
 			if apierrors.IsNotFound(err) {
-				return &invalidSpec{fmt.Sprintf("%s: service %q not found in namespace %q: create the Service or correct the name", ref.field, ref.name, ro.Namespace)}
+				return false, &invalidSpec{fmt.Sprintf("%s: service %q not found in namespace %q: create the Service or correct the name", ref.field, ref.name, ro.Namespace)}
 			}
-			return fmt.Errorf("read service %s/%s: %w", ro.Namespace, ref.name, err)
+			return false, fmt.Errorf("read service %s/%s: %w", ro.Namespace, ref.name, err)
 		}
 		if owner := svc.Annotations[v1alpha1.ManagedByRolloutsKey]; owner != "" && owner != ro.Name {
-			return &invalidSpec{fmt.Sprintf("%s: service %q is already managed by rollout %q: give each rollout its own Services", ref.field, ref.name, owner)}
+			return false, &invalidSpec{fmt.Sprintf("%s: service %q is already managed by rollout %q: give each rollout its own Services", ref.field, ref.name, owner)}
 		}
 		if ref.target == nil {
 			continue
@@ -82,9 +83,10 @@ func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout
 				v1alpha1.ManagedByRolloutsKey, ro.Name, v1alpha1.DefaultRolloutUniqueLabelKey, target.Hash)
 		}
 		if err := r.Client.Patch(ctx, &svc, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
-			return fmt.Errorf("switch service %s/%s to %s: %w", ro.Namespace, ref.name, target.Hash, err)
+			return false, fmt.Errorf("switch service %s/%s to %s: %w", ro.Namespace, ref.name, target.Hash, err)
 		}
 		r.event(ro, false, "SwitchService", fmt.Sprintf("Switched selector for service '%s' from '%s' to '%s'", ref.name, current, target.Hash))
+		switched = true
 	}
-	return nil
+	return switched, nil
 }

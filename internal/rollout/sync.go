@@ -37,6 +37,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	newHash := podhash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
 	rs := classify(rsList, newHash, ro.Status.StableRS)
 
+	createdNew := false
 	if rs.newRS == nil {
 		var maxRev int64
 		for _, o := range rsList {
@@ -58,9 +59,13 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 		r.event(ro, false, "NewReplicaSetCreated", fmt.Sprintf("Created ReplicaSet %s (revision %d)", created.Name, maxRev+1))
 		rs.newRS = created
+		createdNew = true
 	}
 
-	if err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs)); err != nil {
+	progressed := createdNew
+	switched, err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs))
+	progressed = progressed || switched
+	if err != nil {
 		var invalid *invalidSpec
 		if errors.As(err, &invalid) {
 			return r.markInvalid(ctx, ro, rsList, invalid.msg)
@@ -86,6 +91,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		progressed = progressed || scaled
 		if scaled {
 			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), ptrVal(rsObj.Spec.Replicas), n))
 		}
@@ -101,12 +107,37 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	for _, e := range progress.Events {
 		r.event(ro, e.Warning, e.Reason, e.Message)
 	}
-	err := r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
-		*st = progress.Status
-		st.Conditions = withoutCondition(st.Conditions, v1alpha1.InvalidSpec)
-		aggregate(st, ro, rsList)
+	st := progress.Status
+	aggregate(&st, ro, rsList)
+	// Pods becoming ready or available count as progress, as they do for
+	// a Deployment, not only the controller's own actions.
+	countsMoved := st.UpdatedReplicas != ro.Status.UpdatedReplicas || st.ReadyReplicas != ro.Status.ReadyReplicas ||
+		st.AvailableReplicas != ro.Status.AvailableReplicas
+	stepMoved := ptrVal(st.CurrentStepIndex) != ptrVal(ro.Status.CurrentStepIndex)
+	deadlineEvents, due := canary.TrackProgress(&st, canary.DeadlineInput{
+		Progressed:     progressed || stepMoved || countsMoved,
+		NewRSName:      rs.newRS.Name,
+		Deadline:       time.Duration(ro.ProgressDeadlineSecondsOrDefault()) * time.Second,
+		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
+		Paused:         ro.Spec.Paused,
+	}, r.Now())
+	for _, e := range deadlineEvents {
+		r.event(ro, e.Warning, e.Reason, e.Message)
+	}
+	err = r.writeStatus(ctx, ro, func(s *v1alpha1.RolloutStatus) {
+		*s = st
+		s.Conditions = withoutCondition(s.Conditions, v1alpha1.InvalidSpec)
+		aggregate(s, ro, rsList)
 	})
-	return ctrl.Result{RequeueAfter: progress.RequeueAfter}, err
+	return ctrl.Result{RequeueAfter: earliest(progress.RequeueAfter, due)}, err
+}
+
+// earliest is the sooner of two requeue delays, 0 meaning none.
+func earliest(a, b time.Duration) time.Duration {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 func (r roles) withNew(rs *appsv1.ReplicaSet) roles {

@@ -1,0 +1,65 @@
+package canary
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+func TestProgressDeadline(t *testing.T) {
+	in := DeadlineInput{NewRSName: "web-abc", Deadline: 10 * time.Minute}
+	st := v1alpha1.RolloutStatus{StableRS: "old", CurrentPodHash: "new"}
+
+	in.Progressed = true
+	if _, due := TrackProgress(&st, in, t0); due != 10*time.Minute {
+		t.Fatalf("progress starts the clock: due %s", due)
+	}
+	in.Progressed = false
+	if ev, due := TrackProgress(&st, in, t0.Add(4*time.Minute)); len(ev) != 0 || due != 6*time.Minute {
+		t.Fatalf("no progress for 4m: events %v due %s", ev, due)
+	}
+	in.Progressed = true
+	TrackProgress(&st, in, t0.Add(5*time.Minute))
+	in.Progressed = false
+	if _, due := TrackProgress(&st, in, t0.Add(9*time.Minute)); due != 6*time.Minute {
+		t.Fatalf("progress at 5m moves the deadline to 15m: due %s", due)
+	}
+	ev, _ := TrackProgress(&st, in, t0.Add(15*time.Minute))
+	c := findCondition(st.Conditions, v1alpha1.RolloutProgressing)
+	if len(ev) != 1 || c.Reason != v1alpha1.TimedOutReason || c.Message != `ReplicaSet "web-abc" has timed out progressing.` || st.Abort {
+		t.Fatalf("timeout: %+v events %v", c, ev)
+	}
+	if ev, _ := TrackProgress(&st, in, t0.Add(20*time.Minute)); len(ev) != 0 {
+		t.Fatalf("the timeout is reported once, got %v", ev)
+	}
+}
+
+func TestProgressDeadlineAbort(t *testing.T) {
+	in := DeadlineInput{NewRSName: "web-abc", Deadline: time.Minute, AbortOnTimeout: true, Progressed: true}
+	st := v1alpha1.RolloutStatus{StableRS: "old", CurrentPodHash: "new"}
+	TrackProgress(&st, in, t0)
+	in.Progressed = false
+	TrackProgress(&st, in, t0.Add(time.Minute))
+	if !st.Abort {
+		t.Fatal("progressDeadlineAbort must abort the update")
+	}
+}
+
+func TestPausesAndCompletionStopTheClock(t *testing.T) {
+	in := DeadlineInput{NewRSName: "web-abc", Deadline: time.Minute}
+	st := v1alpha1.RolloutStatus{StableRS: "old", CurrentPodHash: "new",
+		PauseConditions: []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep}}}
+	if ev, due := TrackProgress(&st, in, t0.Add(time.Hour)); len(ev) != 0 || due != 0 {
+		t.Fatalf("paused: events %v due %s", ev, due)
+	}
+	st.PauseConditions = nil
+	if ev, due := TrackProgress(&st, in, t0.Add(2*time.Hour)); len(ev) != 0 || due != time.Minute {
+		t.Fatalf("after a pause the clock restarts: events %v due %s", ev, due)
+	}
+	st.StableRS = "new"
+	TrackProgress(&st, in, t0.Add(3*time.Hour))
+	if c := findCondition(st.Conditions, v1alpha1.RolloutProgressing); c.Reason != v1alpha1.NewRSAvailableReason {
+		t.Fatalf("completed: %+v", c)
+	}
+}
