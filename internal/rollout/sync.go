@@ -20,19 +20,17 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
+	"github.com/aviary-rollouts/aviary/internal/validation"
 )
 
 func rawMerge(patch string) client.Patch { return client.RawPatch(types.MergePatchType, []byte(patch)) }
 
-// sync reconciles a canary Rollout: make sure the new ReplicaSet exists,
-// decide the step state, scale the ReplicaSets, and write status once.
+// sync reconciles a Rollout: validate it, make sure the new ReplicaSet
+// exists, decide the step state, scale the ReplicaSets, and write status
+// once. Only canary rollouts get past validation in this build.
 func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) (ctrl.Result, error) {
-	if ro.Spec.Strategy.Canary == nil {
-		// Blue-green arrives with its own reconciler; until then say so
-		// rather than sit silently.
-		return ctrl.Result{}, r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
-			st.Message = "this Aviary version reconciles canary rollouts only; blue-green support is not built yet"
-		})
+	if errs := validation.Rollout(ro); len(errs) > 0 {
+		return r.markInvalid(ctx, ro, rsList, errs.ToAggregate().Error())
 	}
 	newHash := podhash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
 	rs := classify(rsList, newHash, ro.Status.StableRS)

@@ -1,0 +1,137 @@
+// Package validation checks a Rollout's spec for what the CRD schema cannot
+// express. The controller reports the result as the InvalidSpec condition;
+// `kubectl argo rollouts lint` will run the same code. Every message names
+// the field, the value and what to do.
+package validation
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+// Rollout returns every problem found in ro's spec.
+func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
+	spec := field.NewPath("spec")
+	var errs field.ErrorList
+	errs = append(errs, selector(ro, spec)...)
+	s := ro.Spec.Strategy
+	switch {
+	case s.Canary == nil && s.BlueGreen == nil:
+		errs = append(errs, field.Required(spec.Child("strategy"), "set strategy.canary or strategy.blueGreen"))
+	case s.Canary != nil:
+		errs = append(errs, canary(ro, spec.Child("strategy", "canary"))...)
+	}
+	errs = append(errs, unsupported(ro, spec)...)
+	return errs
+}
+
+func selector(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
+	if ro.Spec.WorkloadRef != nil {
+		return nil
+	}
+	if ro.Spec.Selector == nil || (len(ro.Spec.Selector.MatchLabels) == 0 && len(ro.Spec.Selector.MatchExpressions) == 0) {
+		return field.ErrorList{field.Required(spec.Child("selector"), "a Rollout needs a selector matching its pod template's labels")}
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
+	if err != nil {
+		return field.ErrorList{field.Invalid(spec.Child("selector"), ro.Spec.Selector, err.Error())}
+	}
+	if !sel.Matches(labels.Set(ro.Spec.Template.Labels)) {
+		return field.ErrorList{field.Invalid(spec.Child("selector"), sel.String(),
+			fmt.Sprintf("does not match the template labels %v: make spec.template.metadata.labels satisfy the selector", ro.Spec.Template.Labels))}
+	}
+	return nil
+}
+
+func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
+	c := ro.Spec.Strategy.Canary
+	var errs field.ErrorList
+	if isZero(c.MaxSurge) && isZero(c.MaxUnavailable) {
+		errs = append(errs, field.Invalid(p.Child("maxUnavailable"), c.MaxUnavailable.String(),
+			"maxSurge and maxUnavailable cannot both be 0: the rollout could never replace a pod; raise one of them"))
+	}
+	if c.CanaryService != "" && c.CanaryService == c.StableService {
+		errs = append(errs, field.Invalid(p.Child("stableService"), c.StableService,
+			"must differ from canaryService: one Service cannot select both versions"))
+	}
+	routed := c.TrafficRouting != nil
+	needsRouting := func(child string, set bool) {
+		if set && !routed {
+			errs = append(errs, field.Forbidden(p.Child(child), "only applies with trafficRouting; remove it or configure a traffic router"))
+		}
+	}
+	needsRouting("scaleDownDelaySeconds", c.ScaleDownDelaySeconds != nil)
+	needsRouting("dynamicStableScale", c.DynamicStableScale)
+	needsRouting("minPodsPerReplicaSet", c.MinPodsPerReplicaSet != nil)
+	if c.DynamicStableScale && c.ScaleDownDelaySeconds != nil {
+		errs = append(errs, field.Forbidden(p.Child("scaleDownDelaySeconds"), "cannot be combined with dynamicStableScale, which scales the stable down as traffic moves"))
+	}
+	if routed && c.PingPong == nil && (c.CanaryService == "" || c.StableService == "") {
+		errs = append(errs, field.Required(p.Child("stableService"), "trafficRouting needs both canaryService and stableService (or pingPong)"))
+	}
+	maxW := ro.MaxTrafficWeight()
+	var managed []string
+	if routed {
+		for _, r := range c.TrafficRouting.ManagedRoutes {
+			managed = append(managed, r.Name)
+		}
+	}
+	for i, step := range c.Steps {
+		sp := p.Child("steps").Index(i)
+		if step.SetWeight != nil && (*step.SetWeight < 0 || *step.SetWeight > maxW) {
+			errs = append(errs, field.Invalid(sp.Child("setWeight"), *step.SetWeight, fmt.Sprintf("must be between 0 and %d (maxTrafficWeight)", maxW)))
+		}
+		if step.Pause != nil && step.Pause.DurationSeconds() < 0 {
+			errs = append(errs, field.Invalid(sp.Child("pause", "duration"), step.Pause.Duration.String(),
+				"must be seconds (10) or a duration such as 30s, 5m or 1h; leave it out to pause until promoted"))
+		}
+		if step.SetCanaryScale != nil && !routed {
+			errs = append(errs, field.Forbidden(sp.Child("setCanaryScale"), "needs trafficRouting: without a router the canary size is what sets the weight"))
+		}
+		for _, route := range []struct {
+			name, child string
+			set         bool
+		}{
+			{nameOfHeader(step), "setHeaderRoute", step.SetHeaderRoute != nil},
+			{nameOfMirror(step), "setMirrorRoute", step.SetMirrorRoute != nil},
+		} {
+			if route.set && !slices.Contains(managed, route.name) {
+				errs = append(errs, field.Invalid(sp.Child(route.child, "name"), route.name,
+					"must be listed in spec.strategy.canary.trafficRouting.managedRoutes"))
+			}
+		}
+	}
+	return errs
+}
+
+func nameOfHeader(s v1alpha1.CanaryStep) string {
+	if s.SetHeaderRoute == nil {
+		return ""
+	}
+	return s.SetHeaderRoute.Name
+}
+
+func nameOfMirror(s v1alpha1.CanaryStep) string {
+	if s.SetMirrorRoute == nil {
+		return ""
+	}
+	return s.SetMirrorRoute.Name
+}
+
+// isZero reports a maxSurge/maxUnavailable that resolves to nothing: 0, "0"
+// or "0%". Unset fields default to 25%, so they are not zero.
+func isZero(v *intstr.IntOrString) bool {
+	if v == nil {
+		return false
+	}
+	zero := []intstr.IntOrString{intstr.FromInt32(0), intstr.FromString("0"), intstr.FromString("0%")}
+	return slices.ContainsFunc(zero, func(z intstr.IntOrString) bool { return equality.Semantic.DeepEqual(*v, z) })
+}

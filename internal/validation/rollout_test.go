@@ -1,0 +1,75 @@
+package validation
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+func valid() *v1alpha1.Rollout {
+	w := int32(20)
+	ro := &v1alpha1.Rollout{}
+	ro.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	ro.Spec.Template = corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web", "tier": "fe"}}}
+	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{{SetWeight: &w}, {Pause: &v1alpha1.RolloutPause{}}}}
+	return ro
+}
+
+func TestRollout(t *testing.T) {
+	zero := intstr.FromInt32(0)
+	zeroPct := intstr.FromString("0%")
+	big, delay := int32(120), int32(30)
+	cases := []struct {
+		name   string
+		mutate func(*v1alpha1.Rollout)
+		want   string // substring of the aggregated error; "" means valid
+	}{
+		{"valid canary", func(*v1alpha1.Rollout) {}, ""},
+		{"no strategy", func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary = nil }, "spec.strategy: Required value"},
+		{"selector not matching", func(ro *v1alpha1.Rollout) { ro.Spec.Selector.MatchLabels["app"] = "api" }, "spec.selector: Invalid value: \"app=api\": does not match the template labels"},
+		{"no selector", func(ro *v1alpha1.Rollout) { ro.Spec.Selector = nil }, "spec.selector: Required value"},
+		{"surge and unavailable both zero", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.MaxSurge, ro.Spec.Strategy.Canary.MaxUnavailable = &zero, &zeroPct
+		}, "maxSurge and maxUnavailable cannot both be 0"},
+		{"only surge zero is fine", func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.MaxSurge = &zero }, ""},
+		{"same stable and canary service", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.CanaryService, ro.Spec.Strategy.Canary.StableService = "web", "web"
+		}, "spec.strategy.canary.stableService: Invalid value: \"web\": must differ from canaryService"},
+		{"weight above 100", func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.Steps[0].SetWeight = &big }, "spec.strategy.canary.steps[0].setWeight: Invalid value: 120: must be between 0 and 100"},
+		{"bad pause duration", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps[1].Pause.Duration = v1alpha1.DurationFromString("ten minutes")
+		}, "spec.strategy.canary.steps[1].pause.duration: Invalid value: \"ten minutes\""},
+		{"scaleDownDelaySeconds without routing", func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.ScaleDownDelaySeconds = &delay }, "spec.strategy.canary.scaleDownDelaySeconds: Forbidden: only applies with trafficRouting"},
+		{"setCanaryScale without routing", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{MatchTrafficWeight: true}})
+		}, "spec.strategy.canary.steps[2].setCanaryScale: Forbidden: needs trafficRouting"},
+		{"header route not managed", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "hdr"}})
+		}, "spec.strategy.canary.steps[2].setHeaderRoute.name: Invalid value: \"hdr\": must be listed in spec.strategy.canary.trafficRouting.managedRoutes"},
+		{"analysis step not built yet", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}})
+		}, "spec.strategy.canary.steps[2].analysis: Forbidden: this Aviary build does not carry out analysis steps yet"},
+		{"blue-green not built yet", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary = nil
+			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "active"}
+		}, "spec.strategy.blueGreen: Forbidden: this Aviary build does not carry out the blue-green strategy yet"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ro := valid()
+			c.mutate(ro)
+			errs := Rollout(ro)
+			switch {
+			case c.want == "" && len(errs) > 0:
+				t.Fatalf("want valid, got %v", errs.ToAggregate())
+			case c.want != "" && (len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), c.want)):
+				t.Fatalf("want an error containing %q, got %v", c.want, errs.ToAggregate())
+			}
+		})
+	}
+}

@@ -1,0 +1,50 @@
+package validation
+
+import (
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+// unsupported lists valid Argo Rollouts features this build of Aviary does
+// not carry out yet, so a Rollout using one stops with a clear message
+// instead of silently waiting forever. Each entry goes when its feature
+// lands.
+func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	add := func(p *field.Path, what string) {
+		errs = append(errs, field.Forbidden(p, "this Aviary build does not carry out "+what+" yet"))
+	}
+	if ro.Spec.WorkloadRef != nil {
+		add(spec.Child("workloadRef"), "workloadRef")
+	}
+	if ro.Spec.Strategy.BlueGreen != nil {
+		add(spec.Child("strategy", "blueGreen"), "the blue-green strategy")
+	}
+	c := ro.Spec.Strategy.Canary
+	if c == nil {
+		return errs
+	}
+	p := spec.Child("strategy", "canary")
+	if c.TrafficRouting != nil {
+		add(p.Child("trafficRouting"), "traffic routing")
+	}
+	if c.Analysis != nil {
+		add(p.Child("analysis"), "background analysis")
+	}
+	if c.PingPong != nil {
+		add(p.Child("pingPong"), "ping-pong services")
+	}
+	for i, s := range c.Steps {
+		sp := p.Child("steps").Index(i)
+		switch {
+		case s.Analysis != nil:
+			add(sp.Child("analysis"), "analysis steps")
+		case s.Experiment != nil:
+			add(sp.Child("experiment"), "experiment steps")
+		case s.Plugin != nil:
+			add(sp.Child("plugin"), "step plugins")
+		}
+	}
+	return errs
+}
