@@ -52,7 +52,7 @@ func describe(ro *v1alpha1.Rollout, spec, avail map[string]int32) string {
 // (clearing the pause conditions) walks the timed pauses to the end and the
 // new version becomes stable with the old ReplicaSet scaled to zero.
 func TestBasicCanarySeed(t *testing.T) {
-	ns, blue, green := startSeed03Update(t)
+	ns, blue, green, _ := startSeed03Update(t)
 	// `kubectl argo rollouts promote` clears the pause conditions.
 	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
 	framework.Eventually(t, 90*time.Second, "green stable at 100%, blue scaled to zero", func() (bool, string) {
@@ -67,7 +67,7 @@ func TestBasicCanarySeed(t *testing.T) {
 // Degraded with all pods back on the stable version; retry resumes the
 // update from the first step.
 func TestBasicCanaryAbortAndRetry(t *testing.T) {
-	ns, blue, green := startSeed03Update(t)
+	ns, blue, green, _ := startSeed03Update(t)
 	// `kubectl argo rollouts abort`
 	patchStatus(t, ns, `{"status":{"abort":true}}`)
 	framework.Eventually(t, 60*time.Second, "Degraded with the canary scaled to zero", func() (bool, string) {
@@ -88,7 +88,7 @@ func TestBasicCanaryAbortAndRetry(t *testing.T) {
 // TestBasicCanaryFastRollback re-applies the stable image mid-update: the
 // steps are skipped and the stable ReplicaSet takes all pods at once.
 func TestBasicCanaryFastRollback(t *testing.T) {
-	ns, blue, green := startSeed03Update(t)
+	ns, blue, green, _ := startSeed03Update(t)
 	setImage(t, ns, "argoproj/rollouts-demo:blue")
 	framework.Eventually(t, 60*time.Second, "back on blue, Healthy, steps skipped", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
@@ -100,13 +100,13 @@ func TestBasicCanaryFastRollback(t *testing.T) {
 
 // startSeed03Update applies seed 03 in a fresh namespace with a controller
 // scoped to it, waits for blue at 100%, sets the image to green and waits
-// for the first pause (1 of 5 pods on green). It returns the namespace and
-// both hashes.
-func startSeed03Update(t *testing.T) (ns, blue, green string) {
+// for the first pause (1 of 5 pods on green). It returns the namespace,
+// both hashes and the controller.
+func startSeed03Update(t *testing.T) (ns, blue, green string, ctl *framework.Controller) {
 	t.Helper()
 	e := framework.Get(t)
 	ns = framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ctl = framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
 	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "03-basic-canary.yaml")
 	if out, err := e.Kubectl(context.Background(), "apply", "-n", ns, "-f", seed); err != nil {
 		t.Fatalf("apply seed 03: %v\n%s", err, out)
@@ -127,7 +127,7 @@ func startSeed03Update(t *testing.T) (ns, blue, green string) {
 			spec[green] == 1 && avail[green] == 1 && spec[blue] == 4
 		return ok, describe(ro, spec, avail)
 	})
-	return ns, blue, green
+	return ns, blue, green, ctl
 }
 
 // setImage sends the patch `kubectl argo rollouts set image` sends.

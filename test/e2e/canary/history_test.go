@@ -13,7 +13,7 @@ import (
 // skipping the remaining steps, and checks that only revisionHistoryLimit
 // (2) scaled-down ReplicaSets are kept beside the stable one.
 func TestPromoteFullAndRevisionHistoryLimit(t *testing.T) {
-	ns, _, _ := startSeed03Update(t)
+	ns, _, _, _ := startSeed03Update(t)
 	for _, image := range []string{"", "yellow", "red", "purple"} {
 		if image != "" {
 			setImage(t, ns, "argoproj/rollouts-demo:"+image)

@@ -1,0 +1,53 @@
+package canary
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+)
+
+// TestControllerKilledMidRolloutResumes kills the controller (SIGKILL) while
+// seed 03 waits at its indefinite pause, promotes while no controller runs,
+// and starts a new one: it must carry on from the status alone and finish.
+func TestControllerKilledMidRolloutResumes(t *testing.T) {
+	ns, blue, green, ctl := startSeed03Update(t)
+	ctl.Kill()
+	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
+	ro, _, _ := rolloutState(t, ns, "rollouts-demo")
+	if *ro.Status.CurrentStepIndex != 1 {
+		t.Fatalf("with no controller running nothing may move; step %d", *ro.Status.CurrentStepIndex)
+	}
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	framework.Eventually(t, 90*time.Second, "the new controller finishes the update", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == green && spec[green] == 5 && spec[blue] == 0
+		return ok, describe(ro, spec, avail)
+	})
+}
+
+// TestScaleSubresource scales the rollout through /scale, as an HPA or
+// `kubectl scale` does: the ReplicaSet follows and status reports the
+// scale-subresource fields.
+func TestScaleSubresource(t *testing.T) {
+	e := framework.Get(t)
+	ns := framework.Namespace(t)
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
+	framework.Eventually(t, 60*time.Second, "healthy at 4", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.AvailableReplicas == 4, describe(ro, spec, avail)
+	})
+	if out, err := e.Kubectl(context.Background(), "scale", "rollout", "rollouts-demo", "-n", ns, "--replicas", "7"); err != nil {
+		t.Fatalf("kubectl scale: %v\n%s", err, out)
+	}
+	framework.Eventually(t, 60*time.Second, "scaled to 7 with HPA fields", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		h := ro.Status.StableRS
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && spec[h] == 7 && ro.Status.HPAReplicas == 7 && ro.Status.Selector == "app=web"
+		return ok, describe(ro, spec, avail)
+	})
+}
