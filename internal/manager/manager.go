@@ -9,6 +9,7 @@ import (
 	"os"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -145,6 +146,7 @@ func (o *Options) cacheOptions() cache.Options {
 		// Only ReplicaSets a Rollout can own: Deployments' ReplicaSets
 		// never enter the controller's memory.
 		&appsv1.ReplicaSet{}: {Label: rolloutReplicaSets()},
+		&corev1.Pod{}:        {Label: rolloutReplicaSets()},
 	}
 	return co
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
 
@@ -48,21 +49,30 @@ func revisionOf(rs *appsv1.ReplicaSet) int64 {
 
 // newReplicaSet builds the ReplicaSet for the Rollout's current template:
 // named <rollout>-<hash>, the hash added to its labels and selector, at 0
-// replicas (scaling is a separate decision), one revision above the newest.
-func newReplicaSet(ro *v1alpha1.Rollout, hash string, revision int64) *appsv1.ReplicaSet {
+// replicas (scaling is a separate decision), one revision above the newest,
+// with its pods' role metadata.
+func newReplicaSet(ro *v1alpha1.Rollout, hash string, revision int64, role *v1alpha1.PodTemplateMetadata) *appsv1.ReplicaSet {
 	tmpl := *ro.Spec.Template.DeepCopy()
+	tmpl.Labels, tmpl.Annotations = ephemeral.Swap(tmpl.Labels, tmpl.Annotations, nil, role)
+	if len(tmpl.Annotations) == 0 {
+		tmpl.Annotations = nil
+	}
 	tmpl.Labels = withLabel(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
 	sel := ro.Spec.Selector.DeepCopy()
 	sel.MatchLabels = withLabel(sel.MatchLabels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
+	annotations := map[string]string{
+		v1alpha1.RevisionAnnotation:        strconv.FormatInt(revision, 10),
+		v1alpha1.DesiredReplicasAnnotation: strconv.Itoa(int(ro.ReplicasOrDefault())),
+	}
+	if enc := ephemeral.Encode(role); enc != "" {
+		annotations[v1alpha1.EphemeralMetadataAnnotation] = enc
+	}
 	return &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      podhash.ReplicaSetName(ro.Name, hash),
-			Namespace: ro.Namespace,
-			Labels:    tmpl.Labels,
-			Annotations: map[string]string{
-				v1alpha1.RevisionAnnotation:        strconv.FormatInt(revision, 10),
-				v1alpha1.DesiredReplicasAnnotation: strconv.Itoa(int(ro.ReplicasOrDefault())),
-			},
+			Name:            podhash.ReplicaSetName(ro.Name, hash),
+			Namespace:       ro.Namespace,
+			Labels:          tmpl.Labels,
+			Annotations:     annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout"))},
 		},
 		Spec: appsv1.ReplicaSetSpec{

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
@@ -41,7 +42,9 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		for _, o := range rsList {
 			maxRev = max(maxRev, revisionOf(o))
 		}
-		created, err := r.createReplicaSet(ctx, ro, newReplicaSet(ro, newHash, maxRev+1))
+		// Pods start with the role metadata they will carry.
+		role := ephemeral.ForRole(ro.Spec.Strategy.Canary, rs.stableRS != nil)
+		created, err := r.createReplicaSet(ctx, ro, newReplicaSet(ro, newHash, maxRev+1, role))
 		if errors.Is(err, errCollision) {
 			// Move to the next hash; status is the only place to remember it.
 			return ctrl.Result{}, r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
@@ -68,6 +71,10 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		if errors.As(err, &invalid) {
 			return r.markInvalid(ctx, ro, rsList, invalid.msg)
 		}
+		return ctrl.Result{}, err
+	}
+
+	if err := r.syncRoleMetadata(ctx, ro, rs); err != nil {
 		return ctrl.Result{}, err
 	}
 

@@ -1,0 +1,89 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
+)
+
+// roleMetadata pairs each ReplicaSet with the role metadata it should carry:
+// canaryMetadata for the new version beside a separate stable, stableMetadata
+// for the stable (or the only) one, none for the rest.
+func roleMetadata(c *v1alpha1.CanaryStrategy, rs roles) map[*appsv1.ReplicaSet]*v1alpha1.PodTemplateMetadata {
+	out := map[*appsv1.ReplicaSet]*v1alpha1.PodTemplateMetadata{}
+	separate := rs.stableRS != nil && rs.stableRS != rs.newRS
+	if rs.newRS != nil {
+		out[rs.newRS] = ephemeral.ForRole(c, separate)
+	}
+	if separate {
+		out[rs.stableRS] = ephemeral.ForRole(c, false)
+	}
+	for _, o := range rs.others {
+		out[o] = nil
+	}
+	return out
+}
+
+// syncRoleMetadata brings each ReplicaSet's template, and its live pods, to
+// the role metadata it should carry, removing what an earlier role added.
+func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout, rs roles) error {
+	for set, desired := range roleMetadata(ro.Spec.Strategy.Canary, rs) {
+		old := ephemeral.Recorded(set.Annotations)
+		if old == nil && desired == nil {
+			continue
+		}
+		if ephemeral.Encode(old) != ephemeral.Encode(desired) {
+			orig := set.DeepCopy()
+			set.Spec.Template.Labels, set.Spec.Template.Annotations = ephemeral.Swap(set.Spec.Template.Labels, set.Spec.Template.Annotations, old, desired)
+			set.Spec.Template.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] = orig.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+			if set.Annotations == nil {
+				set.Annotations = map[string]string{}
+			}
+			if enc := ephemeral.Encode(desired); enc != "" {
+				set.Annotations[v1alpha1.EphemeralMetadataAnnotation] = enc
+			} else {
+				delete(set.Annotations, v1alpha1.EphemeralMetadataAnnotation)
+			}
+			if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
+				return fmt.Errorf("update role metadata of ReplicaSet %s: %w", set.Name, err)
+			}
+		}
+		if err := r.syncPodMetadata(ctx, set, old, desired); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncPodMetadata patches the ReplicaSet's live pods that lack the desired
+// role metadata or still carry the old one.
+func (r *Reconciler) syncPodMetadata(ctx context.Context, set *appsv1.ReplicaSet, old, desired *v1alpha1.PodTemplateMetadata) error {
+	hash := set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(set.Namespace), client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: hash}); err != nil {
+		return fmt.Errorf("list pods of ReplicaSet %s: %w", set.Name, err)
+	}
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		labels, annotations := ephemeral.Swap(pod.Labels, pod.Annotations, old, desired)
+		if maps.Equal(labels, pod.Labels) && maps.Equal(annotations, pod.Annotations) {
+			continue
+		}
+		orig := pod.DeepCopy()
+		pod.Labels, pod.Annotations = labels, annotations
+		if err := r.Client.Patch(ctx, pod, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("update role metadata of pod %s: %w", pod.Name, err)
+		}
+	}
+	return nil
+}
