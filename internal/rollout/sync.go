@@ -112,7 +112,15 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	for _, e := range progress.Events {
 		r.event(ro, e.Warning, e.Reason, e.Message)
 	}
+	restarted, err := r.restartPods(ctx, ro, rs)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
 	st := progress.Status
+	if restarted && ro.Spec.RestartAt != nil {
+		st.RestartedAt = ro.Spec.RestartAt.DeepCopy()
+	}
 	aggregate(&st, ro, rsList)
 	// Pods becoming ready or available count as progress, as they do for
 	// a Deployment, not only the controller's own actions.
@@ -134,7 +142,12 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		s.Conditions = withoutCondition(s.Conditions, v1alpha1.InvalidSpec)
 		aggregate(s, ro, rsList)
 	})
-	return ctrl.Result{RequeueAfter: earliest(progress.RequeueAfter, due)}, err
+	requeue := earliest(progress.RequeueAfter, due)
+	if !restarted {
+		// Pod events drive the restart; this is only a safety net.
+		requeue = earliest(requeue, restartRecheck)
+	}
+	return ctrl.Result{RequeueAfter: requeue}, err
 }
 
 // earliest is the sooner of two requeue delays, 0 meaning none.
@@ -209,6 +222,10 @@ func (r *Reconciler) event(ro *v1alpha1.Rollout, warning bool, reason, msg strin
 // invalidSpecRequeue is how soon an invalid Rollout is looked at again, for
 // fixes to objects it references (its own edits trigger a reconcile anyway).
 const invalidSpecRequeue = 20 * time.Second
+
+// restartRecheck is how soon an unfinished restart is looked at again if no
+// pod event arrives first.
+const restartRecheck = 30 * time.Second
 
 // markInvalid halts the Rollout where it is with an InvalidSpec condition
 // (phase Degraded) and, the first time, a Warning event with the message.
