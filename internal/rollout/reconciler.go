@@ -107,11 +107,51 @@ func (r *Reconciler) ownedReplicaSets(ctx context.Context, ro *v1alpha1.Rollout)
 	}
 	out := make([]*appsv1.ReplicaSet, 0, len(list.Items))
 	for i := range list.Items {
-		if list.Items[i].DeletionTimestamp == nil {
-			out = append(out, &list.Items[i])
+		rs := &list.Items[i]
+		if rs.DeletionTimestamp == nil && metav1.GetControllerOf(rs).UID == ro.UID {
+			out = append(out, rs)
 		}
 	}
-	return out, nil
+	orphans, err := r.adoptOrphans(ctx, ro)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, orphans...), nil
+}
+
+// adoptOrphans takes ownership of ReplicaSets that match the Rollout's
+// selector, carry a pod-template hash and have no controller — left behind
+// by a Rollout deleted with --cascade=orphan, or by a migration — so their
+// pods are kept instead of recreated.
+func (r *Reconciler) adoptOrphans(ctx context.Context, ro *v1alpha1.Rollout) ([]*appsv1.ReplicaSet, error) {
+	if ro.Spec.Selector == nil {
+		return nil, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
+	if err != nil || sel.Empty() {
+		return nil, nil // validation reports a bad or empty selector
+	}
+	var list appsv1.ReplicaSetList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, fmt.Errorf("list orphaned ReplicaSets for rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	var adopted []*appsv1.ReplicaSet
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if rs.DeletionTimestamp != nil || metav1.GetControllerOf(rs) != nil || rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == "" {
+			continue
+		}
+		orig := rs.DeepCopy()
+		rs.OwnerReferences = append(rs.OwnerReferences, *metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout")))
+		// The resourceVersion in the patch makes it fail if another
+		// controller adopted the ReplicaSet meanwhile.
+		if err := r.Client.Patch(ctx, rs, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return nil, fmt.Errorf("adopt ReplicaSet %s into rollout %s: %w", rs.Name, ro.Name, err)
+		}
+		r.event(ro, false, "AdoptedReplicaSet", "Adopted orphaned ReplicaSet "+rs.Name)
+		adopted = append(adopted, rs)
+	}
+	return adopted, nil
 }
 
 // rolloutsReferencingService maps a Service event to the Rollouts in its

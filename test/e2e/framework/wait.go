@@ -3,6 +3,8 @@ package framework
 import (
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Eventually polls cond until it holds or the timeout passes, then fails the
@@ -27,4 +29,9 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 			interval *= 2
 		}
 	}
+}
+
+// Key names a namespaced object.
+func Key(namespace, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: namespace, Name: name}
 }
