@@ -62,10 +62,10 @@ func workloadRules() []rbacv1.PolicyRule {
 func namespacedRules() []rbacv1.PolicyRule { return workloadRules() }
 
 // leaseRules let the controller elect a leader in its own namespace only.
+// The Lease name carries the --instance-id, so it is not pinned here.
 func leaseRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"aviary-controller-lock"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	}
 }
 

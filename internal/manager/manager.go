@@ -94,7 +94,7 @@ func New(o *Options, cfg *rest.Config, identity string) (ctrlmanager.Manager, er
 			return nil, err
 		}
 		mo.LeaderElection = true
-		mo.LeaderElectionID = o.LeaderElectionID
+		mo.LeaderElectionID = o.leaseName()
 		mo.LeaderElectionNamespace = o.leaseNamespace()
 		mo.LeaderElectionResourceLockInterface = lock
 		mo.LeaseDuration = &o.LeaderElectionLeaseDuration
@@ -122,10 +122,10 @@ func (o *Options) leaseLock(cfg *rest.Config, identity string) (resourcelock.Int
 	if err != nil {
 		return nil, fmt.Errorf("create client for leader election: %w", err)
 	}
-	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaseNamespace(), o.LeaderElectionID,
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaseNamespace(), o.leaseName(),
 		cs.CoreV1(), cs.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: identity})
 	if err != nil {
-		return nil, fmt.Errorf("create leader-election Lease lock %s/%s: %w", o.leaseNamespace(), o.LeaderElectionID, err)
+		return nil, fmt.Errorf("create leader-election Lease lock %s/%s: %w", o.leaseNamespace(), o.leaseName(), err)
 	}
 	return lock, nil
 }

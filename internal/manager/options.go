@@ -100,6 +100,15 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// leaseName is the Lease's name: instances with different --instance-id
+// each elect their own leader, so the id is appended, as Argo Rollouts does.
+func (o *Options) leaseName() string {
+	if o.InstanceID != "" {
+		return o.LeaderElectionID + "-" + o.InstanceID
+	}
+	return o.LeaderElectionID
+}
+
 // leaseNamespace is where the Lease lives.
 func (o *Options) leaseNamespace() string {
 	if o.LeaderElectionNamespace != "" {

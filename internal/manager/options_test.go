@@ -110,3 +110,13 @@ func TestInstanceSelector(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaseNameCarriesInstanceID(t *testing.T) {
+	plain, blue := parse(t), parse(t, "--instance-id", "blue")
+	if got := plain.leaseName(); got != "aviary-controller-lock" {
+		t.Errorf("lease %q", got)
+	}
+	if got := blue.leaseName(); got != "aviary-controller-lock-blue" {
+		t.Errorf("instances must elect separately; lease %q", got)
+	}
+}

@@ -21,8 +21,11 @@ import (
 
 const (
 	installNamespace = "aviary"
-	leaseName        = "aviary-controller-lock"
-	serviceAccount   = "aviary-controller"
+	// The foundation suite runs its controllers with --instance-id
+	// foundation (so they leave other suites' rollouts alone), which names
+	// their Lease.
+	leaseName      = "aviary-controller-lock-foundation"
+	serviceAccount = "aviary-controller"
 )
 
 // applyInstall applies dist/install.yaml with plain `kubectl apply`, as the
@@ -189,7 +192,7 @@ func TestNamespacedInstall(t *testing.T) {
 	}
 	path := serviceAccountKubeconfig(t, ns)
 
-	c := framework.StartController(t, "--kubeconfig", path, "--namespaced", "--namespace", ns)
+	c := framework.StartController(t, "--kubeconfig", path, "--namespaced", "--namespace", ns, "--instance-id", "foundation")
 	id := identityOf(t, c)
 	framework.Eventually(t, 30*time.Second, "namespaced controller to hold its Lease", func() (bool, string) {
 		l, err := e.Clientset.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
