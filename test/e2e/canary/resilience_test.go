@@ -2,6 +2,8 @@ package canary
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ func TestControllerKilledMidRolloutResumes(t *testing.T) {
 func TestScaleSubresource(t *testing.T) {
 	e := framework.Get(t)
 	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ctl := framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
 	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
 	framework.Eventually(t, 60*time.Second, "healthy at 4", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
@@ -49,5 +51,16 @@ func TestScaleSubresource(t *testing.T) {
 		h := ro.Status.StableRS
 		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && spec[h] == 7 && ro.Status.HPAReplicas == 7 && ro.Status.Selector == "app=web"
 		return ok, describe(ro, spec, avail)
+	})
+	// Dashboards built on Argo Rollouts' metrics see the same numbers.
+	want := `rollout_info_replicas_desired{name="rollouts-demo",namespace="` + ns + `"} 7`
+	framework.Eventually(t, 10*time.Second, "the metrics endpoint to report 7 desired replicas", func() (bool, string) {
+		resp, err := http.Get("http://" + ctl.MetricsAddr + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), want) && strings.Contains(string(body), `rollout_info{name="rollouts-demo",namespace="`+ns+`",phase="Healthy",strategy="canary",traffic_router=""} 1`), "not found in metrics"
 	})
 }
