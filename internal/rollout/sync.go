@@ -134,6 +134,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
 		Paused:         ro.Spec.Paused,
 	}, r.Now())
+	canary.Summarize(&st, ro.ReplicasOrDefault(), rs.newRS.Annotations[v1alpha1.RevisionAnnotation], r.Now())
 	for _, e := range deadlineEvents {
 		r.event(ro, e.Warning, e.Reason, e.Message)
 	}

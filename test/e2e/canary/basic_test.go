@@ -61,6 +61,17 @@ func TestBasicCanarySeed(t *testing.T) {
 			spec[green] == 5 && avail[green] == 5 && spec[blue] == 0 && *ro.Status.CurrentStepIndex == 8
 		return ok, describe(ro, spec, avail)
 	})
+	// Argo CD and notification templates read these conditions.
+	framework.Eventually(t, 10*time.Second, "Available, Completed and Healthy conditions True", func() (bool, string) {
+		ro, _, _ := rolloutState(t, ns, "rollouts-demo")
+		state := map[v1alpha1.RolloutConditionType]string{}
+		for _, c := range ro.Status.Conditions {
+			state[c.Type] = string(c.Status) + "/" + c.Reason
+		}
+		ok := state[v1alpha1.RolloutAvailable] == "True/AvailableReason" && state[v1alpha1.RolloutCompleted] == "True/RolloutCompleted" &&
+			state[v1alpha1.RolloutHealthy] == "True/RolloutHealthy" && state[v1alpha1.RolloutProgressing] == "True/NewReplicaSetAvailable"
+		return ok, fmt.Sprint(state)
+	})
 }
 
 // TestBasicCanaryAbortAndRetry aborts seed 03 mid-update: the rollout is

@@ -1,0 +1,32 @@
+package canary
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+func TestSummarize(t *testing.T) {
+	st := v1alpha1.RolloutStatus{StableRS: "a", CurrentPodHash: "b", Replicas: 6, UpdatedReplicas: 1, AvailableReplicas: 5}
+	Summarize(&st, 5, "2", t0)
+	want := map[v1alpha1.RolloutConditionType]corev1.ConditionStatus{
+		v1alpha1.RolloutAvailable: corev1.ConditionTrue, v1alpha1.RolloutCompleted: corev1.ConditionFalse, v1alpha1.RolloutHealthy: corev1.ConditionFalse,
+	}
+	for typ, s := range want {
+		if c := findCondition(st.Conditions, typ); c == nil || c.Status != s {
+			t.Errorf("mid-update %s: %+v, want %s", typ, c, s)
+		}
+	}
+	if c := findCondition(st.Conditions, v1alpha1.RolloutCompleted); c.Message != "Rollout not completed, started update to revision 2 (b)" {
+		t.Errorf("message %q", c.Message)
+	}
+	st = v1alpha1.RolloutStatus{StableRS: "b", CurrentPodHash: "b", Replicas: 5, UpdatedReplicas: 5, AvailableReplicas: 5}
+	Summarize(&st, 5, "2", t0)
+	for _, typ := range []v1alpha1.RolloutConditionType{v1alpha1.RolloutAvailable, v1alpha1.RolloutCompleted, v1alpha1.RolloutHealthy} {
+		if c := findCondition(st.Conditions, typ); c == nil || c.Status != corev1.ConditionTrue {
+			t.Errorf("done %s: %+v", typ, c)
+		}
+	}
+}
