@@ -92,13 +92,14 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	next.Status = progress.Status
 	scales, _ := desiredScales(next, classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS))
 	for rsObj, n := range scales {
+		from := ptrVal(rsObj.Spec.Replicas) // the patch below updates rsObj
 		scaled, err := r.scaleReplicaSet(ctx, ro, rsObj, n)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		progressed = progressed || scaled
 		if scaled {
-			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), ptrVal(rsObj.Spec.Replicas), n))
+			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), from, n))
 		}
 	}
 

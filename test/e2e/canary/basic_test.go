@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -53,6 +55,18 @@ func describe(ro *v1alpha1.Rollout, spec, avail map[string]int32) string {
 // new version becomes stable with the old ReplicaSet scaled to zero.
 func TestBasicCanarySeed(t *testing.T) {
 	ns, blue, green, _ := startSeed03Update(t)
+	// Notifications and `kubectl describe` users read these events.
+	for reason, msg := range map[string]string{
+		"ScalingReplicaSet":    "Scaled ReplicaSet rollouts-demo-" + blue + " (revision 1) from 5 to 4",
+		"NewReplicaSetCreated": "Created ReplicaSet rollouts-demo-" + green + " (revision 2)",
+		"RolloutStepCompleted": "Rollout step 1/8 completed (setWeight: 20)",
+		"RolloutPaused":        "Rollout is paused (CanaryPauseStep)",
+	} {
+		framework.Eventually(t, 10*time.Second, "event "+reason+": "+msg, func() (bool, string) {
+			got := eventMessages(t, ns, reason)
+			return slices.Contains(got, msg), fmt.Sprint(got)
+		})
+	}
 	// `kubectl argo rollouts promote` clears the pause conditions.
 	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
 	framework.Eventually(t, 90*time.Second, "green stable at 100%, blue scaled to zero", func() (bool, string) {
@@ -158,4 +172,18 @@ func patchStatus(t *testing.T, ns, patch string) {
 		"--subresource=status", "--type", "merge", "-p", patch); err != nil {
 		t.Fatalf("patch status %s: %v\n%s", patch, err, out)
 	}
+}
+
+// eventMessages lists the messages of the namespace's events with reason.
+func eventMessages(t *testing.T, ns, reason string) []string {
+	t.Helper()
+	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=" + reason})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range list.Items {
+		out = append(out, e.Message)
+	}
+	return out
 }
