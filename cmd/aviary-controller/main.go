@@ -63,10 +63,11 @@ func run(args []string) error {
 		return err
 	}
 	rollouts := &rollout.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("rollouts-controller"),
-		Log:      log.With("controller", "rollout"),
-		Threads:  opts.RolloutThreads,
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("rollouts-controller"),
+		Log:       log.With("controller", "rollout"),
+		Threads:   opts.RolloutThreads,
 	}
 	if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err

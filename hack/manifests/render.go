@@ -47,6 +47,9 @@ func workloadRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts"}, Verbs: []string{"get", "list", "watch", "update"}},
 		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts/status"}, Verbs: []string{"patch"}},
 		{APIGroups: []string{"argoproj.io"}, Resources: []string{"analysisruns", "experiments", "analysistemplates"}, Verbs: []string{"get", "list", "watch"}},
+		// workloadRef: the template is read from these; scaleDown patches a Deployment.
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "watch", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"podtemplates"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 		// Role metadata (canaryMetadata/stableMetadata) is patched onto live pods.
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "patch"}},

@@ -7,6 +7,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -28,9 +29,12 @@ import (
 
 // Reconciler reconciles Rollouts.
 type Reconciler struct {
-	Client   client.Client
-	Recorder events.EventRecorder
-	Log      *slog.Logger
+	Client client.Client
+	// APIReader reads around the cache, for the rare object the label-
+	// filtered cache does not hold (a workloadRef ReplicaSet).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Log       *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 	// Threads is how many Rollouts are reconciled at once.
@@ -62,6 +66,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingService)).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("Deployment"))).
+		Watches(&corev1.PodTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("PodTemplate"))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Threads, 1)}).
 		Named("rollout").
 		Complete(r)
@@ -93,11 +99,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, nil
 	}
+	var w *workload
+	var resolveErr error
+	if ro.Spec.WorkloadRef != nil {
+		w, resolveErr = r.resolveWorkloadRef(ctx, &ro)
+	}
 	rsList, err := r.ownedReplicaSets(ctx, &ro)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.sync(ctx, &ro, rsList)
+	if resolveErr != nil {
+		var invalid *invalidSpec
+		if errors.As(resolveErr, &invalid) {
+			return r.markInvalid(ctx, &ro, rsList, invalid.msg)
+		}
+		return ctrl.Result{}, resolveErr
+	}
+	if w != nil {
+		if err := r.recordWorkloadGeneration(ctx, &ro, w.generation); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return r.sync(ctx, &ro, rsList, w)
 }
 
 func (r *Reconciler) ownedReplicaSets(ctx context.Context, ro *v1alpha1.Rollout) ([]*appsv1.ReplicaSet, error) {
@@ -181,4 +204,22 @@ func serviceNames(ro *v1alpha1.Rollout) []string {
 		names = append(names, bg.ActiveService, bg.PreviewService)
 	}
 	return names
+}
+
+// rolloutsReferencingWorkload maps a workload event to the Rollouts in its
+// namespace whose workloadRef names it.
+func (r *Reconciler) rolloutsReferencingWorkload(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list v1alpha1.RolloutList
+		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for _, ro := range list.Items {
+			if ref := ro.Spec.WorkloadRef; ref != nil && ref.Kind == kind && ref.Name == o.GetName() {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
+			}
+		}
+		return out
+	}
 }

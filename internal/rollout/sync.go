@@ -29,7 +29,7 @@ func rawMerge(patch string) client.Patch { return client.RawPatch(types.MergePat
 // sync reconciles a Rollout: validate it, make sure the new ReplicaSet
 // exists, decide the step state, scale the ReplicaSets, and write status
 // once. Only canary rollouts get past validation in this build.
-func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) (ctrl.Result, error) {
+func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, w *workload) (ctrl.Result, error) {
 	if errs := validation.Rollout(ro); len(errs) > 0 {
 		return r.markInvalid(ctx, ro, rsList, errs.ToAggregate().Error())
 	}
@@ -136,6 +136,12 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		Paused:         ro.Spec.Paused,
 	}, r.Now())
 	canary.Summarize(&st, ro.ReplicasOrDefault(), rs.newRS.Annotations[v1alpha1.RevisionAnnotation], r.Now())
+	if w != nil {
+		st.WorkloadObservedGeneration = strconv.FormatInt(w.generation, 10)
+		if err := r.scaleDownWorkload(ctx, ro, w.deployment, &st, rs.newRS.Annotations[v1alpha1.RevisionAnnotation]); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	for _, e := range deadlineEvents {
 		r.event(ro, e.Warning, e.Reason, e.Message)
 	}

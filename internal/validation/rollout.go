@@ -34,8 +34,8 @@ func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
 }
 
 func selector(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
-	if ro.Spec.WorkloadRef != nil {
-		return nil
+	if ro.Spec.WorkloadRef != nil && !ro.Spec.TemplateResolvedFromRef {
+		return nil // checked once the referenced workload is resolved
 	}
 	if ro.Spec.Selector == nil || (len(ro.Spec.Selector.MatchLabels) == 0 && len(ro.Spec.Selector.MatchExpressions) == 0) {
 		return field.ErrorList{field.Required(spec.Child("selector"), "a Rollout needs a selector matching its pod template's labels")}

@@ -1,0 +1,77 @@
+package canary
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+)
+
+const workloadRefManifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers: [{name: web, image: "argoproj/rollouts-demo:blue"}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: rollouts-demo
+spec:
+  replicas: 3
+  workloadRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: web
+    scaleDown: onsuccess
+  strategy:
+    canary:
+      steps:
+      - setWeight: 34
+      - pause: {}
+`
+
+// TestWorkloadRefDeployment borrows the pod template and selector of an
+// existing Deployment (seed 08's pattern): the Rollout runs it, the
+// Deployment is scaled to zero once the Rollout is healthy (scaleDown:
+// onsuccess), and a change to the Deployment's template starts a canary
+// update of the Rollout.
+func TestWorkloadRefDeployment(t *testing.T) {
+	e := framework.Get(t)
+	ns := framework.Namespace(t)
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	applyYAML(t, ns, workloadRefManifest)
+	var blue string
+	framework.Eventually(t, 60*time.Second, "the Rollout healthy with the Deployment's template, the Deployment at 0", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		blue = ro.Status.StableRS
+		d, err := e.Clientset.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && blue != "" && avail[blue] == 3 && *d.Spec.Replicas == 0 &&
+			ro.Status.WorkloadObservedGeneration == ro.Annotations[v1alpha1.WorkloadGenerationAnnotation]
+		return ok, describe(ro, spec, avail)
+	})
+	if out, err := e.Kubectl(context.Background(), "set", "image", "deployment/web", "-n", ns, "web=argoproj/rollouts-demo:green"); err != nil {
+		t.Fatalf("update the Deployment: %v\n%s", err, out)
+	}
+	framework.Eventually(t, 60*time.Second, "a canary update from the Deployment's new template", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		green := ro.Status.CurrentPodHash
+		ok := green != blue && ro.Status.Phase == v1alpha1.RolloutPhasePaused && avail[green] == 1 && spec[blue] == 2
+		return ok, describe(ro, spec, avail)
+	})
+}
