@@ -58,6 +58,9 @@ func newReplicaSet(ro *v1alpha1.Rollout, hash string, revision int64, role *v1al
 		tmpl.Annotations = nil
 	}
 	tmpl.Labels = withLabel(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
+	if c := ro.Spec.Strategy.Canary; c != nil && ro.Status.StableRS != hash {
+		withAntiAffinity(&tmpl.Spec, c.AntiAffinity, ro.Status.StableRS, ro.Namespace)
+	}
 	sel := ro.Spec.Selector.DeepCopy()
 	sel.MatchLabels = withLabel(sel.MatchLabels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
 	annotations := map[string]string{

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -21,7 +22,9 @@ func TestRoleMetadataFollowsPods(t *testing.T) {
 	e := framework.Get(t)
 	ns := framework.Namespace(t)
 	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
-	manifest := strings.Replace(servicesManifest, "      steps:\n", `      canaryMetadata:
+	manifest := strings.Replace(servicesManifest, "      steps:\n", `      antiAffinity:
+        preferredDuringSchedulingIgnoredDuringExecution: {weight: 50}
+      canaryMetadata:
         labels: {deployment: canary}
       stableMetadata:
         labels: {deployment: stable}
@@ -61,6 +64,16 @@ func TestRoleMetadataFollowsPods(t *testing.T) {
 		r := roles()
 		return green != blue && r[green]["canary"] == 1 && r[blue]["stable"] == 3, fmt.Sprint(r)
 	})
+	// antiAffinity: the canary's pods prefer nodes without stable pods.
+	var rs appsv1.ReplicaSet
+	if err := e.Client.Get(context.Background(), framework.Key(ns, "rollouts-demo-"+green), &rs); err != nil {
+		t.Fatal(err)
+	}
+	if aff := rs.Spec.Template.Spec.Affinity; aff == nil || aff.PodAntiAffinity == nil || len(aff.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) != 1 ||
+		aff.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].Weight != 50 ||
+		aff.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.LabelSelector.MatchExpressions[0].Values[0] != blue {
+		t.Fatalf("canary ReplicaSet lacks the anti-affinity against %s: %+v", blue, aff)
+	}
 	patchStatus(t, ns, `{"status":{"promoteFull":true}}`)
 	framework.Eventually(t, 60*time.Second, "the promoted pods relabelled stable", func() (bool, string) {
 		ro, _, _ := rolloutState(t, ns, "rollouts-demo")

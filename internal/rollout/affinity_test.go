@@ -1,0 +1,33 @@
+package rollout
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+func TestWithAntiAffinity(t *testing.T) {
+	var none corev1.PodSpec
+	withAntiAffinity(&none, &v1alpha1.AntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1alpha1.RequiredDuringSchedulingIgnoredDuringExecution{}}, "", "ns")
+	if none.Affinity != nil {
+		t.Error("no stable ReplicaSet: nothing to avoid")
+	}
+
+	var required corev1.PodSpec
+	withAntiAffinity(&required, &v1alpha1.AntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1alpha1.RequiredDuringSchedulingIgnoredDuringExecution{}}, "abc", "shop")
+	terms := required.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+	if len(terms) != 1 || terms[0].TopologyKey != "kubernetes.io/hostname" || terms[0].Namespaces[0] != "shop" ||
+		terms[0].LabelSelector.MatchExpressions[0].Values[0] != "abc" || terms[0].LabelSelector.MatchExpressions[0].Key != v1alpha1.DefaultRolloutUniqueLabelKey {
+		t.Errorf("required rule: %+v", terms)
+	}
+
+	user := corev1.WeightedPodAffinityTerm{Weight: 5, PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: "zone"}}
+	preferred := corev1.PodSpec{Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{user}}}}
+	withAntiAffinity(&preferred, &v1alpha1.AntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: &v1alpha1.PreferredDuringSchedulingIgnoredDuringExecution{Weight: 40}}, "abc", "shop")
+	got := preferred.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+	if len(got) != 2 || got[0].PodAffinityTerm.TopologyKey != "zone" || got[1].Weight != 40 {
+		t.Errorf("preferred rule must be added beside the user's: %+v", got)
+	}
+}
