@@ -31,3 +31,23 @@ func TestWithAntiAffinity(t *testing.T) {
 		t.Errorf("preferred rule must be added beside the user's: %+v", got)
 	}
 }
+
+func TestWithoutInjectedAntiAffinityKeepsUserRules(t *testing.T) {
+	user := corev1.WeightedPodAffinityTerm{Weight: 5, PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: "zone"}}
+	spec := corev1.PodSpec{Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{user}}}}
+	withAntiAffinity(&spec, &v1alpha1.AntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: &v1alpha1.PreferredDuringSchedulingIgnoredDuringExecution{Weight: 40}}, "abc", "shop")
+	if !withoutInjectedAntiAffinity(&spec) {
+		t.Fatal("the injected rule must be found")
+	}
+	if got := spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution; len(got) != 1 || got[0].Weight != 5 {
+		t.Errorf("user rule lost or injected rule kept: %+v", got)
+	}
+	if withoutInjectedAntiAffinity(&spec) {
+		t.Error("second call must report no change")
+	}
+	var only corev1.PodSpec
+	withAntiAffinity(&only, &v1alpha1.AntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1alpha1.RequiredDuringSchedulingIgnoredDuringExecution{}}, "abc", "shop")
+	if !withoutInjectedAntiAffinity(&only) || only.Affinity != nil {
+		t.Errorf("with nothing else left, affinity must be nil: %+v", only.Affinity)
+	}
+}

@@ -77,6 +77,11 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	if err := r.syncRoleMetadata(ctx, ro, rs); err != nil {
 		return ctrl.Result{}, err
 	}
+	if rs.stableRS != nil {
+		if err := r.dropInjectedAntiAffinity(ctx, rs.stableRS); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 
 	_, atDesired := desiredScales(ro, rs)
 	progress := canary.Advance(ro, canary.Observed{

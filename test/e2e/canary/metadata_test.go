@@ -80,4 +80,11 @@ func TestRoleMetadataFollowsPods(t *testing.T) {
 		r := roles()
 		return ro.Status.StableRS == green && r[green]["stable"] == 4 && r[green]["canary"] == 0, fmt.Sprint(r)
 	})
+	framework.Eventually(t, 20*time.Second, "the promoted ReplicaSet without the canary's anti-affinity", func() (bool, string) {
+		var rs appsv1.ReplicaSet
+		if err := e.Client.Get(context.Background(), framework.Key(ns, "rollouts-demo-"+green), &rs); err != nil {
+			return false, err.Error()
+		}
+		return rs.Spec.Template.Spec.Affinity == nil, fmt.Sprintf("%+v", rs.Spec.Template.Spec.Affinity)
+	})
 }
