@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
@@ -62,10 +64,14 @@ func run(args []string) error {
 	if err := manager.CheckCRDs(ctx, mgr.GetRESTMapper()); err != nil {
 		return err
 	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("create event client: %w", err)
+	}
 	rollouts := &rollout.Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("rollouts-controller"),
+		Recorder:  events.NewRecorder(ctx, cs, mgr.GetScheme()),
 		Log:       log.With("controller", "rollout"),
 		Threads:   opts.RolloutThreads,
 	}

@@ -17,7 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -33,7 +33,7 @@ type Reconciler struct {
 	// APIReader reads around the cache, for the rare object the label-
 	// filtered cache does not hold (a workloadRef ReplicaSet).
 	APIReader client.Reader
-	Recorder  events.EventRecorder
+	Recorder  record.EventRecorder
 	Log       *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time

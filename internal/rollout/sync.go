@@ -229,7 +229,7 @@ func (r *Reconciler) event(ro *v1alpha1.Rollout, warning bool, reason, msg strin
 	if warning {
 		typ = corev1.EventTypeWarning
 	}
-	r.Recorder.Eventf(ro, nil, typ, reason, reason, "%s", msg)
+	r.Recorder.Event(ro, typ, reason, msg)
 }
 
 // invalidSpecRequeue is how soon an invalid Rollout is looked at again, for
