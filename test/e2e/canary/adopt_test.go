@@ -21,8 +21,7 @@ import (
 func TestOrphanedReplicaSetsAreAdoptedNotRecreated(t *testing.T) {
 	e := framework.Get(t)
 	ctx := context.Background()
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	all := strings.ReplaceAll(serviceTemplate, "NAME", "web-canary") + "---\n" + strings.ReplaceAll(serviceTemplate, "NAME", "web-stable") + "---\n" + servicesManifest
 	applyYAML(t, ns, all)
 	var hash string

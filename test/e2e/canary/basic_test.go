@@ -130,8 +130,7 @@ func TestBasicCanaryFastRollback(t *testing.T) {
 func startSeed03Update(t *testing.T) (ns, blue, green string, ctl *framework.Controller) {
 	t.Helper()
 	e := framework.Get(t)
-	ns = framework.Namespace(t)
-	ctl = framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, ctl = scopedNamespace(t)
 	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "03-basic-canary.yaml")
 	if out, err := e.Kubectl(context.Background(), "apply", "-n", ns, "-f", seed); err != nil {
 		t.Fatalf("apply seed 03: %v\n%s", err, out)

@@ -38,8 +38,7 @@ spec:
 // and, with progressDeadlineAbort, aborted back to the stable version.
 func TestProgressDeadlineAbortsAStuckCanary(t *testing.T) {
 	e := framework.Get(t)
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	applyYAML(t, ns, deadlineManifest)
 	var blue string
 	framework.Eventually(t, 60*time.Second, "first version healthy", func() (bool, string) {

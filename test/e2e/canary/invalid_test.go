@@ -14,8 +14,7 @@ import (
 // Degraded with the field and value named and no pods are started; fixing
 // the spec lets it deploy.
 func TestInvalidSpecHaltsWithAMessageAndRecovers(t *testing.T) {
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	bad := strings.Replace(servicesManifest, "- setWeight: 25", "- setWeight: 150", 1)
 	bad = strings.Replace(bad, "      canaryService: web-canary\n      stableService: web-stable\n", "", 1)
 	applyYAML(t, ns, bad)

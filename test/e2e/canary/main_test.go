@@ -9,3 +9,11 @@ import (
 )
 
 func TestMain(m *testing.M) { framework.Main(m) }
+
+// scopedNamespace creates the test's namespace and runs a controller scoped
+// to it (no leader election), so tests never share a controller.
+func scopedNamespace(t *testing.T) (string, *framework.Controller) {
+	t.Helper()
+	ns := framework.Namespace(t)
+	return ns, framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+}

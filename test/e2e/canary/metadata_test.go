@@ -20,8 +20,7 @@ import (
 // they are relabelled stable once promoted.
 func TestRoleMetadataFollowsPods(t *testing.T) {
 	e := framework.Get(t)
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	manifest := strings.Replace(servicesManifest, "      steps:\n", `      antiAffinity:
         preferredDuringSchedulingIgnoredDuringExecution: {weight: 50}
       canaryMetadata:

@@ -36,8 +36,7 @@ func TestControllerKilledMidRolloutResumes(t *testing.T) {
 // scale-subresource fields.
 func TestScaleSubresource(t *testing.T) {
 	e := framework.Get(t)
-	ns := framework.Namespace(t)
-	ctl := framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, ctl := scopedNamespace(t)
 	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
 	framework.Eventually(t, 60*time.Second, "healthy at 4", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")

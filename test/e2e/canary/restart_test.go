@@ -19,8 +19,7 @@ import (
 func TestRestartReplacesEveryPod(t *testing.T) {
 	e := framework.Get(t)
 	ctx := context.Background()
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
 	framework.Eventually(t, 60*time.Second, "healthy", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")

@@ -65,8 +65,7 @@ func applyYAML(t *testing.T, ns, manifest string) {
 // canary Service selects the new pods and the stable Service the old; an
 // abort points the canary Service back at stable.
 func TestCanaryAndStableServicesFollowTheirReplicaSets(t *testing.T) {
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
 
 	want := func(what, canary, stable string) {
@@ -102,8 +101,7 @@ func TestCanaryAndStableServicesFollowTheirReplicaSets(t *testing.T) {
 // Rollout's status and recovers once it exists.
 func TestMissingServiceIsInvalidSpec(t *testing.T) {
 	e := framework.Get(t)
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+servicesManifest)
 	framework.Eventually(t, 30*time.Second, "Degraded with InvalidSpec naming the Service", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")

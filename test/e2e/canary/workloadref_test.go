@@ -50,8 +50,7 @@ spec:
 // update of the Rollout.
 func TestWorkloadRefDeployment(t *testing.T) {
 	e := framework.Get(t)
-	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ns, _ := scopedNamespace(t)
 	applyYAML(t, ns, workloadRefManifest)
 	var blue string
 	framework.Eventually(t, 60*time.Second, "the Rollout healthy with the Deployment's template, the Deployment at 0", func() (bool, string) {
