@@ -132,7 +132,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	// a Deployment, not only the controller's own actions.
 	countsMoved := st.UpdatedReplicas != ro.Status.UpdatedReplicas || st.ReadyReplicas != ro.Status.ReadyReplicas ||
 		st.AvailableReplicas != ro.Status.AvailableReplicas
-	stepMoved := ptrVal(st.CurrentStepIndex) != ptrVal(ro.Status.CurrentStepIndex)
+	stepMoved := !equality.Semantic.DeepEqual(st.CurrentStepIndex, ro.Status.CurrentStepIndex)
 	deadlineEvents, due := canary.TrackProgress(&st, canary.DeadlineInput{
 		Progressed:     progressed || stepMoved || countsMoved,
 		NewRSName:      rs.newRS.Name,

@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
@@ -79,7 +78,7 @@ func (r *Reconciler) recordWorkloadGeneration(ctx context.Context, ro *v1alpha1.
 	// A fresh object: ro's spec holds the resolved template in memory.
 	target := &v1alpha1.Rollout{}
 	target.Namespace, target.Name = ro.Namespace, ro.Name
-	if err := r.Client.Patch(ctx, target, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+	if err := r.Client.Patch(ctx, target, rawMerge(patch)); err != nil {
 		return fmt.Errorf("record workload generation on rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
 	if ro.Annotations == nil {
@@ -113,7 +112,7 @@ func (r *Reconciler) scaleDownWorkload(ctx context.Context, ro *v1alpha1.Rollout
 		return nil
 	}
 	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, want)
-	if err := r.Client.Patch(ctx, d, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+	if err := r.Client.Patch(ctx, d, rawMerge(patch)); err != nil {
 		return fmt.Errorf("scale down workloadRef Deployment %s/%s: %w", d.Namespace, d.Name, err)
 	}
 	r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled Deployment %s to %d (workloadRef scaleDown %s)", d.Name, want, ro.Spec.WorkloadRef.ScaleDown))

@@ -24,12 +24,7 @@ func TestOrphanedReplicaSetsAreAdoptedNotRecreated(t *testing.T) {
 	ns, _ := scopedNamespace(t)
 	all := strings.ReplaceAll(serviceTemplate, "NAME", "web-canary") + "---\n" + strings.ReplaceAll(serviceTemplate, "NAME", "web-stable") + "---\n" + servicesManifest
 	applyYAML(t, ns, all)
-	var hash string
-	framework.Eventually(t, 60*time.Second, "healthy", func() (bool, string) {
-		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
-		hash = ro.Status.StableRS
-		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && avail[hash] == 4, describe(ro, spec, avail)
-	})
+	hash := waitForFirstVersion(t, ns, 4)
 	podNames := func() []string {
 		pods, err := e.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {

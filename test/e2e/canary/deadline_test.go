@@ -40,12 +40,7 @@ func TestProgressDeadlineAbortsAStuckCanary(t *testing.T) {
 	e := framework.Get(t)
 	ns, _ := scopedNamespace(t)
 	applyYAML(t, ns, deadlineManifest)
-	var blue string
-	framework.Eventually(t, 60*time.Second, "first version healthy", func() (bool, string) {
-		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
-		blue = ro.Status.StableRS
-		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && blue != "", describe(ro, spec, avail)
-	})
+	blue := waitForFirstVersion(t, ns, 2)
 	patch := `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"},
 	 {"op":"add","path":"/spec/template/metadata/annotations","value":{"` + framework.PodStateAnnotation + `":"unready"}}]`
 	if out, err := e.Kubectl(context.Background(), "patch", "rollout", "rollouts-demo", "-n", ns, "--type", "json", "-p", patch); err != nil {

@@ -38,10 +38,7 @@ func TestScaleSubresource(t *testing.T) {
 	e := framework.Get(t)
 	ns, ctl := scopedNamespace(t)
 	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
-	framework.Eventually(t, 60*time.Second, "healthy at 4", func() (bool, string) {
-		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
-		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.AvailableReplicas == 4, describe(ro, spec, avail)
-	})
+	waitForFirstVersion(t, ns, 4)
 	if out, err := e.Kubectl(context.Background(), "scale", "rollout", "rollouts-demo", "-n", ns, "--replicas", "7"); err != nil {
 		t.Fatalf("kubectl scale: %v\n%s", err, out)
 	}

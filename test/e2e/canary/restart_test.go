@@ -21,10 +21,7 @@ func TestRestartReplacesEveryPod(t *testing.T) {
 	ctx := context.Background()
 	ns, _ := scopedNamespace(t)
 	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
-	framework.Eventually(t, 60*time.Second, "healthy", func() (bool, string) {
-		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
-		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.AvailableReplicas == 4, describe(ro, spec, avail)
-	})
+	waitForFirstVersion(t, ns, 4)
 	before, err := e.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -76,12 +76,7 @@ func TestCanaryAndStableServicesFollowTheirReplicaSets(t *testing.T) {
 				"canary svc " + c + " (" + cOwner + "), stable svc " + s + " (" + sOwner + ")"
 		})
 	}
-	var blue string
-	framework.Eventually(t, 60*time.Second, "first version healthy", func() (bool, string) {
-		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
-		blue = ro.Status.StableRS
-		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && blue != "", describe(ro, spec, avail)
-	})
+	blue := waitForFirstVersion(t, ns, 4)
 	want("both Services on the first version", blue, blue)
 
 	setImage(t, ns, "argoproj/rollouts-demo:green")
