@@ -8,7 +8,7 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/aviary-rollouts/aviary/internal/version.Version=$(VERSION)
 
-.PHONY: all build generate manifests test lint cluster-up cluster-down run clean
+.PHONY: all build generate manifests test lint cluster-up cluster-down run bench-scale clean
 
 all: build
 
@@ -41,6 +41,10 @@ run: build cluster-up ## the controller in the foreground against the local clus
 
 test: lint build ## every test: lint, unit, drift, end-to-end on the local cluster
 	$(GO) test ./... -count=1 -timeout 40m
+
+N ?= 200
+bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 for the large run
+	$(GO) run ./bench/scale -n $(N) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
 clean:
 	rm -rf $(BIN) dist

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
@@ -14,6 +15,7 @@ import (
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/aviary-rollouts/aviary/internal/clientmetrics"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/manager"
@@ -55,6 +57,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	clientmetrics.Instrument(cfg)
+	ctrlmetrics.Registry.MustRegister(clientmetrics.Requests)
 	identity := manager.Identity()
 	mgr, err := manager.New(&opts, cfg, identity)
 	if err != nil {
@@ -72,6 +76,7 @@ func run(args []string) error {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  events.NewRecorder(ctx, cs, mgr.GetScheme()),
+		Journal:   &events.Journal{Events: cs.CoreV1(), Host: identity, Now: time.Now},
 		Log:       log.With("controller", "rollout"),
 		Threads:   opts.RolloutThreads,
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -146,8 +145,10 @@ func (o *Options) cacheOptions() cache.Options {
 		// Only ReplicaSets a Rollout can own: Deployments' ReplicaSets
 		// never enter the controller's memory.
 		&appsv1.ReplicaSet{}: {Label: rolloutReplicaSets()},
-		&corev1.Pod{}:        {Label: rolloutReplicaSets()},
 	}
+	// Pods are never cached (read only at role changes and restarts), and
+	// nothing reads managedFields: dropping them keeps memory flat with N.
+	co.DefaultTransform = cache.TransformStripManagedFields()
 	return co
 }
 

@@ -33,30 +33,42 @@ func roleMetadata(c *v1alpha1.CanaryStrategy, rs roles) map[*appsv1.ReplicaSet]*
 
 // syncRoleMetadata brings each ReplicaSet's template, and its live pods, to
 // the role metadata it should carry, removing what an earlier role added.
+//
+// Pods are not cached (they are needed only at these role changes), so the
+// change is made in two writes: the template first, so pods created from now
+// on carry the new role; then, once the live pods are patched from an
+// uncached list, the ephemeral-metadata annotation that marks the change done.
+// A controller killed in between finds the annotation unchanged and redoes
+// the (idempotent) work.
 func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout, rs roles) error {
 	for set, desired := range roleMetadata(ro.Spec.Strategy.Canary, rs) {
 		old := ephemeral.Recorded(set.Annotations)
-		if old == nil && desired == nil {
+		if ephemeral.Encode(old) == ephemeral.Encode(desired) {
 			continue
 		}
-		if ephemeral.Encode(old) != ephemeral.Encode(desired) {
+		labels, annotations := ephemeral.Swap(set.Spec.Template.Labels, set.Spec.Template.Annotations, old, desired)
+		labels[v1alpha1.DefaultRolloutUniqueLabelKey] = set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		if !maps.Equal(labels, set.Spec.Template.Labels) || !maps.Equal(annotations, set.Spec.Template.Annotations) {
 			orig := set.DeepCopy()
-			set.Spec.Template.Labels, set.Spec.Template.Annotations = ephemeral.Swap(set.Spec.Template.Labels, set.Spec.Template.Annotations, old, desired)
-			set.Spec.Template.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] = orig.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-			if set.Annotations == nil {
-				set.Annotations = map[string]string{}
-			}
-			if enc := ephemeral.Encode(desired); enc != "" {
-				set.Annotations[v1alpha1.EphemeralMetadataAnnotation] = enc
-			} else {
-				delete(set.Annotations, v1alpha1.EphemeralMetadataAnnotation)
-			}
+			set.Spec.Template.Labels, set.Spec.Template.Annotations = labels, annotations
 			if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
 				return fmt.Errorf("update role metadata of ReplicaSet %s: %w", set.Name, err)
 			}
 		}
 		if err := r.syncPodMetadata(ctx, set, old, desired); err != nil {
 			return err
+		}
+		orig := set.DeepCopy()
+		if set.Annotations == nil {
+			set.Annotations = map[string]string{}
+		}
+		if enc := ephemeral.Encode(desired); enc != "" {
+			set.Annotations[v1alpha1.EphemeralMetadataAnnotation] = enc
+		} else {
+			delete(set.Annotations, v1alpha1.EphemeralMetadataAnnotation)
+		}
+		if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
+			return fmt.Errorf("record role metadata of ReplicaSet %s: %w", set.Name, err)
 		}
 	}
 	return nil
@@ -65,13 +77,12 @@ func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout,
 // syncPodMetadata patches the ReplicaSet's live pods that lack the desired
 // role metadata or still carry the old one.
 func (r *Reconciler) syncPodMetadata(ctx context.Context, set *appsv1.ReplicaSet, old, desired *v1alpha1.PodTemplateMetadata) error {
-	hash := set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-	var pods corev1.PodList
-	if err := r.Client.List(ctx, &pods, client.InNamespace(set.Namespace), client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: hash}); err != nil {
-		return fmt.Errorf("list pods of ReplicaSet %s: %w", set.Name, err)
+	pods, err := r.podsOf(ctx, set)
+	if err != nil {
+		return err
 	}
-	for i := range pods.Items {
-		pod := &pods.Items[i]
+	for i := range pods {
+		pod := &pods[i]
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
@@ -86,4 +97,16 @@ func (r *Reconciler) syncPodMetadata(ctx context.Context, set *appsv1.ReplicaSet
 		}
 	}
 	return nil
+}
+
+// podsOf lists a ReplicaSet's pods straight from the API server: the
+// controller keeps no pod cache, since it reads pods only at role changes and
+// restarts.
+func (r *Reconciler) podsOf(ctx context.Context, set *appsv1.ReplicaSet) ([]corev1.Pod, error) {
+	var pods corev1.PodList
+	hash := set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	if err := r.APIReader.List(ctx, &pods, client.InNamespace(set.Namespace), client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: hash}); err != nil {
+		return nil, fmt.Errorf("list pods of ReplicaSet %s: %w", set.Name, err)
+	}
+	return pods.Items, nil
 }

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/events"
 )
 
 // Reconciler reconciles Rollouts.
@@ -34,6 +35,8 @@ type Reconciler struct {
 	// filtered cache does not hold (a workloadRef ReplicaSet).
 	APIReader client.Reader
 	Recorder  record.EventRecorder
+	// Journal records decision events exactly once (events.Journal).
+	Journal *events.Journal
 	Log       *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time

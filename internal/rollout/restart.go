@@ -9,7 +9,6 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
@@ -36,13 +35,12 @@ func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs r
 	var pods []restart.Pod
 	byName := map[string]*corev1.Pod{}
 	for set, prio := range priority {
-		var list corev1.PodList
-		hash := set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-		if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: hash}); err != nil {
-			return false, fmt.Errorf("list pods of ReplicaSet %s: %w", set.Name, err)
+		list, err := r.podsOf(ctx, set)
+		if err != nil {
+			return false, err
 		}
-		for i := range list.Items {
-			p := &list.Items[i]
+		for i := range list {
+			p := &list[i]
 			byName[p.Name] = p
 			pods = append(pods, restart.Pod{Name: p.Name, Created: p.CreationTimestamp.Time, Available: podReady(p),
 				Terminating: p.DeletionTimestamp != nil, Priority: prio})

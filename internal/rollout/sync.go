@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
@@ -115,9 +116,6 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 	}
 
-	for _, e := range progress.Events {
-		r.event(ro, e.Warning, e.Reason, e.Message)
-	}
 	restarted, err := r.restartPods(ctx, ro, rs)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -147,8 +145,10 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 			return ctrl.Result{}, err
 		}
 	}
-	for _, e := range deadlineEvents {
-		r.event(ro, e.Warning, e.Reason, e.Message)
+	// Decisions are journaled before the status write that makes them, so
+	// a crash in between neither loses nor repeats them.
+	if err := r.journal(ctx, ro, append(progress.Events, deadlineEvents...)); err != nil {
+		return ctrl.Result{}, err
 	}
 	err = r.writeStatus(ctx, ro, func(s *v1alpha1.RolloutStatus) {
 		*s = st
@@ -218,6 +218,23 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 		return fmt.Errorf("write status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
 	r.writes.record(client.ObjectKeyFromObject(ro), updated.ResourceVersion)
+	return nil
+}
+
+// journal records the planner's decision events for ro synchronously (see
+// events.Journal); without a journal they go to the asynchronous recorder.
+func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []canary.Event) error {
+	for _, e := range evs {
+		if r.Journal == nil {
+			r.event(ro, e.Warning, e.Reason, e.Message)
+			continue
+		}
+		s := events.Subject{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout", Namespace: ro.Namespace, Name: ro.Name,
+			UID: ro.UID, ResourceVersion: ro.ResourceVersion}
+		if err := r.Journal.Record(ctx, s, e.Warning, e.Reason, e.Message); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -59,4 +60,24 @@ func TestScaleSubresource(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return strings.Contains(string(body), want) && strings.Contains(string(body), `rollout_info{name="rollouts-demo",namespace="`+ns+`",phase="Healthy",strategy="canary",traffic_router=""} 1`), "not found in metrics"
 	})
+}
+
+// TestScaleDuringCanaryStep scales seed 03 through /scale while it waits at
+// setWeight 20, as an HPA would: both ReplicaSets follow in the step's
+// proportion (2 of 10, then 1 of 3 pods) and the rollout stays at its step.
+func TestScaleDuringCanaryStep(t *testing.T) {
+	e := framework.Get(t)
+	ns, blue, green, _ := startSeed03Update(t)
+	for _, c := range []struct{ replicas, canary, stable int32 }{{10, 2, 8}, {3, 1, 2}} {
+		if out, err := e.Kubectl(context.Background(), "scale", "rollout", "rollouts-demo", "-n", ns, "--replicas", fmt.Sprint(c.replicas)); err != nil {
+			t.Fatalf("kubectl scale: %v\n%s", err, out)
+		}
+		framework.Eventually(t, 60*time.Second, fmt.Sprintf("%d canary + %d stable pods, still paused at step 1", c.canary, c.stable), func() (bool, string) {
+			ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+			ok := ro.Status.Phase == v1alpha1.RolloutPhasePaused && *ro.Status.CurrentStepIndex == 1 &&
+				spec[green] == c.canary && spec[blue] == c.stable && avail[green] == c.canary && avail[blue] == c.stable &&
+				ro.Status.HPAReplicas == c.replicas
+			return ok, describe(ro, spec, avail)
+		})
+	}
 }

@@ -1,0 +1,66 @@
+package events
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// Journal writes a controller's decision events (step completed, paused,
+// aborted…) synchronously, before the status write that carries the
+// decision out, under a name derived from the decision itself. A controller
+// killed between the two redoes the decision from the same object version
+// and finds its event already there, so the event stream shows every step
+// exactly once — the asynchronous recorder would lose queued events on a
+// kill and repeat them on a redo.
+type Journal struct {
+	Events typedcorev1.EventsGetter
+	// Host is the reporting instance, for `kubectl describe`.
+	Host string
+	Now  func() time.Time
+}
+
+// Subject is the object an event is about, at the version the decision was
+// made from.
+type Subject struct {
+	APIVersion, Kind, Namespace, Name string
+	UID                               types.UID
+	ResourceVersion                   string
+}
+
+// Record writes one event; writing the same decision again (same subject
+// version, reason and message) is a no-op.
+func (j *Journal) Record(ctx context.Context, s Subject, warning bool, reason, msg string) error {
+	typ := corev1.EventTypeNormal
+	if warning {
+		typ = corev1.EventTypeWarning
+	}
+	sum := sha256.Sum256([]byte(string(s.UID) + "\x00" + s.ResourceVersion + "\x00" + reason + "\x00" + msg))
+	name := s.Name
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	now := metav1.NewTime(j.Now())
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: name + "." + hex.EncodeToString(sum[:8]), Namespace: s.Namespace},
+		InvolvedObject: corev1.ObjectReference{APIVersion: s.APIVersion, Kind: s.Kind, Namespace: s.Namespace,
+			Name: s.Name, UID: s.UID, ResourceVersion: s.ResourceVersion},
+		Reason: reason, Message: msg, Type: typ, Count: 1,
+		FirstTimestamp: now, LastTimestamp: now,
+		Source:              corev1.EventSource{Component: Component, Host: j.Host},
+		ReportingController: Component, ReportingInstance: j.Host,
+	}
+	_, err := j.Events.Events(s.Namespace).Create(ctx, ev, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("record event %s (%s) for %s %s/%s: %w", reason, msg, s.Kind, s.Namespace, s.Name, err)
+	}
+	return nil
+}
