@@ -84,6 +84,7 @@ func run(args []string) error {
 		return err
 	}
 	ctrlmetrics.Registry.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
+	metrics.Register(ctrlmetrics.Registry)
 	elected := mgr.Elected()
 	if err := mgr.Add(ctrlmanager.RunnableFunc(func(ctx context.Context) error {
 		<-elected

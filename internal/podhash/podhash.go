@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/dump"
 	"k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -29,6 +30,22 @@ func PodTemplateHash(template *corev1.PodTemplateSpec, collisionCount *int32) st
 	if collisionCount != nil {
 		// Argo writes the count as a little-endian uint32 into an 8-byte
 		// buffer, so four zero bytes follow it.
+		var buf [8]byte
+		binary.LittleEndian.PutUint32(buf[:], uint32(*collisionCount))
+		_, _ = h.Write(buf[:])
+	}
+	return encode(h.Sum32())
+}
+
+// LegacyPodTemplateHash is the hash Kubernetes gives a Deployment's
+// ReplicaSets (pod-template-hash), which Argo Rollouts used before v0.10 and
+// still accepts when looking for a Rollout's current ReplicaSet: a hash of
+// the template's Go value dump rather than its JSON. Matching it too means a
+// Rollout whose ReplicaSets were created that way is not redeployed.
+func LegacyPodTemplateHash(template *corev1.PodTemplateSpec, collisionCount *int32) string {
+	h := fnv.New32a()
+	_, _ = fmt.Fprintf(h, "%v", dump.ForHash(*template))
+	if collisionCount != nil {
 		var buf [8]byte
 		binary.LittleEndian.PutUint32(buf[:], uint32(*collisionCount))
 		_, _ = h.Write(buf[:])

@@ -26,6 +26,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/events"
+	"github.com/aviary-rollouts/aviary/internal/metrics"
 )
 
 // Reconciler reconciles Rollouts.
@@ -37,7 +38,7 @@ type Reconciler struct {
 	Recorder  record.EventRecorder
 	// Journal records decision events exactly once (events.Journal).
 	Journal *events.Journal
-	Log       *slog.Logger
+	Log     *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 	// Threads is how many Rollouts are reconciled at once.
@@ -78,11 +79,28 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile brings one Rollout one step closer to its desired state.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
+	res, err := r.reconcile(ctx, req)
+	if !errors.Is(err, errGone) {
+		metrics.RolloutReconcile.WithLabelValues(req.Namespace, req.Name).Observe(time.Since(start).Seconds())
+		if err != nil {
+			metrics.RolloutReconcileError.WithLabelValues(req.Namespace, req.Name).Inc()
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// errGone means the Rollout no longer exists.
+var errGone = errors.New("rollout deleted")
+
+func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var ro v1alpha1.Rollout
 	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.writes.forget(req.NamespacedName)
-			return ctrl.Result{}, nil
+			metrics.ForgetRollout(req.Namespace, req.Name)
+			return ctrl.Result{}, errGone
 		}
 		return ctrl.Result{}, fmt.Errorf("get rollout %s: %w", req, err)
 	}

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
@@ -49,7 +50,7 @@ func revisionOf(rs *appsv1.ReplicaSet) int64 {
 
 // newReplicaSet builds the ReplicaSet for the Rollout's current template:
 // named <rollout>-<hash>, the hash added to its labels and selector, at 0
-// replicas (scaling is a separate decision), one revision above the newest,
+// replicas (the caller sets the size), one revision above the newest,
 // with its pods' role metadata.
 func newReplicaSet(ro *v1alpha1.Rollout, hash string, revision int64, role *v1alpha1.PodTemplateMetadata) *appsv1.ReplicaSet {
 	tmpl := *ro.Spec.Template.DeepCopy()
@@ -94,6 +95,55 @@ func withLabel(in map[string]string, k, v string) map[string]string {
 	}
 	out[k] = v
 	return out
+}
+
+// createNewReplicaSet creates the new template's ReplicaSet at replicas
+// and announces it; an existing one of ours is returned as it is.
+func (r *Reconciler) createNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet, replicas int32) (*appsv1.ReplicaSet, error) {
+	rs.Spec.Replicas = &replicas
+	created, err := r.createReplicaSet(ctx, ro, rs)
+	if err != nil || created != rs {
+		return created, err
+	}
+	rev := rs.Annotations[v1alpha1.RevisionAnnotation]
+	r.event(ro, false, "NewReplicaSetCreated", fmt.Sprintf("Created ReplicaSet %s (revision %s)", rs.Name, rev))
+	r.event(ro, false, "RolloutUpdated", "Rollout updated to revision "+rev)
+	if replicas > 0 {
+		r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %s) from 0 to %d", rs.Name, rev, replicas))
+	}
+	return rs, nil
+}
+
+// syncNewReplicaSet keeps an existing current ReplicaSet the newest
+// revision — when a rollback makes an older one current again it gets the
+// next revision number, its earlier ones kept in revision-history (undo and
+// the CLI read these) — and its minReadySeconds in step with the Rollout.
+func (r *Reconciler) syncNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet, maxOtherRev int64) error {
+	rev := revisionOf(rs)
+	if rev > maxOtherRev && rs.Spec.MinReadySeconds == ro.Spec.MinReadySeconds {
+		return nil
+	}
+	orig := rs.DeepCopy()
+	rs.Spec.MinReadySeconds = ro.Spec.MinReadySeconds
+	if rev <= maxOtherRev {
+		if rs.Annotations == nil {
+			rs.Annotations = map[string]string{}
+		}
+		if old := rs.Annotations[v1alpha1.RevisionAnnotation]; old != "" {
+			if h := rs.Annotations[v1alpha1.RevisionHistoryAnnotation]; h != "" {
+				rs.Annotations[v1alpha1.RevisionHistoryAnnotation] = h + "," + old
+			} else {
+				rs.Annotations[v1alpha1.RevisionHistoryAnnotation] = old
+			}
+		}
+		next := strconv.FormatInt(maxOtherRev+1, 10)
+		rs.Annotations[v1alpha1.RevisionAnnotation] = next
+		r.event(ro, false, "RolloutUpdated", "Rollout updated to revision "+next)
+	}
+	if err := r.Client.Patch(ctx, rs, client.MergeFrom(orig)); err != nil {
+		return fmt.Errorf("update revision of ReplicaSet %s: %w", rs.Name, err)
+	}
+	return nil
 }
 
 // errCollision means the ReplicaSet name is taken by one that is not ours.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/events"
+	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
@@ -34,37 +36,28 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	if errs := validation.Rollout(ro); len(errs) > 0 {
 		return r.markInvalid(ctx, ro, rsList, errs.ToAggregate().Error())
 	}
-	newHash := podhash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
+	newHash := currentHash(ro, rsList)
 	rs := classify(rsList, newHash, ro.Status.StableRS)
 
-	createdNew := false
-	if rs.newRS == nil {
-		var maxRev int64
-		for _, o := range rsList {
+	var maxRev int64 // newest revision among the other ReplicaSets
+	for _, o := range rsList {
+		if o != rs.newRS {
 			maxRev = max(maxRev, revisionOf(o))
 		}
+	}
+	// A new template's ReplicaSet is only built here; it is created below,
+	// already at the size the step calls for, in one write.
+	var pending *appsv1.ReplicaSet
+	if rs.newRS == nil {
 		// Pods start with the role metadata they will carry.
 		role := ephemeral.ForRole(ro.Spec.Strategy.Canary, rs.stableRS != nil)
-		created, err := r.createReplicaSet(ctx, ro, newReplicaSet(ro, newHash, maxRev+1, role))
-		if errors.Is(err, errCollision) {
-			// Move to the next hash; status is the only place to remember it.
-			return ctrl.Result{}, r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
-				n := int32(0)
-				if st.CollisionCount != nil {
-					n = *st.CollisionCount + 1
-				}
-				st.CollisionCount = &n
-			})
-		}
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		r.event(ro, false, "NewReplicaSetCreated", fmt.Sprintf("Created ReplicaSet %s (revision %d)", created.Name, maxRev+1))
-		rs.newRS = created
-		createdNew = true
+		pending = newReplicaSet(ro, newHash, maxRev+1, role)
+		rs.newRS = pending
+	} else if err := r.syncNewReplicaSet(ctx, ro, rs.newRS, maxRev); err != nil {
+		return ctrl.Result{}, err
 	}
 
-	progressed := createdNew
+	progressed := pending != nil
 	switched, err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs))
 	progressed = progressed || switched
 	if err != nil {
@@ -75,7 +68,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		return ctrl.Result{}, err
 	}
 
-	if err := r.syncRoleMetadata(ctx, ro, rs); err != nil {
+	if err := r.syncRoleMetadata(ctx, ro, rs.withoutNew(pending)); err != nil {
 		return ctrl.Result{}, err
 	}
 	if rs.stableRS != nil {
@@ -97,6 +90,28 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	next := ro.DeepCopy()
 	next.Status = progress.Status
 	scales, _ := desiredScales(next, classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS))
+	if pending != nil {
+		created, err := r.createNewReplicaSet(ctx, ro, pending, scales[pending])
+		if errors.Is(err, errCollision) {
+			// Move to the next hash; status is the only place to remember it.
+			return ctrl.Result{}, r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
+				n := int32(0)
+				if st.CollisionCount != nil {
+					n = *st.CollisionCount + 1
+				}
+				st.CollisionCount = &n
+			})
+		}
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if created != pending {
+			// Ours already (a stale cache): scale it like any other.
+			scales[created] = scales[pending]
+			rs.newRS = created
+		}
+		delete(scales, pending)
+	}
 	for rsObj, n := range scales {
 		from := ptrVal(rsObj.Spec.Replicas) // the patch below updates rsObj
 		scaled, err := r.scaleReplicaSet(ctx, ro, rsObj, n)
@@ -138,7 +153,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
 		Paused:         ro.Spec.Paused,
 	}, r.Now())
-	canary.Summarize(&st, ro.ReplicasOrDefault(), rs.newRS.Annotations[v1alpha1.RevisionAnnotation], r.Now())
+	summaryEvents := canary.Summarize(&st, ro.ReplicasOrDefault(), rs.newRS.Annotations[v1alpha1.RevisionAnnotation], r.Now())
 	if w != nil {
 		st.WorkloadObservedGeneration = strconv.FormatInt(w.generation, 10)
 		if err := r.scaleDownWorkload(ctx, ro, w.deployment, &st, rs.newRS.Annotations[v1alpha1.RevisionAnnotation]); err != nil {
@@ -147,7 +162,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	}
 	// Decisions are journaled before the status write that makes them, so
 	// a crash in between neither loses nor repeats them.
-	if err := r.journal(ctx, ro, append(progress.Events, deadlineEvents...)); err != nil {
+	if err := r.journal(ctx, ro, slices.Concat(summaryEvents, progress.Events, deadlineEvents)); err != nil {
 		return ctrl.Result{}, err
 	}
 	err = r.writeStatus(ctx, ro, func(s *v1alpha1.RolloutStatus) {
@@ -163,6 +178,30 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	return ctrl.Result{RequeueAfter: requeue}, err
 }
 
+// currentHash is the pod-template hash of the Rollout's template: Argo
+// Rollouts' hash, or the older Kubernetes-style hash when a ReplicaSet already
+// carries that one (created by an old Argo Rollouts), so it is kept rather
+// than redeployed.
+func currentHash(ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) string {
+	hash := podhash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
+	if len(rsList) == 0 || hasHash(rsList, hash) {
+		return hash
+	}
+	if legacy := podhash.LegacyPodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount); hasHash(rsList, legacy) {
+		return legacy
+	}
+	return hash
+}
+
+func hasHash(rsList []*appsv1.ReplicaSet, hash string) bool {
+	for _, rs := range rsList {
+		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == hash {
+			return true
+		}
+	}
+	return false
+}
+
 // earliest is the sooner of two requeue delays, 0 meaning none.
 func earliest(a, b time.Duration) time.Duration {
 	if a == 0 || (b != 0 && b < a) {
@@ -174,6 +213,15 @@ func earliest(a, b time.Duration) time.Duration {
 func (r roles) withNew(rs *appsv1.ReplicaSet) roles {
 	if r.newRS == nil {
 		r.newRS = rs
+	}
+	return r
+}
+
+// withoutNew drops a new ReplicaSet not created yet (it is built with its
+// role metadata already).
+func (r roles) withoutNew(pending *appsv1.ReplicaSet) roles {
+	if pending != nil && r.newRS == pending {
+		r.newRS = nil
 	}
 	return r
 }
@@ -234,19 +282,23 @@ func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []ca
 		if err := r.Journal.Record(ctx, s, e.Warning, e.Reason, e.Message); err != nil {
 			return err
 		}
+		metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(e.Warning), e.Reason).Inc()
 	}
 	return nil
 }
 
 func (r *Reconciler) event(ro *v1alpha1.Rollout, warning bool, reason, msg string) {
-	if r.Recorder == nil {
-		return
+	metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(warning), reason).Inc()
+	if r.Recorder != nil {
+		r.Recorder.Event(ro, eventType(warning), reason, msg)
 	}
-	typ := corev1.EventTypeNormal
+}
+
+func eventType(warning bool) string {
 	if warning {
-		typ = corev1.EventTypeWarning
+		return corev1.EventTypeWarning
 	}
-	r.Recorder.Event(ro, typ, reason, msg)
+	return corev1.EventTypeNormal
 }
 
 // invalidSpecRequeue is how soon an invalid Rollout is looked at again, for

