@@ -451,7 +451,7 @@ func diff(after, before map[string]float64) map[string]float64 {
 
 // minWritesPerRollout is the fewest writes the update wave of one benchmark
 // Rollout needs; see bench/README.md for the derivation.
-const minWritesPerRollout = 12
+const minWritesPerRollout = 13
 
 func report(w io.Writer, c config, wall time.Duration, cpuWave, cpuTotal, rss float64, req map[string]float64) {
 	keys := make([]string, 0, len(req))

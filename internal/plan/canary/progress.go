@@ -99,6 +99,11 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		p.Status = st
 		return p
 	}
+	// obs.AtDesiredReplicas was measured against the step the status was
+	// at on entry: completion may only follow from it when that was already
+	// the end. (Deciding it in the pass that reaches the end would make the
+	// new version stable before it is scaled to 100%.)
+	atEnd := *st.CurrentStepIndex >= nSteps
 	if st.PromoteFull {
 		st.CurrentStepIndex = &nSteps
 		st.PauseConditions, st.ControllerPause = nil, false
@@ -120,7 +125,7 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			Message: fmt.Sprintf("Rollout step %d/%d completed (%s)", idx, nSteps, steps.String(step))})
 		p.RequeueAfter = 0
 	}
-	if idx >= nSteps && st.StableRS != obs.NewHash && obs.AtDesiredReplicas {
+	if atEnd && st.StableRS != obs.NewHash && obs.AtDesiredReplicas {
 		st.StableRS = obs.NewHash
 		st.PromoteFull = false
 		p.Events = append(p.Events, Event{Reason: ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed all %d canary steps", obs.Revision, obs.NewHash, nSteps)})

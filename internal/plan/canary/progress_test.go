@@ -126,8 +126,13 @@ func TestTimedPauseRequeuesAtExpiry(t *testing.T) {
 		t.Fatalf("mid-pause: requeue %s index %d", p.RequeueAfter, *p.Status.CurrentStepIndex)
 	}
 	p = Advance(ro, obs(true), t0.Add(30*time.Second))
-	if *p.Status.CurrentStepIndex != 4 || len(p.Status.PauseConditions) != 0 || p.Status.StableRS != "new" {
-		t.Fatalf("after expiry: %+v", p.Status)
+	if *p.Status.CurrentStepIndex != 4 || len(p.Status.PauseConditions) != 0 || p.Status.StableRS != "old" || hasEvent(p, ReasonCompleted, "") {
+		t.Fatalf("after expiry the last step is done but the canary is not at 100%% yet: %+v", p.Status)
+	}
+	// Readiness measured at the end (100% canary) completes the update.
+	ro.Status = p.Status
+	if p = Advance(ro, obs(true), t0.Add(31*time.Second)); p.Status.StableRS != "new" || !hasEvent(p, ReasonCompleted, "revision 2") {
+		t.Fatalf("at 100%%: %+v", p.Status)
 	}
 }
 
@@ -138,6 +143,12 @@ func TestPromoteFullSkipsRemainingSteps(t *testing.T) {
 	p := Advance(ro, obs(false), t0)
 	if *p.Status.CurrentStepIndex != 4 || len(p.Status.PauseConditions) != 0 || p.Status.StableRS != "old" {
 		t.Fatalf("promote full before replicas are ready: %+v", p.Status)
+	}
+	// Ready for the step it was at is not ready for 100%.
+	ro2 := midUpdate(1)
+	ro2.Status.PromoteFull = true
+	if p := Advance(ro2, obs(true), t0); p.Status.StableRS != "old" {
+		t.Fatalf("promote full must scale the canary up before it becomes stable: %+v", p.Status)
 	}
 	ro.Status = p.Status
 	if p = Advance(ro, obs(true), t0); p.Status.StableRS != "new" || p.Status.PromoteFull {

@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -70,11 +71,12 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 		seen[ev.name] = true
 	}
 
-	out, err := e.Kubectl(ctx, "patch", "rollouts", "-n", ns, "--type", "json",
-		"-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`,
-		"--all")
-	if err != nil {
-		t.Fatalf("set image on all rollouts: %v\n%s", err, out)
+	for i := range n {
+		ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%02d", i)}}
+		patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`)
+		if err := e.Client.Patch(ctx, ro, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+			t.Fatalf("set image of %s: %v", ro.Name, err)
+		}
 	}
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
@@ -126,7 +128,7 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 		"RolloutCompleted",
 	}
 	slices.Sort(want)
-	byRollout := map[string][]string{}
+	byRollout, detail := map[string][]string{}, map[string][]string{}
 	for _, ev := range listEvents(t, ns) {
 		if seen[ev.name] || (ev.reason != "RolloutStepCompleted" && ev.reason != "RolloutCompleted") {
 			continue
@@ -139,13 +141,14 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 			line = ev.reason
 		}
 		byRollout[ev.object] = append(byRollout[ev.object], line)
+		detail[ev.object] = append(detail[ev.object], fmt.Sprintf("%s@rv%s %s", ev.reason, ev.version, ev.message))
 	}
 	for i := range n {
 		name := fmt.Sprintf("app-%02d", i)
 		got := byRollout[name]
 		slices.Sort(got)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("rollout %s step events:\n got %q\nwant %q", name, got, want)
+			t.Errorf("rollout %s step events:\n got %q\nwant %q\n(%q)", name, got, want, detail[name])
 		}
 	}
 }
@@ -170,7 +173,7 @@ func healthyOn(t *testing.T, ns, color string) (done, total int) {
 }
 
 type eventInfo struct {
-	name, object, reason, message string
+	name, object, reason, message, version string
 	count                         int32
 }
 
@@ -183,7 +186,7 @@ func listEvents(t *testing.T, ns string) []eventInfo {
 	}
 	var out []eventInfo
 	for _, e := range list.Items {
-		out = append(out, eventInfo{name: e.Name, object: e.InvolvedObject.Name, reason: e.Reason, message: e.Message, count: e.Count})
+		out = append(out, eventInfo{name: e.Name, object: e.InvolvedObject.Name, reason: e.Reason, message: e.Message, count: e.Count, version: e.InvolvedObject.ResourceVersion})
 	}
 	return out
 }
