@@ -174,7 +174,7 @@ func healthyOn(t *testing.T, ns, color string) (done, total int) {
 
 type eventInfo struct {
 	name, object, reason, message, version string
-	count                         int32
+	count                                  int32
 }
 
 // listEvents returns the namespace's Rollout events.
