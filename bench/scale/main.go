@@ -51,18 +51,27 @@ type config struct {
 	controller string
 	keep       bool
 	timeout    time.Duration
+	logLevel   string
+	keepLog    bool
+	profileDir string
 }
 
 func run() error {
 	var c config
-	flag.IntVar(&c.n, "n", 200, "number of Rollouts")
-	flag.Float64Var(&c.qps, "qps", 40, "controller --qps")
-	flag.IntVar(&c.burst, "burst", 80, "controller --burst")
-	flag.StringVar(&c.kubeconfig, "kubeconfig", ".local/kubeconfig", "kubeconfig of the local cluster (make cluster-up)")
-	flag.StringVar(&c.controller, "controller", "bin/aviary-controller", "controller binary (make build)")
-	flag.BoolVar(&c.keep, "keep", false, "keep the namespace afterwards")
-	flag.DurationVar(&c.timeout, "timeout", 20*time.Minute, "give up on a phase after this long")
-	flag.Parse()
+	// A FlagSet of its own: controller-runtime registers -kubeconfig on the
+	// global one.
+	fs := flag.NewFlagSet("bench/scale", flag.ExitOnError)
+	fs.IntVar(&c.n, "n", 200, "number of Rollouts")
+	fs.Float64Var(&c.qps, "qps", 40, "controller --qps")
+	fs.IntVar(&c.burst, "burst", 80, "controller --burst")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", ".local/kubeconfig", "kubeconfig of the local cluster (make cluster-up)")
+	fs.StringVar(&c.controller, "controller", "bin/aviary-controller", "controller binary (make build)")
+	fs.BoolVar(&c.keep, "keep", false, "keep the namespace afterwards")
+	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "give up on a phase after this long")
+	fs.StringVar(&c.logLevel, "loglevel", "warn", "controller --loglevel")
+	fs.BoolVar(&c.keepLog, "keep-log", false, "keep the controller's log file and print its path")
+	fs.StringVar(&c.profileDir, "profile", "", "write the controller's CPU profile of the wave and a heap profile at its end into this directory")
+	_ = fs.Parse(os.Args[1:])
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
 	if err != nil {
@@ -80,9 +89,6 @@ func run() error {
 	}
 	ctx := context.Background()
 	added, err := ensureNodes(ctx, cl, (c.n*4+109)/110+1)
-	if err != nil {
-		return err
-	}
 	if !c.keep {
 		// Other tests on this cluster expect its usual three nodes.
 		defer func() {
@@ -90,6 +96,9 @@ func run() error {
 				_ = cl.Delete(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}})
 			}
 		}()
+	}
+	if err != nil {
+		return err
 	}
 	ns := fmt.Sprintf("bench-scale-%d", time.Now().Unix())
 	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
@@ -125,6 +134,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	var profiled sync.WaitGroup
+	if c.profileDir != "" {
+		profiled.Go(func() { ctl.saveProfile(filepath.Join(c.profileDir, "cpu.pprof"), "profile?seconds=60") })
+	}
 	start = time.Now()
 	if err := setImages(ctx, cl, ns, c.n, "green"); err != nil {
 		return err
@@ -144,6 +157,10 @@ func run() error {
 	rss, err := ctl.peakRSS()
 	if err != nil {
 		return err
+	}
+	if c.profileDir != "" {
+		ctl.saveProfile(filepath.Join(c.profileDir, "heap.pprof"), "heap")
+		profiled.Wait()
 	}
 	report(os.Stdout, c, wall, cpuAfter-cpuBefore, cpuAfter, rss, diff(after, before))
 	return nil
@@ -286,8 +303,9 @@ func ensureNodes(ctx context.Context, cl client.Client, n int) ([]string, error)
 			return added, fmt.Errorf("create node %s: %w", node.Name, err)
 		}
 		added = append(added, node.Name)
+		orig := node.DeepCopy()
 		node.Status = corev1.NodeStatus{Capacity: proto.Status.Capacity, Allocatable: proto.Status.Allocatable}
-		if err := cl.Status().Update(ctx, node); err != nil {
+		if err := cl.Status().Patch(ctx, node, client.MergeFrom(orig)); err != nil {
 			return added, fmt.Errorf("set capacity of node %s: %w", node.Name, err)
 		}
 	}
@@ -318,7 +336,26 @@ func ensureNodes(ctx context.Context, cl client.Client, n int) ([]string, error)
 type controllerProc struct {
 	cmd     *exec.Cmd
 	metrics string
+	pprof   string
 	log     *os.File
+	keepLog bool
+}
+
+// saveProfile fetches /debug/pprof/<what> into path, reporting failures on
+// stderr: a profile is an aid, not a result.
+func (p *controllerProc) saveProfile(path, what string) {
+	resp, err := http.Get("http://" + p.pprof + "/debug/pprof/" + what)
+	if err == nil {
+		defer resp.Body.Close()
+		var f *os.File
+		if f, err = os.Create(path); err == nil {
+			_, err = io.Copy(f, resp.Body)
+			_ = f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench/scale: profile %s: %v\n", what, err)
+	}
 }
 
 func startController(c config, ns string) (*controllerProc, error) {
@@ -334,13 +371,21 @@ func startController(c config, ns string) (*controllerProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(c.controller, "--kubeconfig", c.kubeconfig, "--leader-elect=false", "--namespaced", "--namespace", ns,
-		"--qps", fmt.Sprint(c.qps), "--burst", fmt.Sprint(c.burst), "--metrics-addr", metrics, "--health-addr", health, "--loglevel", "warn")
+	args := []string{"--kubeconfig", c.kubeconfig, "--leader-elect=false", "--namespaced", "--namespace", ns,
+		"--qps", fmt.Sprint(c.qps), "--burst", fmt.Sprint(c.burst), "--metrics-addr", metrics, "--health-addr", health, "--loglevel", c.logLevel}
+	pprofAddr := ""
+	if c.profileDir != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--enable-pprof-address", pprofAddr)
+	}
+	cmd := exec.Command(c.controller, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (run make build first): %w", c.controller, err)
 	}
-	p := &controllerProc{cmd: cmd, metrics: metrics, log: logf}
+	p := &controllerProc{cmd: cmd, metrics: metrics, log: logf, pprof: pprofAddr, keepLog: c.keepLog}
 	for range 100 {
 		if _, err := p.requests(); err == nil {
 			return p, nil
@@ -355,6 +400,10 @@ func (p *controllerProc) stop() {
 	_ = p.cmd.Process.Kill()
 	_ = p.cmd.Wait()
 	_ = p.log.Close()
+	if p.keepLog {
+		fmt.Printf("bench/scale: controller log kept at %s\n", p.log.Name())
+		return
+	}
 	_ = os.Remove(p.log.Name())
 }
 

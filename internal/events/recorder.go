@@ -23,7 +23,7 @@ func NewRecorder(ctx context.Context, cs kubernetes.Interface, scheme *runtime.S
 	// The default spam filter allows 25 events per object, then one per
 	// five minutes; a rollout with many steps emits more than that, and
 	// every step event matters to notifications.
-	b := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{BurstSize: 500, QPS: 1}))
+	b := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{BurstSize: 500, QPS: 1, LRUCacheSize: 512}))
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
 	go func() { <-ctx.Done(); b.Shutdown() }()
 	return b.NewRecorder(scheme, corev1.EventSource{Component: Component})

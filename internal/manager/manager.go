@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -85,6 +88,7 @@ func New(o *Options, cfg *rest.Config, identity string) (ctrlmanager.Manager, er
 		Cache:                   o.cacheOptions(),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.HealthAddr,
+		PprofBindAddress:        o.PprofAddr,
 		GracefulShutdownTimeout: &o.ShutdownTimeout,
 	}
 	if o.LeaderElect {
@@ -139,7 +143,7 @@ func (o *Options) cacheOptions() cache.Options {
 	}
 	sel := InstanceSelector(o.InstanceID)
 	co.ByObject = map[client.Object]cache.ByObject{
-		&v1alpha1.Rollout{}:     {Label: sel},
+		&v1alpha1.Rollout{}:     {Label: sel, Transform: dropLastApplied},
 		&v1alpha1.AnalysisRun{}: {Label: sel},
 		&v1alpha1.Experiment{}:  {Label: sel},
 		// Only ReplicaSets a Rollout can own: Deployments' ReplicaSets
@@ -168,6 +172,23 @@ func InstanceSelector(id string) labels.Selector {
 		return labels.Nothing()
 	}
 	return labels.NewSelector().Add(*req)
+}
+
+// dropLastApplied removes kubectl's last-applied-configuration annotation (a
+// second copy of the whole spec) from cached objects: the controller never
+// reads it and only ever patches, so it never writes the copy back.
+func dropLastApplied(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		if a := o.GetAnnotations(); a[corev1.LastAppliedConfigAnnotation] != "" {
+			a = maps.Clone(a)
+			delete(a, corev1.LastAppliedConfigAnnotation)
+			o.SetAnnotations(a)
+		}
+	}
+	if o, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		o.GetObjectMeta().SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 func rolloutReplicaSets() labels.Selector {

@@ -40,6 +40,8 @@ type Options struct {
 
 	MetricsAddr string
 	HealthAddr  string
+	// PprofAddr serves net/http/pprof when set (Argo's --enable-pprof-address).
+	PprofAddr string
 
 	LogLevel  string
 	LogFormat string
@@ -72,6 +74,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.LeaderElectionRetryPeriod, "leader-election-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":8090", "address serving Prometheus /metrics (\"0\" disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":8080", "address serving /healthz and /readyz")
+	fs.StringVar(&o.PprofAddr, "enable-pprof-address", "", "address serving Go profiles under /debug/pprof/ (off when empty)")
 	fs.StringVar(&o.LogLevel, "loglevel", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.LogFormat, "logformat", "text", "log format: text or json")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")

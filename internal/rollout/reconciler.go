@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -51,6 +52,10 @@ type Reconciler struct {
 // so a reconcile reads exactly its own ReplicaSets from the cache.
 const ownerKey = ".metadata.controllerRollout"
 
+// orphanKey indexes ReplicaSets without a controller, so looking for
+// orphans to adopt costs nothing when there are none.
+const orphanKey = ".metadata.orphan"
+
 // SetupWithManager registers the reconciler and its ReplicaSet index.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
@@ -65,6 +70,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	if err != nil {
 		return fmt.Errorf("index ReplicaSets by owning Rollout: %w", err)
+	}
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanKey, func(o client.Object) []string {
+		if metav1.GetControllerOf(o) != nil {
+			return nil
+		}
+		return []string{"true"}
+	})
+	if err != nil {
+		return fmt.Errorf("index orphaned ReplicaSets: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}).
@@ -114,8 +128,8 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	// An HPA scales through /scale, which needs spec.replicas set.
 	if ro.Spec.Replicas == nil {
-		ro.Spec.Replicas = new(v1alpha1.DefaultReplicas)
-		if err := r.Client.Update(ctx, &ro); err != nil {
+		patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicas)
+		if err := r.Client.Patch(ctx, &ro, rawMerge(patch)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("default spec.replicas of rollout %s: %w", req, err)
 		}
 		return ctrl.Result{}, nil
@@ -176,13 +190,14 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *v1alpha1.Rollout) ([]
 		return nil, nil // validation reports a bad or empty selector
 	}
 	var list appsv1.ReplicaSetList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingFields{orphanKey: "true"}); err != nil {
 		return nil, fmt.Errorf("list orphaned ReplicaSets for rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
 	var adopted []*appsv1.ReplicaSet
 	for i := range list.Items {
 		rs := &list.Items[i]
-		if rs.DeletionTimestamp != nil || metav1.GetControllerOf(rs) != nil || rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == "" {
+		if rs.DeletionTimestamp != nil || metav1.GetControllerOf(rs) != nil || rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == "" ||
+			!sel.Matches(labels.Set(rs.Labels)) {
 			continue
 		}
 		orig := rs.DeepCopy()

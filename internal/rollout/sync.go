@@ -2,12 +2,15 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -262,7 +265,25 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 	if equality.Semantic.DeepEqual(ro.Status, updated.Status) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, updated, client.MergeFrom(ro)); err != nil {
+	// The patch is the difference of the statuses alone: diffing whole
+	// Rollouts would encode the pod template twice on every write.
+	before, err := json.Marshal(ro.Status)
+	if err != nil {
+		return fmt.Errorf("encode status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	after, err := json.Marshal(updated.Status)
+	if err != nil {
+		return fmt.Errorf("encode status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	diff, err := jsonpatch.CreateMergePatch(before, after)
+	if err != nil {
+		return fmt.Errorf("diff status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	data := append(append([]byte(`{"status":`), diff...), '}')
+	if r.Log != nil && r.Log.Enabled(ctx, slog.LevelDebug) {
+		r.Log.DebugContext(ctx, "status write", "rollout", ro.Namespace+"/"+ro.Name, "patch", string(data))
+	}
+	if err := r.Client.Status().Patch(ctx, updated, client.RawPatch(types.MergePatchType, data)); err != nil {
 		return fmt.Errorf("write status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
 	r.writes.record(client.ObjectKeyFromObject(ro), updated.ResourceVersion)

@@ -110,7 +110,7 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	}
 
 	idx := *st.CurrentStepIndex
-	if idx < nSteps {
+	for idx < nSteps {
 		step := ro.Spec.Strategy.Canary.Steps[idx]
 		done, requeue, events := stepDone(&st, step, obs, now)
 		p.Events = append(p.Events, events...)
@@ -124,6 +124,12 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		p.Events = append(p.Events, Event{Reason: ReasonStepCompleted,
 			Message: fmt.Sprintf("Rollout step %d/%d completed (%s)", idx, nSteps, steps.String(step))})
 		p.RequeueAfter = 0
+		// A following pause starts in the same pass (one status write, not
+		// two): it depends only on the clock. Any other step needs readiness
+		// measured against its own weight, on the next pass.
+		if idx >= nSteps || ro.Spec.Strategy.Canary.Steps[idx].Pause == nil {
+			break
+		}
 	}
 	if atEnd && st.StableRS != obs.NewHash && obs.AtDesiredReplicas {
 		st.StableRS = obs.NewHash

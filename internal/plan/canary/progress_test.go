@@ -95,6 +95,18 @@ func TestSetWeightCompletesOnlyAtDesiredReplicas(t *testing.T) {
 	if *p.Status.CurrentStepIndex != 1 || !hasEvent(p, ReasonStepCompleted, "Rollout step 1/4 completed (setWeight: 20)") {
 		t.Fatalf("index %d events %v", *p.Status.CurrentStepIndex, p.Events)
 	}
+	// The pause that follows starts in the same pass.
+	if len(p.Status.PauseConditions) != 1 || !p.Status.ControllerPause || !hasEvent(p, ReasonPaused, "") {
+		t.Fatalf("the next pause must start at once: %+v events %v", p.Status, p.Events)
+	}
+	// A setWeight after a finished pause waits for its own readiness.
+	ro := midUpdate(3)
+	ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(t0)}}
+	ro.Status.ControllerPause = true
+	ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, weight(90))
+	if p := Advance(ro, obs(true), t0.Add(time.Minute)); *p.Status.CurrentStepIndex != 4 {
+		t.Fatalf("index %d: the setWeight after the pause must not complete in the same pass", *p.Status.CurrentStepIndex)
+	}
 }
 
 func TestIndefinitePauseWaitsForPromote(t *testing.T) {
