@@ -272,7 +272,9 @@ func waitAll(ctx context.Context, cl client.Client, ns string, n int, color stri
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d of %d rollouts done after %s (phases %v)", done, n, timeout, phases)
 		}
-		time.Sleep(250 * time.Millisecond)
+		// Listing every Rollout is itself load on the API server the
+		// controller shares: poll less often at large N.
+		time.Sleep(max(250*time.Millisecond, time.Duration(n)*time.Millisecond))
 	}
 }
 
