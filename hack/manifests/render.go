@@ -43,10 +43,19 @@ func clusterRules() []rbacv1.PolicyRule {
 // install variants.
 func workloadRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
-		// spec.replicas is written back when unset, as the HPA needs it.
-		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts"}, Verbs: []string{"get", "list", "watch", "update"}},
+		// spec.replicas is written back (a patch) when unset, as the HPA needs it.
+		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts"}, Verbs: []string{"get", "list", "watch", "patch"}},
 		{APIGroups: []string{"argoproj.io"}, Resources: []string{"rollouts/status"}, Verbs: []string{"patch"}},
-		{APIGroups: []string{"argoproj.io"}, Resources: []string{"analysisruns", "experiments", "analysistemplates"}, Verbs: []string{"get", "list", "watch"}},
+		// Rollouts create, terminate and garbage-collect their runs; the
+		// analysis controller records measurements and deletes runs past
+		// their ttlStrategy.
+		{APIGroups: []string{"argoproj.io"}, Resources: []string{"analysisruns"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
+		{APIGroups: []string{"argoproj.io"}, Resources: []string{"analysisruns/status"}, Verbs: []string{"patch"}},
+		{APIGroups: []string{"argoproj.io"}, Resources: []string{"experiments", "analysistemplates"}, Verbs: []string{"get", "list", "watch"}},
+		// Job metrics: one Job per measurement, deleted when terminated.
+		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+		// secretKeyRef args are read at measurement time (never cached).
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 		// workloadRef: the template is read from these; scaleDown patches a Deployment.
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "watch", "patch"}},
 		{APIGroups: []string{""}, Resources: []string{"podtemplates"}, Verbs: []string{"get", "list", "watch"}},

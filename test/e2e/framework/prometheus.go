@@ -1,0 +1,131 @@
+package framework
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Prometheus is a real Prometheus server (Debian's `prometheus` package)
+// run by a test, scraping the test's IngressTraffic exporter every second.
+type Prometheus struct {
+	// Address is the server's base URL, as a metric's `address` names it.
+	Address string
+	out     *syncBuffer
+}
+
+// StartPrometheus runs prometheus with a 1 s scrape interval against
+// exporter (host:port) and waits until the exporter's target is up. The
+// server is killed when the test ends. Tests fail (never skip) when the
+// binary is missing: .ci/run installs it.
+func StartPrometheus(t testing.TB, exporter string) *Prometheus {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatalf("prometheus is not installed (apt-get install prometheus; .ci/run does it): %v", err)
+	}
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: ingress
+    static_configs:
+      - targets: [%q]
+`, exporter)
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreeAddr(t)
+	p := &Prometheus{Address: "http://" + addr, out: &syncBuffer{}}
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--log.level=warn")
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start prometheus: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("prometheus output:\n%s", p.out.String())
+		}
+	})
+	Eventually(t, 30*time.Second, "prometheus to scrape the exporter", func() (bool, string) {
+		body, err := httpGet(p.Address + "/api/v1/query?query=up")
+		return err == nil && strings.Contains(body, `"value":[`) && strings.Contains(body, `"1"]`), fmt.Sprint(body, err)
+	})
+	return p
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// IngressTraffic is a stand-in for an NGINX ingress controller's metrics:
+// it serves nginx_ingress_controller_requests{ingress,status} counters that
+// grow by a steady request rate with the error ratio the test sets.
+type IngressTraffic struct {
+	// Addr is host:port of the /metrics endpoint.
+	Addr     string
+	mu       sync.Mutex
+	errRatio float64
+	requests *prometheus.CounterVec
+	stop     chan struct{}
+}
+
+// StartIngressTraffic serves the counters for ingress on a free port and
+// adds 100 requests per 100 ms, errRatio of them with status 500.
+func StartIngressTraffic(t testing.TB, ingress string, errRatio float64) *IngressTraffic {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	it := &IngressTraffic{Addr: FreeAddr(t), errRatio: errRatio, stop: make(chan struct{}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nginx_ingress_controller_requests", Help: "Requests by ingress and status."},
+			[]string{"ingress", "status"})}
+	reg.MustRegister(it.requests)
+	srv := &http.Server{Addr: it.Addr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+	go func() { _ = srv.ListenAndServe() }()
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-it.stop:
+				return
+			case <-tick.C:
+				it.mu.Lock()
+				bad := it.errRatio * 100
+				it.mu.Unlock()
+				it.requests.WithLabelValues(ingress, "200").Add(100 - bad)
+				it.requests.WithLabelValues(ingress, "500").Add(bad)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(it.stop); _ = srv.Close() })
+	return it
+}
+
+// SetErrorRatio changes the share of requests answered with status 500.
+func (it *IngressTraffic) SetErrorRatio(r float64) {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.errRatio = r
+}
