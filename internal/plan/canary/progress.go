@@ -41,6 +41,8 @@ type Progress struct {
 	// RequeueAfter is when the decision may change by the clock alone
 	// (a timed pause expiring); 0 means only a change will.
 	RequeueAfter time.Duration
+	// Runs are the AnalysisRuns the update needs now.
+	Runs Runs
 }
 
 // Observed is what Advance needs to know about the ReplicaSets.
@@ -54,6 +56,11 @@ type Observed struct {
 	AtDesiredReplicas bool
 	// Revision is the new ReplicaSet's revision, for messages.
 	Revision string
+	// StepRun is the run of the current analysis step, if created.
+	StepRun *Run
+	// BackgroundRun is the background analysis run of this revision, if
+	// created.
+	BackgroundRun *Run
 }
 
 // Advance moves the canary's step state one decision forward. ro is not
@@ -95,7 +102,15 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	}
 	aborted, events := handleAbort(&st, obs, now)
 	p.Events = append(p.Events, events...)
+	if !aborted {
+		p.Events = append(p.Events, background(ro, &st, obs, &p, now)...)
+		aborted = st.Abort
+	}
 	if aborted || ro.Spec.Paused {
+		if aborted {
+			st.Canary.CurrentBackgroundAnalysisRunStatus, st.Canary.CurrentStepAnalysisRunStatus = nil, nil
+			p.Runs = Runs{}
+		}
 		p.Status = st
 		return p
 	}
@@ -112,13 +127,26 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	idx := *st.CurrentStepIndex
 	for idx < nSteps {
 		step := ro.Spec.Strategy.Canary.Steps[idx]
-		done, requeue, events := stepDone(&st, step, obs, now)
+		var done bool
+		var requeue time.Duration
+		if step.Analysis != nil {
+			done, events = analysisStep(&st, obs, &p, now)
+		} else {
+			done, requeue, events = stepDone(&st, step, obs, now)
+		}
 		p.Events = append(p.Events, events...)
 		p.RequeueAfter = requeue
+		if st.Abort {
+			p.Runs = Runs{}
+			st.Canary.CurrentBackgroundAnalysisRunStatus, st.Canary.CurrentStepAnalysisRunStatus = nil, nil
+			p.Status = st
+			return p
+		}
 		if !done {
 			p.Status = st
 			return p
 		}
+		p.Runs.Step = false
 		idx++
 		st.CurrentStepIndex = &idx
 		p.Events = append(p.Events, Event{Reason: ReasonStepCompleted,
