@@ -12,13 +12,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/aviary-rollouts/aviary/internal/analysisrun"
 	"github.com/aviary-rollouts/aviary/internal/clientmetrics"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/manager"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/version"
@@ -83,6 +87,17 @@ func run(args []string) error {
 	if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	runs := &analysisrun.Reconciler{
+		Client:    mgr.GetClient(),
+		Secrets:   mgr.GetAPIReader(),
+		Recorder:  rollouts.Recorder,
+		Log:       log.With("controller", "analysisrun"),
+		Providers: providers(mgr.GetClient()),
+		Threads:   opts.AnalysisThreads,
+	}
+	if err := runs.SetupWithManager(mgr); err != nil {
+		return err
+	}
 	ctrlmetrics.Registry.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
 	metrics.Register(ctrlmetrics.Registry)
 	elected := mgr.Elected()
@@ -102,4 +117,12 @@ func run(args []string) error {
 	}
 	log.Info("aviary-controller stopped")
 	return nil
+}
+
+// providers are the metric providers this build carries, by the name the
+// AnalysisRun controller looks them up with.
+func providers(c client.Client) map[string]metricprovider.Provider {
+	return map[string]metricprovider.Provider{
+		"job": &job.Provider{Reader: c, Writer: c, Now: time.Now},
+	}
 }

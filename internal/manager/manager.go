@@ -10,6 +10,7 @@ import (
 	"os"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -149,6 +150,8 @@ func (o *Options) cacheOptions() cache.Options {
 		// Only ReplicaSets a Rollout can own: Deployments' ReplicaSets
 		// never enter the controller's memory.
 		&appsv1.ReplicaSet{}: {Label: rolloutReplicaSets()},
+		// Only the Jobs of Job metrics.
+		&batchv1.Job{}: {Label: exists(analysisRunUIDLabel)},
 	}
 	// Pods are never cached (read only at role changes and restarts), and
 	// nothing reads managedFields: dropping them keeps memory flat with N.
@@ -191,8 +194,13 @@ func dropLastApplied(obj any) (any, error) {
 	return obj, nil
 }
 
-func rolloutReplicaSets() labels.Selector {
-	req, _ := labels.NewRequirement(v1alpha1.DefaultRolloutUniqueLabelKey, selection.Exists, nil)
+func rolloutReplicaSets() labels.Selector { return exists(v1alpha1.DefaultRolloutUniqueLabelKey) }
+
+// analysisRunUIDLabel marks the Jobs of Job metrics with their run's UID.
+const analysisRunUIDLabel = "analysisrun.argoproj.io/uid"
+
+func exists(key string) labels.Selector {
+	req, _ := labels.NewRequirement(key, selection.Exists, nil)
 	return labels.NewSelector().Add(*req)
 }
 

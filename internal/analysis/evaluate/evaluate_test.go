@@ -100,7 +100,7 @@ func TestConditionErrors(t *testing.T) {
 		{"nil result", "result[0] >= 0.95", nil, ErrNoData.Error()},
 		{"empty vector", "result[0] >= 0.95", []float64{}, ErrNoData.Error()},
 		{"nil slice", "result[0] >= 0.95", []float64(nil), ErrNoData.Error()},
-		{"empty body", "result == 'true' && asInt(result) > 0", "", ErrNoData.Error()},
+		{"empty body", "asInt(result) > 0", "", ErrNoData.Error()},
 		{"empty object", "result.ok", map[string]any{}, ErrNoData.Error()},
 		{"non-bool on nil", "result", nil, ErrNoData.Error()},
 		{"not a bool", "result[0]", []float64{1}, "expected bool, but got float64"},

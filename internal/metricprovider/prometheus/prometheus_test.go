@@ -1,0 +1,398 @@
+package prometheus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider"
+)
+
+var (
+	started  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fixedNow = metricprovider.Clock(func() time.Time { return started })
+)
+
+// Bodies in the Prometheus HTTP API wire format.
+const (
+	vectorOne   = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"web"},"value":[1767268800.123,"0.97"]}]}}`
+	vectorTwo   = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a"},"value":[1767268800,"0.5"]},{"metric":{"pod":"b"},"value":[1767268800,"0.99"]}]}}`
+	vectorEmpty = `{"status":"success","data":{"resultType":"vector","result":[]}}`
+	vectorNaN   = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1767268800,"NaN"]}]}}`
+	scalar      = `{"status":"success","data":{"resultType":"scalar","result":[1767268800,"3"]}}`
+	stringRes   = `{"status":"success","data":{"resultType":"string","result":[1767268800,"ok"]}}`
+	matrix      = `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"pod":"a"},"values":[[1767268740,"1"],[1767268800,"2"]]},{"metric":{"pod":"b"},"values":[[1767268800,"1e-05"]]}]}}`
+	withWarning = `{"status":"success","warnings":["PromQL info: metric might not be a counter","partial response"],"data":{"resultType":"vector","result":[{"metric":{},"value":[1767268800,"1"]}]}}`
+	badData     = `{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unexpected <EOF>"}`
+	timeoutBody = `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`
+)
+
+// serve answers every request with status and body, after check (if any)
+// has looked at the request.
+func serve(t *testing.T, status int, body string, check func(*testing.T, *http.Request)) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if check != nil {
+			check(t, r)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func metric(address, success, failure string) v1alpha1.Metric {
+	return v1alpha1.Metric{
+		Name:             "success-rate",
+		SuccessCondition: success,
+		FailureCondition: failure,
+		Provider: v1alpha1.MetricProvider{Prometheus: &v1alpha1.PrometheusMetric{
+			Address: address,
+			Query:   `sum(rate(http_requests_total{code!~"5.."}[1m])) / sum(rate(http_requests_total[1m]))`,
+		}},
+	}
+}
+
+func run(t *testing.T, p *Provider, m v1alpha1.Metric) v1alpha1.Measurement {
+	t.Helper()
+	if p.Clock == nil {
+		p.Clock = fixedNow
+	}
+	return p.Run(context.Background(), &v1alpha1.AnalysisRun{}, m)
+}
+
+func TestRun(t *testing.T) {
+	cases := []struct {
+		name             string
+		status           int
+		body             string
+		success, failure string
+		wantPhase        v1alpha1.AnalysisPhase
+		wantValue        string
+		wantMessage      string
+		wantWarnings     string
+	}{
+		{"seed 06 vector passes", 200, vectorOne, "result[0] >= 0.95", "", v1alpha1.AnalysisPhaseSuccessful, "[0.97]", "", ""},
+		{"seed 06 vector fails", 200, vectorOne, "result[0] >= 0.99", "", v1alpha1.AnalysisPhaseFailed, "[0.97]", "", ""},
+		{"seed 06 failure condition", 200, vectorOne, "", "result[0] >= 10", v1alpha1.AnalysisPhaseSuccessful, "[0.97]", "", ""},
+		{"seed 06 band: inconclusive", 200, vectorOne, "result[0] >= 0.98", "result[0] < 0.50", v1alpha1.AnalysisPhaseInconclusive, "[0.97]", "", ""},
+		{"seed 01 two series", 200, vectorTwo, "result[0] > 0.90", "", v1alpha1.AnalysisPhaseFailed, "[0.5,0.99]", "", ""},
+		{"every series", 200, vectorTwo, "all(result, {# > 0.4})", "", v1alpha1.AnalysisPhaseSuccessful, "[0.5,0.99]", "", ""},
+		{"no conditions", 200, vectorOne, "", "", v1alpha1.AnalysisPhaseSuccessful, "[0.97]", "", ""},
+		{"scalar is a number", 200, scalar, "result == 3", "", v1alpha1.AnalysisPhaseSuccessful, "3", "", ""},
+		{"string", 200, stringRes, "result == 'ok'", "", v1alpha1.AnalysisPhaseSuccessful, "ok", "", ""},
+		{"matrix flattens every sample", 200, matrix, "len(result) == 3 && result[1] == 2 && result[2] < 0.001", "", v1alpha1.AnalysisPhaseSuccessful, "[1,2,0.00001]", "", ""},
+		{"NaN", 200, vectorNaN, "isNaN(result[0])", "", v1alpha1.AnalysisPhaseSuccessful, "[NaN]", "", ""},
+		{"empty vector is no data", 200, vectorEmpty, "result[0] >= 0.95", "", v1alpha1.AnalysisPhaseError, "[]",
+			`could not evaluate successCondition "result[0] >= 0.95": metric result is nil or empty: no data returned from the metric provider`, ""},
+		{"empty vector guarded", 200, vectorEmpty, "len(result) == 0 || result[0] >= 0.95", "", v1alpha1.AnalysisPhaseSuccessful, "[]", "", ""},
+		{"warnings", 200, withWarning, "result[0] == 1", "", v1alpha1.AnalysisPhaseSuccessful, "[1]", "",
+			`"PromQL info: metric might not be a counter", "partial response"`},
+		{"query error", 400, badData, "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "",
+			`: bad_data: invalid parameter "query": 1:5: parse error: unexpected <EOF>`, ""},
+		{"server-side timeout", 503, timeoutBody, "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "", ": timeout: query timed out in expression evaluation", ""},
+		{"HTTP 500 from a proxy", 500, "upstream\nconnect error", "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "",
+			": received non-2xx response code 500: upstream connect error", ""},
+		{"not JSON", 200, "<html>", "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "", ": decode response: invalid character '<'", ""},
+		{"unknown result type", 200, `{"status":"success","data":{"resultType":"histogram","result":[]}}`, "", "", v1alpha1.AnalysisPhaseError, "",
+			": decode histogram result: result type not supported", ""},
+		{"bad sample", 200, `{"status":"success","data":{"resultType":"scalar","result":[1,"fast"]}}`, "", "", v1alpha1.AnalysisPhaseError, "",
+			`: decode scalar result: sample value "fast" is not a number`, ""},
+	}
+	for _, c := range cases {
+		s := serve(t, c.status, c.body, nil)
+		got := run(t, New(), metric(s.URL, c.success, c.failure))
+		wantMessage := c.wantMessage
+		if strings.HasPrefix(wantMessage, ": ") {
+			wantMessage = "query prometheus at " + s.URL + wantMessage
+		}
+		if got.Phase != c.wantPhase || got.Value != c.wantValue || !strings.HasPrefix(got.Message, wantMessage) || (wantMessage == "") != (got.Message == "") {
+			t.Errorf("%s: got phase %s value %q message %q; want %s %q %q", c.name, got.Phase, got.Value, got.Message, c.wantPhase, c.wantValue, wantMessage)
+		}
+		if got.Metadata[WarningsKey] != c.wantWarnings {
+			t.Errorf("%s: warnings %q, want %q", c.name, got.Metadata[WarningsKey], c.wantWarnings)
+		}
+		if !got.StartedAt.Time.Equal(started) || !got.FinishedAt.Time.Equal(started) {
+			t.Errorf("%s: started %v finished %v, want both %v", c.name, got.StartedAt, got.FinishedAt, started)
+		}
+	}
+}
+
+func TestInstantQueryRequest(t *testing.T) {
+	m := metric("", "result[0] > 0", "")
+	cfg := m.Provider.Prometheus
+	cfg.Headers = []v1alpha1.WebMetricHeader{{Key: "X-Scope-OrgID", Value: "tenant-secret"}}
+	cfg.Authentication.BasicAuth = &v1alpha1.BasicAuth{Username: "reader", Password: "hunter2"}
+	s := serve(t, 200, vectorOne, func(t *testing.T, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/prefix/api/v1/query" {
+			t.Errorf("%s %s, want POST /prefix/api/v1/query", r.Method, r.URL.Path)
+		}
+		if got := r.PostFormValue("query"); got != cfg.Query {
+			t.Errorf("query %q, want %q", got, cfg.Query)
+		}
+		if r.PostForm.Has("time") {
+			t.Errorf("instant query sends time %q; Prometheus should use its own clock", r.PostFormValue("time"))
+		}
+		if got := r.Header.Get("X-Scope-OrgID"); got != "tenant-secret" {
+			t.Errorf("header X-Scope-OrgID = %q", got)
+		}
+		if u, pw, ok := r.BasicAuth(); !ok || u != "reader" || pw != "hunter2" {
+			t.Errorf("basic auth %q %q %v", u, pw, ok)
+		}
+	})
+	cfg.Address = s.URL + "/prefix"
+	if got := run(t, New(), m); got.Phase != v1alpha1.AnalysisPhaseSuccessful {
+		t.Errorf("phase %s: %s", got.Phase, got.Message)
+	}
+}
+
+// Credentials must not leak into messages, which end up in the status.
+func TestErrorsHideCredentials(t *testing.T) {
+	s := serve(t, 502, "bad gateway", nil)
+	m := metric(strings.Replace(s.URL, "http://", "http://admin:hunter2@", 1)+"?token=abc", "result[0] > 0", "")
+	m.Provider.Prometheus.Headers = []v1alpha1.WebMetricHeader{{Key: "Authorization", Value: "Bearer sekrit"}}
+	got := run(t, New(), m)
+	want := "query prometheus at " + s.URL + ": received non-2xx response code 502: bad gateway"
+	if got.Phase != v1alpha1.AnalysisPhaseError || got.Message != want {
+		t.Errorf("got %s %q, want Error %q", got.Phase, got.Message, want)
+	}
+	for _, secret := range []string{"hunter2", "admin", "sekrit", "abc"} {
+		if strings.Contains(got.Message, secret) {
+			t.Errorf("message %q contains %q", got.Message, secret)
+		}
+	}
+}
+
+func TestRangeQuery(t *testing.T) {
+	var start, end time.Time
+	s := serve(t, 200, matrix, func(t *testing.T, r *http.Request) {
+		if r.URL.Path != "/api/v1/query_range" {
+			t.Errorf("path %s, want /api/v1/query_range", r.URL.Path)
+		}
+		var err error
+		if start, err = time.Parse(time.RFC3339Nano, r.PostFormValue("start")); err != nil {
+			t.Error(err)
+		}
+		if end, err = time.Parse(time.RFC3339Nano, r.PostFormValue("end")); err != nil {
+			t.Error(err)
+		}
+		if got := r.PostFormValue("step"); got != "60" {
+			t.Errorf("step %q, want 60", got)
+		}
+	})
+	m := metric(s.URL, "len(result) == 3", "")
+	m.Provider.Prometheus.RangeQuery = &v1alpha1.PrometheusRangeQueryArgs{Start: "now() - duration('10m')", End: "now()", Step: "1m"}
+	before := time.Now()
+	got := run(t, New(), m)
+	if got.Phase != v1alpha1.AnalysisPhaseSuccessful || got.Value != "[1,2,0.00001]" {
+		t.Errorf("got %s %q %q", got.Phase, got.Value, got.Message)
+	}
+	if span := end.Sub(start); span < 10*time.Minute-time.Second || span > 10*time.Minute+time.Second {
+		t.Errorf("range %v..%v spans %v, want 10m", start, end, span)
+	}
+	if end.Before(before.Add(-time.Second)) {
+		t.Errorf("end %v is before the measurement began (%v)", end, before)
+	}
+}
+
+func TestRangeQueryErrors(t *testing.T) {
+	cases := []struct {
+		name        string
+		rq          v1alpha1.PrometheusRangeQueryArgs
+		wantMessage string
+	}{
+		{"start not a time", v1alpha1.PrometheusRangeQueryArgs{Start: "5", End: "now()", Step: "1m"}, `evaluate rangeQuery.start "5": expected time.Time, but got int`},
+		{"end does not parse", v1alpha1.PrometheusRangeQueryArgs{Start: "now()", End: "now() -", Step: "1m"}, `evaluate rangeQuery.end "now() -": unexpected token EOF`},
+		{"no step", v1alpha1.PrometheusRangeQueryArgs{Start: "now()", End: "now()"}, `rangeQuery.step "" is not a positive duration`},
+		{"zero step", v1alpha1.PrometheusRangeQueryArgs{Start: "now()", End: "now()", Step: "0s"}, `rangeQuery.step "0s" is not a positive duration`},
+	}
+	s := serve(t, 200, matrix, func(t *testing.T, _ *http.Request) { t.Error("no request expected") })
+	for _, c := range cases {
+		m := metric(s.URL, "true", "")
+		m.Provider.Prometheus.RangeQuery = &c.rq
+		got := run(t, New(), m)
+		want := "query prometheus at " + s.URL + ": " + c.wantMessage
+		if got.Phase != v1alpha1.AnalysisPhaseError || !strings.HasPrefix(got.Message, want) {
+			t.Errorf("%s: got %s %q, want Error %q", c.name, got.Phase, got.Message, want)
+		}
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer s.Close()
+	defer close(release)
+	m := metric(s.URL, "result[0] > 0", "")
+	one := int64(1)
+	m.Provider.Prometheus.Timeout = &one
+	begin := time.Now()
+	got := run(t, New(), m)
+	if elapsed := time.Since(begin); elapsed > 5*time.Second {
+		t.Errorf("took %v with a 1s timeout", elapsed)
+	}
+	want := "query prometheus at " + s.URL + ": no response within the 1s timeout"
+	if got.Phase != v1alpha1.AnalysisPhaseError || got.Message != want {
+		t.Errorf("got %s %q, want Error %q", got.Phase, got.Message, want)
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	s := serve(t, 200, vectorOne, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got := New().Run(ctx, &v1alpha1.AnalysisRun{}, metric(s.URL, "true", ""))
+	if got.Phase != v1alpha1.AnalysisPhaseError || !strings.Contains(got.Message, "context canceled") {
+		t.Errorf("got %s %q", got.Phase, got.Message)
+	}
+}
+
+func TestAddress(t *testing.T) {
+	s := serve(t, 200, vectorOne, nil)
+	env := func(v string) func(string) string {
+		return func(key string) string {
+			if key != AddressEnv {
+				t.Errorf("read %s", key)
+			}
+			return v
+		}
+	}
+	cases := []struct {
+		name, address, env string
+		wantMessage        string
+	}{
+		{"from the metric", s.URL, "http://ignored:1", ""},
+		{"from the environment", "", s.URL, ""},
+		{"nowhere", "", "", "query prometheus: prometheus address is not configured: set provider.prometheus.address or ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"},
+		{"not a URL", "prometheus:9090/x", "", "query prometheus: prometheus address prometheus:9090/x is not a URL"},
+		{"relative", "/api", "", "query prometheus: prometheus address /api is not a URL"},
+	}
+	for _, c := range cases {
+		got := run(t, &Provider{Getenv: env(c.env)}, metric(c.address, "result[0] > 0.9", ""))
+		if got.Message != c.wantMessage || (c.wantMessage == "") != (got.Phase == v1alpha1.AnalysisPhaseSuccessful) {
+			t.Errorf("%s: got %s %q, want %q", c.name, got.Phase, got.Message, c.wantMessage)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	s := serve(t, 200, vectorOne, func(t *testing.T, _ *http.Request) { t.Error("no request expected") })
+	negative := int64(-1)
+	cases := []struct {
+		name   string
+		modify func(*v1alpha1.PrometheusMetric)
+		want   string
+	}{
+		{"negative timeout", func(p *v1alpha1.PrometheusMetric) { p.Timeout = &negative }, "prometheus timeout should not be negative"},
+		{"sigv4", func(p *v1alpha1.PrometheusMetric) {
+			p.Address = s.URL + "/workspaces/aps-workspaces/ws-1"
+			p.Authentication.Sigv4 = v1alpha1.Sigv4Config{Region: "eu-west-1"}
+		}, "sigv4 authentication is not supported in this build"},
+		{"oauth2 without a secret", func(p *v1alpha1.PrometheusMetric) {
+			p.Authentication.OAuth2 = v1alpha1.OAuth2Config{TokenURL: s.URL + "/token", ClientID: "id"}
+		}, "oauth2 needs tokenUrl, clientId and clientSecret"},
+	}
+	for _, c := range cases {
+		m := metric(s.URL, "true", "")
+		c.modify(m.Provider.Prometheus)
+		got := run(t, New(), m)
+		if got.Phase != v1alpha1.AnalysisPhaseError || !strings.HasSuffix(got.Message, ": "+c.want) {
+			t.Errorf("%s: got %s %q, want Error ending %q", c.name, got.Phase, got.Message, c.want)
+		}
+	}
+	if got := run(t, New(), v1alpha1.Metric{Name: "x"}); got.Phase != v1alpha1.AnalysisPhaseError {
+		t.Errorf("metric without provider: %s", got.Phase)
+	}
+}
+
+func TestInsecure(t *testing.T) {
+	s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, vectorOne)
+	}))
+	defer s.Close()
+	m := metric(s.URL, "result[0] > 0.9", "")
+	if got := run(t, New(), m); got.Phase != v1alpha1.AnalysisPhaseError || !strings.Contains(got.Message, "certificate") {
+		t.Errorf("verified TLS to a self-signed server: %s %q", got.Phase, got.Message)
+	}
+	m.Provider.Prometheus.Insecure = true
+	if got := run(t, New(), m); got.Phase != v1alpha1.AnalysisPhaseSuccessful {
+		t.Errorf("insecure: %s %q", got.Phase, got.Message)
+	}
+}
+
+func TestOAuth2(t *testing.T) {
+	tokens := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		tokens++
+		id, secret, _ := r.BasicAuth()
+		if id != "rollouts" || secret != "s3cret" || r.PostFormValue("grant_type") != "client_credentials" || r.PostFormValue("scope") != "read write" {
+			t.Errorf("token request: %q %q %v", id, secret, r.PostForm)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "tok-" + strconv.Itoa(tokens), "token_type": "bearer", "expires_in": 3600})
+	})
+	mux.HandleFunc("/api/v1/query", func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("Authorization"); got != "Bearer tok-1" {
+			t.Errorf("Authorization %q", got)
+		}
+		io.WriteString(w, vectorOne)
+	})
+	s := httptest.NewServer(mux)
+	defer s.Close()
+	m := metric(s.URL, "result[0] > 0.9", "")
+	m.Provider.Prometheus.Authentication.OAuth2 = v1alpha1.OAuth2Config{TokenURL: s.URL + "/token", ClientID: "rollouts", ClientSecret: "s3cret", Scopes: []string{"read", "write"}}
+	if got := run(t, New(), m); got.Phase != v1alpha1.AnalysisPhaseSuccessful {
+		t.Errorf("got %s %q", got.Phase, got.Message)
+	}
+}
+
+func TestFallsBackToGet(t *testing.T) {
+	var methods []string
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		methods = append(methods, r.Method)
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		if r.URL.Query().Get("query") == "" {
+			t.Error("GET without query parameter")
+		}
+		io.WriteString(w, vectorOne)
+	}))
+	defer s.Close()
+	got := run(t, New(), metric(s.URL, "result[0] > 0.9", ""))
+	if got.Phase != v1alpha1.AnalysisPhaseSuccessful || fmt.Sprint(methods) != "[POST GET]" {
+		t.Errorf("got %s %q after %v", got.Phase, got.Message, methods)
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	p := New()
+	m := metric("http://prometheus:9090", "", "")
+	if got := p.Metadata(m); len(got) != 1 || got[ResolvedQueryKey] != m.Provider.Prometheus.Query {
+		t.Errorf("Metadata = %v", got)
+	}
+	m.Provider.Prometheus.Query = ""
+	if got := p.Metadata(m); got != nil {
+		t.Errorf("Metadata without query = %v", got)
+	}
+	if p.Type() != "Prometheus" {
+		t.Errorf("Type = %q", p.Type())
+	}
+}
