@@ -108,7 +108,7 @@ func (p *Provider) Run(ctx context.Context, run *v1alpha1.AnalysisRun, metric v1
 			return p.fail(m, fmt.Errorf("read existing Job %s: %w", job.Name, err))
 		}
 		if existing.Labels[UIDLabel] != string(run.UID) {
-			return p.fail(m, fmt.Errorf("Job %s exists and belongs to another AnalysisRun", job.Name))
+			return p.fail(m, fmt.Errorf("a Job named %s exists and belongs to another AnalysisRun", job.Name))
 		}
 	}
 	m.Metadata = map[string]string{JobNameKey: job.Name, JobNamespaceKey: job.Namespace}
