@@ -104,6 +104,18 @@ func transportError(err error, timeout time.Duration) error {
 	return err
 }
 
+// CheckAddress reports a server address that is missing or not an
+// absolute URL; kind names the server in the message.
+func CheckAddress(kind, address string) error {
+	if address == "" {
+		return fmt.Errorf("%s address is not configured", kind)
+	}
+	if u, err := url.Parse(address); err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("%s address %s is not a URL", kind, RedactURL(address))
+	}
+	return nil
+}
+
 // RedactURL is rawURL fit for a status message: without user information,
 // query or fragment, any of which may carry a credential.
 func RedactURL(rawURL string) string {
@@ -122,12 +134,8 @@ func RedactURL(rawURL string) string {
 // StatusError describes a non-2xx answer, with the start of its body when it
 // has one: servers usually say there what went wrong.
 func StatusError(status int, body []byte) error {
-	const keep = 200
 	// One line for a status message, whatever the server's layout.
-	text := strings.Join(strings.Fields(string(body)), " ")
-	if len(text) > keep {
-		text = text[:keep] + "…"
-	}
+	text := truncate(strings.Join(strings.Fields(string(body)), " "), 200)
 	if text == "" {
 		return fmt.Errorf("received non-2xx response code %d", status)
 	}

@@ -11,6 +11,7 @@ package metricprovider
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -33,13 +34,17 @@ type Provider interface {
 // their own.
 type Clock func() time.Time
 
-func (c Clock) now() *metav1.Time {
-	t := time.Now()
-	if c != nil {
-		t = c()
+// Now is the clock's current time.
+func (c Clock) Now() time.Time {
+	if c == nil {
+		return time.Now()
 	}
-	mt := metav1.NewTime(t)
-	return &mt
+	return c()
+}
+
+func (c Clock) now() *metav1.Time {
+	t := metav1.NewTime(c.Now())
+	return &t
 }
 
 // Start returns a new measurement started now.
@@ -47,12 +52,17 @@ func (c Clock) Start() v1alpha1.Measurement {
 	return v1alpha1.Measurement{StartedAt: c.now()}
 }
 
+// MaxValueBytes caps a measurement's recorded value. The value is for
+// people reading the status; a whole web page or a vector of thousands of
+// series would only bloat the AnalysisRun (conditions saw the full result).
+const MaxValueBytes = 2048
+
 // Finish completes m with the value and phase of a measurement. A non-nil
 // err makes it an Error measurement whose message is the error text; the
 // value is still recorded, since it often shows why evaluation failed.
 // FinishedAt is set unless a provider already set it.
 func (c Clock) Finish(m v1alpha1.Measurement, value string, phase v1alpha1.AnalysisPhase, err error) v1alpha1.Measurement {
-	m.Value = value
+	m.Value = truncate(value, MaxValueBytes)
 	m.Phase = phase
 	if err != nil {
 		m.Phase = v1alpha1.AnalysisPhaseError
@@ -83,4 +93,17 @@ func (Synchronous) Terminate(_ context.Context, _ *v1alpha1.AnalysisRun, _ v1alp
 // GarbageCollect has nothing to delete.
 func (Synchronous) GarbageCollect(context.Context, *v1alpha1.AnalysisRun, v1alpha1.Metric, int) error {
 	return nil
+}
+
+// truncate cuts s to at most limit bytes plus an ellipsis, on a character
+// boundary.
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

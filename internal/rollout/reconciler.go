@@ -71,6 +71,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return fmt.Errorf("index ReplicaSets by owning Rollout: %w", err)
 	}
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.AnalysisRun{}, runOwnerKey, func(o client.Object) []string {
+		ref := metav1.GetControllerOf(o)
+		if ref == nil || ref.APIVersion != v1alpha1.GroupVersion.String() || ref.Kind != "Rollout" {
+			return nil
+		}
+		return []string{ref.Name}
+	})
+	if err != nil {
+		return fmt.Errorf("index AnalysisRuns by owning Rollout: %w", err)
+	}
 	err = mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanKey, func(o client.Object) []string {
 		if metav1.GetControllerOf(o) != nil {
 			return nil
@@ -83,6 +93,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
+		Owns(&v1alpha1.AnalysisRun{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingService)).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("Deployment"))).
 		Watches(&corev1.PodTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("PodTemplate"))).

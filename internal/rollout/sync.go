@@ -81,12 +81,18 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	}
 
 	_, atDesired := desiredScales(ro, rs)
-	progress := canary.Advance(ro, canary.Observed{
+	runs, err := r.ownedRuns(ctx, ro)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs := canary.Observed{
 		NewHash:           newHash,
 		StepHash:          podhash.StepHash(ro.Spec.Strategy.Canary.Steps),
 		AtDesiredReplicas: atDesired,
 		Revision:          rs.newRS.Annotations[v1alpha1.RevisionAnnotation],
-	}, r.Now())
+	}
+	observeRuns(&obs, ro, runs, newHash)
+	progress := canary.Advance(ro, obs, r.Now())
 
 	// Scale against the status the decision produced, so a completed step's
 	// next weight is applied in the same reconcile.
@@ -140,6 +146,15 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	}
 
 	st := progress.Status
+	if len(runs) > 0 || progress.Runs != (canary.Runs{}) {
+		if err := r.reconcileRuns(ctx, ro, &st, progress.Runs, runs, rs); err != nil {
+			var invalid *invalidSpec
+			if errors.As(err, &invalid) {
+				return r.markInvalid(ctx, ro, rsList, invalid.msg)
+			}
+			return ctrl.Result{}, err
+		}
+	}
 	if restarted && ro.Spec.RestartAt != nil {
 		st.RestartedAt = ro.Spec.RestartAt.DeepCopy()
 	}

@@ -84,6 +84,9 @@ func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 			managed = append(managed, r.Name)
 		}
 	}
+	if c.Analysis != nil && len(c.Analysis.Templates) == 0 {
+		errs = append(errs, field.Required(p.Child("analysis", "templates"), "name at least one AnalysisTemplate (templateName) or ClusterAnalysisTemplate (clusterScope: true)"))
+	}
 	for i, step := range c.Steps {
 		sp := p.Child("steps").Index(i)
 		if step.SetWeight != nil && (*step.SetWeight < 0 || *step.SetWeight > maxW) {
@@ -92,6 +95,9 @@ func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 		if step.Pause != nil && step.Pause.DurationSeconds() < 0 {
 			errs = append(errs, field.Invalid(sp.Child("pause", "duration"), step.Pause.Duration.String(),
 				"must be seconds (10) or a duration such as 30s, 5m or 1h; leave it out to pause until promoted"))
+		}
+		if step.Analysis != nil && len(step.Analysis.Templates) == 0 {
+			errs = append(errs, field.Required(sp.Child("analysis", "templates"), "name at least one AnalysisTemplate (templateName) or ClusterAnalysisTemplate (clusterScope: true)"))
 		}
 		if step.SetCanaryScale != nil && !routed {
 			errs = append(errs, field.Forbidden(sp.Child("setCanaryScale"), "needs trafficRouting: without a router the canary size is what sets the weight"))

@@ -51,9 +51,12 @@ func TestRollout(t *testing.T) {
 		{"header route not managed", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "hdr"}})
 		}, "spec.strategy.canary.steps[2].setHeaderRoute.name: Invalid value: \"hdr\": must be listed in spec.strategy.canary.trafficRouting.managedRoutes"},
-		{"analysis step not built yet", func(ro *v1alpha1.Rollout) {
+		{"analysis step without templates", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}})
-		}, "spec.strategy.canary.steps[2].analysis: Forbidden: this Aviary build does not carry out analysis steps yet"},
+		}, "spec.strategy.canary.steps[2].analysis.templates: Required value: name at least one AnalysisTemplate"},
+		{"experiment step not built yet", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{}})
+		}, "spec.strategy.canary.steps[2].experiment: Forbidden: this Aviary build does not carry out experiment steps yet"},
 		{"blue-green not built yet", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary = nil
 			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "active"}

@@ -26,17 +26,12 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	if c.TrafficRouting != nil {
 		add(p.Child("trafficRouting"), "traffic routing")
 	}
-	if c.Analysis != nil {
-		add(p.Child("analysis"), "background analysis")
-	}
 	if c.PingPong != nil {
 		add(p.Child("pingPong"), "ping-pong services")
 	}
 	for i, s := range c.Steps {
 		sp := p.Child("steps").Index(i)
 		switch {
-		case s.Analysis != nil:
-			add(sp.Child("analysis"), "analysis steps")
 		case s.Experiment != nil:
 			add(sp.Child("experiment"), "experiment steps")
 		case s.Plugin != nil:

@@ -127,7 +127,8 @@ func optionalCondition(field, expression string, result any) (bool, error) {
 	}
 	ok, err := Condition(expression, result)
 	if err != nil {
-		return false, fmt.Errorf("could not evaluate %s %q: %w", field, expression, err)
+		// Quoted as written, not Go-escaped: users compare it with their spec.
+		return false, fmt.Errorf("could not evaluate %s \"%s\": %w", field, expression, err)
 	}
 	return ok, nil
 }

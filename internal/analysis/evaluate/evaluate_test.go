@@ -177,6 +177,7 @@ func TestMeasurementErrors(t *testing.T) {
 		{"bad type", "result", "", 1.0, `could not evaluate successCondition "result": expected bool, but got float64`},
 		{"success fine, failure broken", "result > 0", "asInt(result) > 0", 1.5, ""},
 		{"failure broken", "result > 0", "asInt('x') > 0", 1.5, `could not evaluate failureCondition "asInt('x') > 0": asInt(): "x" is not an integer`},
+		{"quotes are not escaped", `asInt("x") > 0`, "", 1.5, `could not evaluate successCondition "asInt("x") > 0": asInt(): "x" is not an integer`},
 	}
 	for _, c := range cases {
 		m := v1alpha1.Metric{Name: "m", SuccessCondition: c.success, FailureCondition: c.failure}

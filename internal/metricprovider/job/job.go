@@ -2,7 +2,7 @@
 // Kubernetes Job, owned by the AnalysisRun; the measurement succeeds when the
 // Job completes and fails when it fails. It is asynchronous — Run creates
 // the Job and returns a Running measurement, Resume reads the Job when its
-// watch event (or the fallback ResumeAt) brings the run back.
+// watch event brings the run back.
 package job
 
 import (
@@ -32,10 +32,6 @@ const (
 	JobNameKey           = "job-name"
 	JobNamespaceKey      = "job-namespace"
 )
-
-// resumeFallback is how soon a running Job is looked at again if no watch
-// event arrives first.
-const resumeFallback = 30 * time.Second
 
 // Provider runs Job metrics.
 type Provider struct {
@@ -111,9 +107,9 @@ func (p *Provider) Run(ctx context.Context, run *v1alpha1.AnalysisRun, metric v1
 			return p.fail(m, fmt.Errorf("a Job named %s exists and belongs to another AnalysisRun", job.Name))
 		}
 	}
+	// No resumeAt: the Job's watch event brings the run back when it
+	// finishes (a timed resume would delay that until the timer).
 	m.Metadata = map[string]string{JobNameKey: job.Name, JobNamespaceKey: job.Namespace}
-	resume := metav1.NewTime(started.Add(resumeFallback))
-	m.ResumeAt = &resume
 	return m
 }
 
@@ -143,8 +139,6 @@ func (p *Provider) Resume(ctx context.Context, run *v1alpha1.AnalysisRun, _ v1al
 			return p.finish(m, v1alpha1.AnalysisPhaseFailed, msg)
 		}
 	}
-	resume := metav1.NewTime(p.Now().Add(resumeFallback))
-	m.ResumeAt = &resume
 	return m
 }
 

@@ -103,11 +103,11 @@ func (p *Provider) address(address string) (string, error) {
 		}
 		address = getenv(AddressEnv)
 	}
-	if address == "" {
-		return "", fmt.Errorf("prometheus address is not configured: set provider.prometheus.address or %s", AddressEnv)
-	}
-	if u, err := url.Parse(address); err != nil || u.Scheme == "" || u.Host == "" {
-		return "", fmt.Errorf("prometheus address %s is not a URL", metricprovider.RedactURL(address))
+	if err := metricprovider.CheckAddress("prometheus", address); err != nil {
+		if address == "" {
+			return "", fmt.Errorf("%w: set provider.prometheus.address or %s", err, AddressEnv)
+		}
+		return "", err
 	}
 	return address, nil
 }

@@ -13,12 +13,7 @@ import (
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider"
-)
-
-var (
-	started  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	fixedNow = metricprovider.Clock(func() time.Time { return started })
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/providertest"
 )
 
 // Bodies in the Prometheus HTTP API wire format.
@@ -35,22 +30,6 @@ const (
 	timeoutBody = `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`
 )
 
-// serve answers every request with status and body, after check (if any)
-// has looked at the request.
-func serve(t *testing.T, status int, body string, check func(*testing.T, *http.Request)) *httptest.Server {
-	t.Helper()
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if check != nil {
-			check(t, r)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
 func metric(address, success, failure string) v1alpha1.Metric {
 	return v1alpha1.Metric{
 		Name:             "success-rate",
@@ -66,7 +45,7 @@ func metric(address, success, failure string) v1alpha1.Metric {
 func run(t *testing.T, p *Provider, m v1alpha1.Metric) v1alpha1.Measurement {
 	t.Helper()
 	if p.Clock == nil {
-		p.Clock = fixedNow
+		p.Clock = providertest.Clock
 	}
 	return p.Run(context.Background(), &v1alpha1.AnalysisRun{}, m)
 }
@@ -110,7 +89,7 @@ func TestRun(t *testing.T) {
 			`: decode scalar result: sample value "fast" is not a number`, ""},
 	}
 	for _, c := range cases {
-		s := serve(t, c.status, c.body, nil)
+		s := providertest.Serve(t, c.status, c.body, nil)
 		got := run(t, New(), metric(s.URL, c.success, c.failure))
 		wantMessage := c.wantMessage
 		if strings.HasPrefix(wantMessage, ": ") {
@@ -122,8 +101,8 @@ func TestRun(t *testing.T) {
 		if got.Metadata[WarningsKey] != c.wantWarnings {
 			t.Errorf("%s: warnings %q, want %q", c.name, got.Metadata[WarningsKey], c.wantWarnings)
 		}
-		if !got.StartedAt.Time.Equal(started) || !got.FinishedAt.Time.Equal(started) {
-			t.Errorf("%s: started %v finished %v, want both %v", c.name, got.StartedAt, got.FinishedAt, started)
+		if !got.StartedAt.Time.Equal(providertest.At) || !got.FinishedAt.Time.Equal(providertest.At) {
+			t.Errorf("%s: started %v finished %v, want both %v", c.name, got.StartedAt, got.FinishedAt, providertest.At)
 		}
 	}
 }
@@ -133,7 +112,7 @@ func TestInstantQueryRequest(t *testing.T) {
 	cfg := m.Provider.Prometheus
 	cfg.Headers = []v1alpha1.WebMetricHeader{{Key: "X-Scope-OrgID", Value: "tenant-secret"}}
 	cfg.Authentication.BasicAuth = &v1alpha1.BasicAuth{Username: "reader", Password: "hunter2"}
-	s := serve(t, 200, vectorOne, func(t *testing.T, r *http.Request) {
+	s := providertest.Serve(t, 200, vectorOne, func(r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/prefix/api/v1/query" {
 			t.Errorf("%s %s, want POST /prefix/api/v1/query", r.Method, r.URL.Path)
 		}
@@ -158,14 +137,12 @@ func TestInstantQueryRequest(t *testing.T) {
 
 // Credentials must not leak into messages, which end up in the status.
 func TestErrorsHideCredentials(t *testing.T) {
-	s := serve(t, 502, "bad gateway", nil)
+	s := providertest.Serve(t, 502, "bad gateway", nil)
 	m := metric(strings.Replace(s.URL, "http://", "http://admin:hunter2@", 1)+"?token=abc", "result[0] > 0", "")
 	m.Provider.Prometheus.Headers = []v1alpha1.WebMetricHeader{{Key: "Authorization", Value: "Bearer sekrit"}}
 	got := run(t, New(), m)
 	want := "query prometheus at " + s.URL + ": received non-2xx response code 502: bad gateway"
-	if got.Phase != v1alpha1.AnalysisPhaseError || got.Message != want {
-		t.Errorf("got %s %q, want Error %q", got.Phase, got.Message, want)
-	}
+	providertest.ExpectError(t, got, want)
 	for _, secret := range []string{"hunter2", "admin", "sekrit", "abc"} {
 		if strings.Contains(got.Message, secret) {
 			t.Errorf("message %q contains %q", got.Message, secret)
@@ -175,7 +152,7 @@ func TestErrorsHideCredentials(t *testing.T) {
 
 func TestRangeQuery(t *testing.T) {
 	var start, end time.Time
-	s := serve(t, 200, matrix, func(t *testing.T, r *http.Request) {
+	s := providertest.Serve(t, 200, matrix, func(r *http.Request) {
 		if r.URL.Path != "/api/v1/query_range" {
 			t.Errorf("path %s, want /api/v1/query_range", r.URL.Path)
 		}
@@ -216,7 +193,7 @@ func TestRangeQueryErrors(t *testing.T) {
 		{"no step", v1alpha1.PrometheusRangeQueryArgs{Start: "now()", End: "now()"}, `rangeQuery.step "" is not a positive duration`},
 		{"zero step", v1alpha1.PrometheusRangeQueryArgs{Start: "now()", End: "now()", Step: "0s"}, `rangeQuery.step "0s" is not a positive duration`},
 	}
-	s := serve(t, 200, matrix, func(t *testing.T, _ *http.Request) { t.Error("no request expected") })
+	s := providertest.Serve(t, 200, matrix, func(*http.Request) { t.Error("no request expected") })
 	for _, c := range cases {
 		m := metric(s.URL, "true", "")
 		m.Provider.Prometheus.RangeQuery = &c.rq
@@ -229,15 +206,7 @@ func TestRangeQueryErrors(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer s.Close()
-	defer close(release)
+	s := providertest.Hang(t)
 	m := metric(s.URL, "result[0] > 0", "")
 	one := int64(1)
 	m.Provider.Prometheus.Timeout = &one
@@ -247,13 +216,11 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("took %v with a 1s timeout", elapsed)
 	}
 	want := "query prometheus at " + s.URL + ": no response within the 1s timeout"
-	if got.Phase != v1alpha1.AnalysisPhaseError || got.Message != want {
-		t.Errorf("got %s %q, want Error %q", got.Phase, got.Message, want)
-	}
+	providertest.ExpectError(t, got, want)
 }
 
 func TestCancelledContext(t *testing.T) {
-	s := serve(t, 200, vectorOne, nil)
+	s := providertest.Serve(t, 200, vectorOne, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	got := New().Run(ctx, &v1alpha1.AnalysisRun{}, metric(s.URL, "true", ""))
@@ -263,7 +230,7 @@ func TestCancelledContext(t *testing.T) {
 }
 
 func TestAddress(t *testing.T) {
-	s := serve(t, 200, vectorOne, nil)
+	s := providertest.Serve(t, 200, vectorOne, nil)
 	env := func(v string) func(string) string {
 		return func(key string) string {
 			if key != AddressEnv {
@@ -291,7 +258,7 @@ func TestAddress(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	s := serve(t, 200, vectorOne, func(t *testing.T, _ *http.Request) { t.Error("no request expected") })
+	s := providertest.Serve(t, 200, vectorOne, func(*http.Request) { t.Error("no request expected") })
 	negative := int64(-1)
 	cases := []struct {
 		name   string

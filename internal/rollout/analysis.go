@@ -1,0 +1,301 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/analysis/engine"
+	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
+	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+)
+
+// runOwnerKey indexes AnalysisRuns by the name of the Rollout controlling
+// them.
+const runOwnerKey = ".metadata.controllerRollout"
+
+// ownedRuns lists the Rollout's AnalysisRuns from the cache.
+func (r *Reconciler) ownedRuns(ctx context.Context, ro *v1alpha1.Rollout) ([]*v1alpha1.AnalysisRun, error) {
+	var list v1alpha1.AnalysisRunList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingFields{runOwnerKey: ro.Name}); err != nil {
+		return nil, fmt.Errorf("list AnalysisRuns of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	var out []*v1alpha1.AnalysisRun
+	for i := range list.Items {
+		run := &list.Items[i]
+		if ref := metav1.GetControllerOf(run); ref != nil && ref.UID == ro.UID && run.DeletionTimestamp == nil {
+			out = append(out, run)
+		}
+	}
+	return out, nil
+}
+
+// findRun is the newest run of the given type (and step index) for hash.
+func findRun(runs []*v1alpha1.AnalysisRun, runType string, step int32, hash string) *v1alpha1.AnalysisRun {
+	var found *v1alpha1.AnalysisRun
+	for _, run := range runs {
+		l := run.Labels
+		if l[v1alpha1.RolloutTypeLabel] != runType || l[v1alpha1.DefaultRolloutUniqueLabelKey] != hash {
+			continue
+		}
+		if runType == v1alpha1.RolloutTypeStepLabel && l[v1alpha1.RolloutCanaryStepIndexLabel] != strconv.Itoa(int(step)) {
+			continue
+		}
+		if found == nil || found.CreationTimestamp.Before(&run.CreationTimestamp) {
+			found = run
+		}
+	}
+	return found
+}
+
+func runView(run *v1alpha1.AnalysisRun) *canary.Run {
+	if run == nil {
+		return nil
+	}
+	return &canary.Run{Name: run.Name, Phase: run.Status.Phase, Message: run.Status.Message, Passed: engine.Passed(run.Status)}
+}
+
+// observeRuns fills the planner's view of the current step's run and the
+// background run of the new revision.
+func observeRuns(obs *canary.Observed, ro *v1alpha1.Rollout, runs []*v1alpha1.AnalysisRun, newHash string) {
+	if idx := ro.Status.CurrentStepIndex; idx != nil {
+		obs.StepRun = runView(findRun(runs, v1alpha1.RolloutTypeStepLabel, *idx, newHash))
+	}
+	obs.BackgroundRun = runView(findRun(runs, v1alpha1.RolloutTypeBackgroundRunLabel, 0, newHash))
+}
+
+// reconcileRuns creates the runs the planner asked for and terminates every
+// other running run of the Rollout (an old revision's, a finished step's, or
+// all of them once the update completes, aborts or rolls back).
+func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, want canary.Runs, runs []*v1alpha1.AnalysisRun, rs roles) error {
+	hash, idx := st.CurrentPodHash, int32(0)
+	if st.CurrentStepIndex != nil {
+		idx = *st.CurrentStepIndex
+	}
+	keep := map[string]bool{}
+	if want.Step {
+		if run := findRun(runs, v1alpha1.RolloutTypeStepLabel, idx, hash); run != nil {
+			keep[run.Name] = true
+		} else if step := ro.Spec.Strategy.Canary.Steps[idx]; step.Analysis != nil {
+			created, err := r.createRun(ctx, ro, step.Analysis, v1alpha1.RolloutTypeStepLabel, idx, strconv.Itoa(int(idx)), rs)
+			if err != nil {
+				return err
+			}
+			keep[created] = true
+			st.Canary.CurrentStepAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: created, Status: v1alpha1.AnalysisPhasePending}
+		}
+	}
+	if want.Background {
+		if run := findRun(runs, v1alpha1.RolloutTypeBackgroundRunLabel, 0, hash); run != nil {
+			keep[run.Name] = true
+		} else if bg := ro.Spec.Strategy.Canary.Analysis; bg != nil {
+			created, err := r.createRun(ctx, ro, &bg.RolloutAnalysis, v1alpha1.RolloutTypeBackgroundRunLabel, 0, "", rs)
+			if err != nil {
+				return err
+			}
+			keep[created] = true
+			st.Canary.CurrentBackgroundAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: created, Status: v1alpha1.AnalysisPhasePending}
+		}
+	}
+	for _, run := range runs {
+		if keep[run.Name] || run.Spec.Terminate || run.Status.Phase.Completed() {
+			continue
+		}
+		if err := r.Client.Patch(ctx, run, rawMerge(`{"spec":{"terminate":true}}`)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("terminate AnalysisRun %s: %w", run.Name, err)
+		}
+	}
+	return r.pruneRuns(ctx, ro, runs, keep)
+}
+
+// createRun makes the AnalysisRun for an analysis step or the background
+// analysis from its templates, named and labelled as Argo Rollouts does.
+func (r *Reconciler) createRun(ctx context.Context, ro *v1alpha1.Rollout, a *v1alpha1.RolloutAnalysis, runType string, idx int32, suffix string, rs roles) (string, error) {
+	stable := ""
+	if rs.stableRS != nil {
+		stable = rs.stableRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	}
+	hash := rs.newRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	args, err := rolloutArgs(ro, a.Args, stable, hash)
+	if err != nil {
+		return "", &invalidSpec{msg: err.Error()}
+	}
+	spec, err := templates.Build(templates.Request{Templates: a.Templates, Args: args, DryRun: a.DryRun, MeasurementRetention: a.MeasurementRetention}, r.lookupTemplate(ctx, ro.Namespace))
+	if err != nil {
+		return "", &invalidSpec{msg: fmt.Sprintf("analysis of rollout %s: %v", ro.Name, err)}
+	}
+	revision := revisionOf(rs.newRS)
+	base := templates.RunName(ro.Name, hash, revision, suffix)
+	meta := a.AnalysisRunMetadata
+	var matchLabels map[string]string
+	if ro.Spec.Selector != nil {
+		matchLabels = ro.Spec.Selector.MatchLabels
+	}
+	for n := 0; ; n++ {
+		name := base
+		if n > 0 {
+			name = templates.CollisionName(base, n)
+		}
+		run := &v1alpha1.AnalysisRun{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: name, Namespace: ro.Namespace,
+				Labels:          templates.Labels(runType, idx, hash, ro.Labels[v1alpha1.LabelControllerInstanceID], meta, matchLabels),
+				Annotations:     templates.Annotations(revision, meta),
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout"))},
+			},
+			Spec: spec,
+		}
+		err := r.Client.Create(ctx, run)
+		if err == nil {
+			r.event(ro, false, "AnalysisRunCreated", fmt.Sprintf("Created AnalysisRun %s", name))
+			return name, nil
+		}
+		if !apierrors.IsAlreadyExists(err) || n > 20 {
+			return "", fmt.Errorf("create AnalysisRun %s: %w", name, err)
+		}
+		// Ours from an earlier attempt whose status write was lost, and
+		// still useful: reuse it. Otherwise try the next name.
+		var existing v1alpha1.AnalysisRun
+		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, &existing); err == nil {
+			if ref := metav1.GetControllerOf(&existing); ref != nil && ref.UID == ro.UID && !existing.Spec.Terminate && !existing.Status.Phase.Completed() {
+				return name, nil
+			}
+		}
+	}
+}
+
+// lookupTemplate reads AnalysisTemplates (in ns) and ClusterAnalysisTemplates
+// around the cache: they are read only when a run is created.
+func (r *Reconciler) lookupTemplate(ctx context.Context, ns string) templates.Lookup {
+	return func(name string, clusterScope bool) (*v1alpha1.AnalysisTemplateSpec, error) {
+		if clusterScope {
+			var t v1alpha1.ClusterAnalysisTemplate
+			if err := r.APIReader.Get(ctx, types.NamespacedName{Name: name}, &t); err != nil {
+				return nil, fmt.Errorf("ClusterAnalysisTemplate %q: %w", name, err)
+			}
+			return &t.Spec, nil
+		}
+		var t v1alpha1.AnalysisTemplate
+		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &t); err != nil {
+			return nil, fmt.Errorf("AnalysisTemplate %q in namespace %s: %w", name, ns, err)
+		}
+		return &t.Spec, nil
+	}
+}
+
+// pruneRuns deletes completed runs beyond successfulRunHistoryLimit and
+// unsuccessfulRunHistoryLimit, oldest first.
+func (r *Reconciler) pruneRuns(ctx context.Context, ro *v1alpha1.Rollout, runs []*v1alpha1.AnalysisRun, keep map[string]bool) error {
+	var ok, bad []*v1alpha1.AnalysisRun
+	for _, run := range runs {
+		switch {
+		case keep[run.Name] || !run.Status.Phase.Completed():
+		case run.Status.Phase == v1alpha1.AnalysisPhaseSuccessful:
+			ok = append(ok, run)
+		default:
+			bad = append(bad, run)
+		}
+	}
+	newestFirst := func(a, b *v1alpha1.AnalysisRun) int { return b.CreationTimestamp.Compare(a.CreationTimestamp.Time) }
+	slices.SortFunc(ok, newestFirst)
+	slices.SortFunc(bad, newestFirst)
+	var drop []*v1alpha1.AnalysisRun
+	if n := int(ro.SuccessfulRunHistoryLimitOrDefault()); len(ok) > n {
+		drop = append(drop, ok[n:]...)
+	}
+	if n := int(ro.UnsuccessfulRunHistoryLimitOrDefault()); len(bad) > n {
+		drop = append(drop, bad[n:]...)
+	}
+	for _, run := range drop {
+		if err := r.Client.Delete(ctx, run); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete old AnalysisRun %s: %w", run.Name, err)
+		}
+	}
+	return nil
+}
+
+// rolloutArgs resolves a Rollout's analysis args: literal values, the stable
+// or latest pod-template hash, and field paths into the Rollout.
+func rolloutArgs(ro *v1alpha1.Rollout, in []v1alpha1.AnalysisRunArgument, stable, latest string) ([]v1alpha1.Argument, error) {
+	var out []v1alpha1.Argument
+	for _, a := range in {
+		v := a.Value
+		if f := a.ValueFrom; f != nil {
+			switch {
+			case f.PodTemplateHashValue != nil && *f.PodTemplateHashValue == v1alpha1.Stable:
+				v = stable
+			case f.PodTemplateHashValue != nil && *f.PodTemplateHashValue == v1alpha1.Latest:
+				v = latest
+			case f.PodTemplateHashValue != nil:
+				return nil, fmt.Errorf("analysis arg %q: podTemplateHashValue %q must be Stable or Latest", a.Name, *f.PodTemplateHashValue)
+			case f.FieldRef != nil:
+				var err error
+				if v, err = fieldValue(ro, f.FieldRef.FieldPath); err != nil {
+					return nil, fmt.Errorf("analysis arg %q: fieldRef %q: %w", a.Name, f.FieldRef.FieldPath, err)
+				}
+			}
+		}
+		out = append(out, v1alpha1.Argument{Name: a.Name, Value: &v})
+	}
+	return out, nil
+}
+
+var mapKey = regexp.MustCompile(`^(labels|annotations)\['(.*)'\]$`)
+
+// fieldValue reads a field path from the Rollout: metadata.labels['k'] and
+// metadata.annotations['k'] as the downward API does, any other path
+// (spec.template.spec.containers[0].image) walked through its JSON to a
+// primitive value.
+func fieldValue(ro *v1alpha1.Rollout, path string) (string, error) {
+	if rest, ok := strings.CutPrefix(path, "metadata."); ok {
+		if m := mapKey.FindStringSubmatch(rest); m != nil {
+			if m[1] == "labels" {
+				return ro.Labels[m[2]], nil
+			}
+			return ro.Annotations[m[2]], nil
+		}
+	}
+	raw, err := json.Marshal(ro)
+	if err != nil {
+		return "", err
+	}
+	var cur any
+	if err := json.Unmarshal(raw, &cur); err != nil {
+		return "", err
+	}
+	for _, part := range strings.Split(path, ".") {
+		name, index, hasIndex := strings.Cut(part, "[")
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return "", fmt.Errorf("%s is not an object", name)
+		}
+		if cur, ok = obj[name]; !ok {
+			return "", fmt.Errorf("no field %s", name)
+		}
+		if hasIndex {
+			i, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			list, isList := cur.([]any)
+			if err != nil || !isList || i < 0 || i >= len(list) {
+				return "", fmt.Errorf("%s[%s is not a valid index", name, index)
+			}
+			cur = list[i]
+		}
+	}
+	switch v := cur.(type) {
+	case string:
+		return v, nil
+	case float64, bool:
+		return fmt.Sprint(v), nil
+	}
+	return "", fmt.Errorf("the path does not end at a string, number or boolean")
+}
