@@ -23,6 +23,9 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/manager"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/web"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/version"
@@ -123,6 +126,9 @@ func run(args []string) error {
 // AnalysisRun controller looks them up with.
 func providers(c client.Client) map[string]metricprovider.Provider {
 	return map[string]metricprovider.Provider{
-		"job": &job.Provider{Reader: c, Writer: c, Now: time.Now},
+		"job":        &job.Provider{Reader: c, Writer: c, Now: time.Now},
+		"prometheus": prometheus.New(),
+		"web":        web.New(),
+		"skywalking": skywalking.New(),
 	}
 }
