@@ -1,0 +1,209 @@
+package analysis
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+)
+
+// seed01Template is seed 01's success-rate template with the window and
+// interval shortened for a 1 s scrape; the address points at the test's
+// Prometheus.
+const seed01Template = `apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: success-rate
+spec:
+  args:
+  - name: ingress
+  metrics:
+  - name: success-rate
+    interval: 1s
+    failureLimit: 3
+    successCondition: result[0] > 0.90
+    provider:
+      prometheus:
+        address: ADDRESS
+        query: >+
+          sum(
+            rate(nginx_ingress_controller_requests{ingress="{{args.ingress}}",status!~"[4-5].*"}[10s]))
+            /
+            sum(rate(nginx_ingress_controller_requests{ingress="{{args.ingress}}"}[10s])
+          )
+`
+
+// seed01Rollout is a basic canary with seed 01's background analysis
+// (traffic routing comes with its own issue) and short pauses.
+const seed01Rollout = `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 5
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers: [{name: web, image: "argoproj/rollouts-demo:blue"}]
+  strategy:
+    canary:
+      analysis:
+        templates: [{templateName: success-rate}]
+        startingStep: 1
+        args: [{name: ingress, value: rollouts-demo-stable}]
+      steps:
+      - setWeight: 20
+      - pause: {duration: 3}
+      - setWeight: 40
+      - pause: {duration: 3}
+      - setWeight: 60
+      - pause: {duration: 3}
+      - setWeight: 80
+      - pause: {duration: 3}
+`
+
+func setImage(t *testing.T, ns, image string) {
+	t.Helper()
+	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"` + image + `"}]`)
+	if err := framework.Get(t).Client.Patch(context.Background(), &v1alpha1.Rollout{ObjectMeta: objMeta(ns, "web")}, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBackgroundPrometheusAnalysis is the headline behaviour without a
+// router: at 100% success the update completes and its background run ends
+// Successful; at 50% errors the run fails after failureLimit+1 failed
+// measurements and the rollout aborts by itself — Degraded, stable at 100%,
+// the run's message on the Rollout.
+func TestBackgroundPrometheusAnalysis(t *testing.T) {
+	ns, _ := scoped(t)
+	traffic := framework.StartIngressTraffic(t, "rollouts-demo-stable", 0)
+	prom := framework.StartPrometheus(t, traffic.Addr)
+	waitForRate(t, prom)
+	apply(t, ns, strings.ReplaceAll(seed01Template, "ADDRESS", prom.Address)+"---\n"+seed01Rollout)
+	framework.Eventually(t, 60*time.Second, "the first version Healthy", func() (bool, string) {
+		ro := rollout(t, ns)
+		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy, describeRollout(t, ns)
+	})
+	if n := len(runs(t, ns)); n != 0 {
+		t.Fatalf("the first deploy must not run analysis; %d runs", n)
+	}
+
+	setImage(t, ns, "argoproj/rollouts-demo:green")
+	framework.Eventually(t, 120*time.Second, "green completes", func() (bool, string) {
+		ro := rollout(t, ns)
+		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.ObservedGeneration == "2" &&
+			ro.Status.StableRS == ro.Status.CurrentPodHash, describeRollout(t, ns)
+	})
+	greenRuns := runs(t, ns)
+	framework.Eventually(t, 30*time.Second, "green's background run ended Successful", func() (bool, string) {
+		greenRuns = runs(t, ns)
+		return len(greenRuns) == 1 && greenRuns[0].Status.Phase == v1alpha1.AnalysisPhaseSuccessful &&
+			greenRuns[0].Status.MetricResults[0].Successful > 0, describeRollout(t, ns)
+	})
+
+	traffic.SetErrorRatio(0.5)
+	time.Sleep(11 * time.Second) // the 10 s rate window fills with errors
+	setImage(t, ns, "argoproj/rollouts-demo:yellow")
+	var stable string
+	framework.Eventually(t, 120*time.Second, "yellow aborted by its analysis", func() (bool, string) {
+		ro := rollout(t, ns)
+		stable = ro.Status.StableRS
+		return ro.Status.Phase == v1alpha1.RolloutPhaseDegraded && ro.Status.Abort &&
+			strings.HasPrefix(ro.Status.Message, "RolloutAborted: Rollout aborted update to revision 3: ") &&
+			strings.Contains(ro.Status.Message, "result[0] > 0.90"), describeRollout(t, ns)
+	})
+	for _, run := range runs(t, ns) {
+		if run.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == stable {
+			continue
+		}
+		if run.Status.Phase != v1alpha1.AnalysisPhaseFailed || run.Status.MetricResults[0].Failed != 4 {
+			t.Errorf("yellow's run: %s", describeRun(&run))
+		}
+	}
+	framework.Eventually(t, 60*time.Second, "green back at 100%", func() (bool, string) {
+		ro := rollout(t, ns)
+		return ro.Status.Replicas == 5 && ro.Status.AvailableReplicas == 5 && ro.Status.UpdatedReplicas == 0 && ro.Status.StableRS == stable,
+			describeRollout(t, ns)
+	})
+}
+
+// inconclusiveTemplate is seed 06's success band: between the conditions a
+// measurement is Inconclusive.
+const inconclusiveTemplate = `apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: band
+spec:
+  metrics:
+  - name: success-rate-band
+    successCondition: result >= 0.90
+    failureCondition: result < 0.50
+    provider:
+      web:
+        url: URL
+        jsonPath: "{$.rate}"
+`
+
+const bandRollout = `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers: [{name: web, image: "argoproj/rollouts-demo:blue"}]
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+      - analysis:
+          templates: [{templateName: band}]
+      - setWeight: 100
+`
+
+// TestInconclusiveAnalysisPausesUntilPromote: a measurement between the
+// conditions pauses the rollout (InconclusiveAnalysisRun); promote moves
+// past the step.
+func TestInconclusiveAnalysisPausesUntilPromote(t *testing.T) {
+	ns, _ := scoped(t)
+	url := serve(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"rate":0.7}`)) })
+	apply(t, ns, strings.ReplaceAll(inconclusiveTemplate, "URL", url)+"---\n"+bandRollout)
+	framework.Eventually(t, 60*time.Second, "the first version Healthy", func() (bool, string) {
+		return rollout(t, ns).Status.Phase == v1alpha1.RolloutPhaseHealthy, describeRollout(t, ns)
+	})
+	setImage(t, ns, "argoproj/rollouts-demo:green")
+	framework.Eventually(t, 60*time.Second, "paused on the inconclusive run", func() (bool, string) {
+		ro := rollout(t, ns)
+		paused := false
+		for _, c := range ro.Status.PauseConditions {
+			paused = paused || c.Reason == v1alpha1.PauseReasonInconclusiveAnalysis
+		}
+		return paused && ro.Status.Phase == v1alpha1.RolloutPhasePaused && *ro.Status.CurrentStepIndex == 1, describeRollout(t, ns)
+	})
+	// `kubectl argo rollouts promote`
+	if err := framework.Get(t).Client.Status().Patch(context.Background(), &v1alpha1.Rollout{ObjectMeta: objMeta(ns, "web")},
+		client.RawPatch(types.MergePatchType, []byte(`{"status":{"pauseConditions":null}}`))); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 60*time.Second, "the update completes after promote", func() (bool, string) {
+		ro := rollout(t, ns)
+		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash && ro.Status.ObservedGeneration == "2",
+			describeRollout(t, ns)
+	})
+}
