@@ -10,15 +10,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -33,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 )
 
@@ -111,55 +108,56 @@ func run() error {
 	}
 	fmt.Printf("bench/scale: N=%d rollouts in namespace %s, controller --qps %g --burst %d\n", c.n, ns, c.qps, c.burst)
 
-	ctl, err := startController(c, ns)
+	ctl, err := controllerproc.Start(controllerproc.Options{Binary: c.controller, Kubeconfig: c.kubeconfig, Namespace: ns,
+		QPS: c.qps, Burst: c.burst, LogLevel: c.logLevel, KeepLog: c.keepLog, Pprof: c.profileDir != ""})
 	if err != nil {
 		return err
 	}
-	defer ctl.stop()
+	defer ctl.Stop()
 
 	start := time.Now()
 	if err := createRollouts(ctx, cl, ns, c.n); err != nil {
 		return err
 	}
 	if err := waitAll(ctx, cl, ns, c.n, "blue", c.timeout); err != nil {
-		return fmt.Errorf("first versions: %w\n%s", err, ctl.tail())
+		return fmt.Errorf("first versions: %w\n%s", err, ctl.Tail())
 	}
 	fmt.Printf("bench/scale: %d rollouts Healthy on the first version after %s\n", c.n, time.Since(start).Round(100*time.Millisecond))
 
-	before, err := ctl.requests()
+	before, err := ctl.Requests()
 	if err != nil {
 		return err
 	}
-	cpuBefore, err := ctl.cpuSeconds()
+	cpuBefore, err := ctl.CPUSeconds()
 	if err != nil {
 		return err
 	}
 	var profiled sync.WaitGroup
 	if c.profileDir != "" {
-		profiled.Go(func() { ctl.saveProfile(filepath.Join(c.profileDir, "cpu.pprof"), "profile?seconds=60") })
+		profiled.Go(func() { ctl.SaveProfile(filepath.Join(c.profileDir, "cpu.pprof"), "profile?seconds=60") })
 	}
 	start = time.Now()
 	if err := setImages(ctx, cl, ns, c.n, "green"); err != nil {
 		return err
 	}
 	if err := waitAll(ctx, cl, ns, c.n, "green", c.timeout); err != nil {
-		return fmt.Errorf("update wave: %w\n%s", err, ctl.tail())
+		return fmt.Errorf("update wave: %w\n%s", err, ctl.Tail())
 	}
 	wall := time.Since(start)
-	after, err := ctl.requests()
+	after, err := ctl.Requests()
 	if err != nil {
 		return err
 	}
-	cpuAfter, err := ctl.cpuSeconds()
+	cpuAfter, err := ctl.CPUSeconds()
 	if err != nil {
 		return err
 	}
-	rss, err := ctl.peakRSS()
+	rss, err := ctl.PeakRSS()
 	if err != nil {
 		return err
 	}
 	if c.profileDir != "" {
-		ctl.saveProfile(filepath.Join(c.profileDir, "heap.pprof"), "heap")
+		ctl.SaveProfile(filepath.Join(c.profileDir, "heap.pprof"), "heap")
 		profiled.Wait()
 	}
 	report(os.Stdout, c, wall, cpuAfter-cpuBefore, cpuAfter, rss, diff(after, before))
@@ -193,7 +191,7 @@ func rollout(ns string, i int) *v1alpha1.Rollout {
 }
 
 func createRollouts(ctx context.Context, cl client.Client, ns string, n int) error {
-	return parallel(n, func(i int) error {
+	return controllerproc.Parallel(n, func(i int) error {
 		if err := cl.Create(ctx, rollout(ns, i)); err != nil {
 			return fmt.Errorf("create rollout %d: %w", i, err)
 		}
@@ -203,45 +201,13 @@ func createRollouts(ctx context.Context, cl client.Client, ns string, n int) err
 
 func setImages(ctx context.Context, cl client.Client, ns string, n int, color string) error {
 	patch := fmt.Appendf(nil, `{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"argoproj/rollouts-demo:%s"}]}}}}`, color)
-	return parallel(n, func(i int) error {
+	return controllerproc.Parallel(n, func(i int) error {
 		ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%04d", i)}}
 		if err := cl.Patch(ctx, ro, client.RawPatch("application/merge-patch+json", patch)); err != nil {
 			return fmt.Errorf("set image of %s: %w", ro.Name, err)
 		}
 		return nil
 	})
-}
-
-// parallel runs f for 0..n-1 on 32 workers and returns the first error.
-func parallel(n int, f func(int) error) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	next := make(chan int)
-	for range 32 {
-		wg.Go(func() {
-			for i := range next {
-				if err := f(i); err != nil {
-					mu.Lock()
-					first = cmpErr(first, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return first
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // waitAll polls until every Rollout is Healthy with all 3 replicas
@@ -333,161 +299,6 @@ func ensureNodes(ctx context.Context, cl client.Client, n int) ([]string, error)
 		}
 		time.Sleep(time.Second)
 	}
-}
-
-type controllerProc struct {
-	cmd     *exec.Cmd
-	metrics string
-	pprof   string
-	log     *os.File
-	keepLog bool
-}
-
-// saveProfile fetches /debug/pprof/<what> into path, reporting failures on
-// stderr: a profile is an aid, not a result.
-func (p *controllerProc) saveProfile(path, what string) {
-	resp, err := http.Get("http://" + p.pprof + "/debug/pprof/" + what)
-	if err == nil {
-		defer resp.Body.Close()
-		var f *os.File
-		if f, err = os.Create(path); err == nil {
-			_, err = io.Copy(f, resp.Body)
-			_ = f.Close()
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench/scale: profile %s: %v\n", what, err)
-	}
-}
-
-func startController(c config, ns string) (*controllerProc, error) {
-	metrics, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	health, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	logf, err := os.CreateTemp("", "bench-scale-controller-*.log")
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"--kubeconfig", c.kubeconfig, "--leader-elect=false", "--namespaced", "--namespace", ns,
-		"--qps", fmt.Sprint(c.qps), "--burst", fmt.Sprint(c.burst), "--metrics-addr", metrics, "--health-addr", health, "--loglevel", c.logLevel}
-	pprofAddr := ""
-	if c.profileDir != "" {
-		if pprofAddr, err = freeAddr(); err != nil {
-			return nil, err
-		}
-		args = append(args, "--enable-pprof-address", pprofAddr)
-	}
-	cmd := exec.Command(c.controller, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (run make build first): %w", c.controller, err)
-	}
-	p := &controllerProc{cmd: cmd, metrics: metrics, log: logf, pprof: pprofAddr, keepLog: c.keepLog}
-	for range 100 {
-		if _, err := p.requests(); err == nil {
-			return p, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	p.stop()
-	return nil, fmt.Errorf("controller did not serve /metrics:\n%s", p.tail())
-}
-
-func (p *controllerProc) stop() {
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
-	_ = p.log.Close()
-	if p.keepLog {
-		fmt.Printf("bench/scale: controller log kept at %s\n", p.log.Name())
-		return
-	}
-	_ = os.Remove(p.log.Name())
-}
-
-func (p *controllerProc) tail() string {
-	b, _ := os.ReadFile(p.log.Name())
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
-
-// requests scrapes aviary_api_requests_total: "verb resource" → count,
-// successful or not.
-func (p *controllerProc) requests() (map[string]float64, error) {
-	resp, err := http.Get("http://" + p.metrics + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "aviary_api_requests_total{") {
-			continue
-		}
-		labels := parseLabels(line[strings.Index(line, "{")+1 : strings.LastIndex(line, "}")])
-		v, err := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndex(line, "}")+1:]), 64)
-		if err != nil {
-			return nil, fmt.Errorf("parse %q: %w", line, err)
-		}
-		out[labels["verb"]+" "+labels["resource"]] += v
-	}
-	return out, sc.Err()
-}
-
-func parseLabels(s string) map[string]string {
-	out := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		out[k] = strings.Trim(v, `"`)
-	}
-	return out
-}
-
-// cpuSeconds is the process's user+system CPU time from /proc.
-func (p *controllerProc) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "stat"))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the ")" that ends the command name; utime and stime are
-	// fields 14 and 15 of the whole line.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
-}
-
-// peakRSS is VmHWM, the process's high-water resident set, in MiB.
-func (p *controllerProc) peakRSS() (float64, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "status"))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func diff(after, before map[string]float64) map[string]float64 {
