@@ -8,7 +8,7 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/aviary-rollouts/aviary/internal/version.Version=$(VERSION)
 
-.PHONY: all build generate manifests test lint cluster-up cluster-down run bench-scale clean
+.PHONY: all build generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis clean
 
 all: build
 
@@ -45,6 +45,9 @@ test: lint build ## every test: lint, unit, drift, end-to-end on the local clust
 N ?= 200
 bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 for the large run
 	$(GO) run ./bench/scale -n $(N) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
+
+bench-analysis: build cluster-up ## the AnalysisRun benchmark (bench/README.md)
+	$(GO) run ./bench/analysis -n $(or $(RUNS),2000) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
 clean:
 	rm -rf $(BIN) dist
