@@ -207,3 +207,28 @@ func TestInconclusiveAnalysisPausesUntilPromote(t *testing.T) {
 			describeRollout(t, ns)
 	})
 }
+
+// TestUnreachablePrometheusNeverPromotes: with no Prometheus at the
+// template's address every measurement errors; the background run ends
+// Error after the consecutive-error limit and the rollout aborts instead
+// of promoting.
+func TestUnreachablePrometheusNeverPromotes(t *testing.T) {
+	ns, _ := scoped(t)
+	tmpl := strings.Replace(strings.ReplaceAll(seed01Template, "ADDRESS", "http://"+framework.FreeAddr(t)),
+		"    failureLimit: 3\n", "    failureLimit: 3\n    consecutiveErrorLimit: 1\n", 1)
+	apply(t, ns, tmpl+"---\n"+strings.Replace(seed01Rollout, "startingStep: 1", "startingStep: 0", 1))
+	framework.Eventually(t, 60*time.Second, "the first version Healthy", func() (bool, string) {
+		return rollout(t, ns).Status.Phase == v1alpha1.RolloutPhaseHealthy, describeRollout(t, ns)
+	})
+	setImage(t, ns, "argoproj/rollouts-demo:green")
+	framework.Eventually(t, 90*time.Second, "aborted on the erroring analysis", func() (bool, string) {
+		ro := rollout(t, ns)
+		return ro.Status.Phase == v1alpha1.RolloutPhaseDegraded && ro.Status.Abort && ro.Status.StableRS != ro.Status.CurrentPodHash &&
+			strings.Contains(ro.Status.Message, "consecutive errors"), describeRollout(t, ns)
+	})
+	for _, run := range runs(t, ns) {
+		if run.Status.Phase != v1alpha1.AnalysisPhaseError || run.Status.MetricResults[0].Successful != 0 {
+			t.Errorf("run: %s", describeRun(&run))
+		}
+	}
+}
