@@ -2,28 +2,27 @@
 // from the cache, resolves its arguments (Secrets read at measurement time,
 // never stored), asks the engine (internal/analysis/engine) which
 // measurements are due, takes them through the metric providers, records
-// them and writes status once, then requeues exactly when the next
-// measurement is due.
+// them, then requeues exactly when the next measurement is due. Statuses
+// are written by separate writers that coalesce a run's measurements
+// (flush.go), so measuring keeps to its schedule when writes are scarce.
 package analysisrun
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/engine"
@@ -42,6 +41,8 @@ type Reconciler struct {
 	Providers map[string]metricprovider.Provider
 	Now       func() time.Time
 	Threads   int
+
+	status *statuses
 }
 
 // SetupWithManager registers the controller; Jobs it owns (Job metrics)
@@ -49,6 +50,15 @@ type Reconciler struct {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
+	}
+	r.status = newStatuses()
+	writers := ctrlmanager.RunnableFunc(func(ctx context.Context) error {
+		r.runWriters(ctx, max(r.Threads, 1))
+		<-ctx.Done()
+		return nil
+	})
+	if err := mgr.Add(writers); err != nil {
+		return fmt.Errorf("add AnalysisRun status writers: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.AnalysisRun{}).
@@ -62,6 +72,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var run v1alpha1.AnalysisRun
 	if err := r.Client.Get(ctx, req.NamespacedName, &run); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.status.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if run.DeletionTimestamp != nil {
@@ -69,15 +82,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	now := r.Now()
 	if run.Status.Phase.Completed() {
-		return r.expire(ctx, &run, now)
+		// The cache has caught up with the final status: nothing in
+		// memory is newer.
+		r.status.forget(req.NamespacedName)
+		return r.expire(ctx, &run, run.Status, now)
 	}
-	st := run.Status.DeepCopy()
+	e := r.status.get(&run)
+	st := e.current()
+	if st.Phase.Completed() {
+		return r.expire(ctx, &run, *st, now)
+	}
 	resolved, secrets, err := r.resolve(ctx, &run)
 	if err != nil {
 		// A bad spec or a missing Secret ends the run: measuring with a
 		// wrong query must never pass.
 		r.finishInvalid(st, err.Error(), now)
-		return r.write(ctx, &run, st, nil)
+		return r.record(ctx, &run, e, st, nil)
 	}
 	for _, task := range engine.Due(resolved.metrics, run.Spec.Terminate, st, now) {
 		spec := resolved.specs[task.Metric]
@@ -105,10 +125,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			}
 		}
 	}
+	before := e.current()
 	transitions := engine.Assess(resolved.metrics, run.Spec.Terminate, st, now)
-	return r.write(ctx, &run, st, func() {
-		r.announce(&run, st, transitions)
-	}, resolved.metrics...)
+	res, err := r.record(ctx, &run, e, st, resolved.metrics)
+	if err == nil {
+		r.announce(&run, before, st, transitions)
+	}
+	return res, err
 }
 
 // measure runs one task through the metric's provider; a metric whose
@@ -178,37 +201,21 @@ func (r *Reconciler) finishInvalid(st *v1alpha1.AnalysisRunStatus, msg string, n
 	st.CompletedAt = &done
 }
 
-// write sends the status difference as one merge patch, runs then (events)
-// once it landed, and requeues when the next measurement is due or, for a
-// completed run, when its ttlStrategy expires.
-func (r *Reconciler) write(ctx context.Context, run *v1alpha1.AnalysisRun, st *v1alpha1.AnalysisRunStatus, then func(), metrics ...engine.Metric) (ctrl.Result, error) {
-	if !equality.Semantic.DeepEqual(run.Status, *st) {
-		before, err := json.Marshal(run.Status)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		after, err := json.Marshal(st)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		diff, err := jsonpatch.CreateMergePatch(before, after)
-		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("diff status of AnalysisRun %s/%s: %w", run.Namespace, run.Name, err)
-		}
-		patch := append(append([]byte(`{"status":`), diff...), '}')
-		if err := r.Client.Status().Patch(ctx, run, client.RawPatch(types.MergePatchType, patch)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("write status of AnalysisRun %s/%s: %w", run.Namespace, run.Name, err)
-		}
-	}
-	if then != nil {
-		then()
-	}
+// record keeps st as the run's newest status: a completed one is written
+// at once (the rollout waits on it, and it must survive a crash), any
+// other is handed to the writers. It requeues when the next measurement is
+// due or, for a completed run, when its ttlStrategy expires.
+func (r *Reconciler) record(ctx context.Context, run *v1alpha1.AnalysisRun, e *entry, st *v1alpha1.AnalysisRunStatus, metrics []engine.Metric) (ctrl.Result, error) {
+	changed := e.set(st)
 	now := r.Now()
 	if st.Phase.Completed() {
-		if at, ok := engine.DeleteAt(run.Spec.TTLStrategy, st.Phase, st.CompletedAt); ok {
-			return ctrl.Result{RequeueAfter: max(at.Sub(now), time.Millisecond)}, nil
+		if err := e.flush(ctx, r.Client, run); err != nil {
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, nil
+		return r.expire(ctx, run, *st, now)
+	}
+	if changed {
+		r.status.queue.Add(types.NamespacedName{Namespace: run.Namespace, Name: run.Name})
 	}
 	if next, ok := engine.Next(metrics, run.Spec.Terminate, st, now); ok {
 		return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Millisecond)}, nil
@@ -217,8 +224,8 @@ func (r *Reconciler) write(ctx context.Context, run *v1alpha1.AnalysisRun, st *v
 }
 
 // expire deletes a completed run once its ttlStrategy says so.
-func (r *Reconciler) expire(ctx context.Context, run *v1alpha1.AnalysisRun, now time.Time) (ctrl.Result, error) {
-	at, ok := engine.DeleteAt(run.Spec.TTLStrategy, run.Status.Phase, run.Status.CompletedAt)
+func (r *Reconciler) expire(ctx context.Context, run *v1alpha1.AnalysisRun, st v1alpha1.AnalysisRunStatus, now time.Time) (ctrl.Result, error) {
+	at, ok := engine.DeleteAt(run.Spec.TTLStrategy, st.Phase, st.CompletedAt)
 	if !ok {
 		return ctrl.Result{}, nil
 	}
@@ -234,7 +241,7 @@ func (r *Reconciler) expire(ctx context.Context, run *v1alpha1.AnalysisRun, now 
 
 // announce records Metric<Phase> for each metric that completed and
 // AnalysisRun<Phase> when the run did.
-func (r *Reconciler) announce(run *v1alpha1.AnalysisRun, st *v1alpha1.AnalysisRunStatus, transitions []engine.Transition) {
+func (r *Reconciler) announce(run *v1alpha1.AnalysisRun, before, st *v1alpha1.AnalysisRunStatus, transitions []engine.Transition) {
 	if r.Recorder == nil {
 		return
 	}
@@ -248,7 +255,7 @@ func (r *Reconciler) announce(run *v1alpha1.AnalysisRun, st *v1alpha1.AnalysisRu
 		}
 		r.Recorder.Event(run, eventType(tr.To), "Metric"+string(tr.To), msg)
 	}
-	if st.Phase.Completed() && !run.Status.Phase.Completed() {
+	if st.Phase.Completed() && !before.Phase.Completed() {
 		msg := fmt.Sprintf("Analysis Completed. Result: %s", st.Phase)
 		if st.Message != "" {
 			msg += ": " + st.Message
