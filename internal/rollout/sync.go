@@ -155,6 +155,13 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 			return ctrl.Result{}, err
 		}
 	}
+	if err := r.reconcileTraffic(ctx, ro, &st, rs); err != nil {
+		var invalid *invalidSpec
+		if errors.As(err, &invalid) {
+			return r.markInvalid(ctx, ro, rsList, invalid.msg)
+		}
+		return ctrl.Result{}, err
+	}
 	if restarted && ro.Spec.RestartAt != nil {
 		st.RestartedAt = ro.Spec.RestartAt.DeepCopy()
 	}

@@ -1,0 +1,98 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
+	"github.com/aviary-rollouts/aviary/internal/plan/weights"
+	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
+)
+
+// routers are the Rollout's traffic routers in Argo Rollouts' order; nil
+// without trafficRouting.
+func (r *Reconciler) routers(ro *v1alpha1.Rollout) traffic.Routers {
+	c := ro.Spec.Strategy.Canary
+	if c == nil || c.TrafficRouting == nil {
+		return nil
+	}
+	var out traffic.Routers
+	if c.TrafficRouting.Nginx != nil {
+		out = append(out, &nginx.Router{Client: r.Client, Rollout: ro, Recorder: func(reason, msg string) { r.event(ro, false, reason, msg) }})
+	}
+	return out
+}
+
+// reconcileTraffic gives the routers the weight the planner's status calls
+// for (internal/plan/weights: weight never leads canary readiness, and
+// moves only when the stable can take the rest) and records it in
+// status.canary.weights.
+func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, rs roles) error {
+	routers := r.routers(ro)
+	if len(routers) == 0 {
+		return nil
+	}
+	view := ro.DeepCopy()
+	view.Status = *st
+	c, err := replicas.CanaryFromRollout(view)
+	if err != nil {
+		return nil // validation reports it
+	}
+	sets := replicas.ReplicaSets{New: replicas.FromReplicaSet(rs.newRS), Stable: replicas.FromReplicaSet(rs.stableRS)}
+	for _, o := range rs.others {
+		sets.Others = append(sets.Others, *replicas.FromReplicaSet(o))
+	}
+	d := weights.Decide(weights.Input{Canary: c, Sets: sets, Current: st.Canary.Weights})
+	if d.RemoveManagedRoutes {
+		if err := routers.RemoveManagedRoutes(ctx); err != nil {
+			return routingError(ro, err)
+		}
+	}
+	if !d.MayMove {
+		return nil
+	}
+	if idx := st.CurrentStepIndex; idx != nil && int(*idx) < len(ro.Spec.Strategy.Canary.Steps) && !st.Abort {
+		if h := ro.Spec.Strategy.Canary.Steps[*idx].SetHeaderRoute; h != nil {
+			if err := routers.SetHeaderRoute(ctx, h); err != nil {
+				return routingError(ro, err)
+			}
+		}
+	}
+	if d.ResetFirst {
+		if err := routers.SetWeight(ctx, d.Desired, d.Additional...); err != nil {
+			return routingError(ro, err)
+		}
+	}
+	if err := routers.UpdateHash(ctx, d.CanaryHash, d.StableHash, d.Additional...); err != nil {
+		return routingError(ro, err)
+	}
+	if err := routers.SetWeight(ctx, d.Desired, d.Additional...); err != nil {
+		return routingError(ro, err)
+	}
+	prev := int32(0)
+	if st.Canary.Weights != nil {
+		prev = st.Canary.Weights.Canary.Weight
+	}
+	cs := ro.Spec.Strategy.Canary
+	st.Canary.Weights = &v1alpha1.TrafficWeights{
+		Canary:     v1alpha1.WeightDestination{Weight: d.Desired, ServiceName: cs.CanaryService, PodTemplateHash: d.CanaryHash},
+		Stable:     v1alpha1.WeightDestination{Weight: d.Stable, ServiceName: cs.StableService, PodTemplateHash: d.StableHash},
+		Additional: d.Additional,
+	}
+	if prev != d.Desired {
+		r.event(ro, false, "TrafficWeightUpdated", fmt.Sprintf("Traffic weight updated from %d to %d", prev, d.Desired))
+	}
+	return nil
+}
+
+// routingError turns a missing router object into InvalidSpec naming it;
+// anything else is retried.
+func routingError(ro *v1alpha1.Rollout, err error) error {
+	if errors.Is(err, nginx.ErrStableIngressMissing) {
+		return &invalidSpec{msg: fmt.Sprintf("spec.strategy.canary.trafficRouting.nginx: %v: create the Ingress or correct the name", err)}
+	}
+	return fmt.Errorf("route traffic for rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+}
