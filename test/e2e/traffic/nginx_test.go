@@ -107,3 +107,44 @@ func hasWeightEvent(t *testing.T, ns, msg string) bool {
 	}
 	return false
 }
+
+// TestNginxAbortReturnsWeightToStable: an abort at seed 04's pause sets
+// the canary weight back to 0.
+func TestNginxAbortReturnsWeightToStable(t *testing.T) {
+	e := framework.Get(t)
+	ctx := context.Background()
+	ns := framework.Namespace(t)
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "04-nginx-weight-manual.yaml")
+	if out, err := e.Kubectl(ctx, "apply", "-n", ns, "-f", seed); err != nil {
+		t.Fatalf("apply seed 04: %v\n%s", err, out)
+	}
+	weight := func() string {
+		var ing networkingv1.Ingress
+		if err := e.Client.Get(ctx, framework.Key(ns, "rollouts-demo-rollouts-demo-stable-canary"), &ing); err != nil {
+			return err.Error()
+		}
+		return ing.Annotations["nginx.ingress.kubernetes.io/canary-weight"]
+	}
+	framework.Eventually(t, 60*time.Second, "the first version Healthy", func() (bool, string) {
+		var r v1alpha1.Rollout
+		_ = e.Client.Get(ctx, framework.Key(ns, "rollouts-demo"), &r)
+		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, string(r.Status.Phase)
+	})
+	key := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rollouts-demo"}}
+	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`)
+	if err := e.Client.Patch(ctx, key, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 60*time.Second, "weight 5", func() (bool, string) { w := weight(); return w == "5", w })
+	// `kubectl argo rollouts abort`
+	if err := e.Client.Status().Patch(ctx, key, client.RawPatch(types.MergePatchType, []byte(`{"status":{"abort":true}}`))); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "weight 0 after the abort", func() (bool, string) {
+		var r v1alpha1.Rollout
+		_ = e.Client.Get(ctx, framework.Key(ns, "rollouts-demo"), &r)
+		w := weight()
+		return w == "0" && r.Status.Phase == v1alpha1.RolloutPhaseDegraded, w + " " + string(r.Status.Phase)
+	})
+}
