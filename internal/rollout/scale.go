@@ -1,10 +1,15 @@
 package rollout
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
+	"github.com/aviary-rollouts/aviary/internal/plan/scaledown"
 )
 
 // desiredScales is the replica count each ReplicaSet should have now, and
@@ -32,9 +37,17 @@ func desiredScales(ro *v1alpha1.Rollout, rs roles) (map[*appsv1.ReplicaSet]int32
 	if rs.stableRS != nil && rs.stableRS != rs.newRS {
 		out[rs.stableRS] = counts.Stable
 	}
-	for _, s := range replicas.BasicCanaryOtherScaleDowns(c.Replicas, c.Fenceposts.MaxUnavailable, sets) {
-		if o := byName[s.Name]; o != nil {
-			out[o] = s.Replicas
+	if c.TrafficRouted {
+		// Old ReplicaSets wait out scaleDownDelaySeconds (the router may
+		// still be draining traffic to them); applied by scaleDownOld.
+		for _, o := range rs.others {
+			out[o] = specReplicas(o)
+		}
+	} else {
+		for _, s := range replicas.BasicCanaryOtherScaleDowns(c.Replicas, c.Fenceposts.MaxUnavailable, sets) {
+			if o := byName[s.Name]; o != nil {
+				out[o] = s.Replicas
+			}
 		}
 	}
 	if rs.stableRS == nil || rs.stableRS == rs.newRS {
@@ -50,3 +63,58 @@ func desiredScales(ro *v1alpha1.Rollout, rs roles) (map[*appsv1.ReplicaSet]int32
 }
 
 func specReplicas(rs *appsv1.ReplicaSet) int32 { return ptrVal(rs.Spec.Replicas) }
+
+// scaleDownOld scales down a traffic-routed canary's old ReplicaSets as
+// internal/plan/scaledown decides: the previous stable is kept for
+// scaleDownDelaySeconds, recorded in its scale-down-deadline annotation (so
+// a restarted controller keeps the same deadline), then scaled to 0;
+// abandoned intermediate ReplicaSets go at once. It returns when the next
+// deadline falls due.
+func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs roles, now time.Time) (time.Duration, error) {
+	c, err := replicas.CanaryFromRollout(ro)
+	if err != nil || !c.TrafficRouted || len(rs.others) == 0 {
+		return 0, nil
+	}
+	var available int32
+	in := scaledown.Old{Now: now, FullyPromoted: ro.Status.StableRS != "" && ro.Status.StableRS == ro.Status.CurrentPodHash,
+		DynamicStableScale: c.DynamicStableScale, Delay: ro.ScaleDownDelaySecondsOrDefault(),
+		RevisionLimit: ro.Spec.Strategy.Canary.ScaleDownDelayRevisionLimit}
+	byName := map[string]*appsv1.ReplicaSet{}
+	for _, set := range append([]*appsv1.ReplicaSet{rs.newRS, rs.stableRS}, rs.others...) {
+		if set != nil {
+			available += set.Status.AvailableReplicas
+		}
+	}
+	weights := ro.Status.Canary.Weights
+	for _, o := range rs.others {
+		mark, _ := scaledown.MarkOf(o.Annotations)
+		hash := o.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		referenced := weights != nil && (weights.Canary.PodTemplateHash == hash && weights.Canary.Weight > 0 || weights.Stable.PodTemplateHash == hash && weights.Stable.Weight > 0)
+		in.Sets = append(in.Sets, scaledown.OldRS{RS: *replicas.FromReplicaSet(o), Deadline: mark, Referenced: referenced})
+		byName[o.Name] = o
+	}
+	in.MaxScaleDown = available - (c.Replicas - c.Fenceposts.MaxUnavailable)
+	plan := scaledown.PlanOld(in)
+	for _, a := range plan.Actions {
+		o := byName[a.Name]
+		if o == nil {
+			continue
+		}
+		var patch string
+		if a.Deadline != "" {
+			patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, a.Deadline, a.Replicas)
+		} else if a.Replicas != specReplicas(o) {
+			patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, a.Replicas)
+		} else {
+			continue
+		}
+		from := specReplicas(o)
+		if err := r.Client.Patch(ctx, o, rawMerge(patch)); err != nil {
+			return 0, fmt.Errorf("scale down old ReplicaSet %s: %w", o.Name, err)
+		}
+		if a.Replicas != from {
+			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", o.Name, revisionOf(o), from, a.Replicas))
+		}
+	}
+	return plan.RequeueAfter, nil
+}

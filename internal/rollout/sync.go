@@ -133,6 +133,10 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 	}
 
+	scaleDownDue, err := r.scaleDownOld(ctx, next, classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS), r.Now())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	for _, old := range history.ToDelete(rs.others, ro.RevisionHistoryLimitOrDefault()) {
 		uid := old.UID
 		if err := r.Client.Delete(ctx, old, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
@@ -195,7 +199,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		s.Conditions = withoutCondition(s.Conditions, v1alpha1.InvalidSpec)
 		aggregate(s, ro, rsList)
 	})
-	requeue := earliest(progress.RequeueAfter, due)
+	requeue := earliest(earliest(progress.RequeueAfter, due), scaleDownDue)
 	if !restarted {
 		// Pod events drive the restart; this is only a safety net.
 		requeue = earliest(requeue, restartRecheck)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,6 +89,25 @@ func TestNginxSeed04(t *testing.T) {
 			ing.Annotations["nginx.ingress.kubernetes.io/canary-weight"] == "0"
 		return ok, fmt.Sprintf("phase %s stable %s current %s service %v weight %s", r.Status.Phase, r.Status.StableRS, r.Status.CurrentPodHash,
 			svc.Spec.Selector, ing.Annotations["nginx.ingress.kubernetes.io/canary-weight"])
+	})
+	// The previous stable waits out scaleDownDelaySeconds (default 30 s)
+	// with the deadline recorded on it, then goes to 0.
+	r := ro()
+	var old appsv1.ReplicaSet
+	framework.Eventually(t, 10*time.Second, "the old stable kept with a scale-down deadline", func() (bool, string) {
+		var list appsv1.ReplicaSetList
+		_ = e.Client.List(ctx, &list, client.InNamespace(ns))
+		for _, rs := range list.Items {
+			if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] != r.Status.CurrentPodHash {
+				old = rs
+			}
+		}
+		return *old.Spec.Replicas == 1 && old.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] != "",
+			fmt.Sprintf("%s replicas %d annotations %v", old.Name, *old.Spec.Replicas, old.Annotations)
+	})
+	framework.Eventually(t, 60*time.Second, "the old stable scaled to 0 after the delay", func() (bool, string) {
+		_ = e.Client.Get(ctx, client.ObjectKeyFromObject(&old), &old)
+		return *old.Spec.Replicas == 0, fmt.Sprint(*old.Spec.Replicas)
 	})
 	if !hasWeightEvent(t, ns, "Traffic weight updated from 5 to 100") {
 		t.Error("no TrafficWeightUpdated event for 5 → 100")
