@@ -67,6 +67,8 @@ func workloadRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "watch", "patch"}},
 		// NGINX routing: the canary Ingress is created from the stable one.
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch", "create", "patch"}},
+		// Traefik routing: weights on the user's weighted TraefikService.
+		{APIGroups: []string{"traefik.io", "traefik.containo.us"}, Resources: []string{"traefikservices"}, Verbs: []string{"get", "update"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/weights"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
+	"github.com/aviary-rollouts/aviary/internal/traffic/traefik"
 )
 
 // routers are the Rollout's traffic routers in Argo Rollouts' order; nil
@@ -20,8 +21,12 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout) traffic.Routers {
 		return nil
 	}
 	var out traffic.Routers
+	record := func(reason, msg string) { r.event(ro, false, reason, msg) }
 	if c.TrafficRouting.Nginx != nil {
-		out = append(out, &nginx.Router{Client: r.Client, Rollout: ro, Recorder: func(reason, msg string) { r.event(ro, false, reason, msg) }})
+		out = append(out, &nginx.Router{Client: r.Client, Rollout: ro, Recorder: record})
+	}
+	if c.TrafficRouting.Traefik != nil {
+		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})
 	}
 	return out
 }
@@ -93,6 +98,9 @@ func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout,
 func routingError(ro *v1alpha1.Rollout, err error) error {
 	if errors.Is(err, nginx.ErrStableIngressMissing) {
 		return &invalidSpec{msg: fmt.Sprintf("spec.strategy.canary.trafficRouting.nginx: %v: create the Ingress or correct the name", err)}
+	}
+	if errors.Is(err, traefik.ErrServiceMissing) {
+		return &invalidSpec{msg: err.Error()}
 	}
 	return fmt.Errorf("route traffic for rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 }

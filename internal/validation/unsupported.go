@@ -24,14 +24,14 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	}
 	p := spec.Child("strategy", "canary")
 	if tr := c.TrafficRouting; tr != nil {
-		// NGINX is carried out; the other routers come next.
+		// NGINX and Traefik are carried out; the other routers come next.
 		tp := p.Child("trafficRouting")
 		for _, r := range []struct {
 			name string
 			set  bool
 		}{
 			{"istio", tr.Istio != nil}, {"alb", tr.ALB != nil}, {"smi", tr.SMI != nil}, {"ambassador", tr.Ambassador != nil},
-			{"appMesh", tr.AppMesh != nil}, {"traefik", tr.Traefik != nil}, {"apisix", tr.Apisix != nil}, {"plugins", len(tr.Plugins) > 0},
+			{"appMesh", tr.AppMesh != nil}, {"apisix", tr.Apisix != nil}, {"plugins", len(tr.Plugins) > 0},
 		} {
 			if r.set {
 				add(tp.Child(r.name), "traffic routing through "+r.name)

@@ -96,10 +96,17 @@ type IngressTraffic struct {
 // adds 100 requests per 100 ms, errRatio of them with status 500.
 func StartIngressTraffic(t testing.TB, ingress string, errRatio float64) *IngressTraffic {
 	t.Helper()
+	return StartRequestCounter(t, "nginx_ingress_controller_requests", "ingress", ingress, errRatio)
+}
+
+// StartRequestCounter serves metric{label=value,status} counters (for
+// example traefik_service_requests_total{traefik=…}) the same way.
+func StartRequestCounter(t testing.TB, metric, label, value string, errRatio float64) *IngressTraffic {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	it := &IngressTraffic{Addr: FreeAddr(t), errRatio: errRatio, stop: make(chan struct{}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nginx_ingress_controller_requests", Help: "Requests by ingress and status."},
-			[]string{"ingress", "status"})}
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metric, Help: "Requests by " + label + " and status."},
+			[]string{label, "status"})}
 	reg.MustRegister(it.requests)
 	srv := &http.Server{Addr: it.Addr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	go func() { _ = srv.ListenAndServe() }()
@@ -114,8 +121,8 @@ func StartIngressTraffic(t testing.TB, ingress string, errRatio float64) *Ingres
 				it.mu.Lock()
 				bad := it.errRatio * 100
 				it.mu.Unlock()
-				it.requests.WithLabelValues(ingress, "200").Add(100 - bad)
-				it.requests.WithLabelValues(ingress, "500").Add(bad)
+				it.requests.WithLabelValues(value, "200").Add(100 - bad)
+				it.requests.WithLabelValues(value, "500").Add(bad)
 			}
 		}
 	}()
