@@ -18,7 +18,7 @@ import (
 )
 
 // TestRetentionAndTTL: measurementRetention keeps the newest 3
-// measurements while 8 are taken, and ttlStrategy deletes the run 2 s
+// measurements while 8 are taken, and ttlStrategy deletes the run 8 s
 // after it succeeds.
 func TestRetentionAndTTL(t *testing.T) {
 	e := framework.Get(t)
@@ -30,7 +30,7 @@ metadata:
   name: short-lived
 spec:
   measurementRetention: [{metricName: ok, limit: 3}]
-  ttlStrategy: {secondsAfterSuccess: 2}
+  ttlStrategy: {secondsAfterSuccess: 8}
   metrics:
   - name: ok
     interval: 500ms
