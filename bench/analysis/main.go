@@ -22,14 +22,10 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
-	"github.com/aviary-rollouts/aviary/internal/manager"
 )
 
 func main() {
@@ -64,16 +60,7 @@ func run() error {
 	window := fs.Duration("window", 30*time.Second, "measuring window")
 	_ = fs.Parse(os.Args[1:])
 
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return fmt.Errorf("load %s (run make cluster-up first): %w", *kubeconfig, err)
-	}
-	cfg.QPS, cfg.Burst = 500, 1000
-	scheme, err := manager.Scheme()
-	if err != nil {
-		return err
-	}
-	cl, err := client.New(cfg, client.Options{Scheme: scheme})
+	cl, err := controllerproc.Connect(*kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -88,13 +75,11 @@ func run() error {
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Close()
 
-	ns := fmt.Sprintf("bench-analysis-%d", time.Now().Unix())
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+	ns, cleanup, err := controllerproc.TempNamespace(ctx, cl, "bench-analysis")
+	if err != nil {
 		return err
 	}
-	defer func() {
-		_ = cl.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-	}()
+	defer cleanup()
 	fmt.Printf("bench/analysis: N=%d runs in %s, 1 s web metric each, controller --qps %g --burst %d\n", *n, ns, *qps, *burst)
 	ctl, err := controllerproc.Start(controllerproc.Options{Binary: *binary, Kubeconfig: *kubeconfig, Namespace: ns, QPS: *qps, Burst: *burst, LogLevel: "warn"})
 	if err != nil {

@@ -25,12 +25,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
-	"github.com/aviary-rollouts/aviary/internal/manager"
 )
 
 func main() {
@@ -70,17 +68,7 @@ func run() error {
 	fs.StringVar(&c.profileDir, "profile", "", "write the controller's CPU profile of the wave and a heap profile at its end into this directory")
 	_ = fs.Parse(os.Args[1:])
 
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
-	if err != nil {
-		return fmt.Errorf("load %s (run make cluster-up first): %w", c.kubeconfig, err)
-	}
-	// The benchmark's own client is not what is measured: let it go fast.
-	cfg.QPS, cfg.Burst = 500, 1000
-	scheme, err := manager.Scheme()
-	if err != nil {
-		return err
-	}
-	cl, err := client.New(cfg, client.Options{Scheme: scheme})
+	cl, err := controllerproc.Connect(c.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -97,14 +85,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ns := fmt.Sprintf("bench-scale-%d", time.Now().Unix())
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return fmt.Errorf("create namespace: %w", err)
+	ns, cleanup, err := controllerproc.TempNamespace(ctx, cl, "bench-scale")
+	if err != nil {
+		return err
 	}
 	if !c.keep {
-		defer func() {
-			_ = cl.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-		}()
+		defer cleanup()
 	}
 	fmt.Printf("bench/scale: N=%d rollouts in namespace %s, controller --qps %g --burst %d\n", c.n, ns, c.qps, c.burst)
 

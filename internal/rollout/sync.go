@@ -98,7 +98,8 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	// next weight is applied in the same reconcile.
 	next := ro.DeepCopy()
 	next.Status = progress.Status
-	scales, _ := desiredScales(next, classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS))
+	nextRoles := classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS)
+	scales, _ := desiredScales(next, nextRoles)
 	if pending != nil {
 		created, err := r.createNewReplicaSet(ctx, ro, pending, scales[pending])
 		if errors.Is(err, errCollision) {
@@ -133,7 +134,8 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 	}
 
-	scaleDownDue, err := r.scaleDownOld(ctx, next, classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS), r.Now())
+	nextRoles.newRS = rs.newRS // the created object, should the cache have held it already
+	scaleDownDue, err := r.scaleDownOld(ctx, next, nextRoles, r.Now())
 	if err != nil {
 		return ctrl.Result{}, err
 	}

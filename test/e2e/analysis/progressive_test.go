@@ -1,14 +1,10 @@
 package analysis
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
@@ -74,10 +70,7 @@ spec:
 
 func setImage(t *testing.T, ns, image string) {
 	t.Helper()
-	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"` + image + `"}]`)
-	if err := framework.Get(t).Client.Patch(context.Background(), &v1alpha1.Rollout{ObjectMeta: objMeta(ns, "web")}, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetRolloutImage(t, ns, "web", image)
 }
 
 // TestBackgroundPrometheusAnalysis is the headline behaviour without a
@@ -113,7 +106,7 @@ func TestBackgroundPrometheusAnalysis(t *testing.T) {
 	})
 
 	traffic.SetErrorRatio(0.5)
-	time.Sleep(11 * time.Second) // the 10 s rate window fills with errors
+	waitForSuccessRatio(t, prom, 0.55)
 	setImage(t, ns, "argoproj/rollouts-demo:yellow")
 	var stable string
 	framework.Eventually(t, 120*time.Second, "yellow aborted by its analysis", func() (bool, string) {
@@ -197,10 +190,7 @@ func TestInconclusiveAnalysisPausesUntilPromote(t *testing.T) {
 		return paused && ro.Status.Phase == v1alpha1.RolloutPhasePaused && *ro.Status.CurrentStepIndex == 1, describeRollout(t, ns)
 	})
 	// `kubectl argo rollouts promote`
-	if err := framework.Get(t).Client.Status().Patch(context.Background(), &v1alpha1.Rollout{ObjectMeta: objMeta(ns, "web")},
-		client.RawPatch(types.MergePatchType, []byte(`{"status":{"pauseConditions":null}}`))); err != nil {
-		t.Fatal(err)
-	}
+	framework.PatchRolloutStatus(t, ns, "web", `{"status":{"pauseConditions":null}}`)
 	framework.Eventually(t, 60*time.Second, "the update completes after promote", func() (bool, string) {
 		ro := rollout(t, ns)
 		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash && ro.Status.ObservedGeneration == "2",

@@ -1,7 +1,10 @@
 package analysis
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,8 +62,7 @@ func TestPrometheusSuccessRate(t *testing.T) {
 	}
 
 	good.SetErrorRatio(0.5)
-	// Let the 10 s rate window fill with the new ratio.
-	time.Sleep(11 * time.Second)
+	waitForSuccessRatio(t, prom, 0.55)
 	apply(t, ns, successRate("unhealthy", prom.Address, 5))
 	run = waitForPhase(t, ns, "unhealthy", v1alpha1.AnalysisPhaseFailed, 60*time.Second)
 	r := run.Status.MetricResults[0]
@@ -85,7 +87,34 @@ func TestPrometheusUnreachableNeverPasses(t *testing.T) {
 func waitForRate(t *testing.T, prom *framework.Prometheus) {
 	t.Helper()
 	framework.Eventually(t, 30*time.Second, "a rate over the ingress counters", func() (bool, string) {
-		body, err := httpGetBody(prom.Address + `/api/v1/query?query=sum(rate(nginx_ingress_controller_requests[10s]))`)
+		body, err := framework.HTTPGet(prom.Address + `/api/v1/query?query=sum(rate(nginx_ingress_controller_requests[10s]))`)
 		return err == nil && strings.Contains(body, `"result":[{`), body
+	})
+}
+
+// waitForSuccessRatio waits until the 10 s success ratio Prometheus
+// computes over the ingress counters has fallen to at most limit, so a run
+// started afterwards measures the new error rate from its first sample.
+func waitForSuccessRatio(t *testing.T, prom *framework.Prometheus, limit float64) {
+	t.Helper()
+	q := url.QueryEscape(`sum(rate(nginx_ingress_controller_requests{status!~"[4-5].*"}[10s])) / sum(rate(nginx_ingress_controller_requests[10s]))`)
+	framework.Eventually(t, 60*time.Second, fmt.Sprintf("the success ratio at most %.2f", limit), func() (bool, string) {
+		body, err := framework.HTTPGet(prom.Address + "/api/v1/query?query=" + q)
+		if err != nil {
+			return false, err.Error()
+		}
+		var resp struct {
+			Data struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(body), &resp); err != nil || len(resp.Data.Result) == 0 {
+			return false, body
+		}
+		s, _ := resp.Data.Result[0].Value[1].(string)
+		v, err := strconv.ParseFloat(s, 64)
+		return err == nil && v <= limit, body
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -80,10 +79,7 @@ func startAnalysedRollout(t *testing.T, step, background string) string {
 		ro := rollout(t, ns)
 		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy, string(ro.Status.Phase) + " " + ro.Status.Message
 	})
-	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`)
-	if err := framework.Get(t).Client.Patch(context.Background(), &v1alpha1.Rollout{ObjectMeta: objMeta(ns, "web")}, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetRolloutImage(t, ns, "web", "argoproj/rollouts-demo:green")
 	return ns
 }
 

@@ -64,13 +64,14 @@ scrape_configs:
 		}
 	})
 	Eventually(t, 30*time.Second, "prometheus to scrape the exporter", func() (bool, string) {
-		body, err := httpGet(p.Address + "/api/v1/query?query=up")
+		body, err := HTTPGet(p.Address + "/api/v1/query?query=up")
 		return err == nil && strings.Contains(body, `"value":[`) && strings.Contains(body, `"1"]`), fmt.Sprint(body, err)
 	})
 	return p
 }
 
-func httpGet(url string) (string, error) {
+// HTTPGet returns the body of a GET of url.
+func HTTPGet(url string) (string, error) {
 	resp, err := http.Get(url)
 	if err != nil {
 		return "", err

@@ -9,8 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -35,10 +33,7 @@ func TestNginxSeed05(t *testing.T) {
 		_ = e.Client.Get(ctx, framework.Key(ns, "canary-demo"), &r)
 		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, string(r.Status.Phase)
 	})
-	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`)
-	if err := e.Client.Patch(ctx, &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "canary-demo"}}, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetRolloutImage(t, ns, "canary-demo", "argoproj/rollouts-demo:green")
 	framework.Eventually(t, 60*time.Second, "header canary Ingress and role labels at the pause", func() (bool, string) {
 		var r v1alpha1.Rollout
 		if err := e.Client.Get(ctx, framework.Key(ns, "canary-demo"), &r); err != nil {

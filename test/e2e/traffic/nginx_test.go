@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -48,10 +47,7 @@ func TestNginxSeed04(t *testing.T) {
 		r := ro()
 		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, string(r.Status.Phase) + " " + r.Status.Message
 	})
-	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`)
-	if err := e.Client.Patch(ctx, &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rollouts-demo"}}, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetRolloutImage(t, ns, "rollouts-demo", "argoproj/rollouts-demo:green")
 	framework.Eventually(t, 60*time.Second, "the canary Ingress at weight 5, paused", func() (bool, string) {
 		ing, err := canary()
 		if err != nil {
@@ -70,10 +66,7 @@ func TestNginxSeed04(t *testing.T) {
 		t.Errorf("canary Ingress spec %+v", ing.Spec)
 	}
 	// `kubectl argo rollouts promote`
-	if err := e.Client.Status().Patch(ctx, &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rollouts-demo"}},
-		client.RawPatch(types.MergePatchType, []byte(`{"status":{"pauseConditions":null}}`))); err != nil {
-		t.Fatal(err)
-	}
+	framework.PatchRolloutStatus(t, ns, "rollouts-demo", `{"status":{"pauseConditions":null}}`)
 	framework.Eventually(t, 60*time.Second, "stable switched to the new hash and the weight back to 0", func() (bool, string) {
 		r := ro()
 		var svc corev1.Service
@@ -151,16 +144,10 @@ func TestNginxAbortReturnsWeightToStable(t *testing.T) {
 		_ = e.Client.Get(ctx, framework.Key(ns, "rollouts-demo"), &r)
 		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, string(r.Status.Phase)
 	})
-	key := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rollouts-demo"}}
-	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`)
-	if err := e.Client.Patch(ctx, key, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetRolloutImage(t, ns, "rollouts-demo", "argoproj/rollouts-demo:green")
 	framework.Eventually(t, 60*time.Second, "weight 5", func() (bool, string) { w := weight(); return w == "5", w })
 	// `kubectl argo rollouts abort`
-	if err := e.Client.Status().Patch(ctx, key, client.RawPatch(types.MergePatchType, []byte(`{"status":{"abort":true}}`))); err != nil {
-		t.Fatal(err)
-	}
+	framework.PatchRolloutStatus(t, ns, "rollouts-demo", `{"status":{"abort":true}}`)
 	framework.Eventually(t, 30*time.Second, "weight 0 after the abort", func() (bool, string) {
 		var r v1alpha1.Rollout
 		_ = e.Client.Get(ctx, framework.Key(ns, "rollouts-demo"), &r)

@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
@@ -61,10 +58,7 @@ func TestTraefikSeed02(t *testing.T) {
 	framework.Eventually(t, 60*time.Second, "the first version Healthy", func() (bool, string) {
 		return rollout().Status.Phase == v1alpha1.RolloutPhaseHealthy, string(rollout().Status.Phase)
 	})
-	patch := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"argoproj/rollouts-demo:green"}]`)
-	if err := e.Client.Patch(ctx, &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "canary-demo"}}, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetRolloutImage(t, ns, "canary-demo", "argoproj/rollouts-demo:green")
 	var seen []string // stable/canary weights in the order observed
 	framework.Eventually(t, 120*time.Second, "the update completes", func() (bool, string) {
 		w := weights()
