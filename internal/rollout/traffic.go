@@ -96,11 +96,8 @@ func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout,
 // routingError turns a missing router object into InvalidSpec naming it;
 // anything else is retried.
 func routingError(ro *v1alpha1.Rollout, err error) error {
-	if errors.Is(err, nginx.ErrStableIngressMissing) {
-		return &invalidSpec{msg: fmt.Sprintf("spec.strategy.canary.trafficRouting.nginx: %v: create the Ingress or correct the name", err)}
-	}
-	if errors.Is(err, traefik.ErrServiceMissing) {
-		return &invalidSpec{msg: err.Error()}
+	if se := (*traffic.SpecError)(nil); errors.As(err, &se) {
+		return &invalidSpec{msg: se.Error()}
 	}
 	return fmt.Errorf("route traffic for rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 }

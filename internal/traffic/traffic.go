@@ -131,3 +131,17 @@ func (rs Routers) Type() string {
 	}
 	return strings.Join(types, ",")
 }
+
+// SpecError is a router error that a retry will not clear: an object the
+// spec names is missing or cannot be used as configured. The reconciler
+// reports it as the InvalidSpec condition and an event, then waits for the
+// Rollout or the object to change instead of retrying.
+type SpecError struct {
+	// Field is the spec field path that names the object, e.g.
+	// spec.strategy.canary.trafficRouting.istio.virtualService.name.
+	Field string
+	// Msg says what is wrong and how to fix it.
+	Msg string
+}
+
+func (e *SpecError) Error() string { return e.Field + ": " + e.Msg }

@@ -3,7 +3,6 @@ package nginx
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 
@@ -18,10 +17,16 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 )
 
-// ErrStableIngressMissing is wrapped by the error a Router returns when a
-// stable Ingress named in the spec does not exist; it is a spec problem the
-// user must fix, not one a retry will clear.
-var ErrStableIngressMissing = errors.New("stable ingress not found")
+// stableIngressField is the spec path naming the stable Ingress name.
+func stableIngressField(ro *v1alpha1.Rollout, name string) string {
+	const base = "spec.strategy.canary.trafficRouting.nginx."
+	for i, n := range ro.Spec.Strategy.Canary.TrafficRouting.Nginx.StableIngresses {
+		if n == name {
+			return fmt.Sprintf("%sstableIngresses[%d]", base, i)
+		}
+	}
+	return base + "stableIngress"
+}
 
 // Router keeps the canary Ingress of each of Rollout's stable Ingresses
 // (nginx.stableIngresses, or nginx.stableIngress) at the weight asked for.
@@ -81,7 +86,8 @@ func (r *Router) setWeight(ctx context.Context, name string, weight int32) error
 	var stable networkingv1.Ingress
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &stable); err != nil {
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("%w: ingress %q in namespace %q (spec.strategy.canary.trafficRouting.nginx): create the Ingress or correct the name", ErrStableIngressMissing, name, ns)
+			return &traffic.SpecError{Field: stableIngressField(r.Rollout, name),
+				Msg: fmt.Sprintf("Ingress %q not found in namespace %q: create the Ingress or correct the name", name, ns)}
 		}
 		return fmt.Errorf("read stable ingress %s/%s: %w", ns, name, err)
 	}

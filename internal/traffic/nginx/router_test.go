@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/traffic"
 )
 
 // harness is a Router over a fake client that counts patches and records
@@ -147,7 +148,9 @@ func TestSetWeightRefusesForeignIngress(t *testing.T) {
 func TestSetWeightStableIngressMissing(t *testing.T) {
 	h := newHarness()
 	err := h.router(seed04Rollout()).SetWeight(context.Background(), 5)
-	if !errors.Is(err, ErrStableIngressMissing) || !strings.Contains(err.Error(), `ingress "rollouts-demo-stable" in namespace "ns"`) {
+	var se *traffic.SpecError
+	if !errors.As(err, &se) || se.Field != "spec.strategy.canary.trafficRouting.nginx.stableIngress" ||
+		!strings.Contains(err.Error(), `Ingress "rollouts-demo-stable" not found in namespace "ns"`) {
 		t.Fatalf("got %v", err)
 	}
 }

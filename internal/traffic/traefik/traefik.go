@@ -6,7 +6,6 @@ package traefik
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -24,9 +23,6 @@ var Groups = []schema.GroupVersionKind{
 	{Group: "traefik.io", Version: "v1alpha1", Kind: "TraefikService"},
 	{Group: "traefik.containo.us", Version: "v1alpha1", Kind: "TraefikService"},
 }
-
-// ErrServiceMissing means the weighted TraefikService does not exist.
-var ErrServiceMissing = errors.New("TraefikService not found")
 
 // Router sets weights on one weighted TraefikService.
 type Router struct {
@@ -77,8 +73,8 @@ func (r *Router) get(ctx context.Context, name string) (*unstructured.Unstructur
 			return nil, fmt.Errorf("read TraefikService %s: %w", name, err)
 		}
 	}
-	return nil, fmt.Errorf("%w: %q in namespace %q (spec.strategy.canary.trafficRouting.traefik.weightedTraefikServiceName; %v): create it with entries for the stable and canary Services",
-		ErrServiceMissing, name, r.Rollout.Namespace, last)
+	return nil, &traffic.SpecError{Field: "spec.strategy.canary.trafficRouting.traefik.weightedTraefikServiceName",
+		Msg: fmt.Sprintf("TraefikService %q not found in namespace %q (%v): create it with entries for the stable and canary Services", name, r.Rollout.Namespace, last)}
 }
 
 // SetWeights sets the weights of the canary and stable entries of a
