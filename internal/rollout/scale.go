@@ -118,3 +118,43 @@ func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs 
 	}
 	return plan.RequeueAfter, nil
 }
+
+// holdAbortedNew applies abortScaleDownDelaySeconds to an aborted canary's
+// new ReplicaSet (internal/plan/scaledown.PlanNew): once the stable is
+// fully available a scale-down-deadline is written, and the ReplicaSet
+// keeps its pods until then, so a router still draining requests to them
+// is not cut off. It takes the ReplicaSet out of scales while it is held
+// and returns when the deadline falls due.
+func (r *Reconciler) holdAbortedNew(ctx context.Context, ro *v1alpha1.Rollout, rs roles, scales map[*appsv1.ReplicaSet]int32, now time.Time) (time.Duration, error) {
+	newRS := rs.newRS
+	if newRS == nil || newRS == rs.stableRS {
+		return 0, nil
+	}
+	desired, sized := scales[newRS]
+	if !sized {
+		return 0, nil
+	}
+	mark, _ := scaledown.MarkOf(newRS.Annotations)
+	stableFull := rs.stableRS != nil && rs.stableRS.Status.AvailableReplicas >= ro.ReplicasOrDefault()
+	plan := scaledown.PlanNew(scaledown.NewRS{Now: now, Policy: scaledown.AbortPolicyOf(ro), Aborted: ro.Status.Abort,
+		HasStable: rs.stableRS != nil, StableFullyAvailable: stableFull, Deadline: mark, Desired: desired})
+	key := v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey
+	var patch string
+	switch {
+	case plan.Deadline != "":
+		patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, key, plan.Deadline)
+	case plan.ClearDeadline:
+		patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:null}}}`, key)
+	}
+	if patch != "" {
+		if err := r.Client.Patch(ctx, newRS, rawMerge(patch)); err != nil {
+			return 0, fmt.Errorf("mark aborted ReplicaSet %s for scale-down: %w", newRS.Name, err)
+		}
+	}
+	if plan.Hold {
+		delete(scales, newRS)
+	} else {
+		scales[newRS] = plan.Replicas
+	}
+	return plan.RequeueAfter, nil
+}

@@ -35,15 +35,24 @@ func canaryServiceRefs(ro *v1alpha1.Rollout, rs roles) []serviceRef {
 		stable = rs.newRS // first deploy: the new ReplicaSet is the stable one
 	}
 	canaryTarget := rs.newRS
-	if ro.Status.Abort && c.TrafficRouting == nil {
-		// A basic canary's Service must not keep sending users to the
-		// aborted version.
+	if ro.Status.Abort && abortedCanaryServiceToStable(c, ro.Status.Canary.Weights) {
+		// Users must not keep reaching the aborted version through the
+		// canary Service (a header route, or a client calling it directly).
 		canaryTarget = stable
 	}
 	return []serviceRef{
 		{field: "spec.strategy.canary.canaryService", name: c.CanaryService, target: canaryTarget},
 		{field: "spec.strategy.canary.stableService", name: c.StableService, target: stable},
 	}
+}
+
+// abortedCanaryServiceToStable is when an aborted canary's Service goes back
+// to the stable: at once for a basic canary or a routed one that drops its
+// weight to 0 in one move; with dynamicStableScale only once the router
+// has no weight left on the canary, since until then the canary Service
+// still carries its share.
+func abortedCanaryServiceToStable(c *v1alpha1.CanaryStrategy, w *v1alpha1.TrafficWeights) bool {
+	return c.TrafficRouting == nil || !c.DynamicStableScale || w == nil || w.Canary.Weight == 0
 }
 
 // reconcileServices points each referenced Service's selector at its

@@ -122,6 +122,10 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 		delete(scales, pending)
 	}
+	abortDue, err := r.holdAbortedNew(ctx, next, nextRoles.withNew(rs.newRS), scales, r.Now())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	for rsObj, n := range scales {
 		from := ptrVal(rsObj.Spec.Replicas) // the patch below updates rsObj
 		scaled, err := r.scaleReplicaSet(ctx, ro, rsObj, n)
@@ -201,7 +205,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		s.Conditions = withoutCondition(s.Conditions, v1alpha1.InvalidSpec)
 		aggregate(s, ro, rsList)
 	})
-	requeue := earliest(earliest(progress.RequeueAfter, due), scaleDownDue)
+	requeue := earliest(earliest(earliest(progress.RequeueAfter, due), scaleDownDue), abortDue)
 	if !restarted {
 		// Pod events drive the restart; this is only a safety net.
 		requeue = earliest(requeue, restartRecheck)
