@@ -86,6 +86,9 @@ func run(args []string) error {
 		Journal:   &events.Journal{Events: cs.CoreV1(), Host: identity, Now: time.Now},
 		Log:       log.With("controller", "rollout"),
 		Threads:   opts.RolloutThreads,
+
+		IstioAPIVersion: opts.IstioAPIVersion,
+		SMIAPIVersion:   opts.TrafficSplitAPIVersion,
 	}
 	if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err

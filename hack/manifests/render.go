@@ -69,6 +69,13 @@ func workloadRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch", "create", "patch"}},
 		// Traefik routing: weights on the user's weighted TraefikService.
 		{APIGroups: []string{"traefik.io", "traefik.containo.us"}, Resources: []string{"traefikservices"}, Verbs: []string{"get", "update"}},
+		// SMI routing: the TrafficSplit is created, owned by the rollout.
+		{APIGroups: []string{"split.smi-spec.io"}, Resources: []string{"trafficsplits"}, Verbs: []string{"get", "create", "patch"}},
+		// Istio routing: weights and managed routes on VirtualServices,
+		// hashes on DestinationRule subsets.
+		{APIGroups: []string{"networking.istio.io"}, Resources: []string{"virtualservices", "destinationrules"}, Verbs: []string{"get", "update"}},
+		// Gateway API routing: weights and managed rules on the routes.
+		{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"httproutes", "grpcroutes", "tcproutes", "tlsroutes"}, Verbs: []string{"get", "list", "update"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,12 @@ type Options struct {
 	LogLevel  string
 	LogFormat string
 
+	// IstioAPIVersion and TrafficSplitAPIVersion are the versions of the
+	// Istio and SMI APIs the routers use (Argo Rollouts' flags of the same
+	// names).
+	IstioAPIVersion        string
+	TrafficSplitAPIVersion string
+
 	// ShutdownTimeout bounds how long in-flight reconciles may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
@@ -77,6 +84,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.PprofAddr, "enable-pprof-address", "", "address serving Go profiles under /debug/pprof/ (off when empty)")
 	fs.StringVar(&o.LogLevel, "loglevel", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.LogFormat, "logformat", "text", "log format: text or json")
+	fs.StringVar(&o.IstioAPIVersion, "istio-api-version", "v1alpha3", "networking.istio.io version for VirtualServices and DestinationRules: v1alpha3, v1beta1 or v1")
+	fs.StringVar(&o.TrafficSplitAPIVersion, "traffic-split-api-version", "v1alpha1", "split.smi-spec.io version for TrafficSplits: v1alpha1, v1alpha2 or v1alpha3")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
 }
 
@@ -96,6 +105,10 @@ func (o *Options) Validate() error {
 	case o.LeaderElect && o.LeaderElectionRenewDeadline >= o.LeaderElectionLeaseDuration:
 		return fmt.Errorf("--leader-election-renew-deadline (%s) must be shorter than --leader-election-lease-duration (%s)",
 			o.LeaderElectionRenewDeadline, o.LeaderElectionLeaseDuration)
+	case !slices.Contains([]string{"v1alpha3", "v1beta1", "v1"}, o.IstioAPIVersion):
+		return fmt.Errorf("--istio-api-version %q is not a networking.istio.io version: use v1alpha3, v1beta1 or v1", o.IstioAPIVersion)
+	case !slices.Contains([]string{"v1alpha1", "v1alpha2", "v1alpha3"}, o.TrafficSplitAPIVersion):
+		return fmt.Errorf("--traffic-split-api-version %q is not a split.smi-spec.io version: use v1alpha1, v1alpha2 or v1alpha3", o.TrafficSplitAPIVersion)
 	case o.LeaderElect && o.LeaderElectionRetryPeriod >= o.LeaderElectionRenewDeadline:
 		return fmt.Errorf("--leader-election-retry-period (%s) must be shorter than --leader-election-renew-deadline (%s)",
 			o.LeaderElectionRetryPeriod, o.LeaderElectionRenewDeadline)

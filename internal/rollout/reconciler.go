@@ -45,6 +45,9 @@ type Reconciler struct {
 	Now func() time.Time
 	// Threads is how many Rollouts are reconciled at once.
 	Threads int
+	// IstioAPIVersion and SMIAPIVersion are the API versions the Istio
+	// and SMI routers use (defaults v1alpha3 and v1alpha1).
+	IstioAPIVersion, SMIAPIVersion string
 
 	writes writeTracker
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/weights"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
+	"github.com/aviary-rollouts/aviary/internal/traffic/smi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/traefik"
 )
 
@@ -24,6 +25,9 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout) traffic.Routers {
 	record := func(reason, msg string) { r.event(ro, false, reason, msg) }
 	if c.TrafficRouting.Nginx != nil {
 		out = append(out, &nginx.Router{Client: r.Client, Rollout: ro, Recorder: record})
+	}
+	if c.TrafficRouting.SMI != nil {
+		out = append(out, &smi.Router{Client: r.Client, Rollout: ro, Recorder: record, APIVersion: r.SMIAPIVersion})
 	}
 	if c.TrafficRouting.Traefik != nil {
 		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})

@@ -77,6 +77,7 @@ func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 	if routed && c.PingPong == nil && (c.CanaryService == "" || c.StableService == "") {
 		errs = append(errs, field.Required(p.Child("stableService"), "trafficRouting needs both canaryService and stableService (or pingPong)"))
 	}
+	errs = append(errs, trafficRouting(ro, p)...)
 	maxW := ro.MaxTrafficWeight()
 	var managed []string
 	if routed {

@@ -1,0 +1,125 @@
+package validation
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+// router is one configured traffic router and what it can carry out
+// (reference §3.12; header routes on NGINX are an Aviary addition).
+type router struct {
+	path                 *field.Path
+	header, mirror, maxW bool
+}
+
+// routers lists the routers trafficRouting configures.
+func routers(tr *v1alpha1.RolloutTrafficRouting, p *field.Path) []router {
+	var out []router
+	add := func(set bool, child string, header, mirror, maxW bool) {
+		if set {
+			out = append(out, router{path: p.Child(child), header: header, mirror: mirror, maxW: maxW})
+		}
+	}
+	add(tr.Istio != nil, "istio", true, true, false)
+	add(tr.Nginx != nil, "nginx", true, false, true)
+	add(tr.ALB != nil, "alb", true, false, false)
+	add(tr.SMI != nil, "smi", false, false, false)
+	add(tr.Ambassador != nil, "ambassador", false, false, false)
+	add(tr.AppMesh != nil, "appMesh", false, false, false)
+	add(tr.Traefik != nil, "traefik", false, false, false)
+	add(tr.Apisix != nil, "apisix", true, false, false)
+	for name := range tr.Plugins {
+		out = append(out, router{path: p.Child("plugins").Key(name), header: true, mirror: true, maxW: true})
+	}
+	return out
+}
+
+// trafficRouting checks the router configuration and that every router
+// can carry out what the steps ask of it: a step one router ignores would
+// split traffic differently than the user wrote, silently.
+func trafficRouting(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
+	c := ro.Spec.Strategy.Canary
+	tr := c.TrafficRouting
+	if tr == nil {
+		return nil
+	}
+	tp := p.Child("trafficRouting")
+	rs := routers(tr, tp)
+	var errs field.ErrorList
+	if len(rs) == 0 {
+		return append(errs, field.Required(tp, `configure a traffic router: nginx, istio, traefik, smi or plugins["argoproj-labs/gatewayAPI"]`))
+	}
+	errs = append(errs, nginx(tr.Nginx, tp.Child("nginx"))...)
+	errs = append(errs, istio(tr.Istio, tp.Child("istio"))...)
+	if tr.Traefik != nil && tr.Traefik.WeightedTraefikServiceName == "" {
+		errs = append(errs, field.Required(tp.Child("traefik", "weightedTraefikServiceName"), "name the weighted TraefikService whose stable and canary entries get the weights"))
+	}
+	for _, r := range rs {
+		if tr.MaxTrafficWeight != nil && !r.maxW {
+			errs = append(errs, field.Forbidden(tp.Child("maxTrafficWeight"),
+				fmt.Sprintf("%s weights are out of 100; remove maxTrafficWeight (only nginx and the Gateway API take another total)", r.path)))
+		}
+	}
+	for i, step := range c.Steps {
+		sp := p.Child("steps").Index(i)
+		for _, r := range rs {
+			if step.SetHeaderRoute != nil && !r.header {
+				errs = append(errs, field.Forbidden(sp.Child("setHeaderRoute"),
+					fmt.Sprintf("%s cannot route by header; use nginx, istio or the Gateway API for header routes, or remove the step", r.path)))
+			}
+			if step.SetMirrorRoute != nil && !r.mirror {
+				errs = append(errs, field.Forbidden(sp.Child("setMirrorRoute"),
+					fmt.Sprintf("%s cannot mirror requests; use istio or the Gateway API for mirror routes, or remove the step", r.path)))
+			}
+		}
+	}
+	return errs
+}
+
+func nginx(n *v1alpha1.NginxTrafficRouting, p *field.Path) field.ErrorList {
+	if n == nil {
+		return nil
+	}
+	switch {
+	case n.StableIngress == "" && len(n.StableIngresses) == 0:
+		return field.ErrorList{field.Required(p.Child("stableIngress"), "name the Ingress that routes to the stable Service (or list several in stableIngresses)")}
+	case n.StableIngress != "" && len(n.StableIngresses) > 0:
+		return field.ErrorList{field.Forbidden(p.Child("stableIngresses"), "set stableIngress or stableIngresses, not both")}
+	}
+	return nil
+}
+
+func istio(is *v1alpha1.IstioTrafficRouting, p *field.Path) field.ErrorList {
+	if is == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	switch {
+	case is.VirtualService == nil && len(is.VirtualServices) == 0:
+		errs = append(errs, field.Required(p.Child("virtualService"), "name the VirtualService whose routes get the weights (or list several in virtualServices)"))
+	case is.VirtualService != nil && len(is.VirtualServices) > 0:
+		errs = append(errs, field.Forbidden(p.Child("virtualServices"), "set virtualService or virtualServices, not both"))
+	case is.VirtualService != nil && is.VirtualService.Name == "":
+		errs = append(errs, field.Required(p.Child("virtualService", "name"), "name the VirtualService"))
+	}
+	for i, vs := range is.VirtualServices {
+		if vs.Name == "" {
+			errs = append(errs, field.Required(p.Child("virtualServices").Index(i).Child("name"), "name the VirtualService"))
+		}
+	}
+	if dr := is.DestinationRule; dr != nil {
+		dp := p.Child("destinationRule")
+		for _, f := range []struct{ child, value string }{{"name", dr.Name}, {"canarySubsetName", dr.CanarySubsetName}, {"stableSubsetName", dr.StableSubsetName}} {
+			if f.value == "" {
+				errs = append(errs, field.Required(dp.Child(f.child), "required with destinationRule"))
+			}
+		}
+		if dr.CanarySubsetName != "" && dr.CanarySubsetName == dr.StableSubsetName {
+			errs = append(errs, field.Invalid(dp.Child("stableSubsetName"), dr.StableSubsetName, "must differ from canarySubsetName: one subset cannot be pinned to both versions"))
+		}
+	}
+	return errs
+}

@@ -1,0 +1,79 @@
+package validation
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+func routed(tr *v1alpha1.RolloutTrafficRouting) *v1alpha1.Rollout {
+	ro := valid()
+	c := ro.Spec.Strategy.Canary
+	c.CanaryService, c.StableService = "web-canary", "web"
+	tr.ManagedRoutes = []v1alpha1.MangedRoutes{{Name: "hdr"}, {Name: "mirror"}}
+	c.TrafficRouting = tr
+	return ro
+}
+
+func TestTrafficRouting(t *testing.T) {
+	max := int32(1000)
+	header := v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "hdr"}}
+	mirror := v1alpha1.CanaryStep{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "mirror"}}
+	nginx := &v1alpha1.NginxTrafficRouting{StableIngress: "web"}
+	istioVS := &v1alpha1.IstioTrafficRouting{VirtualService: &v1alpha1.IstioVirtualService{Name: "web"}}
+	traefik := &v1alpha1.TraefikTrafficRouting{WeightedTraefikServiceName: "web"}
+	cases := []struct {
+		name  string
+		tr    *v1alpha1.RolloutTrafficRouting
+		steps []v1alpha1.CanaryStep
+		want  string
+	}{
+		{"nginx", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, nil, ""},
+		{"nginx header route", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, []v1alpha1.CanaryStep{header}, ""},
+		{"nginx max weight", &v1alpha1.RolloutTrafficRouting{Nginx: nginx, MaxTrafficWeight: &max}, nil, ""},
+		{"no router", &v1alpha1.RolloutTrafficRouting{}, nil, "spec.strategy.canary.trafficRouting: Required value: configure a traffic router"},
+		{"nginx without ingress", &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{}}, nil,
+			"spec.strategy.canary.trafficRouting.nginx.stableIngress: Required value"},
+		{"nginx with both", &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "a", StableIngresses: []string{"b"}}}, nil,
+			"spec.strategy.canary.trafficRouting.nginx.stableIngresses: Forbidden: set stableIngress or stableIngresses, not both"},
+		{"nginx mirror", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, []v1alpha1.CanaryStep{mirror},
+			"spec.strategy.canary.steps[0].setMirrorRoute: Forbidden: spec.strategy.canary.trafficRouting.nginx cannot mirror requests"},
+		{"istio header and mirror", &v1alpha1.RolloutTrafficRouting{Istio: istioVS}, []v1alpha1.CanaryStep{header, mirror}, ""},
+		{"istio max weight", &v1alpha1.RolloutTrafficRouting{Istio: istioVS, MaxTrafficWeight: &max}, nil,
+			"spec.strategy.canary.trafficRouting.maxTrafficWeight: Forbidden: spec.strategy.canary.trafficRouting.istio weights are out of 100"},
+		{"istio without virtual service", &v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{}}, nil,
+			"spec.strategy.canary.trafficRouting.istio.virtualService: Required value"},
+		{"istio unnamed virtual service", &v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{VirtualServices: []v1alpha1.IstioVirtualService{{Name: "a"}, {}}}}, nil,
+			"spec.strategy.canary.trafficRouting.istio.virtualServices[1].name: Required value"},
+		{"istio same subsets", &v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{VirtualService: istioVS.VirtualService,
+			DestinationRule: &v1alpha1.IstioDestinationRule{Name: "web", CanarySubsetName: "v", StableSubsetName: "v"}}}, nil,
+			`spec.strategy.canary.trafficRouting.istio.destinationRule.stableSubsetName: Invalid value: "v": must differ from canarySubsetName`},
+		{"istio subset missing", &v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{VirtualService: istioVS.VirtualService,
+			DestinationRule: &v1alpha1.IstioDestinationRule{Name: "web", CanarySubsetName: "canary"}}}, nil,
+			"spec.strategy.canary.trafficRouting.istio.destinationRule.stableSubsetName: Required value"},
+		{"traefik header", &v1alpha1.RolloutTrafficRouting{Traefik: traefik}, []v1alpha1.CanaryStep{header},
+			"spec.strategy.canary.steps[0].setHeaderRoute: Forbidden: spec.strategy.canary.trafficRouting.traefik cannot route by header"},
+		{"traefik without service", &v1alpha1.RolloutTrafficRouting{Traefik: &v1alpha1.TraefikTrafficRouting{}}, nil,
+			"spec.strategy.canary.trafficRouting.traefik.weightedTraefikServiceName: Required value"},
+		{"nginx and smi header", &v1alpha1.RolloutTrafficRouting{Nginx: nginx, SMI: &v1alpha1.SMITrafficRouting{}}, []v1alpha1.CanaryStep{header},
+			"spec.strategy.canary.trafficRouting.smi cannot route by header"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ro := routed(c.tr)
+			ro.Spec.Strategy.Canary.Steps = append(c.steps, ro.Spec.Strategy.Canary.Steps...)
+			errs := trafficRouting(ro, fieldPathCanary())
+			switch {
+			case c.want == "" && len(errs) > 0:
+				t.Fatalf("want valid, got %v", errs.ToAggregate())
+			case c.want != "" && (len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), c.want)):
+				t.Fatalf("want an error containing %q, got %v", c.want, errs.ToAggregate())
+			}
+		})
+	}
+}
+
+func fieldPathCanary() *field.Path { return field.NewPath("spec", "strategy", "canary") }
