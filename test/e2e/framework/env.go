@@ -8,6 +8,7 @@ package framework
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -120,6 +121,15 @@ func (e *Env) InstallCRDs() error {
 			return fmt.Errorf("install CRDs from %s: %w", dir, err)
 		}
 	}
+	for _, m := range moduleCRDs {
+		docs, err := m.read()
+		if err != nil {
+			return err
+		}
+		if _, err := e.KubectlStdin(context.Background(), docs, "apply", "--server-side", "--force-conflicts", "--field-manager=aviary-e2e", "-f", "-"); err != nil {
+			return fmt.Errorf("install CRDs from %s %s: %w", m.module, m.file, err)
+		}
+	}
 	if _, err := e.Kubectl(context.Background(), "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
 		return fmt.Errorf("CRDs never became established: %w", err)
 	}
@@ -165,4 +175,61 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// moduleCRD is a CRD file another project publishes in its Go module. The
+// module is only downloaded to the module cache for the file, never linked
+// into a binary.
+type moduleCRD struct {
+	module string // path@version
+	file   string // inside the module
+	names  []string
+}
+
+// moduleCRDs are the real schemas of the router kinds the e2e suites use,
+// so the API server validates what the routers write as it would in a
+// cluster running Istio or a Gateway API implementation. (Traefik's and
+// SMI's CRDs ship only in much larger modules; stand-ins for those are in
+// test/e2e/testdata/crds.)
+var moduleCRDs = []moduleCRD{
+	{module: "sigs.k8s.io/gateway-api@v1.4.1", file: "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml"},
+	{module: "sigs.k8s.io/gateway-api@v1.4.1", file: "config/crd/standard/gateway.networking.k8s.io_grpcroutes.yaml"},
+	{module: "sigs.k8s.io/gateway-api@v1.4.1", file: "config/crd/experimental/gateway.networking.k8s.io_tcproutes.yaml"},
+	{module: "sigs.k8s.io/gateway-api@v1.4.1", file: "config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml"},
+	{module: "istio.io/api@v1.31.4", file: "kubernetes/customresourcedefinitions.gen.yaml",
+		names: []string{"virtualservices.networking.istio.io", "destinationrules.networking.istio.io"}},
+}
+
+// read downloads the module (a no-op when cached) and returns the file's
+// YAML documents, only the named CRDs when names is set.
+func (m moduleCRD) read() ([]byte, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", m.module)
+	cmd.Dir = os.TempDir() // outside any module: nothing to add to go.sum
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("download %s for its CRDs: %w", m.module, err)
+	}
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
+		return nil, fmt.Errorf("download %s for its CRDs: %s %v", m.module, info.Error, err)
+	}
+	raw, err := os.ReadFile(filepath.Join(info.Dir, m.file))
+	if err != nil {
+		return nil, fmt.Errorf("read CRDs of %s: %w", m.module, err)
+	}
+	if len(m.names) == 0 {
+		return raw, nil
+	}
+	var keep []string
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		for _, n := range m.names {
+			if strings.Contains(doc, "\n  name: "+n+"\n") {
+				keep = append(keep, doc)
+			}
+		}
+	}
+	if len(keep) != len(m.names) {
+		return nil, fmt.Errorf("%s %s: found %d of the CRDs %v", m.module, m.file, len(keep), m.names)
+	}
+	return []byte(strings.Join(keep, "\n---\n")), nil
 }

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aviary-rollouts/aviary/internal/trafficsim"
 )
 
 // Prometheus is a real Prometheus server (Debian's `prometheus` package)
@@ -136,4 +139,28 @@ func (it *IngressTraffic) SetErrorRatio(r float64) {
 	it.mu.Lock()
 	defer it.mu.Unlock()
 	it.errRatio = r
+}
+
+// TrafficSimulator is a running internal/trafficsim simulator: the stand-in
+// for an NGINX ingress controller, counting simulated requests split by the
+// canary Ingress weight and each version's ERROR_RATE.
+type TrafficSimulator struct {
+	// Addr is host:port of the /metrics endpoint.
+	Addr string
+	*trafficsim.Simulator
+}
+
+// StartTrafficSimulator runs a simulator for the stable Ingress ns/ingress
+// until the test ends.
+func StartTrafficSimulator(t testing.TB, ns, ingress string) *TrafficSimulator {
+	t.Helper()
+	sim := trafficsim.New(trafficsim.Observer{Client: Get(t).Client, Namespace: ns, Ingress: ingress}, trafficsim.Options{})
+	ts := &TrafficSimulator{Addr: FreeAddr(t), Simulator: sim}
+	srv := &http.Server{Addr: ts.Addr, Handler: sim.Handler()}
+	go func() { _ = srv.ListenAndServe() }()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sim.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; _ = srv.Close() })
+	return ts
 }
