@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/traffic"
 )
 
 // canarySuffix ends every canary Ingress name.
@@ -100,7 +101,8 @@ func DesiredCanaryIngress(ro *v1alpha1.Rollout, stable *networkingv1.Ingress, we
 	c := canaryStrategy(ro)
 	rules := canaryRules(stable.Spec.Rules, c.StableService, c.CanaryService)
 	if len(rules) == 0 {
-		return nil, fmt.Errorf("ingress %q has no rules using service %q backend: add a path whose backend is the stable service", stable.Name, c.StableService)
+		return nil, &traffic.SpecError{Field: stableIngressField(ro, stable.Name),
+			Msg: fmt.Sprintf("ingress %q has no rules using service %q backend: add a path whose backend is the stable Service", stable.Name, c.StableService)}
 	}
 	canary := &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{

@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"errors"
 	"maps"
 	"reflect"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/traffic"
 )
 
 // rollout is a canary Rollout routed by nginx, shaped like the seeds:
@@ -228,8 +230,9 @@ func TestDesiredCanaryIngressSpecAndOwner(t *testing.T) {
 func TestDesiredCanaryIngressNoRule(t *testing.T) {
 	ro := rollout("r", "c", "stable-svc", nil)
 	_, err := DesiredCanaryIngress(ro, ingress("web", rule("h", path("/", "other", port80))), 10)
-	want := `ingress "web" has no rules using service "stable-svc" backend: add a path whose backend is the stable service`
-	if err == nil || err.Error() != want {
+	want := `spec.strategy.canary.trafficRouting.nginx.stableIngress: ingress "web" has no rules using service "stable-svc" backend: add a path whose backend is the stable Service`
+	var se *traffic.SpecError
+	if !errors.As(err, &se) || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 }

@@ -156,7 +156,8 @@ func (r *Router) canary(ctx context.Context, name string) (*networkingv1.Ingress
 		return nil, fmt.Errorf("read canary ingress %s/%s: %w", ns, name, err)
 	}
 	if !metav1.IsControlledBy(&live, r.Rollout) {
-		return nil, fmt.Errorf("canary ingress %q in namespace %q is not controlled by rollout %q: delete or rename that Ingress so the rollout can create its own", name, ns, r.Rollout.Name)
+		return nil, &traffic.SpecError{Field: "spec.strategy.canary.trafficRouting.nginx",
+			Msg: fmt.Sprintf("canary ingress %q in namespace %q is not controlled by rollout %q: delete or rename that Ingress so the rollout can create its own", name, ns, r.Rollout.Name)}
 	}
 	return &live, nil
 }
