@@ -401,3 +401,14 @@ func withoutCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutCondi
 	}
 	return out
 }
+
+// all lists every ReplicaSet of the roles once.
+func (r roles) all() []*appsv1.ReplicaSet {
+	var out []*appsv1.ReplicaSet
+	for _, rs := range append([]*appsv1.ReplicaSet{r.newRS, r.stableRS}, r.others...) {
+		if rs != nil && !slices.Contains(out, rs) {
+			out = append(out, rs)
+		}
+	}
+	return out
+}

@@ -2,13 +2,16 @@ package rollout
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
 	"github.com/aviary-rollouts/aviary/internal/plan/weights"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
 	"github.com/aviary-rollouts/aviary/internal/traffic/smi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/traefik"
@@ -16,13 +19,16 @@ import (
 
 // routers are the Rollout's traffic routers in Argo Rollouts' order; nil
 // without trafficRouting.
-func (r *Reconciler) routers(ro *v1alpha1.Rollout) traffic.Routers {
+func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet) traffic.Routers {
 	c := ro.Spec.Strategy.Canary
 	if c == nil || c.TrafficRouting == nil {
 		return nil
 	}
 	var out traffic.Routers
 	record := func(reason, msg string) { r.event(ro, false, reason, msg) }
+	if c.TrafficRouting.Istio != nil {
+		out = append(out, &istio.Router{Client: r.Client, Rollout: ro, Recorder: record, APIVersion: r.IstioAPIVersion, ReplicaSets: sets})
+	}
 	if c.TrafficRouting.Nginx != nil {
 		out = append(out, &nginx.Router{Client: r.Client, Rollout: ro, Recorder: record})
 	}
@@ -40,7 +46,7 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout) traffic.Routers {
 // moves only when the stable can take the rest) and records it in
 // status.canary.weights.
 func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, rs roles) error {
-	routers := r.routers(ro)
+	routers := r.routers(ro, rs.all())
 	if len(routers) == 0 {
 		return nil
 	}
@@ -64,8 +70,14 @@ func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout,
 		return nil
 	}
 	if idx := st.CurrentStepIndex; idx != nil && int(*idx) < len(ro.Spec.Strategy.Canary.Steps) && !st.Abort {
-		if h := ro.Spec.Strategy.Canary.Steps[*idx].SetHeaderRoute; h != nil {
+		step := ro.Spec.Strategy.Canary.Steps[*idx]
+		if h := step.SetHeaderRoute; h != nil {
 			if err := routers.SetHeaderRoute(ctx, h); err != nil {
+				return routingError(ro, err)
+			}
+		}
+		if m := step.SetMirrorRoute; m != nil {
+			if err := routers.SetMirrorRoute(ctx, m); err != nil {
 				return routingError(ro, err)
 			}
 		}
@@ -76,6 +88,12 @@ func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout,
 		}
 	}
 	if err := routers.UpdateHash(ctx, d.CanaryHash, d.StableHash, d.Additional...); err != nil {
+		if errors.Is(err, traffic.ErrWait) {
+			// Moving the weight before the subsets follow the hashes
+			// would send it to the wrong pods; the ReplicaSet's next
+			// status change brings the next reconcile.
+			return nil
+		}
 		return routingError(ro, err)
 	}
 	if err := routers.SetWeight(ctx, d.Desired, d.Additional...); err != nil {

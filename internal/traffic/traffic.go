@@ -15,6 +15,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -131,6 +132,11 @@ func (rs Routers) Type() string {
 	}
 	return strings.Join(types, ",")
 }
+
+// ErrWait is wrapped by a router error that says the router is waiting
+// for something the cluster is still doing (pods becoming available); the
+// reconciler leaves traffic as it is and tries again on the next change.
+var ErrWait = errors.New("waiting for the cluster")
 
 // SpecError is a router error that a retry will not clear: an object the
 // spec names is missing or cannot be used as configured. The reconciler

@@ -74,7 +74,7 @@ func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 	if c.DynamicStableScale && c.ScaleDownDelaySeconds != nil {
 		errs = append(errs, field.Forbidden(p.Child("scaleDownDelaySeconds"), "cannot be combined with dynamicStableScale, which scales the stable down as traffic moves"))
 	}
-	if routed && c.PingPong == nil && (c.CanaryService == "" || c.StableService == "") {
+	if needsServices(c) && (c.CanaryService == "" || c.StableService == "") {
 		errs = append(errs, field.Required(p.Child("stableService"), "trafficRouting needs both canaryService and stableService (or pingPong)"))
 	}
 	errs = append(errs, trafficRouting(ro, p)...)
@@ -117,6 +117,19 @@ func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// needsServices reports whether the routers configured split traffic
+// between the stable and canary Services by name. Istio with a
+// DestinationRule splits by subset instead, as does anything with pingPong.
+func needsServices(c *v1alpha1.CanaryStrategy) bool {
+	tr := c.TrafficRouting
+	if tr == nil || c.PingPong != nil {
+		return false
+	}
+	subsetOnlyIstio := tr.Istio != nil && tr.Istio.DestinationRule != nil
+	return tr.Nginx != nil || tr.ALB != nil || tr.SMI != nil || tr.Ambassador != nil || tr.AppMesh != nil ||
+		tr.Traefik != nil || tr.Apisix != nil || len(tr.Plugins) > 0 || (tr.Istio != nil && !subsetOnlyIstio)
 }
 
 func nameOfHeader(s v1alpha1.CanaryStep) string {

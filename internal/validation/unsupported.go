@@ -24,13 +24,13 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	}
 	p := spec.Child("strategy", "canary")
 	if tr := c.TrafficRouting; tr != nil {
-		// NGINX, Traefik and SMI are carried out; the other routers come next.
+		// NGINX, Istio, Traefik and SMI are carried out; the other routers come next.
 		tp := p.Child("trafficRouting")
 		for _, r := range []struct {
 			name string
 			set  bool
 		}{
-			{"istio", tr.Istio != nil}, {"alb", tr.ALB != nil}, {"ambassador", tr.Ambassador != nil},
+			{"alb", tr.ALB != nil}, {"ambassador", tr.Ambassador != nil},
 			{"appMesh", tr.AppMesh != nil}, {"apisix", tr.Apisix != nil}, {"plugins", len(tr.Plugins) > 0},
 		} {
 			if r.set {

@@ -128,7 +128,7 @@ func (r *Router) UpdateHash(ctx context.Context, canaryHash, stableHash string, 
 	if wait, rs := DelayHashUpdate(r.Rollout, r.ReplicaSets, canaryHash, stableHash); wait {
 		// A plain error: the reconciler retries, and by then the
 		// ReplicaSet may be ready.
-		return fmt.Errorf("delaying the update of DestinationRule %s/%s: ReplicaSet %s is not fully available yet", r.Rollout.Namespace, spec.Name, rs)
+		return fmt.Errorf("delaying the update of DestinationRule %s/%s: ReplicaSet %s is not fully available yet: %w", r.Rollout.Namespace, spec.Name, rs, traffic.ErrWait)
 	}
 	dr := &unstructured.Unstructured{}
 	dr.SetGroupVersionKind(DestinationRuleGVK(r.APIVersion))
