@@ -70,14 +70,14 @@ func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout,
 		return nil
 	}
 	if idx := st.CurrentStepIndex; idx != nil && int(*idx) < len(ro.Spec.Strategy.Canary.Steps) && !st.Abort {
-		step := ro.Spec.Strategy.Canary.Steps[*idx]
-		if h := step.SetHeaderRoute; h != nil {
-			if err := routers.SetHeaderRoute(ctx, h); err != nil {
+		routes := weights.RoutesAt(ro.Spec.Strategy.Canary.Steps, int(*idx))
+		for i := range routes.Headers {
+			if err := routers.SetHeaderRoute(ctx, &routes.Headers[i]); err != nil {
 				return routingError(ro, err)
 			}
 		}
-		if m := step.SetMirrorRoute; m != nil {
-			if err := routers.SetMirrorRoute(ctx, m); err != nil {
+		for i := range routes.Mirrors {
+			if err := routers.SetMirrorRoute(ctx, &routes.Mirrors[i]); err != nil {
 				return routingError(ro, err)
 			}
 		}

@@ -152,10 +152,11 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		p.Events = append(p.Events, Event{Reason: ReasonStepCompleted,
 			Message: fmt.Sprintf("Rollout step %d/%d completed (%s)", idx, nSteps, steps.String(step))})
 		p.RequeueAfter = 0
-		// A following pause starts in the same pass (one status write, not
-		// two): it depends only on the clock. Any other step needs readiness
-		// measured against its own weight, on the next pass.
-		if idx >= nSteps || ro.Spec.Strategy.Canary.Steps[idx].Pause == nil {
+		// A following pause or route step is taken in the same pass (one
+		// status write, not several): they depend only on the clock or on
+		// nothing. Any other step needs readiness measured against its own
+		// weight, on the next pass.
+		if idx >= nSteps || !instant(ro.Spec.Strategy.Canary.Steps[idx]) {
 			break
 		}
 	}
@@ -168,6 +169,12 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	return p
 }
 
+// instant reports steps that need no readiness measured at their own
+// weight: pauses, and header and mirror routes.
+func instant(s v1alpha1.CanaryStep) bool {
+	return s.Pause != nil || s.SetHeaderRoute != nil || s.SetMirrorRoute != nil
+}
+
 // stepDone reports whether the current step is complete, updating pause
 // bookkeeping in st.
 func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed, now time.Time) (bool, time.Duration, []Event) {
@@ -176,8 +183,12 @@ func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed
 		return obs.AtDesiredReplicas, 0, nil
 	case step.Pause != nil:
 		return pauseDone(st, *step.Pause, now)
+	case step.SetHeaderRoute != nil, step.SetMirrorRoute != nil:
+		// Done at once: the traffic reconcile applies every route step up
+		// to the current index (weights.RoutesAt), in this same pass.
+		return true, 0, nil
 	}
-	// Analysis, experiment, route and plugin steps are decided elsewhere;
+	// Analysis, experiment and plugin steps are decided elsewhere;
 	// until then they hold the rollout where it is.
 	return false, 0, nil
 }

@@ -216,3 +216,19 @@ func TestNewTemplateAfterAbortLeavesDegraded(t *testing.T) {
 		t.Fatalf("a new revision must clear the abort: %+v", p.Status)
 	}
 }
+
+func TestRouteStepsCompleteAtOnce(t *testing.T) {
+	ro := midUpdate(1)
+	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{
+		weight(20),
+		{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}},
+		{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}},
+		pauseFor(&v1alpha1.RolloutPause{}),
+	}
+	// The routes themselves are applied by the traffic reconcile from
+	// every step up to the new index; the steps do not wait for anything.
+	p := Advance(ro, obs(true), t0)
+	if *p.Status.CurrentStepIndex != 3 || !p.Status.ControllerPause {
+		t.Fatalf("index %d, paused %v: header and mirror steps must complete in the same pass", *p.Status.CurrentStepIndex, p.Status.ControllerPause)
+	}
+}
