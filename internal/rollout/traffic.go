@@ -11,6 +11,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
 	"github.com/aviary-rollouts/aviary/internal/plan/weights"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
 	"github.com/aviary-rollouts/aviary/internal/traffic/smi"
@@ -37,6 +38,11 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet) tr
 	}
 	if c.TrafficRouting.Traefik != nil {
 		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})
+	}
+	// Gateway API is built in under its plugin's name; validation refuses
+	// any other plugin, so nothing else can be configured here.
+	if _, ok := c.TrafficRouting.Plugins[gatewayapi.ConfigKey]; ok {
+		out = append(out, &gatewayapi.Router{Client: r.Client, Rollout: ro, Recorder: record})
 	}
 	return out
 }

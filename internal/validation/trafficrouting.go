@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 )
 
 // router is one configured traffic router and what it can carry out
@@ -52,6 +53,13 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 	if len(rs) == 0 {
 		return append(errs, field.Required(tp, `configure a traffic router: nginx, istio, traefik, smi or plugins["argoproj-labs/gatewayAPI"]`))
 	}
+	for name := range tr.Plugins {
+		if name != gatewayapi.ConfigKey {
+			errs = append(errs, field.Forbidden(tp.Child("plugins").Key(name),
+				fmt.Sprintf("Aviary does not load traffic-router plugins; only %q is built in: remove this entry or use a built-in router", gatewayapi.ConfigKey)))
+		}
+	}
+	errs = append(errs, gatewayapi.Validate(ro)...)
 	errs = append(errs, nginx(tr.Nginx, tp.Child("nginx"))...)
 	errs = append(errs, istio(tr.Istio, tp.Child("istio"))...)
 	if tr.Traefik != nil && tr.Traefik.WeightedTraefikServiceName == "" {

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -58,6 +59,12 @@ func TestTrafficRouting(t *testing.T) {
 			"spec.strategy.canary.steps[0].setHeaderRoute: Forbidden: spec.strategy.canary.trafficRouting.traefik cannot route by header"},
 		{"traefik without service", &v1alpha1.RolloutTrafficRouting{Traefik: &v1alpha1.TraefikTrafficRouting{}}, nil,
 			"spec.strategy.canary.trafficRouting.traefik.weightedTraefikServiceName: Required value"},
+		{"gateway api", &v1alpha1.RolloutTrafficRouting{Plugins: map[string]json.RawMessage{"argoproj-labs/gatewayAPI": json.RawMessage(`{"httpRoute":"web"}`)}},
+			[]v1alpha1.CanaryStep{header, mirror}, ""},
+		{"gateway api bad config", &v1alpha1.RolloutTrafficRouting{Plugins: map[string]json.RawMessage{"argoproj-labs/gatewayAPI": json.RawMessage(`{"httpRoutes":"web"}`)}},
+			nil, `spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"]`},
+		{"other plugin", &v1alpha1.RolloutTrafficRouting{Plugins: map[string]json.RawMessage{"argoproj-labs/contour": json.RawMessage(`{}`)}},
+			nil, `spec.strategy.canary.trafficRouting.plugins[argoproj-labs/contour]: Forbidden: Aviary does not load traffic-router plugins`},
 		{"nginx and smi header", &v1alpha1.RolloutTrafficRouting{Nginx: nginx, SMI: &v1alpha1.SMITrafficRouting{}}, []v1alpha1.CanaryStep{header},
 			"spec.strategy.canary.trafficRouting.smi cannot route by header"},
 	}

@@ -24,14 +24,14 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	}
 	p := spec.Child("strategy", "canary")
 	if tr := c.TrafficRouting; tr != nil {
-		// NGINX, Istio, Traefik and SMI are carried out; the other routers come next.
+		// NGINX, Istio, Traefik, SMI and the Gateway API are carried out; the other routers come next.
 		tp := p.Child("trafficRouting")
 		for _, r := range []struct {
 			name string
 			set  bool
 		}{
 			{"alb", tr.ALB != nil}, {"ambassador", tr.Ambassador != nil},
-			{"appMesh", tr.AppMesh != nil}, {"apisix", tr.Apisix != nil}, {"plugins", len(tr.Plugins) > 0},
+			{"appMesh", tr.AppMesh != nil}, {"apisix", tr.Apisix != nil},
 		} {
 			if r.set {
 				add(tp.Child(r.name), "traffic routing through "+r.name)
