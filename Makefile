@@ -8,7 +8,7 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/aviary-rollouts/aviary/internal/version.Version=$(VERSION)
 
-.PHONY: all build generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis clean
+.PHONY: all build generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean
 
 all: build
 
@@ -48,6 +48,9 @@ bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 f
 
 bench-analysis: build cluster-up ## the AnalysisRun benchmark (bench/README.md)
 	$(GO) run ./bench/analysis -n $(or $(RUNS),2000) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
+
+bench-traffic: build cluster-up ## the NGINX traffic-routing benchmark (bench/README.md); 500 rollouts unless N=… is given
+	$(GO) run ./bench/traffic -n $(if $(filter command line environment,$(origin N)),$(N),500) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
 clean:
 	rm -rf $(BIN) dist
