@@ -107,6 +107,12 @@ func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st
 			st.Canary.CurrentBackgroundAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: created, Status: v1alpha1.AnalysisPhasePending}
 		}
 	}
+	return r.terminateAndPrune(ctx, ro, runs, keep)
+}
+
+// terminateAndPrune terminates every running run not in keep and deletes
+// completed runs beyond the history limits.
+func (r *Reconciler) terminateAndPrune(ctx context.Context, ro *v1alpha1.Rollout, runs []*v1alpha1.AnalysisRun, keep map[string]bool) error {
 	for _, run := range runs {
 		if keep[run.Name] || run.Spec.Terminate || run.Status.Phase.Completed() {
 			continue

@@ -13,17 +13,20 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 )
 
-// roleMetadata pairs each ReplicaSet with the role metadata it should carry:
-// canaryMetadata for the new version beside a separate stable, stableMetadata
-// for the stable (or the only) one, none for the rest.
-func roleMetadata(c *v1alpha1.CanaryStrategy, rs roles) map[*appsv1.ReplicaSet]*v1alpha1.PodTemplateMetadata {
+// roleMetadata pairs each ReplicaSet with the role metadata it should
+// carry: the canary (preview) metadata for the new version beside a
+// separate stable, the stable (active) metadata for the stable or only one,
+// none for the rest. A blue-green new ReplicaSet takes the active metadata
+// once the active Service selects it.
+func roleMetadata(ro *v1alpha1.Rollout, rs roles) map[*appsv1.ReplicaSet]*v1alpha1.PodTemplateMetadata {
 	out := map[*appsv1.ReplicaSet]*v1alpha1.PodTemplateMetadata{}
 	separate := rs.stableRS != nil && rs.stableRS != rs.newRS
 	if rs.newRS != nil {
-		out[rs.newRS] = ephemeral.ForRole(c, separate)
+		active := ro.Spec.Strategy.BlueGreen != nil && ro.Status.BlueGreen.ActiveSelector == rs.newRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		out[rs.newRS] = ephemeral.ForNew(ro, separate && !active)
 	}
 	if separate {
-		out[rs.stableRS] = ephemeral.ForRole(c, false)
+		out[rs.stableRS] = ephemeral.ForStable(ro)
 	}
 	for _, o := range rs.others {
 		out[o] = nil
@@ -41,7 +44,7 @@ func roleMetadata(c *v1alpha1.CanaryStrategy, rs roles) map[*appsv1.ReplicaSet]*
 // A controller killed in between finds the annotation unchanged and redoes
 // the (idempotent) work.
 func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout, rs roles) error {
-	for set, desired := range roleMetadata(ro.Spec.Strategy.Canary, rs) {
+	for set, desired := range roleMetadata(ro, rs) {
 		old := ephemeral.Recorded(set.Annotations)
 		if ephemeral.Encode(old) == ephemeral.Encode(desired) {
 			continue

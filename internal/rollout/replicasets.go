@@ -59,8 +59,8 @@ func newReplicaSet(ro *v1alpha1.Rollout, hash string, revision int64, role *v1al
 		tmpl.Annotations = nil
 	}
 	tmpl.Labels = withLabel(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
-	if c := ro.Spec.Strategy.Canary; c != nil && ro.Status.StableRS != hash {
-		withAntiAffinity(&tmpl.Spec, c.AntiAffinity, ro.Status.StableRS, ro.Namespace)
+	if ro.Status.StableRS != hash {
+		withAntiAffinity(&tmpl.Spec, antiAffinityOf(ro), ro.Status.StableRS, ro.Namespace)
 	}
 	sel := ro.Spec.Selector.DeepCopy()
 	sel.MatchLabels = withLabel(sel.MatchLabels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
@@ -183,4 +183,15 @@ func (r *Reconciler) scaleReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, 
 		return false, fmt.Errorf("scale ReplicaSet %s to %d: %w", rs.Name, replicas, err)
 	}
 	return true, nil
+}
+
+// antiAffinityOf is the strategy's antiAffinity, either strategy.
+func antiAffinityOf(ro *v1alpha1.Rollout) *v1alpha1.AntiAffinity {
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		return bg.AntiAffinity
+	}
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		return c.AntiAffinity
+	}
+	return nil
 }

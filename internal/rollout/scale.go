@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -64,36 +65,49 @@ func desiredScales(ro *v1alpha1.Rollout, rs roles) (map[*appsv1.ReplicaSet]int32
 
 func specReplicas(rs *appsv1.ReplicaSet) int32 { return ptrVal(rs.Spec.Replicas) }
 
-// scaleDownOld scales down a traffic-routed canary's old ReplicaSets as
-// internal/plan/scaledown decides: the previous stable is kept for
-// scaleDownDelaySeconds, recorded in its scale-down-deadline annotation (so
-// a restarted controller keeps the same deadline), then scaled to 0;
-// abandoned intermediate ReplicaSets go at once. It returns when the next
-// deadline falls due.
+// scaleDownOld scales down old ReplicaSets as internal/plan/scaledown
+// decides, for a traffic-routed canary and for blue-green: the previous
+// stable is kept for scaleDownDelaySeconds, recorded in its
+// scale-down-deadline annotation (so a restarted controller keeps the same
+// deadline), then scaled to 0; abandoned intermediate ReplicaSets go at
+// once. It returns when the next deadline falls due.
 func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs roles, now time.Time) (time.Duration, error) {
-	c, err := replicas.CanaryFromRollout(ro)
-	if err != nil || !c.TrafficRouted || len(rs.others) == 0 {
+	if len(rs.others) == 0 {
 		return 0, nil
 	}
-	var available int32
 	in := scaledown.Old{Now: now, FullyPromoted: ro.Status.StableRS != "" && ro.Status.StableRS == ro.Status.CurrentPodHash,
-		DynamicStableScale: c.DynamicStableScale, Delay: ro.ScaleDownDelaySecondsOrDefault(),
-		RevisionLimit: ro.Spec.Strategy.Canary.ScaleDownDelayRevisionLimit}
-	byName := map[string]*appsv1.ReplicaSet{}
-	for _, set := range append([]*appsv1.ReplicaSet{rs.newRS, rs.stableRS}, rs.others...) {
-		if set != nil {
+		Delay: ro.ScaleDownDelaySecondsOrDefault()}
+	// referenced reports a ReplicaSet a router or Service still sends
+	// requests to; it is never scaled down.
+	var referenced func(hash string) bool
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		in.RevisionLimit, in.MaxScaleDown = bg.ScaleDownDelayRevisionLimit, math.MaxInt32
+		referenced = func(hash string) bool {
+			return hash == ro.Status.BlueGreen.ActiveSelector || hash == ro.Status.BlueGreen.PreviewSelector
+		}
+	} else {
+		c, err := replicas.CanaryFromRollout(ro)
+		if err != nil || !c.TrafficRouted {
+			return 0, nil
+		}
+		in.DynamicStableScale, in.RevisionLimit = c.DynamicStableScale, ro.Spec.Strategy.Canary.ScaleDownDelayRevisionLimit
+		var available int32
+		for _, set := range rs.all() {
 			available += set.Status.AvailableReplicas
 		}
+		in.MaxScaleDown = available - (c.Replicas - c.Fenceposts.MaxUnavailable)
+		weights := ro.Status.Canary.Weights
+		referenced = func(hash string) bool {
+			return weights != nil && (weights.Canary.PodTemplateHash == hash && weights.Canary.Weight > 0 || weights.Stable.PodTemplateHash == hash && weights.Stable.Weight > 0)
+		}
 	}
-	weights := ro.Status.Canary.Weights
+	byName := map[string]*appsv1.ReplicaSet{}
 	for _, o := range rs.others {
 		mark, _ := scaledown.MarkOf(o.Annotations)
 		hash := o.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-		referenced := weights != nil && (weights.Canary.PodTemplateHash == hash && weights.Canary.Weight > 0 || weights.Stable.PodTemplateHash == hash && weights.Stable.Weight > 0)
-		in.Sets = append(in.Sets, scaledown.OldRS{RS: *replicas.FromReplicaSet(o), Deadline: mark, Referenced: referenced})
+		in.Sets = append(in.Sets, scaledown.OldRS{RS: *replicas.FromReplicaSet(o), Deadline: mark, Referenced: referenced(hash)})
 		byName[o.Name] = o
 	}
-	in.MaxScaleDown = available - (c.Replicas - c.Fenceposts.MaxUnavailable)
 	plan := scaledown.PlanOld(in)
 	for _, a := range plan.Actions {
 		o := byName[a.Name]

@@ -57,9 +57,11 @@ func abortedCanaryServiceToStable(c *v1alpha1.CanaryStrategy, w *v1alpha1.Traffi
 
 // reconcileServices points each referenced Service's selector at its
 // target's pod-template hash when services.ShouldSwitch allows, reporting
-// whether it switched any. A missing Service is an *invalidSpec.
-func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout, refs []serviceRef) (bool, error) {
+// whether it switched any and the hash each Service (by field) selects
+// afterwards. A missing Service is an *invalidSpec.
+func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout, refs []serviceRef) (bool, map[string]string, error) {
 	switched := false
+	selected := map[string]string{}
 	for _, ref := range refs {
 		if ref.name == "" {
 			continue
@@ -67,17 +69,18 @@ func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout
 		var svc corev1.Service
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: ref.name}, &svc); err != nil {
 			if apierrors.IsNotFound(err) {
-				return false, &invalidSpec{fmt.Sprintf("%s: service %q not found in namespace %q: create the Service or correct the name", ref.field, ref.name, ro.Namespace)}
+				return false, nil, &invalidSpec{fmt.Sprintf("%s: service %q not found in namespace %q: create the Service or correct the name", ref.field, ref.name, ro.Namespace)}
 			}
-			return false, fmt.Errorf("read service %s/%s: %w", ro.Namespace, ref.name, err)
+			return false, nil, fmt.Errorf("read service %s/%s: %w", ro.Namespace, ref.name, err)
 		}
 		if owner := svc.Annotations[v1alpha1.ManagedByRolloutsKey]; owner != "" && owner != ro.Name {
-			return false, &invalidSpec{fmt.Sprintf("%s: service %q is already managed by rollout %q: give each rollout its own Services", ref.field, ref.name, owner)}
+			return false, nil, &invalidSpec{fmt.Sprintf("%s: service %q is already managed by rollout %q: give each rollout its own Services", ref.field, ref.name, owner)}
 		}
+		current := svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
+		selected[ref.field] = current
 		if ref.target == nil {
 			continue
 		}
-		current := svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
 		target := services.Target{
 			Hash:      ref.target.Labels[v1alpha1.DefaultRolloutUniqueLabelKey],
 			Replicas:  specReplicas(ref.target),
@@ -92,10 +95,11 @@ func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout
 				v1alpha1.ManagedByRolloutsKey, ro.Name, v1alpha1.DefaultRolloutUniqueLabelKey, target.Hash)
 		}
 		if err := r.Client.Patch(ctx, &svc, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
-			return false, fmt.Errorf("switch service %s/%s to %s: %w", ro.Namespace, ref.name, target.Hash, err)
+			return false, nil, fmt.Errorf("switch service %s/%s to %s: %w", ro.Namespace, ref.name, target.Hash, err)
 		}
 		r.event(ro, false, "SwitchService", fmt.Sprintf("Switched selector for service '%s' from '%s' to '%s'", ref.name, current, target.Hash))
 		switched = true
+		selected[ref.field] = target.Hash
 	}
-	return switched, nil
+	return switched, selected, nil
 }

@@ -39,29 +39,18 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	if errs := validation.Rollout(ro); len(errs) > 0 {
 		return r.markInvalid(ctx, ro, rsList, errs.ToAggregate().Error())
 	}
+	if ro.Spec.Strategy.BlueGreen != nil {
+		return r.syncBlueGreen(ctx, ro, rsList, w)
+	}
 	newHash := currentHash(ro, rsList)
 	rs := classify(rsList, newHash, ro.Status.StableRS)
-
-	var maxRev int64 // newest revision among the other ReplicaSets
-	for _, o := range rsList {
-		if o != rs.newRS {
-			maxRev = max(maxRev, revisionOf(o))
-		}
-	}
-	// A new template's ReplicaSet is only built here; it is created below,
-	// already at the size the step calls for, in one write.
-	var pending *appsv1.ReplicaSet
-	if rs.newRS == nil {
-		// Pods start with the role metadata they will carry.
-		role := ephemeral.ForRole(ro.Spec.Strategy.Canary, rs.stableRS != nil)
-		pending = newReplicaSet(ro, newHash, maxRev+1, role)
-		rs.newRS = pending
-	} else if err := r.syncNewReplicaSet(ctx, ro, rs.newRS, maxRev); err != nil {
+	pending, err := r.prepareNew(ctx, ro, rsList, newHash, &rs)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 
 	progressed := pending != nil
-	switched, err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs))
+	switched, _, err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs))
 	progressed = progressed || switched
 	if err != nil {
 		var invalid *invalidSpec
@@ -100,43 +89,14 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	next.Status = progress.Status
 	nextRoles := classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS)
 	scales, _ := desiredScales(next, nextRoles)
-	if pending != nil {
-		created, err := r.createNewReplicaSet(ctx, ro, pending, scales[pending])
-		if errors.Is(err, errCollision) {
-			// Move to the next hash; status is the only place to remember it.
-			return ctrl.Result{}, r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
-				n := int32(0)
-				if st.CollisionCount != nil {
-					n = *st.CollisionCount + 1
-				}
-				st.CollisionCount = &n
-			})
-		}
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if created != pending {
-			// Ours already (a stale cache): scale it like any other.
-			scales[created] = scales[pending]
-			rs.newRS = created
-		}
-		delete(scales, pending)
+	scaled, abortDue, err := r.scaleAll(ctx, ro, next, nextRoles, &rs, pending, scales)
+	if errors.Is(err, errCollision) {
+		return ctrl.Result{}, r.bumpCollisionCount(ctx, ro)
 	}
-	abortDue, err := r.holdAbortedNew(ctx, next, nextRoles.withNew(rs.newRS), scales, r.Now())
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	for rsObj, n := range scales {
-		from := ptrVal(rsObj.Spec.Replicas) // the patch below updates rsObj
-		scaled, err := r.scaleReplicaSet(ctx, ro, rsObj, n)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		progressed = progressed || scaled
-		if scaled {
-			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), from, n))
-		}
-	}
+	progressed = progressed || scaled
 
 	nextRoles.newRS = rs.newRS // the created object, should the cache have held it already
 	scaleDownDue, err := r.scaleDownOld(ctx, next, nextRoles, r.Now())
@@ -172,45 +132,160 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 		return ctrl.Result{}, err
 	}
-	if restarted && ro.Spec.RestartAt != nil {
+	return r.finish(ctx, ro, rsList, rs, w, finishing{status: st, progressed: progressed, restarted: restarted,
+		events: progress.Events, requeue: earliest(earliest(progress.RequeueAfter, scaleDownDue), abortDue)})
+}
+
+// finishing is what a strategy's sync hands to finish.
+type finishing struct {
+	status     v1alpha1.RolloutStatus
+	progressed bool
+	restarted  bool
+	events     []canary.Event
+	requeue    time.Duration
+	// adjust, when set, amends the aggregated status (blue-green takes the
+	// scale-subresource fields from the active ReplicaSet).
+	adjust func(*v1alpha1.RolloutStatus)
+}
+
+// finish is the common end of a sync: counts, the progress deadline, the
+// summary conditions, workloadRef bookkeeping, the decision events (journaled
+// before the status write that makes them, so a crash in between neither
+// loses nor repeats them) and the one status write.
+func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, rs roles, w *workload, f finishing) (ctrl.Result, error) {
+	st := f.status
+	if f.restarted && ro.Spec.RestartAt != nil {
 		st.RestartedAt = ro.Spec.RestartAt.DeepCopy()
 	}
-	aggregate(&st, ro, rsList)
+	summarize := func(s *v1alpha1.RolloutStatus) {
+		aggregate(s, ro, rsList)
+		if f.adjust != nil {
+			f.adjust(s)
+		}
+	}
+	summarize(&st)
 	// Pods becoming ready or available count as progress, as they do for
 	// a Deployment, not only the controller's own actions.
 	countsMoved := st.UpdatedReplicas != ro.Status.UpdatedReplicas || st.ReadyReplicas != ro.Status.ReadyReplicas ||
 		st.AvailableReplicas != ro.Status.AvailableReplicas
 	stepMoved := !equality.Semantic.DeepEqual(st.CurrentStepIndex, ro.Status.CurrentStepIndex)
 	deadlineEvents, due := canary.TrackProgress(&st, canary.DeadlineInput{
-		Progressed:     progressed || stepMoved || countsMoved,
+		Progressed:     f.progressed || stepMoved || countsMoved,
 		NewRSName:      rs.newRS.Name,
 		Deadline:       time.Duration(ro.ProgressDeadlineSecondsOrDefault()) * time.Second,
 		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
 		Paused:         ro.Spec.Paused,
 	}, r.Now())
-	summaryEvents := canary.Summarize(&st, ro.ReplicasOrDefault(), rs.newRS.Annotations[v1alpha1.RevisionAnnotation], r.Now())
+	revision := rs.newRS.Annotations[v1alpha1.RevisionAnnotation]
+	summaryEvents := canary.Summarize(&st, ro.ReplicasOrDefault(), revision, r.Now())
 	if w != nil {
 		st.WorkloadObservedGeneration = strconv.FormatInt(w.generation, 10)
-		if err := r.scaleDownWorkload(ctx, ro, w.deployment, &st, rs.newRS.Annotations[v1alpha1.RevisionAnnotation]); err != nil {
+		if err := r.scaleDownWorkload(ctx, ro, w.deployment, &st, revision); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	// Decisions are journaled before the status write that makes them, so
-	// a crash in between neither loses nor repeats them.
-	if err := r.journal(ctx, ro, slices.Concat(summaryEvents, progress.Events, deadlineEvents)); err != nil {
+	if err := r.journal(ctx, ro, slices.Concat(summaryEvents, f.events, deadlineEvents)); err != nil {
 		return ctrl.Result{}, err
 	}
-	err = r.writeStatus(ctx, ro, func(s *v1alpha1.RolloutStatus) {
+	err := r.writeStatus(ctx, ro, func(s *v1alpha1.RolloutStatus) {
 		*s = st
 		s.Conditions = withoutCondition(s.Conditions, v1alpha1.InvalidSpec)
-		aggregate(s, ro, rsList)
+		summarize(s)
 	})
-	requeue := earliest(earliest(earliest(progress.RequeueAfter, due), scaleDownDue), abortDue)
-	if !restarted {
+	requeue := earliest(f.requeue, due)
+	if !f.restarted {
 		// Pod events drive the restart; this is only a safety net.
 		requeue = earliest(requeue, restartRecheck)
 	}
 	return ctrl.Result{RequeueAfter: requeue}, err
+}
+
+// scaleAll creates the pending new ReplicaSet (if any, setting rs.newRS to
+// the object), holds an aborted new ReplicaSet for its abort delay (judged
+// on next and hold, the decided status and roles), and scales every
+// ReplicaSet in scales. It reports whether anything was created or scaled
+// and when an abort delay falls due; errCollision is returned for the
+// caller to move to the next hash.
+func (r *Reconciler) scaleAll(ctx context.Context, ro, next *v1alpha1.Rollout, hold roles, rs *roles, pending *appsv1.ReplicaSet, scales map[*appsv1.ReplicaSet]int32) (bool, time.Duration, error) {
+	if pending != nil {
+		created, err := r.createPending(ctx, ro, pending, scales)
+		if err != nil {
+			return false, 0, err
+		}
+		rs.newRS = created
+		if hold.newRS == pending {
+			hold.newRS = created
+		}
+	}
+	abortDue, err := r.holdAbortedNew(ctx, next, hold.withNew(rs.newRS), scales, r.Now())
+	if err != nil {
+		return false, 0, err
+	}
+	scaled, err := r.applyScales(ctx, ro, scales)
+	return scaled || pending != nil, abortDue, err
+}
+
+// createPending creates the new ReplicaSet built by prepareNew at the size
+// scales gives it, and moves that size to the object returned (the created
+// one, or ours already, should a stale cache have hidden it).
+func (r *Reconciler) createPending(ctx context.Context, ro *v1alpha1.Rollout, pending *appsv1.ReplicaSet, scales map[*appsv1.ReplicaSet]int32) (*appsv1.ReplicaSet, error) {
+	created, err := r.createNewReplicaSet(ctx, ro, pending, scales[pending])
+	if err != nil {
+		return nil, err
+	}
+	if created != pending {
+		scales[created] = scales[pending]
+	}
+	delete(scales, pending)
+	return created, nil
+}
+
+// bumpCollisionCount moves to the next hash after a collision; status is
+// the only place to remember it.
+func (r *Reconciler) bumpCollisionCount(ctx context.Context, ro *v1alpha1.Rollout) error {
+	return r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
+		n := int32(0)
+		if st.CollisionCount != nil {
+			n = *st.CollisionCount + 1
+		}
+		st.CollisionCount = &n
+	})
+}
+
+// applyScales scales each ReplicaSet to its size, reporting whether any
+// changed.
+func (r *Reconciler) applyScales(ctx context.Context, ro *v1alpha1.Rollout, scales map[*appsv1.ReplicaSet]int32) (bool, error) {
+	changed := false
+	for rsObj, n := range scales {
+		from := ptrVal(rsObj.Spec.Replicas) // the patch below updates rsObj
+		scaled, err := r.scaleReplicaSet(ctx, ro, rsObj, n)
+		if err != nil {
+			return changed, err
+		}
+		if scaled {
+			changed = true
+			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), from, n))
+		}
+	}
+	return changed, nil
+}
+
+// prepareNew makes sure rs.newRS is the current template's ReplicaSet.
+// A ReplicaSet not created yet is only built here and returned as pending:
+// the caller creates it already at the size it needs, in one write, with
+// the role metadata its pods start with.
+func (r *Reconciler) prepareNew(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, newHash string, rs *roles) (*appsv1.ReplicaSet, error) {
+	var maxRev int64 // newest revision among the other ReplicaSets
+	for _, o := range rsList {
+		if o != rs.newRS {
+			maxRev = max(maxRev, revisionOf(o))
+		}
+	}
+	if rs.newRS != nil {
+		return nil, r.syncNewReplicaSet(ctx, ro, rs.newRS, maxRev)
+	}
+	rs.newRS = newReplicaSet(ro, newHash, maxRev+1, ephemeral.ForNew(ro, rs.stableRS != nil))
+	return rs.newRS, nil
 }
 
 // currentHash is the pod-template hash of the Rollout's template: Argo

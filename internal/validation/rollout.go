@@ -26,8 +26,12 @@ func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
 	switch {
 	case s.Canary == nil && s.BlueGreen == nil:
 		errs = append(errs, field.Required(spec.Child("strategy"), "set strategy.canary or strategy.blueGreen"))
+	case s.Canary != nil && s.BlueGreen != nil:
+		errs = append(errs, field.Forbidden(spec.Child("strategy"), "set strategy.canary or strategy.blueGreen, not both"))
 	case s.Canary != nil:
 		errs = append(errs, canary(ro, spec.Child("strategy", "canary"))...)
+	case s.BlueGreen != nil:
+		errs = append(errs, blueGreen(ro, spec.Child("strategy", "blueGreen"))...)
 	}
 	errs = append(errs, unsupported(ro, spec)...)
 	return errs
@@ -130,6 +134,41 @@ func needsServices(c *v1alpha1.CanaryStrategy) bool {
 	subsetOnlyIstio := tr.Istio != nil && tr.Istio.DestinationRule != nil
 	return tr.Nginx != nil || tr.ALB != nil || tr.SMI != nil || tr.Ambassador != nil || tr.AppMesh != nil ||
 		tr.Traefik != nil || tr.Apisix != nil || len(tr.Plugins) > 0 || (tr.Istio != nil && !subsetOnlyIstio)
+}
+
+func blueGreen(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
+	bg := ro.Spec.Strategy.BlueGreen
+	var errs field.ErrorList
+	if bg.ActiveService == "" {
+		errs = append(errs, field.Required(p.Child("activeService"), "name the Service that sends users to the active version"))
+	}
+	if bg.PreviewService != "" && bg.PreviewService == bg.ActiveService {
+		errs = append(errs, field.Invalid(p.Child("previewService"), bg.PreviewService,
+			"must differ from activeService: one Service cannot select both the active and the preview version"))
+	}
+	if n := bg.PreviewReplicaCount; n != nil && *n < 1 {
+		errs = append(errs, field.Invalid(p.Child("previewReplicaCount"), *n, "must be at least 1; leave it out to run the preview at full size"))
+	}
+	if bg.AutoPromotionSeconds < 0 {
+		errs = append(errs, field.Invalid(p.Child("autoPromotionSeconds"), bg.AutoPromotionSeconds, "must not be negative"))
+	}
+	for _, f := range []struct {
+		name string
+		v    *int32
+	}{{"scaleDownDelaySeconds", bg.ScaleDownDelaySeconds}, {"abortScaleDownDelaySeconds", bg.AbortScaleDownDelaySeconds}, {"scaleDownDelayRevisionLimit", bg.ScaleDownDelayRevisionLimit}} {
+		if f.v != nil && *f.v < 0 {
+			errs = append(errs, field.Invalid(p.Child(f.name), *f.v, "must not be negative"))
+		}
+	}
+	for _, a := range []struct {
+		name string
+		a    *v1alpha1.RolloutAnalysis
+	}{{"prePromotionAnalysis", bg.PrePromotionAnalysis}, {"postPromotionAnalysis", bg.PostPromotionAnalysis}} {
+		if a.a != nil && len(a.a.Templates) == 0 {
+			errs = append(errs, field.Required(p.Child(a.name, "templates"), "name at least one AnalysisTemplate (templateName) or ClusterAnalysisTemplate (clusterScope: true)"))
+		}
+	}
+	return errs
 }
 
 func nameOfHeader(s v1alpha1.CanaryStep) string {

@@ -57,10 +57,29 @@ func TestRollout(t *testing.T) {
 		{"experiment step not built yet", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{}})
 		}, "spec.strategy.canary.steps[2].experiment: Forbidden: this Aviary build does not carry out experiment steps yet"},
-		{"blue-green not built yet", func(ro *v1alpha1.Rollout) {
+		{"blue-green", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary = nil
-			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "active"}
-		}, "spec.strategy.blueGreen: Forbidden: this Aviary build does not carry out the blue-green strategy yet"},
+			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "active", PreviewService: "preview"}
+		}, ""},
+		{"blue-green without active service", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary = nil
+			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{}
+		}, "spec.strategy.blueGreen.activeService: Required value"},
+		{"blue-green same services", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary = nil
+			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "web", PreviewService: "web"}
+		}, `spec.strategy.blueGreen.previewService: Invalid value: "web": must differ from activeService`},
+		{"blue-green preview count zero", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary = nil
+			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "web", PreviewReplicaCount: new(int32(0))}
+		}, "spec.strategy.blueGreen.previewReplicaCount: Invalid value: 0: must be at least 1"},
+		{"blue-green analysis without templates", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary = nil
+			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "web", PostPromotionAnalysis: &v1alpha1.RolloutAnalysis{}}
+		}, "spec.strategy.blueGreen.postPromotionAnalysis.templates: Required value"},
+		{"both strategies", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "web"}
+		}, "spec.strategy: Forbidden: set strategy.canary or strategy.blueGreen, not both"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

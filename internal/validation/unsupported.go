@@ -15,9 +15,6 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	add := func(p *field.Path, what string) {
 		errs = append(errs, field.Forbidden(p, "this Aviary build does not carry out "+what+" yet"))
 	}
-	if ro.Spec.Strategy.BlueGreen != nil {
-		add(spec.Child("strategy", "blueGreen"), "the blue-green strategy")
-	}
 	c := ro.Spec.Strategy.Canary
 	if c == nil {
 		return errs

@@ -23,7 +23,7 @@ const (
 // all pods. When the flag is cleared again (`retry`) it records RolloutRetry
 // and the steps start over. It reports whether the rollout is aborted.
 func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, now time.Time) (bool, []Event) {
-	progressing := findCondition(st.Conditions, v1alpha1.RolloutProgressing)
+	progressing := FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	if st.Abort {
 		if st.AbortedAt != nil {
 			return true, nil
@@ -34,7 +34,7 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, now time.Time) (bool,
 		idx := int32(0)
 		st.CurrentStepIndex = &idx
 		msg := fmt.Sprintf("Rollout aborted update to revision %s", obs.Revision)
-		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
+		SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
 		return true, []Event{{Warning: true, Reason: ReasonAborted, Message: msg}}
 	}
 	if progressing != nil && progressing.Reason == v1alpha1.RolloutAbortedReason {
@@ -42,13 +42,14 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, now time.Time) (bool,
 		idx := int32(0)
 		st.CurrentStepIndex = &idx
 		const msg = "Retrying Rollout after abort"
-		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutRetryReason, msg, now)
+		SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutRetryReason, msg, now)
 		return false, []Event{{Reason: ReasonRetry, Message: msg}}
 	}
 	return false, nil
 }
 
-func findCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutConditionType) *v1alpha1.RolloutCondition {
+// FindCondition is the condition of type t, or nil.
+func FindCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutConditionType) *v1alpha1.RolloutCondition {
 	for i := range conds {
 		if conds[i].Type == t {
 			return &conds[i]
@@ -57,11 +58,11 @@ func findCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutConditio
 	return nil
 }
 
-// setCondition writes a condition, keeping its transition time when only the
+// SetCondition writes a condition, keeping its transition time when only the
 // reason or message changes.
-func setCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType, status corev1.ConditionStatus, reason, msg string, now time.Time) {
+func SetCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType, status corev1.ConditionStatus, reason, msg string, now time.Time) {
 	ts := metav1.NewTime(now)
-	c := findCondition(st.Conditions, t)
+	c := FindCondition(st.Conditions, t)
 	if c == nil {
 		st.Conditions = append(st.Conditions, v1alpha1.RolloutCondition{Type: t, Status: status, Reason: reason, Message: msg, LastUpdateTime: ts, LastTransitionTime: ts})
 		return

@@ -107,7 +107,7 @@ func abortFor(st *v1alpha1.RolloutStatus, obs Observed, cause string, now time.T
 	st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
 	st.CurrentStepIndex = new(int32(0))
 	msg := fmt.Sprintf("Rollout aborted update to revision %s: %s", obs.Revision, cause)
-	setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
+	SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
 	return []Event{{Warning: true, Reason: ReasonAborted, Message: msg}}
 }
 

@@ -52,7 +52,7 @@ func TestAnalysisStep(t *testing.T) {
 	o := obs(true)
 	o.StepRun = failed
 	p := Advance(withAnalysis(1), o, t0)
-	c := findCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c := FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if want := `Rollout aborted update to revision 2: Metric "success-rate" assessed Failed`; c == nil || c.Message != want {
 		t.Fatalf("abort message %+v, want %q", c, want)
 	}

@@ -36,16 +36,16 @@ type DeadlineInput struct {
 // completed update has nothing left to time. It returns the events and
 // when the deadline falls due (0 when it is not running).
 func TrackProgress(st *v1alpha1.RolloutStatus, in DeadlineInput, now time.Time) ([]Event, time.Duration) {
-	cond := findCondition(st.Conditions, v1alpha1.RolloutProgressing)
+	cond := FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	switch {
 	case st.Abort:
 		return nil, 0
 	case st.StableRS != "" && st.StableRS == st.CurrentPodHash:
-		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.NewRSAvailableReason,
+		SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.NewRSAvailableReason,
 			fmt.Sprintf("ReplicaSet %q has successfully progressed.", in.NewRSName), now)
 		return nil, 0
 	case in.Paused || len(st.PauseConditions) > 0:
-		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutPausedReason, "Rollout is paused", now)
+		SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutPausedReason, "Rollout is paused", now)
 		return nil, 0
 	case cond != nil && cond.Reason == v1alpha1.TimedOutReason:
 		return nil, 0
@@ -59,7 +59,7 @@ func TrackProgress(st *v1alpha1.RolloutStatus, in DeadlineInput, now time.Time) 
 		return nil, due.Sub(now)
 	}
 	msg := fmt.Sprintf("ReplicaSet %q has timed out progressing.", in.NewRSName)
-	setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.TimedOutReason, msg, now)
+	SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.TimedOutReason, msg, now)
 	events := []Event{{Warning: true, Reason: ReasonDeadlineExceeded, Message: msg}}
 	if in.AbortOnTimeout {
 		st.Abort = true
@@ -70,7 +70,7 @@ func TrackProgress(st *v1alpha1.RolloutStatus, in DeadlineInput, now time.Time) 
 // markProgress sets Progressing True and restarts the deadline clock, even
 // when the condition's text is unchanged.
 func markProgress(st *v1alpha1.RolloutStatus, rsName string, now time.Time) {
-	setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.ReplicaSetUpdatedReason,
+	SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.ReplicaSetUpdatedReason,
 		fmt.Sprintf("ReplicaSet %q is progressing.", rsName), now)
-	findCondition(st.Conditions, v1alpha1.RolloutProgressing).LastUpdateTime = metav1.NewTime(now)
+	FindCondition(st.Conditions, v1alpha1.RolloutProgressing).LastUpdateTime = metav1.NewTime(now)
 }

@@ -26,7 +26,7 @@ func TestProgressDeadline(t *testing.T) {
 		t.Fatalf("progress at 5m moves the deadline to 15m: due %s", due)
 	}
 	ev, _ := TrackProgress(&st, in, t0.Add(15*time.Minute))
-	c := findCondition(st.Conditions, v1alpha1.RolloutProgressing)
+	c := FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	if len(ev) != 1 || c.Reason != v1alpha1.TimedOutReason || c.Message != `ReplicaSet "web-abc" has timed out progressing.` || st.Abort {
 		t.Fatalf("timeout: %+v events %v", c, ev)
 	}
@@ -59,7 +59,7 @@ func TestPausesAndCompletionStopTheClock(t *testing.T) {
 	}
 	st.StableRS = "new"
 	TrackProgress(&st, in, t0.Add(3*time.Hour))
-	if c := findCondition(st.Conditions, v1alpha1.RolloutProgressing); c.Reason != v1alpha1.NewRSAvailableReason {
+	if c := FindCondition(st.Conditions, v1alpha1.RolloutProgressing); c.Reason != v1alpha1.NewRSAvailableReason {
 		t.Fatalf("completed: %+v", c)
 	}
 }

@@ -90,7 +90,7 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		if templateChanged {
 			// A new revision supersedes an abort (and its Degraded phase).
 			st.Abort, st.AbortedAt = false, nil
-			setCondition(&st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.RolloutUpdatedReason,
+			SetCondition(&st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.RolloutUpdatedReason,
 				fmt.Sprintf("Rollout updated to revision %s", obs.Revision), now)
 		}
 		st.CurrentStepIndex = &idx
@@ -225,12 +225,13 @@ func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time
 	if now.Before(expiry) {
 		return false, expiry.Sub(now), nil
 	}
-	st.PauseConditions = removePause(st.PauseConditions, v1alpha1.PauseReasonCanaryPauseStep)
+	st.PauseConditions = RemovePause(st.PauseConditions, v1alpha1.PauseReasonCanaryPauseStep)
 	st.ControllerPause = false
 	return true, 0, []Event{{Reason: ReasonResumed, Message: "Rollout is resumed"}}
 }
 
-func removePause(conds []v1alpha1.PauseCondition, reason v1alpha1.PauseReason) []v1alpha1.PauseCondition {
+// RemovePause drops the pause conditions with reason.
+func RemovePause(conds []v1alpha1.PauseCondition, reason v1alpha1.PauseReason) []v1alpha1.PauseCondition {
 	var out []v1alpha1.PauseCondition
 	for _, c := range conds {
 		if c.Reason != reason {

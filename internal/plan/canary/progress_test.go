@@ -185,7 +185,7 @@ func TestAbortGoesBackToStableAndRetryStartsOver(t *testing.T) {
 	ro := midUpdate(2)
 	ro.Status.Abort = true
 	p := Advance(ro, obs(true), t0)
-	c := findCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c := FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if p.Status.AbortedAt == nil || *p.Status.CurrentStepIndex != 0 || c == nil || c.Reason != v1alpha1.RolloutAbortedReason ||
 		c.Message != "Rollout aborted update to revision 2" || !hasEvent(p, ReasonAborted, "revision 2") {
 		t.Fatalf("abort: %+v events %v", p.Status, p.Events)
@@ -197,7 +197,7 @@ func TestAbortGoesBackToStableAndRetryStartsOver(t *testing.T) {
 	// `kubectl argo rollouts retry rollout` sends {"status":{"abort":false}}.
 	ro.Status.Abort = false
 	p = Advance(ro, obs(false), t0.Add(2*time.Minute))
-	c = findCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c = FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if p.Status.AbortedAt != nil || c.Reason != v1alpha1.RolloutRetryReason || !hasEvent(p, ReasonRetry, "") || *p.Status.CurrentStepIndex != 0 {
 		t.Fatalf("retry: %+v events %v", p.Status, p.Events)
 	}
@@ -211,7 +211,7 @@ func TestNewTemplateAfterAbortLeavesDegraded(t *testing.T) {
 	o := obs(false)
 	o.NewHash, o.Revision = "newer", "3"
 	p = Advance(ro, o, t0)
-	c := findCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c := FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if p.Status.Abort || c.Reason == v1alpha1.RolloutAbortedReason {
 		t.Fatalf("a new revision must clear the abort: %+v", p.Status)
 	}

@@ -18,26 +18,26 @@ import (
 // Completed condition turns False or moves to a new revision).
 func Summarize(st *v1alpha1.RolloutStatus, replicas int32, revision string, now time.Time) []Event {
 	if st.AvailableReplicas >= replicas {
-		setCondition(st, v1alpha1.RolloutAvailable, corev1.ConditionTrue, v1alpha1.AvailableReason, "Rollout has minimum availability", now)
+		SetCondition(st, v1alpha1.RolloutAvailable, corev1.ConditionTrue, v1alpha1.AvailableReason, "Rollout has minimum availability", now)
 	} else {
-		setCondition(st, v1alpha1.RolloutAvailable, corev1.ConditionFalse, v1alpha1.AvailableReason, "Rollout does not have minimum availability", now)
+		SetCondition(st, v1alpha1.RolloutAvailable, corev1.ConditionFalse, v1alpha1.AvailableReason, "Rollout does not have minimum availability", now)
 	}
 	var events []Event
 	completed := st.StableRS != "" && st.StableRS == st.CurrentPodHash
 	if completed {
-		setCondition(st, v1alpha1.RolloutCompleted, corev1.ConditionTrue, v1alpha1.RolloutCompletedReason,
+		SetCondition(st, v1alpha1.RolloutCompleted, corev1.ConditionTrue, v1alpha1.RolloutCompletedReason,
 			fmt.Sprintf("Rollout completed update to revision %s (%s): Rollout completed", revision, st.CurrentPodHash), now)
 	} else {
 		msg := fmt.Sprintf("Rollout not completed, started update to revision %s (%s)", revision, st.CurrentPodHash)
-		if c := findCondition(st.Conditions, v1alpha1.RolloutCompleted); c == nil || c.Status != corev1.ConditionFalse || c.Message != msg {
+		if c := FindCondition(st.Conditions, v1alpha1.RolloutCompleted); c == nil || c.Status != corev1.ConditionFalse || c.Message != msg {
 			events = append(events, Event{Reason: v1alpha1.RolloutNotCompletedReason, Message: msg})
 		}
-		setCondition(st, v1alpha1.RolloutCompleted, corev1.ConditionFalse, v1alpha1.RolloutNotCompletedReason, msg, now)
+		SetCondition(st, v1alpha1.RolloutCompleted, corev1.ConditionFalse, v1alpha1.RolloutNotCompletedReason, msg, now)
 	}
 	if completed && st.UpdatedReplicas == replicas && st.AvailableReplicas == replicas && st.Replicas == replicas {
-		setCondition(st, v1alpha1.RolloutHealthy, corev1.ConditionTrue, v1alpha1.RolloutHealthyReason, "Rollout is healthy", now)
+		SetCondition(st, v1alpha1.RolloutHealthy, corev1.ConditionTrue, v1alpha1.RolloutHealthyReason, "Rollout is healthy", now)
 	} else {
-		setCondition(st, v1alpha1.RolloutHealthy, corev1.ConditionFalse, v1alpha1.RolloutHealthyReason, "Rollout is not healthy", now)
+		SetCondition(st, v1alpha1.RolloutHealthy, corev1.ConditionFalse, v1alpha1.RolloutHealthyReason, "Rollout is not healthy", now)
 	}
 	return events
 }

@@ -21,11 +21,11 @@ func TestSummarize(t *testing.T) {
 		v1alpha1.RolloutAvailable: corev1.ConditionTrue, v1alpha1.RolloutCompleted: corev1.ConditionFalse, v1alpha1.RolloutHealthy: corev1.ConditionFalse,
 	}
 	for typ, s := range want {
-		if c := findCondition(st.Conditions, typ); c == nil || c.Status != s {
+		if c := FindCondition(st.Conditions, typ); c == nil || c.Status != s {
 			t.Errorf("mid-update %s: %+v, want %s", typ, c, s)
 		}
 	}
-	if c := findCondition(st.Conditions, v1alpha1.RolloutCompleted); c.Message != "Rollout not completed, started update to revision 2 (b)" {
+	if c := FindCondition(st.Conditions, v1alpha1.RolloutCompleted); c.Message != "Rollout not completed, started update to revision 2 (b)" {
 		t.Errorf("message %q", c.Message)
 	}
 	st = v1alpha1.RolloutStatus{StableRS: "b", CurrentPodHash: "b", Replicas: 5, UpdatedReplicas: 5, AvailableReplicas: 5}
@@ -33,7 +33,7 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("completion is announced by the planner, not here: %+v", evs)
 	}
 	for _, typ := range []v1alpha1.RolloutConditionType{v1alpha1.RolloutAvailable, v1alpha1.RolloutCompleted, v1alpha1.RolloutHealthy} {
-		if c := findCondition(st.Conditions, typ); c == nil || c.Status != corev1.ConditionTrue {
+		if c := FindCondition(st.Conditions, typ); c == nil || c.Status != corev1.ConditionTrue {
 			t.Errorf("done %s: %+v", typ, c)
 		}
 	}

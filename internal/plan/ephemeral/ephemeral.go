@@ -72,12 +72,34 @@ func values(m *v1alpha1.PodTemplateMetadata, labels bool) map[string]string {
 	return m.Annotations
 }
 
-// ForRole is the metadata a canary Rollout's ReplicaSet should carry: the
-// canary metadata while it is the new version beside a separate stable,
-// otherwise the stable metadata.
-func ForRole(c *v1alpha1.CanaryStrategy, isCanary bool) *v1alpha1.PodTemplateMetadata {
-	if isCanary {
+// ForNew is the metadata a Rollout's new ReplicaSet should carry while a
+// separate stable (or active) ReplicaSet serves: canaryMetadata for a
+// canary, previewMetadata for blue-green; with no other version, the
+// stable (active) metadata.
+func ForNew(ro *v1alpha1.Rollout, separate bool) *v1alpha1.PodTemplateMetadata {
+	if separate {
+		return forPreview(ro)
+	}
+	return ForStable(ro)
+}
+
+// ForStable is the stableMetadata (canary) or activeMetadata (blue-green).
+func ForStable(ro *v1alpha1.Rollout) *v1alpha1.PodTemplateMetadata {
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		return bg.ActiveMetadata
+	}
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		return c.StableMetadata
+	}
+	return nil
+}
+
+func forPreview(ro *v1alpha1.Rollout) *v1alpha1.PodTemplateMetadata {
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		return bg.PreviewMetadata
+	}
+	if c := ro.Spec.Strategy.Canary; c != nil {
 		return c.CanaryMetadata
 	}
-	return c.StableMetadata
+	return nil
 }
