@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -56,6 +55,10 @@ type Reconciler struct {
 // so a reconcile reads exactly its own ReplicaSets from the cache.
 const ownerKey = ".metadata.controllerRollout"
 
+// serviceKey indexes Rollouts by the Services their strategy names, so a
+// Service event finds its Rollouts without listing them all.
+const serviceKey = ".spec.strategy.services"
+
 // orphanKey indexes ReplicaSets without a controller, so looking for
 // orphans to adopt costs nothing when there are none.
 const orphanKey = ".metadata.orphan"
@@ -84,6 +87,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	if err != nil {
 		return fmt.Errorf("index AnalysisRuns by owning Rollout: %w", err)
+	}
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, serviceKey, func(o client.Object) []string {
+		var names []string
+		for _, n := range serviceNames(o.(*v1alpha1.Rollout)) {
+			if n != "" {
+				names = append(names, n)
+			}
+		}
+		return names
+	})
+	if err != nil {
+		return fmt.Errorf("index Rollouts by the Services they name: %w", err)
 	}
 	err = mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanKey, func(o client.Object) []string {
 		if metav1.GetControllerOf(o) != nil {
@@ -234,14 +249,12 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *v1alpha1.Rollout) ([]
 // by hand) is reconciled without waiting for a resync.
 func (r *Reconciler) rolloutsReferencingService(ctx context.Context, o client.Object) []reconcile.Request {
 	var list v1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{serviceKey: o.GetName()}); err != nil {
 		return nil
 	}
-	var out []reconcile.Request
+	out := make([]reconcile.Request, 0, len(list.Items))
 	for _, ro := range list.Items {
-		if slices.Contains(serviceNames(&ro), o.GetName()) {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
-		}
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
 	}
 	return out
 }

@@ -28,6 +28,10 @@ type serviceRef struct {
 	target *appsv1.ReplicaSet
 }
 
+// stableServiceField is the canary's stable Service field, the key of its
+// selection in reconcileServices' result.
+const stableServiceField = "spec.strategy.canary.stableService"
+
 func canaryServiceRefs(ro *v1alpha1.Rollout, rs roles) []serviceRef {
 	c := ro.Spec.Strategy.Canary
 	stable := rs.stableRS
@@ -42,7 +46,7 @@ func canaryServiceRefs(ro *v1alpha1.Rollout, rs roles) []serviceRef {
 	}
 	return []serviceRef{
 		{field: "spec.strategy.canary.canaryService", name: c.CanaryService, target: canaryTarget},
-		{field: "spec.strategy.canary.stableService", name: c.StableService, target: stable},
+		{field: stableServiceField, name: c.StableService, target: stable},
 	}
 }
 

@@ -50,7 +50,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	}
 
 	progressed := pending != nil
-	switched, _, err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs))
+	switched, selected, err := r.reconcileServices(ctx, ro, canaryServiceRefs(ro, rs))
 	progressed = progressed || switched
 	if err != nil {
 		var invalid *invalidSpec
@@ -125,7 +125,17 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.reconcileTraffic(ctx, ro, &st, rs); err != nil {
+	if st.StableRS != ro.Status.StableRS {
+		// Promoted in this pass: the stable Service moves to the new pods
+		// now, before the router takes the weight off the canary, so no
+		// request goes back to the old version in between.
+		sw, sel, err := r.reconcileServices(ctx, next, canaryServiceRefs(next, nextRoles))
+		if err != nil {
+			return r.invalidOr(ctx, ro, rsList, err)
+		}
+		progressed, selected = progressed || sw, sel
+	}
+	if err := r.reconcileTraffic(ctx, ro, &st, rs, selected[stableServiceField]); err != nil {
 		var invalid *invalidSpec
 		if errors.As(err, &invalid) {
 			return r.markInvalid(ctx, ro, rsList, invalid.msg)

@@ -51,7 +51,11 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet) tr
 // for (internal/plan/weights: weight never leads canary readiness, and
 // moves only when the stable can take the rest) and records it in
 // status.canary.weights.
-func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, rs roles) error {
+//
+// stableSelects is the hash the stable Service selects: after a promotion
+// the weight comes off the canary only once it selects the new stable, or
+// the requests would go back to the old pods.
+func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, rs roles, stableSelects string) error {
 	routers := r.routers(ro, rs.all())
 	if len(routers) == 0 {
 		return nil
@@ -67,6 +71,9 @@ func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout,
 		sets.Others = append(sets.Others, *replicas.FromReplicaSet(o))
 	}
 	d := weights.Decide(weights.Input{Canary: c, Sets: sets, Current: st.Canary.Weights})
+	if st.StableRS != "" && st.StableRS == st.CurrentPodHash && ro.Spec.Strategy.Canary.StableService != "" && stableSelects != st.StableRS {
+		d.MayMove = false
+	}
 	if d.RemoveManagedRoutes {
 		if err := routers.RemoveManagedRoutes(ctx); err != nil {
 			return routingError(ro, err)
