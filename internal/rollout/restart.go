@@ -46,9 +46,11 @@ func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs r
 				Terminating: p.DeletionTimestamp != nil, Priority: prio})
 		}
 	}
+	// The strategy's maxUnavailable (blue-green's exists for restarts
+	// alone), at least one pod at a time.
 	maxUnavailable := int32(1)
-	if c, err := replicas.CanaryFromRollout(ro); err == nil {
-		maxUnavailable = c.Fenceposts.MaxUnavailable
+	if f, err := replicas.CanaryFenceposts(ro.ReplicasOrDefault(), ro.MaxSurgeOrDefault(), ro.MaxUnavailableOrDefault()); err == nil {
+		maxUnavailable = max(f.MaxUnavailable, 1)
 	}
 	evict, done := restart.Plan(pods, ro.Spec.RestartAt.Time, maxUnavailable)
 	for _, name := range evict {
