@@ -107,6 +107,11 @@ func TestPostPromotionFailureSwitchesBack(t *testing.T) {
 		return s.active == blue && s.ro.Status.Abort
 	})
 	f.release(g)
+	// As after any abort, the new ReplicaSet goes after
+	// abortScaleDownDelaySeconds; the old one stays whole.
+	f.until(60*time.Second, "the new ReplicaSet scaled to 0 after the abort, the old one whole", func(s snapshot) bool {
+		return s.rs[green].spec == 0 && s.rs[blue].spec == 2 && s.rs[blue].available == 2 && s.active == blue && s.ro.Status.Abort
+	})
 	if post := s.runsOf(v1alpha1.RolloutTypePostPromotionLabel); len(post) != 1 || post[0].phase != v1alpha1.AnalysisPhaseFailed {
 		t.Errorf("want exactly one Failed post-promotion run: %s", s)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,18 @@ func TestSeed07(t *testing.T) {
 		if runs := s.runsOf(kind); len(runs) != 1 || runs[0].phase != v1alpha1.AnalysisPhaseSuccessful {
 			t.Errorf("want one Successful %s run: %s", kind, s)
 		}
+	}
+	// Notifications and `kubectl describe` users read these events (Argo
+	// Rollouts' reasons and wording).
+	for _, ev := range []struct{ reason, msg string }{
+		{"SwitchService", fmt.Sprintf("Switched selector for service 'preview-svc' from '%s' to '%s'", blue, green)},
+		{"SwitchService", fmt.Sprintf("Switched selector for service 'active-svc' from '%s' to '%s'", blue, green)},
+		{"RolloutCompleted", fmt.Sprintf("Rollout completed update to revision 2 (%s): Completed blue-green update", green)},
+	} {
+		framework.Eventually(t, 10*time.Second, "event "+ev.reason+": "+ev.msg, func() (bool, string) {
+			got := eventMessages(t, f.ns, ev.reason)
+			return slices.Contains(got, ev.msg), fmt.Sprint(got)
+		})
 	}
 	f.until(60*time.Second, "the old ReplicaSet scaled to 0 after its delay", func(s snapshot) bool {
 		return s.rs[blue].spec == 0 && f.promoted(s)
