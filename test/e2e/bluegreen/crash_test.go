@@ -96,7 +96,7 @@ var crashWantEvents = []string{
 // pre- and post-promotion runs (those status names) Successful, and each
 // decision event recorded exactly once.
 func TestCrashSafetyUnderRandomKills(t *testing.T) {
-	const n = 16
+	const n = 20
 	e := framework.Get(t)
 	ctx := context.Background()
 	ns := framework.Namespace(t)
@@ -364,7 +364,7 @@ func describeRuns(runs []v1alpha1.AnalysisRun) []string {
 // runs, rollouts and ReplicaSets, so nothing that made a Service switch is
 // older than the Service.
 type world struct {
-	at          time.Time
+	at          time.Time         // when the reads ended
 	services    map[string]string // name → rollouts-pod-template-hash selector
 	runs        []v1alpha1.AnalysisRun
 	rollouts    []v1alpha1.Rollout
@@ -372,7 +372,7 @@ type world struct {
 }
 
 func loadWorld(ctx context.Context, c client.Client, ns string) (*world, error) {
-	w := &world{at: time.Now(), services: map[string]string{}}
+	w := &world{services: map[string]string{}}
 	var svcs corev1.ServiceList
 	if err := c.List(ctx, &svcs, client.InNamespace(ns)); err != nil {
 		return nil, err
@@ -395,6 +395,7 @@ func loadWorld(ctx context.Context, c client.Client, ns string) (*world, error) 
 		return nil, err
 	}
 	w.replicaSets = rss.Items
+	w.at = time.Now() // everything read was so by now, maybe earlier
 	return w, nil
 }
 

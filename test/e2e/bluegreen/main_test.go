@@ -183,7 +183,7 @@ type runState struct {
 // The Services are read first and the runs and ReplicaSets after them, so a
 // snapshot never shows a Service ahead of what made it switch.
 type snapshot struct {
-	at              time.Time
+	at              time.Time // when the reads ended
 	ro              *v1alpha1.Rollout
 	rs              map[string]rsState // by pod-template hash
 	active, preview string             // the Services' rollouts-pod-template-hash selectors
@@ -192,7 +192,7 @@ type snapshot struct {
 }
 
 func (f *fixture) read(ctx context.Context) (snapshot, error) {
-	s := snapshot{at: time.Now(), ro: &v1alpha1.Rollout{}, rs: map[string]rsState{}}
+	s := snapshot{ro: &v1alpha1.Rollout{}, rs: map[string]rsState{}}
 	var svc corev1.Service
 	if err := f.c.Get(ctx, framework.Key(f.ns, f.active), &svc); err != nil {
 		return s, fmt.Errorf("get service %s: %w", f.active, err)
@@ -225,6 +225,9 @@ func (f *fixture) read(ctx context.Context) (snapshot, error) {
 		s.rs[rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]] = rsState{name: rs.Name, revision: rs.Annotations[v1alpha1.RevisionAnnotation],
 			spec: spec, available: rs.Status.AvailableReplicas, deadline: rs.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey]}
 	}
+	// Everything read was so by now: a guard that sees a change may say it
+	// happened no later than this, never that it happened earlier.
+	s.at = time.Now()
 	return s, nil
 }
 
