@@ -144,51 +144,55 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 	hist := map[string]*history{}
 	var violation string
 	stop, stopped := make(chan struct{}), make(chan struct{})
+	look := func() {
+		w, err := loadWorld(ctx, e.Client, ns)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ro := range w.rollouts {
+			h := hist[ro.Name]
+			if h == nil {
+				h = &history{}
+				hist[ro.Name] = h
+			}
+			if v := checkCrashInvariants(w, ro, blue[ro.Name], h.switched.IsZero()); v != "" && violation == "" {
+				violation = ro.Name + ": " + v
+			}
+			active := w.services[ro.Name+"-active"]
+			if active != blue[ro.Name] && h.switched.IsZero() {
+				h.switched = w.at
+			}
+			old := w.rsOf(ro.Name, blue[ro.Name])
+			if old == nil || !h.scaled.IsZero() {
+				continue
+			}
+			if *old.Spec.Replicas > 0 {
+				if d := old.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey]; d != "" {
+					h.deadline = d
+				}
+				continue
+			}
+			h.scaled = w.at
+			d, err := time.Parse(time.RFC3339, h.deadline)
+			if err != nil && violation == "" {
+				violation = fmt.Sprintf("%s: old ReplicaSet scaled to 0 without being seen up with a valid scale-down-deadline (%q)", ro.Name, h.deadline)
+			} else if w.at.Before(d) && violation == "" {
+				violation = fmt.Sprintf("%s: old ReplicaSet scaled to 0 at %s, before its scale-down-deadline %s", ro.Name, w.at.Format(time.RFC3339Nano), h.deadline)
+			}
+		}
+	}
 	go func() {
 		defer close(stopped)
 		for {
+			look()
 			select {
 			case <-stop:
+				look() // at least what the test saw before stopping the guard
 				return
 			case <-time.After(200 * time.Millisecond):
 			}
-			w, err := loadWorld(ctx, e.Client, ns)
-			if err != nil {
-				continue
-			}
-			mu.Lock()
-			for _, ro := range w.rollouts {
-				h := hist[ro.Name]
-				if h == nil {
-					h = &history{}
-					hist[ro.Name] = h
-				}
-				if v := checkCrashInvariants(w, ro, blue[ro.Name], h.switched.IsZero()); v != "" && violation == "" {
-					violation = ro.Name + ": " + v
-				}
-				active := w.services[ro.Name+"-active"]
-				if active != blue[ro.Name] && h.switched.IsZero() {
-					h.switched = w.at
-				}
-				old := w.rsOf(ro.Name, blue[ro.Name])
-				if old == nil || !h.scaled.IsZero() {
-					continue
-				}
-				if *old.Spec.Replicas > 0 {
-					if d := old.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey]; d != "" {
-						h.deadline = d
-					}
-					continue
-				}
-				h.scaled = w.at
-				d, err := time.Parse(time.RFC3339, h.deadline)
-				if err != nil && violation == "" {
-					violation = fmt.Sprintf("%s: old ReplicaSet scaled to 0 without being seen up with a valid scale-down-deadline (%q)", ro.Name, h.deadline)
-				} else if w.at.Before(d) && violation == "" {
-					violation = fmt.Sprintf("%s: old ReplicaSet scaled to 0 at %s, before its scale-down-deadline %s", ro.Name, w.at.Format(time.RFC3339Nano), h.deadline)
-				}
-			}
-			mu.Unlock()
 		}
 	}()
 	endGuard := sync.OnceFunc(func() { close(stop); <-stopped })

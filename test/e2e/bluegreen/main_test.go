@@ -355,27 +355,35 @@ type guard struct {
 
 func (f *fixture) guard(what string, check func(s snapshot) string) *guard {
 	g := &guard{what: what, stop: make(chan struct{}), done: make(chan struct{})}
+	// poll looks once and reports whether check found a violation.
+	poll := func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s, err := f.read(ctx)
+		cancel()
+		if err != nil {
+			return false
+		}
+		g.mu.Lock()
+		g.polls++
+		g.mu.Unlock()
+		if v := check(s); v != "" {
+			g.mu.Lock()
+			g.violation = v + "\n  at " + s.at.Format("15:04:05.000") + ": " + s.String()
+			g.mu.Unlock()
+			return true
+		}
+		return false
+	}
 	go func() {
 		defer close(g.done)
 		tick := time.NewTicker(150 * time.Millisecond)
 		defer tick.Stop()
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			s, err := f.read(ctx)
-			cancel()
-			if err == nil {
-				g.mu.Lock()
-				g.polls++
-				g.mu.Unlock()
-				if v := check(s); v != "" {
-					g.mu.Lock()
-					g.violation = v + "\n  at " + s.at.Format("15:04:05.000") + ": " + s.String()
-					g.mu.Unlock()
-					return
-				}
-			}
+		for !poll() {
 			select {
 			case <-g.stop:
+				// A last look, so the guard has seen at least what the
+				// test saw before releasing it.
+				poll()
 				return
 			case <-tick.C:
 			}
