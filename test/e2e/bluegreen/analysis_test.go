@@ -75,11 +75,11 @@ func TestPrePromotionFailureAborts(t *testing.T) {
 	}
 }
 
-// TestPostPromotionFailureSwitchesBack: the pre-promotion check passes
-// (none here) and the active Service switches to the new version; the
-// post-promotion Job fails, so the rollout aborts and switches the active
-// Service back to the old version, Degraded with the run's message; the new
-// version never becomes stable.
+// TestPostPromotionFailureSwitchesBack: the active Service switches to the
+// new version (no pre-promotion analysis, no pause); the post-promotion Job
+// fails, so the rollout aborts and switches the active Service back to the
+// old version, Degraded with the run's message; the new version never
+// becomes stable, and its ReplicaSet goes after abortScaleDownDelaySeconds.
 func TestPostPromotionFailureSwitchesBack(t *testing.T) {
 	f := newFixture(t, "web", 2)
 	blue := f.deploy(manifest("postPromotionAnalysis:\n  templates: [{templateName: smoke-fail}]"))

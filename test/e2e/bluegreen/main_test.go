@@ -26,11 +26,9 @@ import (
 
 func TestMain(m *testing.M) { framework.Main(m) }
 
-// The images of the first and the updated version.
-const (
-	blueImage  = "argoproj/rollouts-demo:blue"
-	greenImage = "argoproj/rollouts-demo:green"
-)
+// greenImage is the updated version's image (the manifests start on
+// argoproj/rollouts-demo:blue).
+const greenImage = "argoproj/rollouts-demo:green"
 
 // The plugin's status patches (`kubectl argo rollouts promote|abort|retry`).
 const (
@@ -137,19 +135,16 @@ func applyYAML(t *testing.T, ns, manifest string) {
 // fixture is one test's namespace, its controller and the rollout under
 // test with its two Services.
 type fixture struct {
-	t                *testing.T
-	c                client.Client
-	ns, name         string
-	active, preview  string
-	ctl              *framework.Controller
-	mu               sync.Mutex
-	guards           []*guard
-	replicas         int32
-	blue, green      string // pod-template hashes of the first and the updated version
-	scaleDownDelay   time.Duration
-	abortScaleDelay  time.Duration
-	updateRequested  time.Time
-	firstVersionSeen time.Time
+	t               *testing.T
+	c               client.Client
+	ns, name        string
+	active, preview string
+	ctl             *framework.Controller
+	mu              sync.Mutex
+	guards          []*guard
+	replicas        int32
+	blue, green     string        // pod-template hashes of the first and the updated version
+	abortScaleDelay time.Duration // abortScaleDownDelaySeconds of the inline manifests
 }
 
 // newFixture creates the test's namespace and runs a controller scoped to
@@ -159,7 +154,7 @@ func newFixture(t *testing.T, name string, replicas int32) *fixture {
 	ns := framework.Namespace(t)
 	ctl := framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
 	return &fixture{t: t, c: framework.Get(t).Client, ns: ns, name: name, active: "active-svc", preview: "preview-svc", ctl: ctl,
-		replicas: replicas, scaleDownDelay: 3 * time.Second, abortScaleDelay: 3 * time.Second}
+		replicas: replicas, abortScaleDelay: 3 * time.Second}
 }
 
 // rsState is one ReplicaSet of the rollout.
@@ -448,7 +443,6 @@ func (f *fixture) deploy(manifest string) string {
 			s.rs[h].available == f.replicas && s.active == h && s.activeOwner == f.name && s.ro.Status.BlueGreen.ActiveSelector == h
 	})
 	f.blue = s.ro.Status.CurrentPodHash
-	f.firstVersionSeen = s.at
 	return f.blue
 }
 
@@ -457,7 +451,6 @@ func (f *fixture) deploy(manifest string) string {
 // returns its hash.
 func (f *fixture) update() string {
 	f.t.Helper()
-	f.updateRequested = time.Now()
 	framework.SetRolloutImage(f.t, f.ns, f.name, greenImage)
 	s := f.until(60*time.Second, "a new ReplicaSet for the green image", func(s snapshot) bool {
 		h := s.ro.Status.CurrentPodHash
