@@ -72,6 +72,13 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 		obs.FastRollback = mark.State == scaledown.Marked && rs.newRS.Status.AvailableReplicas >= ro.ReplicasOrDefault()
 	}
 	progress := bluegreen.Advance(ro, obs, now)
+	// Journal the decision before acting on it: once the active Service
+	// has switched, a controller restarted before the status write would
+	// not make the same decision again, so its events must already be
+	// recorded (the journal writes each exactly once).
+	if err := r.journal(ctx, ro, progress.Events); err != nil {
+		return ctrl.Result{}, err
+	}
 	next := ro.DeepCopy()
 	next.Status = progress.Status
 
@@ -129,8 +136,8 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 		return r.invalidOr(ctx, ro, rsList, err)
 	}
 	return r.finish(ctx, ro, rsList, rs, w, finishing{status: st, progressed: progressed, restarted: restarted,
-		events: progress.Events, requeue: earliest(earliest(progress.RequeueAfter, scaleDownDue), abortDue),
-		adjust: func(s *v1alpha1.RolloutStatus) { scaleFromActive(s, rsList) }})
+		requeue: earliest(earliest(progress.RequeueAfter, scaleDownDue), abortDue),
+		adjust:  func(s *v1alpha1.RolloutStatus) { scaleFromActive(s, rsList) }})
 }
 
 // invalidOr reports an *invalidSpec as InvalidSpec and returns any other
