@@ -1,10 +1,12 @@
 package bluegreen
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
 // TestManualPromotion: with autoPromotionEnabled: false the rollout waits
@@ -100,4 +102,36 @@ func TestAbortAtPauseRetryAndPromoteFull(t *testing.T) {
 	f.until(90*time.Second, "fully promoted: the new version active, stable and Healthy, promoteFull reset", f.promoted)
 	f.until(60*time.Second, "the old ReplicaSet scaled to 0 after its delay", func(s snapshot) bool { return s.rs[blue].spec == 0 && f.promoted(s) })
 	f.release(oldScale)
+}
+
+// TestFastRollback: after green is promoted, going back to the blue
+// template while blue's ReplicaSet still waits out its scale-down delay
+// promotes blue at once — no BlueGreenPause although autoPromotionEnabled
+// is false, no analysis — as `kubectl argo rollouts undo` users expect.
+func TestFastRollback(t *testing.T) {
+	f := newFixture(t, "web", 2)
+	blue := f.deploy(manifest("autoPromotionEnabled: false", "scaleDownDelaySeconds: 120"))
+	f.update()
+	f.until(90*time.Second, "paused at BlueGreenPause with the preview up", f.pausedForPromotion)
+	f.patchStatus(promotePatch)
+	f.until(90*time.Second, "green promoted", f.promoted)
+	if s := f.snap(); s.rs[blue].spec != f.replicas {
+		t.Fatalf("blue must still be up inside its scale-down delay: %s", s)
+	}
+	noPause := f.guard("no BlueGreenPause on the fast rollback", func(s snapshot) string {
+		if slices.Contains(pauseReasons(s.ro), string(v1alpha1.PauseReasonBlueGreenPause)) {
+			return "paused"
+		}
+		return ""
+	})
+	framework.SetRolloutImage(t, f.ns, f.name, "argoproj/rollouts-demo:blue")
+	f.until(60*time.Second, "blue active and stable again", func(s snapshot) bool {
+		st := s.ro.Status
+		return s.current() && st.CurrentPodHash == blue && st.StableRS == blue && s.active == blue &&
+			st.Phase == v1alpha1.RolloutPhaseHealthy && !st.PromoteFull
+	})
+	f.release(noPause)
+	if msgs := eventMessages(t, f.ns, "SkipSteps"); len(msgs) != 1 {
+		t.Errorf("SkipSteps events %q, want one for the fast rollback", msgs)
+	}
 }
