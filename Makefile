@@ -14,6 +14,7 @@ all: build
 
 build: ## bin/aviary-controller and bin/kubectl-argo-rollouts
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/aviary-controller ./cmd/aviary-controller
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-argo-rollouts ./cmd/kubectl-argo-rollouts
 
 generate: ## deepcopy functions and CRDs from the api/ markers
 	$(CONTROLLER_GEN) object paths=./api/...
