@@ -1,0 +1,118 @@
+package lint
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// seeds are the acceptance fixtures next to the repository; every one
+// must pass lint, as the seeds' README promises users.
+const seeds = "../../../../shared/examples/seeds"
+
+func TestSeedsPass(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(seeds, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the seeds must sit next to the repository (%s): %v", seeds, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			for _, f := range Check(read(t, file)) {
+				t.Error(f)
+			}
+		})
+	}
+}
+
+func TestValidFilesPass(t *testing.T) {
+	// valid-rollout-only.yaml names Services and an Ingress the file does
+	// not hold, and no object of those kinds: a Rollout-only manifest.
+	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			for _, f := range Check(read(t, filepath.Join("testdata", name))) {
+				t.Error(f)
+			}
+		})
+	}
+}
+
+func TestBrokenFilesRejected(t *testing.T) {
+	const ro = `document 1 (Rollout "demo"): `
+	cases := []struct {
+		file string
+		want []string // each finding's String(), in order
+	}{
+		{"invalid-unknown-field.yaml", []string{ro + "spec.strategy.canary.trafficRouting.nginx.unknownRouterField: unknown field: " +
+			"the API has no such field, so it would be ignored; correct its spelling or indentation, or remove it"}},
+		{"invalid-setweight-150.yaml", []string{ro + "spec.strategy.canary.steps[0].setWeight: Invalid value: 150: must be between 0 and 100 (maxTrafficWeight)"}},
+		{"invalid-nginx-no-stable-service.yaml", []string{ro + "spec.strategy.canary.stableService: Required value: " +
+			"trafficRouting needs both canaryService and stableService (or pingPong)"}},
+		{"invalid-ingress-no-stable-rule.yaml", []string{ro + `spec.strategy.canary.trafficRouting.nginx.stableIngress: ingress "demo" has no rules using service "demo-stable" backend: ` +
+			"add a path whose backend is the stable Service"}},
+		{"invalid-header-route-not-managed.yaml", []string{ro + `spec.strategy.canary.steps[0].setHeaderRoute.name: Invalid value: "header-route": ` +
+			"must be listed in spec.strategy.canary.trafficRouting.managedRoutes"}},
+		{"invalid-bluegreen-no-active.yaml", []string{ro + "spec.strategy.blueGreen.activeService: Required value: name the Service that sends users to the active version"}},
+		{"invalid-missing-service.yaml", []string{ro + `spec.strategy.canary.canaryService: Service "demo-canary" is not in this file, which has other Services: add it or correct the name`}},
+		{"invalid-service-selector.yaml", []string{
+			ro + `spec.strategy.canary.canaryService: Service "demo-canary" selects app=other, which the pod template's labels do not carry, so it would reach none of the Rollout's pods: ` +
+				"add the label to spec.template.metadata.labels or change the Service's selector",
+			ro + `spec.strategy.canary.stableService: Service "demo-stable" selects app=other, which the pod template's labels do not carry, so it would reach none of the Rollout's pods: ` +
+				"add the label to spec.template.metadata.labels or change the Service's selector",
+		}},
+		{"invalid-istio-route-missing.yaml", []string{ro + `spec.strategy.canary.trafficRouting.istio.virtualService.routes[0]: VirtualService /demo has no HTTP route named "primary": ` +
+			"give the route that name in spec.http, or correct the name"}},
+		{"invalid-traefik-no-canary-entry.yaml", []string{ro + `spec.strategy.canary.trafficRouting.traefik.weightedTraefikServiceName: TraefikService demo: ` +
+			`no entry for the canary Service "demo-canary" in spec.weighted.services: list both Services under spec.weighted.services`}},
+		{"invalid-gatewayapi-no-split-rule.yaml", []string{ro + `spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"].httpRoute: ` +
+			`HTTPRoute "demo" in namespace "" has no rule whose backendRefs name both the canary Service "demo-canary" and the stable Service "demo-stable" of namespace "": ` +
+			"add both to the rule that should be split, e.g. backendRefs: [{name: demo-stable, port: 80}, {name: demo-canary, port: 80}]"}},
+		{"invalid-analysis-arg-missing.yaml", []string{ro + "spec.strategy.canary.steps[0].analysis: the controller could not start this analysis: " +
+			"args.service was not resolved (template needs-arg: supply it in the rollout's analysis args)"}},
+		{"invalid-template-count-without-interval.yaml", []string{`document 2 (AnalysisTemplate "counted"): spec.metrics[0]: metric "up": count 3 needs an interval between measurements`}},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			var got []string
+			for _, f := range Check(read(t, filepath.Join("testdata", c.file))) {
+				got = append(got, f.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestDocumentsAreNumbered(t *testing.T) {
+	// An empty document and a comment-only one are skipped but still
+	// counted, so the number matches what an editor shows between ---.
+	data := "# header\n---\n" + string(read(t, filepath.Join("testdata", "invalid-setweight-150.yaml")))
+	got := Check([]byte(data))
+	if len(got) != 1 || got[0].Doc != 2 || got[0].Kind != "Rollout" || got[0].Name != "demo" {
+		t.Fatalf("findings %v", got)
+	}
+}
+
+func TestUnreadableDocuments(t *testing.T) {
+	cases := []struct{ data, want string }{
+		{"kind: [", "document 1: is not valid YAML"},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: oops}\n", `document 1 (Service "s"): cannot be decoded as v1 Service`},
+		{"just a string\n", "document 1: is not a Kubernetes object"},
+	}
+	for _, c := range cases {
+		got := Check([]byte(c.data))
+		if len(got) != 1 || !strings.HasPrefix(got[0].String(), c.want) {
+			t.Errorf("%q: findings %v, want one starting %q", c.data, got, c.want)
+		}
+	}
+}
+
+func read(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
