@@ -70,30 +70,14 @@ func canaryWeights(ro *v1alpha1.Rollout, v *Rollout) {
 	if ro.Status.CurrentStepIndex != nil && len(steps) > 0 {
 		v.Step = fmt.Sprintf("%d/%d", *ro.Status.CurrentStepIndex, len(steps))
 	}
-	maxWeight := int32(100)
-	if tr := ro.Spec.Strategy.Canary.TrafficRouting; tr != nil && tr.MaxTrafficWeight != nil {
-		maxWeight = *tr.MaxTrafficWeight
-	}
+	maxWeight := maxTrafficWeight(ro)
 	index := int32(0)
 	if ro.Status.CurrentStepIndex != nil {
 		index = *ro.Status.CurrentStepIndex
 	}
 	// Past the last step (or with no steps) the canary is the whole.
 	done := len(steps) == 0 || int(index) >= len(steps)
-	setWeight := int32(0)
-	switch {
-	case ro.Status.Abort:
-	case done:
-		setWeight = maxWeight
-	default:
-		for i := index; i >= 0; i-- {
-			if w := steps[i].SetWeight; w != nil {
-				setWeight = *w
-				break
-			}
-		}
-	}
-	v.SetWeight = strconv.Itoa(int(setWeight))
+	v.SetWeight = strconv.Itoa(int(SetWeight(ro)))
 	v.ActualWeight = "0"
 	switch {
 	case done:
@@ -110,6 +94,38 @@ func canaryWeights(ro *v1alpha1.Rollout, v *Rollout) {
 	default:
 		v.ActualWeight = v.SetWeight
 	}
+}
+
+// SetWeight is the weight a canary's steps so far ask for: 0 once
+// aborted, the maximum past the last step (or with no steps), else the
+// last setWeight up to the current step.
+func SetWeight(ro *v1alpha1.Rollout) int32 {
+	steps := ro.Spec.Strategy.Canary.Steps
+	if ro.Status.Abort {
+		return 0
+	}
+	index := int32(0)
+	if ro.Status.CurrentStepIndex != nil {
+		index = *ro.Status.CurrentStepIndex
+	}
+	if len(steps) == 0 || int(index) >= len(steps) {
+		return maxTrafficWeight(ro)
+	}
+	for i := index; i >= 0; i-- {
+		if w := steps[i].SetWeight; w != nil {
+			return *w
+		}
+	}
+	return 0
+}
+
+// maxTrafficWeight is the weight setWeight is relative to: 100 unless the
+// router says otherwise.
+func maxTrafficWeight(ro *v1alpha1.Rollout) int32 {
+	if tr := ro.Spec.Strategy.Canary.TrafficRouting; tr != nil && tr.MaxTrafficWeight != nil {
+		return *tr.MaxTrafficWeight
+	}
+	return 100
 }
 
 // NewExperiment builds the view of exp from objs.

@@ -1,0 +1,141 @@
+package tree
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+// GatherRollout reads the Rollout ns/name and what it owns from r (the API
+// server, or a watch's cache) and builds its view.
+func GatherRollout(ctx context.Context, r client.Reader, ns, name string) (*Rollout, error) {
+	var ro v1alpha1.Rollout
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("rollout %q not found in namespace %q", name, ns)
+		}
+		return nil, fmt.Errorf("get rollout %q: %w", name, err)
+	}
+	objs, err := gather(ctx, r, ns)
+	if err != nil {
+		return nil, err
+	}
+	return NewRollout(&ro, objs), nil
+}
+
+// GatherExperiment reads the Experiment ns/name and what it owns from r
+// and builds its view.
+func GatherExperiment(ctx context.Context, r client.Reader, ns, name string) (*Experiment, error) {
+	var exp v1alpha1.Experiment
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &exp); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("experiment %q not found in namespace %q", name, ns)
+		}
+		return nil, fmt.Errorf("get experiment %q: %w", name, err)
+	}
+	objs, err := gather(ctx, r, ns)
+	if err != nil {
+		return nil, err
+	}
+	return NewExperiment(&exp, objs), nil
+}
+
+// gather lists the namespace's ReplicaSets, AnalysisRuns and Experiments
+// once each, then only the pods of those ReplicaSets (by their
+// pod-template-hash label), since pods are usually the most numerous.
+func gather(ctx context.Context, r client.Reader, ns string) (Objects, error) {
+	var (
+		objs Objects
+		rss  appsv1.ReplicaSetList
+		runs v1alpha1.AnalysisRunList
+		exps v1alpha1.ExperimentList
+	)
+	in := client.InNamespace(ns)
+	if err := r.List(ctx, &rss, in); err != nil {
+		return objs, fmt.Errorf("list replicasets: %w", err)
+	}
+	if err := r.List(ctx, &runs, in); err != nil && !meta.IsNoMatchError(err) {
+		return objs, fmt.Errorf("list analysisruns: %w", err)
+	}
+	// Experiments are optional: a cluster may lack their CRD.
+	if err := r.List(ctx, &exps, in); err != nil && !meta.IsNoMatchError(err) {
+		return objs, fmt.Errorf("list experiments: %w", err)
+	}
+	objs.ReplicaSets, objs.AnalysisRuns, objs.Experiments = rss.Items, runs.Items, exps.Items
+	hashes := sets.New[string]()
+	for _, rs := range rss.Items {
+		if h := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]; h != "" {
+			hashes.Insert(h)
+		}
+	}
+	if hashes.Len() == 0 {
+		return objs, nil
+	}
+	req, err := labels.NewRequirement(v1alpha1.DefaultRolloutUniqueLabelKey, selection.In, sets.List(hashes))
+	if err != nil {
+		return objs, fmt.Errorf("pod selector: %w", err)
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, in, client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*req)}); err != nil {
+		return objs, fmt.Errorf("list pods: %w", err)
+	}
+	objs.Pods = pods.Items
+	return objs, nil
+}
+
+// Watch starts a cache of the namespace's Rollouts, ReplicaSets, pods,
+// AnalysisRuns and Experiments, and returns it for GatherRollout and
+// GatherExperiment together with a channel that receives a value whenever
+// any of them changes. It stops with ctx.
+func Watch(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, ns string) (client.Reader, <-chan struct{}, error) {
+	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("watch namespace %q: %w", ns, err)
+	}
+	// One pending signal is enough: a redraw reads everything anew.
+	changed := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	handler := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { notify() },
+		UpdateFunc: func(any, any) { notify() },
+		DeleteFunc: func(any) { notify() },
+	}
+	kinds := []client.Object{&v1alpha1.Rollout{}, &appsv1.ReplicaSet{}, &corev1.Pod{}, &v1alpha1.AnalysisRun{}, &v1alpha1.Experiment{}}
+	for _, obj := range kinds {
+		inf, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			if meta.IsNoMatchError(err) {
+				continue
+			}
+			return nil, nil, fmt.Errorf("watch %T: %w", obj, err)
+		}
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return nil, nil, fmt.Errorf("watch %T: %w", obj, err)
+		}
+	}
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		return nil, nil, fmt.Errorf("watch namespace %q: %w", ns, context.Cause(ctx))
+	}
+	return c, changed, nil
+}
