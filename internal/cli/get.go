@@ -109,7 +109,7 @@ func newGetRolloutCommand(o *Options) *cobra.Command {
 				return tree.GatherRollout(ctx, r, ns, args[0])
 			}
 			render := func(p tree.Printer, w io.Writer, v any) error { return p.Rollout(w, v.(*tree.Rollout)) }
-			return o.runGet(cmd.Context(), f, gather, render)
+			return o.runGet(contextOf(cmd), f, gather, render)
 		},
 	}
 	f.add(cmd, true)
@@ -137,7 +137,7 @@ func newGetExperimentCommand(o *Options) *cobra.Command {
 				return tree.GatherExperiment(ctx, r, ns, args[0])
 			}
 			render := func(p tree.Printer, w io.Writer, v any) error { return p.Experiment(w, v.(*tree.Experiment)) }
-			return o.runGet(cmd.Context(), f, gather, render)
+			return o.runGet(contextOf(cmd), f, gather, render)
 		},
 	}
 	f.add(cmd, false)
@@ -152,9 +152,6 @@ type (
 // runGet prints the view once, or with --watch redraws it on every change
 // until Ctrl-C or --timeout-seconds.
 func (o *Options) runGet(ctx context.Context, f getFlags, gather gatherFunc, render renderFunc) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ns, err := o.Namespace()
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/watch"
@@ -68,6 +69,39 @@ func (o *Options) listOptions(f listFlags) ([]client.ListOption, error) {
 	return opts, nil
 }
 
+// list lists into list what the flags select, and says "No resources
+// found." on stderr, as kubectl does, when there is nothing.
+func (o *Options) list(ctx context.Context, f listFlags, list client.ObjectList) (opts []client.ListOption, empty bool, err error) {
+	if opts, err = o.listOptions(f); err != nil {
+		return nil, false, err
+	}
+	c, err := o.Client()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := c.List(ctx, list, opts...); err != nil {
+		return nil, false, fmt.Errorf("list: %w", err)
+	}
+	if meta.LenList(list) > 0 {
+		return opts, false, nil
+	}
+	// A watch goes on to wait for the first ones.
+	if f.watch {
+		return opts, true, nil
+	}
+	_, err = fmt.Fprintln(o.Streams.ErrOut, "No resources found.")
+	return opts, true, err
+}
+
+// contextOf is the command's context; commands run outside Execute (in
+// tests) have none.
+func contextOf(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
 func newListRolloutsCommand(o *Options) *cobra.Command {
 	var f listFlags
 	cmd := &cobra.Command{
@@ -88,24 +122,10 @@ func newListRolloutsCommand(o *Options) *cobra.Command {
   kubectl argo rollouts list rollouts --watch`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			opts, err := o.listOptions(f)
-			if err != nil {
-				return err
-			}
-			c, err := o.Client()
-			if err != nil {
-				return err
-			}
+			ctx := contextOf(cmd)
 			var list v1alpha1.RolloutList
-			if err := c.List(ctx, &list, opts...); err != nil {
-				return fmt.Errorf("list rollouts: %w", err)
-			}
-			if len(list.Items) == 0 && !f.watch {
-				_, err := fmt.Fprintln(o.Streams.ErrOut, "No resources found.")
+			opts, empty, err := o.list(ctx, f, &list)
+			if err != nil || (empty && !f.watch) {
 				return err
 			}
 			w := tabwriter.NewWriter(o.Streams.Out, 0, 0, 2, ' ', 0)
@@ -279,24 +299,8 @@ func newListExperimentsCommand(o *Options) *cobra.Command {
   kubectl argo rollouts list experiments --all-namespaces`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			opts, err := o.listOptions(f)
-			if err != nil {
-				return err
-			}
-			c, err := o.Client()
-			if err != nil {
-				return err
-			}
 			var list v1alpha1.ExperimentList
-			if err := c.List(ctx, &list, opts...); err != nil {
-				return fmt.Errorf("list experiments: %w", err)
-			}
-			if len(list.Items) == 0 {
-				_, err := fmt.Fprintln(o.Streams.ErrOut, "No resources found.")
+			if _, empty, err := o.list(contextOf(cmd), f, &list); err != nil || empty {
 				return err
 			}
 			return printExperimentTable(o.Streams.Out, list.Items, f.allNamespaces, time.Now())
