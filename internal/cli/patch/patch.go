@@ -5,6 +5,8 @@
 // exactly the same requests as the Argo Rollouts plugin.
 package patch
 
+//lint:file-ignore ST1005 the deprecated promote flags refuse in the plugin's capitalized words, which scripts may match
+
 import (
 	"encoding/json"
 	"errors"
@@ -119,12 +121,15 @@ func Promote(ro *v1alpha1.Rollout, full bool) []Patch {
 	return out
 }
 
-// ErrBothSkipFlags, ErrSkipBlueGreen and ErrSkipNoSteps are the refusals
-// of the deprecated promote flags, in the plugin's words.
+// The refusals of the deprecated promote flags, in the plugin's words
+// (capitalized, as scripts may match them).
 var (
-	ErrBothSkipFlags = errors.New("Cannot use skip-current-step and skip-all-steps flags at the same time") //nolint:staticcheck // the plugin's wording
-	ErrSkipBlueGreen = errors.New("Cannot skip steps of a bluegreen rollout. Run without a flags")          //nolint:staticcheck // the plugin's wording
-	ErrSkipNoSteps   = errors.New("Cannot skip steps of a rollout without steps")                           //nolint:staticcheck // the plugin's wording
+	// ErrBothSkipFlags is promote with both --skip-current-step and --skip-all-steps.
+	ErrBothSkipFlags = errors.New("Cannot use skip-current-step and skip-all-steps flags at the same time")
+	// ErrSkipBlueGreen is a skip flag on a blue-green rollout, which has no steps.
+	ErrSkipBlueGreen = errors.New("Cannot skip steps of a bluegreen rollout. Run without a flags")
+	// ErrSkipNoSteps is a skip flag on a canary without steps.
+	ErrSkipNoSteps = errors.New("Cannot skip steps of a rollout without steps")
 )
 
 // SkipSteps is the deprecated `promote --skip-current-step` (all false) or
