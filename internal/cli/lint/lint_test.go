@@ -28,7 +28,7 @@ func TestSeedsPass(t *testing.T) {
 func TestValidFilesPass(t *testing.T) {
 	// valid-rollout-only.yaml names Services and an Ingress the file does
 	// not hold, and no object of those kinds: a Rollout-only manifest.
-	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml"} {
+	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml", "valid-rollout-only.json"} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range Check(read(t, filepath.Join("testdata", name))) {
 				t.Error(f)
@@ -46,6 +46,7 @@ func TestBrokenFilesRejected(t *testing.T) {
 		{"invalid-unknown-field.yaml", []string{ro + "spec.strategy.canary.trafficRouting.nginx.unknownRouterField: unknown field: " +
 			"the API has no such field, so it would be ignored; correct its spelling or indentation, or remove it"}},
 		{"invalid-setweight-150.yaml", []string{ro + "spec.strategy.canary.steps[0].setWeight: Invalid value: 150: must be between 0 and 100 (maxTrafficWeight)"}},
+		{"invalid-setweight-150.json", []string{ro + "spec.strategy.canary.steps[0].setWeight: Invalid value: 150: must be between 0 and 100 (maxTrafficWeight)"}},
 		{"invalid-nginx-no-stable-service.yaml", []string{ro + "spec.strategy.canary.stableService: Required value: " +
 			"trafficRouting needs both canaryService and stableService (or pingPong)"}},
 		{"invalid-ingress-no-stable-rule.yaml", []string{ro + `spec.strategy.canary.trafficRouting.nginx.stableIngress: ingress "demo" has no rules using service "demo-stable" backend: ` +
