@@ -303,7 +303,54 @@ func newCreateAnalysisRunCommand(o *Options) *cobra.Command {
 	fl.StringVar(&f.from, "from", "", "Create an AnalysisRun from an AnalysisTemplate or ClusterAnalysisTemplate in the cluster")
 	fl.StringVar(&f.fromFile, "from-file", "", "Create an AnalysisRun from an AnalysisTemplate or ClusterAnalysisTemplate in a local file")
 	fl.BoolVar(&f.global, "global", false, "Use a ClusterAnalysisTemplate instead of a AnalysisTemplate")
+	// Completing --from lists the templates on the cluster (the cluster
+	// ones with --global); a completion error just offers nothing.
+	_ = cmd.RegisterFlagCompletionFunc("from", func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		names, err := o.templateNames(cmd.Context(), f.global)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var out []string
+		for _, n := range names {
+			if strings.HasPrefix(n, prefix) {
+				out = append(out, n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
+}
+
+// templateNames lists the AnalysisTemplates of the namespace, or with
+// cluster the ClusterAnalysisTemplates.
+func (o *Options) templateNames(ctx context.Context, cluster bool) ([]string, error) {
+	c, err := o.Client()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if cluster {
+		var list v1alpha1.ClusterAnalysisTemplateList
+		if err := c.List(ctx, &list); err != nil {
+			return nil, fmt.Errorf("list ClusterAnalysisTemplates: %w", err)
+		}
+		for _, t := range list.Items {
+			names = append(names, t.Name)
+		}
+		return names, nil
+	}
+	ns, err := o.Namespace()
+	if err != nil {
+		return nil, err
+	}
+	var list v1alpha1.AnalysisTemplateList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("list AnalysisTemplates in namespace %s: %w", ns, err)
+	}
+	for _, t := range list.Items {
+		names = append(names, t.Name)
+	}
+	return names, nil
 }
 
 // parseArgs reads -a NAME=VALUE flags.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -153,5 +155,35 @@ func TestCreatePrintsLikeKubectl(t *testing.T) {
 	again.Name = "g"
 	if err := o.create(context.Background(), c, again); err == nil || !strings.Contains(err.Error(), `ClusterAnalysisTemplate "g" already exists`) {
 		t.Errorf("second create: %v", err)
+	}
+}
+
+func TestCompleteFromTemplateNames(t *testing.T) {
+	at := func(name, ns string) *v1alpha1.AnalysisTemplate {
+		a := &v1alpha1.AnalysisTemplate{}
+		a.Name, a.Namespace = name, ns
+		return a
+	}
+	cat := &v1alpha1.ClusterAnalysisTemplate{}
+	cat.Name = "smoke-global"
+	flags := genericclioptions.NewConfigFlags(true)
+	ns := "ns"
+	flags.Namespace = &ns
+	o := &Options{Flags: flags}
+	o.SetClient(fakeClient(t, at("smoke", "ns"), at("success-rate", "ns"), at("smoke-elsewhere", "other"), cat), nil)
+	cmd := newCreateAnalysisRunCommand(o)
+	complete, ok := cmd.GetFlagCompletionFunc("from")
+	if !ok {
+		t.Fatal("--from has no completion")
+	}
+	got, directive := complete(cmd, nil, "sm")
+	if strings.Join(got, ",") != "smoke" || directive != cobra.ShellCompDirectiveNoFileComp {
+		t.Errorf("namespaced: %v %v", got, directive)
+	}
+	if err := cmd.Flags().Set("global", "true"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := complete(cmd, nil, ""); strings.Join(got, ",") != "smoke-global" {
+		t.Errorf("--global: %v", got)
 	}
 }
