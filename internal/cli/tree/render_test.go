@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -299,5 +300,38 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestColorWanted: --no-color and TERM=dumb each turn colour off.
+func TestColorWanted(t *testing.T) {
+	for _, tc := range []struct {
+		term    string
+		noColor bool
+		want    bool
+	}{
+		{"xterm-256color", false, true},
+		{"xterm-256color", true, false},
+		{"dumb", false, false},
+		{"", false, true},
+	} {
+		t.Setenv("TERM", tc.term)
+		if got := ColorWanted(tc.noColor); got != tc.want {
+			t.Errorf("TERM=%q --no-color=%v: colour %v, want %v", tc.term, tc.noColor, got, tc.want)
+		}
+	}
+}
+
+// TestRolloutJSON: -o json carries the same derived fields as the tree.
+func TestRolloutJSON(t *testing.T) {
+	f := canaryRouted()
+	data, err := json.Marshal(NewRollout(f.ro, f.objs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"status":"Progressing"`, `"step":"3/8"`, `"setWeight":"40"`, `"actualWeight":"40"`, `"status":"ImagePullBackOff"`} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("JSON lacks %s:\n%s", want, data)
+		}
 	}
 }
