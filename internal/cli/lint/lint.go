@@ -27,8 +27,10 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -188,6 +190,9 @@ var strictKinds = map[schema.GroupVersionKind]func() any{
 	v1alpha1.GroupVersion.WithKind("Experiment"):              func() any { return &v1alpha1.Experiment{} },
 	corev1.SchemeGroupVersion.WithKind("Service"):             func() any { return &corev1.Service{} },
 	networkingv1.SchemeGroupVersion.WithKind("Ingress"):       func() any { return &networkingv1.Ingress{} },
+	appsv1.SchemeGroupVersion.WithKind("Deployment"):          func() any { return &appsv1.Deployment{} },
+	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):          func() any { return &appsv1.ReplicaSet{} },
+	corev1.SchemeGroupVersion.WithKind("PodTemplate"):         func() any { return &corev1.PodTemplate{} },
 }
 
 var strictMessage = regexp.MustCompile(`^(unknown|duplicate) field "(.*)"$`)
@@ -243,6 +248,10 @@ var (
 
 // rollout checks a Rollout and the objects it names.
 func (f *file) rollout(d *doc, ro *v1alpha1.Rollout) {
+	if ro.Spec.WorkloadRef != nil {
+		ro = ro.DeepCopy()
+		f.resolveWorkload(d, ro)
+	}
 	for _, e := range validation.Rollout(ro) {
 		f.add(d, e.Field, e.ErrorBody())
 	}
@@ -251,6 +260,38 @@ func (f *file) rollout(d *doc, ro *v1alpha1.Rollout) {
 		f.routers(d, ro)
 	}
 	f.analyses(d, ro)
+}
+
+// resolveWorkload does what the controller does with a workloadRef whose
+// target is in the file: it copies the target's pod template (and its
+// selector when the Rollout has none) into ro, so that validation and the
+// Service checks see the pods the Rollout will run.
+func (f *file) resolveWorkload(d *doc, ro *v1alpha1.Rollout) {
+	ref := ro.Spec.WorkloadRef
+	group := []string{appsv1.GroupName}
+	if ref.Kind == "PodTemplate" {
+		group = coreGroup
+	}
+	target := f.reference(d, "spec.workloadRef.name", ref.Kind, group, ref.Name)
+	if target == nil {
+		return
+	}
+	var selector *metav1.LabelSelector
+	switch w := target.typed.(type) {
+	case *appsv1.Deployment:
+		ro.Spec.SetResolvedTemplate(w.Spec.Template)
+		selector = w.Spec.Selector
+	case *appsv1.ReplicaSet:
+		ro.Spec.SetResolvedTemplate(w.Spec.Template)
+		selector = w.Spec.Selector
+	case *corev1.PodTemplate:
+		ro.Spec.SetResolvedTemplate(w.Template)
+	default:
+		return // decoding failed, already reported
+	}
+	if ro.Spec.Selector == nil && selector != nil {
+		ro.Spec.SetResolvedSelector(selector.DeepCopy())
+	}
 }
 
 // specError adds a router's error: a *traffic.SpecError names its field.
@@ -280,9 +321,8 @@ func (f *file) services(d *doc, ro *v1alpha1.Rollout) {
 		}
 		sd := f.reference(d, r.field, "Service", coreGroup, r.name)
 		svc, ok := typedAs[*corev1.Service](sd)
-		if !ok || ro.Spec.WorkloadRef != nil {
-			// With a workloadRef the pod template lives in the
-			// Deployment, which the controller resolves.
+		if !ok || (ro.Spec.WorkloadRef != nil && !ro.Spec.TemplateResolvedFromRef) {
+			// The pod template lives in a workload outside the file.
 			continue
 		}
 		labels := ro.Spec.Template.Labels

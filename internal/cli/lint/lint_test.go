@@ -70,6 +70,10 @@ func TestBrokenFilesRejected(t *testing.T) {
 			"add both to the rule that should be split, e.g. backendRefs: [{name: demo-stable, port: 80}, {name: demo-canary, port: 80}]"}},
 		{"invalid-analysis-arg-missing.yaml", []string{ro + "spec.strategy.canary.steps[0].analysis: the controller could not start this analysis: " +
 			"args.service was not resolved (template needs-arg: supply it in the rollout's analysis args)"}},
+		// The controller resolves the workloadRef's template before it
+		// validates; lint does the same with a Deployment in the file.
+		{"invalid-workloadref-selector.yaml", []string{ro + `spec.selector: Invalid value: "app=demo": does not match the template labels map[app:other]: ` +
+			"make spec.template.metadata.labels satisfy the selector"}},
 		{"invalid-template-count-without-interval.yaml", []string{`document 2 (AnalysisTemplate "counted"): spec.metrics[0]: metric "up": count 3 needs an interval between measurements`}},
 	}
 	for _, c := range cases {
