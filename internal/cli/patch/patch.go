@@ -36,15 +36,6 @@ type Patch struct {
 	Fallback *Patch
 }
 
-// String shows the patch as a person would type it to kubectl.
-func (p Patch) String() string {
-	s := fmt.Sprintf("%s %s", p.Type, p.Body)
-	if p.Subresource != "" {
-		s = fmt.Sprintf("--subresource=%s %s", p.Subresource, s)
-	}
-	return s
-}
-
 func merge(body string) Patch { return Patch{Type: types.MergePatchType, Body: []byte(body)} }
 
 // status is a merge patch to the status subresource with fallback as the
