@@ -94,12 +94,19 @@ func normalizeTree(t *testing.T, out, ns string, hashes map[string]string) strin
 		}
 		rows = append(rows, cells)
 	}
+	return b.String() + layoutRows(rows)
+}
+
+// layoutRows lays out the tree's five cells per row in columns two
+// spaces apart, without trailing spaces.
+func layoutRows(rows [][]string) string {
 	widths := make([]int, 5)
 	for _, row := range rows {
 		for c, cell := range row {
 			widths[c] = max(widths[c], utf8.RuneCountInString(cell))
 		}
 	}
+	var b strings.Builder
 	for _, row := range rows {
 		var line strings.Builder
 		for c, cell := range row {
