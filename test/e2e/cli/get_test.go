@@ -317,3 +317,18 @@ func execCommand(name string, args ...string) (string, error) {
 	err := cmd.Run()
 	return out.String(), err
 }
+
+// TestGetUnknown: get of a missing rollout or experiment fails with a
+// line naming it and the namespace, with or without --watch.
+func TestGetUnknown(t *testing.T) {
+	ns := framework.Namespace(t)
+	for _, args := range [][]string{
+		{"get", "rollout", "nope"}, {"get", "rollout", "nope", "--watch"}, {"get", "experiment", "nope"},
+	} {
+		want := `Error: ` + args[1] + ` "nope" not found in namespace "` + ns + `"` + "\n"
+		_, stderr, code := runCLI(t, append([]string{"-n", ns}, args...)...)
+		if code == 0 || stderr != want {
+			t.Errorf("%v: exit %d, stderr %q; want non-zero and %q", args, code, stderr, want)
+		}
+	}
+}
