@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,47 @@ func TestStatus(t *testing.T) {
 				t.Errorf("printed %q, want %q", f.out.String(), tc.wantOut)
 			}
 		})
+	}
+}
+
+// TestStatusWatchesUntilHealthy follows a rollout from Progressing to
+// Healthy, riding out a failed read on the way.
+func TestStatusWatchesUntilHealthy(t *testing.T) {
+	statusPollInterval = 10 * time.Millisecond
+	t.Cleanup(func() { statusPollInterval = time.Second })
+	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "demo"}}
+	ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhaseProgressing, "more replicas need to be updated"
+	f := newFakeCLI(t)
+	reads := 0
+	scheme, _ := manager.Scheme()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ro).WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			reads++
+			switch {
+			case reads == 2:
+				return errors.New("connection refused")
+			case reads == 3:
+				// The controller finished the update meanwhile.
+				done := &v1alpha1.Rollout{}
+				if err := c.Get(ctx, key, done); err != nil {
+					return err
+				}
+				done.Status.Phase, done.Status.Message = v1alpha1.RolloutPhaseHealthy, ""
+				if err := c.Update(ctx, done); err != nil {
+					return err
+				}
+			}
+			return c.Get(ctx, key, obj, opts...)
+		},
+	}).Build()
+	f.o.SetClient(c, nil)
+	if err := f.run(newStatusCommand, "demo", "--timeout", "10s"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Progressing - more replicas need to be updated\nHealthy\n"; f.out.String() != want {
+		t.Errorf("printed %q, want %q", f.out.String(), want)
+	}
+	if !strings.Contains(f.errOut.String(), "connection refused") {
+		t.Errorf("the failed read was not reported: %q", f.errOut.String())
 	}
 }

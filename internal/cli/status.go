@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
@@ -80,10 +82,14 @@ func runStatus(ctx context.Context, o *Options, name string, watch bool, timeout
 		}
 		return statusResult(p, msg)
 	}
+	// The timeout is a timer, not a context deadline: reads near the end
+	// would otherwise fail with the client's rate limiter or a cancelled
+	// request instead of reporting the timeout.
+	var expired <-chan time.Time
 	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
 	}
 	var printed string
 	tick := time.NewTicker(statusPollInterval)
@@ -103,19 +109,27 @@ func runStatus(ctx context.Context, o *Options, name string, watch bool, timeout
 			return statusResult(p, msg)
 		}
 		select {
+		case <-expired:
+			return fmt.Errorf("%w (%s): rollout '%s' is still %s", errStatusTimeout, timeout, name, line)
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%w (%s): rollout '%s' is still %s", errStatusTimeout, timeout, name, line)
-			}
 			return fmt.Errorf("rollout '%s' is still %s: %w", name, line, ctx.Err())
 		case <-tick.C:
 		}
-		if _, ro, err = lookupRollout(ctx, o, name); err != nil {
-			if ctx.Err() != nil {
-				continue // the deadline passed during the read: report that
-			}
+		next := &v1alpha1.Rollout{}
+		c, err := o.Client()
+		if err != nil {
 			return err
 		}
+		switch err := c.Get(ctx, client.ObjectKeyFromObject(ro), next); {
+		case apierrors.IsNotFound(err):
+			return fmt.Errorf("rollout %q was deleted in namespace %q", name, ro.Namespace)
+		case err != nil:
+			// A blip of the API server must not fail a CI job that is
+			// waiting: keep the last phase and read again at the next tick.
+			fmt.Fprintf(o.Streams.ErrOut, "warning: read rollout %q: %v\n", name, err)
+			continue
+		}
+		ro = next
 		p, msg = phase.Observed(ro)
 	}
 }
