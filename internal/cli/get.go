@@ -9,13 +9,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/cli/tree"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 )
@@ -113,6 +116,7 @@ func newGetRolloutCommand(o *Options) *cobra.Command {
 		},
 	}
 	f.add(cmd, true)
+	cmd.ValidArgsFunction = o.completeNames(&v1alpha1.RolloutList{})
 	return cmd
 }
 
@@ -141,7 +145,40 @@ func newGetExperimentCommand(o *Options) *cobra.Command {
 		},
 	}
 	f.add(cmd, false)
+	cmd.ValidArgsFunction = o.completeNames(&v1alpha1.ExperimentList{})
 	return cmd
+}
+
+// completeNames completes the one NAME argument with the names of the
+// namespace's objects of list's kind; a failure just offers nothing.
+func (o *Options) completeNames(list client.ObjectList) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ns, err := o.Namespace()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		c, err := o.Client()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		if err := c.List(contextOf(cmd), list, client.InNamespace(ns)); err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var names []cobra.Completion
+		for _, item := range items {
+			if obj, err := meta.Accessor(item); err == nil && strings.HasPrefix(obj.GetName(), prefix) {
+				names = append(names, obj.GetName())
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 type (

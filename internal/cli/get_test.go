@@ -1,11 +1,72 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
+
+// getOptions are Options in namespace ns over a fake cluster holding a
+// canary Rollout ns/demo and a Rollout elsewhere.
+func getOptions(t *testing.T, ns string) (*Options, *bytes.Buffer) {
+	t.Helper()
+	ro := func(name, ns string) *v1alpha1.Rollout {
+		r := &v1alpha1.Rollout{}
+		r.Name, r.Namespace = name, ns
+		r.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{}
+		return r
+	}
+	flags := genericclioptions.NewConfigFlags(true)
+	flags.Namespace = &ns
+	var out bytes.Buffer
+	o := &Options{Flags: flags, Streams: genericiooptions.IOStreams{Out: &out, ErrOut: &out}}
+	o.SetClient(fakeClient(t, ro("demo", "ns"), ro("elsewhere", "other")), nil)
+	return o, &out
+}
+
+// TestGetRolloutCommand runs get rollout against a fake cluster: the
+// tree, -o yaml, the not-found error and name completion.
+func TestGetRolloutCommand(t *testing.T) {
+	o, out := getOptions(t, "ns")
+	run := func(args ...string) error {
+		out.Reset()
+		cmd := newGetRolloutCommand(o)
+		cmd.SetArgs(args)
+		cmd.SetOut(out)
+		cmd.SetErr(out)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		return cmd.Execute()
+	}
+	if err := run("demo", "--no-color"); err != nil || !strings.HasPrefix(out.String(), "Name:            demo\nNamespace:       ns\n") ||
+		!strings.Contains(out.String(), "⟳ demo") {
+		t.Errorf("get rollout demo: %v\n%s", err, out)
+	}
+	if err := run("demo", "-o", "yaml"); err != nil || !strings.Contains(out.String(), "name: demo\n") || !strings.Contains(out.String(), "strategy: Canary\n") {
+		t.Errorf("get rollout demo -o yaml: %v\n%s", err, out)
+	}
+	if err := run("demo", "-o", "yaml", "--watch"); err == nil {
+		t.Error("-o with --watch accepted")
+	}
+	if err := run("nope"); err == nil || err.Error() != `rollout "nope" not found in namespace "ns"` {
+		t.Errorf("get rollout nope: %v", err)
+	}
+	complete := newGetRolloutCommand(o).ValidArgsFunction
+	if got, directive := complete(newGetRolloutCommand(o), nil, "d"); len(got) != 1 || got[0] != "demo" || directive != cobra.ShellCompDirectiveNoFileComp {
+		t.Errorf("completion of d: %v %v", got, directive)
+	}
+	if got, _ := complete(newGetRolloutCommand(o), []string{"demo"}, ""); len(got) != 0 {
+		t.Errorf("completion of a second argument: %v", got)
+	}
+}
 
 // TestRedrawLoopThrottles: a burst of changes redraws at most once per
 // throttle interval (plus the first draw), and the last change is drawn.
