@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,4 +207,63 @@ func TestLintSeedsAndBrokenFile(t *testing.T) {
 	if code != 1 || stdout != finding+"\n" || stderr != "Error: "+finding+"\n" {
 		t.Errorf("lint of a broken file: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+}
+
+// TestCreateWatch creates seed 03's Rollout with -w: after the created
+// line the command hands over to `get rollout --watch`, which draws the
+// rollout until interrupted.
+func TestCreateWatch(t *testing.T) {
+	e := framework.Get(t)
+	ns := framework.Namespace(t)
+	argo, _ := splitSeed(t, filepath.Join(seedsDir(t), "03-basic-canary.yaml"))
+	file := writeTemp(t, "seed03-rollout.yaml", argo)
+	cmd := exec.Command(cliBinary(t), "--kubeconfig", e.Kubeconfig, "-n", ns, "create", "-f", file, "-w", "--no-color")
+	var out syncedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // an error only means it has exited already
+		<-exited
+	})
+	framework.Eventually(t, 30*time.Second, "create -w to show the rollout", func() (bool, string) {
+		s := out.String()
+		return strings.HasPrefix(s, "rollout.argoproj.io/rollouts-demo created\n") && regexp.MustCompile(`Name:\s+rollouts-demo\n`).MatchString(s), s
+	})
+	select {
+	case <-exited:
+		t.Fatalf("create -w exited (%v) instead of watching:\n%s", waitErr, out.String())
+	default:
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Errorf("create -w did not exit on interrupt:\n%s", out.String())
+	}
+}
+
+// syncedBuffer is a bytes.Buffer safe for the process's writes and the
+// test's reads.
+type syncedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
