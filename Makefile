@@ -8,13 +8,16 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/aviary-rollouts/aviary/internal/version.Version=$(VERSION)
 
-.PHONY: all build generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean
+.PHONY: all build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean
 
 all: build
 
 build: ## bin/aviary-controller and bin/kubectl-argo-rollouts
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/aviary-controller ./cmd/aviary-controller
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-argo-rollouts ./cmd/kubectl-argo-rollouts
+
+install: ## put kubectl-argo-rollouts on PATH (into $(go env GOPATH)/bin, or GOBIN), so `kubectl argo rollouts` works
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/kubectl-argo-rollouts
 
 generate: ## deepcopy functions and CRDs from the api/ markers
 	$(CONTROLLER_GEN) object paths=./api/...
