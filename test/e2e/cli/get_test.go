@@ -216,6 +216,28 @@ func TestGetRolloutNginx(t *testing.T) {
 	})
 	hashes := map[string]string{first.current(): "{blue}", v.current(): "{green}"}
 	checkGolden(t, "canary-nginx", func() string { return getRollout(t, ns, demo, hashes) })
+
+	// Colour is on by default and off on a terminal that cannot show it.
+	for term, want := range map[string]bool{"xterm-256color": true, "dumb": false} {
+		out := runCLIWithTerm(t, term, "-n", ns, "get", "rollout", demo)
+		// The canary tag is yellow.
+		if colored := strings.Contains(out, "\x1b[33mcanary\x1b[0m"); colored != want {
+			t.Errorf("TERM=%s: coloured %v, want %v:\n%q", term, colored, want, out)
+		}
+	}
+}
+
+// runCLIWithTerm runs the CLI with TERM set to term and returns its
+// output, failing the test unless it exits 0.
+func runCLIWithTerm(t *testing.T, term string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(cliBinary(t), append([]string{"--kubeconfig", framework.Get(t).Kubeconfig}, args...)...)
+	cmd.Env = append(os.Environ(), "TERM="+term)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("TERM=%s kubectl-argo-rollouts %v: %v\n%s", term, args, err, out)
+	}
+	return string(out)
 }
 
 // TestGetRolloutBlueGreenWithAnalysis shows seed 07 after an update:
