@@ -105,6 +105,11 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		return p
 	}
 
+	if st.PromoteFull && st.Abort {
+		// promote --full on an aborted update lifts the abort, as in Argo
+		// Rollouts.
+		st.Abort, st.AbortedAt = false, nil
+	}
 	if handleAbort(&st, obs, &p, now) {
 		p.Status = st
 		return p

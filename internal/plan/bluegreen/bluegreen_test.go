@@ -222,3 +222,15 @@ func TestUserPauseHolds(t *testing.T) {
 		t.Fatalf("spec.paused holds before the switch: %+v", p)
 	}
 }
+
+func TestPromoteFullLiftsAnAbort(t *testing.T) {
+	ro := updating(func(bg *v1alpha1.BlueGreenStrategy) { bg.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{} })
+	obs := seen(3, 3, "old")
+	obs.PreRun = failed("r-pre")
+	step(ro, obs, t0)
+	ro.Status.PromoteFull = true // promote --full
+	p := step(ro, seen(3, 3, "old"), t0.Add(time.Second))
+	if p.Status.Abort || p.Active != "new" || p.Runs != (Runs{}) {
+		t.Fatalf("promote --full must lift the abort and switch: %+v", p)
+	}
+}

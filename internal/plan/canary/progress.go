@@ -100,6 +100,11 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	if st.CurrentStepIndex == nil {
 		st.CurrentStepIndex = new(int32(0))
 	}
+	if st.PromoteFull && st.Abort {
+		// promote --full on an aborted update lifts the abort, as in Argo
+		// Rollouts: the user chose to go forward after all.
+		st.Abort, st.AbortedAt = false, nil
+	}
 	aborted, events := handleAbort(&st, obs, now)
 	p.Events = append(p.Events, events...)
 	if !aborted {

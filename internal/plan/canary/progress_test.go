@@ -232,3 +232,20 @@ func TestRouteStepsCompleteAtOnce(t *testing.T) {
 		t.Fatalf("index %d, paused %v: header and mirror steps must complete in the same pass", *p.Status.CurrentStepIndex, p.Status.ControllerPause)
 	}
 }
+
+func TestPromoteFullLiftsAnAbort(t *testing.T) {
+	ro := midUpdate(0)
+	p := Advance(ro, obs(true), t0)
+	ro.Status = p.Status
+	ro.Status.Abort = true
+	p = Advance(ro, obs(true), t0)
+	ro.Status = p.Status
+	if !p.Status.Abort || p.Status.AbortedAt == nil {
+		t.Fatalf("aborted: %+v", p.Status)
+	}
+	ro.Status.PromoteFull = true // promote --full
+	p = Advance(ro, obs(true), t0.Add(time.Second))
+	if p.Status.Abort || p.Status.AbortedAt != nil || *p.Status.CurrentStepIndex != 4 {
+		t.Fatalf("promote --full must lift the abort and go to the end: %+v", p.Status)
+	}
+}
