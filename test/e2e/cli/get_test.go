@@ -217,6 +217,13 @@ func TestGetRolloutNginx(t *testing.T) {
 	hashes := map[string]string{first.current(): "{blue}", v.current(): "{green}"}
 	checkGolden(t, "canary-nginx", func() string { return getRollout(t, ns, demo, hashes) })
 
+	// --timeout-seconds ends a watch normally, after at least one frame.
+	start := time.Now()
+	stdout, stderr, code := runCLI(t, "-n", ns, "get", "rollout", demo, "--watch", "--no-color", "--timeout-seconds", "2")
+	if code != 0 || !strings.HasPrefix(stdout, "\x1b[H\x1b[2J") || !strings.Contains(stdout, "Name:            "+demo) || time.Since(start) < 2*time.Second {
+		t.Errorf("get rollout --watch --timeout-seconds 2: exit %d after %s, stderr %q, stdout %q", code, time.Since(start), stderr, stdout)
+	}
+
 	// Colour is on by default and off on a terminal that cannot show it.
 	for term, want := range map[string]bool{"xterm-256color": true, "dumb": false} {
 		out := runCLIWithTerm(t, term, "-n", ns, "get", "rollout", demo)
