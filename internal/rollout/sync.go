@@ -310,7 +310,48 @@ func currentHash(ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) string {
 	if legacy := podhash.LegacyPodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount); hasHash(rsList, legacy) {
 		return legacy
 	}
+	if rs := sameTemplate(ro, rsList); rs != nil {
+		return rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	}
 	return hash
+}
+
+// sameTemplate finds a ReplicaSet whose pod template is the Rollout's,
+// though the hashes differ: `kubectl argo rollouts undo` copies a
+// ReplicaSet's template back into the Rollout, and that copy carries the
+// fields the API server defaulted, so it hashes differently from the
+// template the ReplicaSet was made from. Going back to that ReplicaSet
+// (and, if it is the stable, skipping the steps) is what the user asked
+// for. The newest revision wins if several match.
+func sameTemplate(ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
+	want := normalTemplate(ro.Spec.Template)
+	var found *appsv1.ReplicaSet
+	for _, rs := range rsList {
+		t := rs.Spec.Template.DeepCopy()
+		delete(t.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+		withoutInjectedAntiAffinity(&t.Spec)
+		stripped := t.DeepCopy()
+		stripped.Labels, stripped.Annotations = ephemeral.Swap(t.Labels, t.Annotations, ephemeral.Recorded(rs.Annotations), nil)
+		delete(stripped.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+		if !equality.Semantic.DeepEqual(want, normalTemplate(*t)) && !equality.Semantic.DeepEqual(want, normalTemplate(*stripped)) {
+			continue
+		}
+		if found == nil || revisionOf(rs) > revisionOf(found) {
+			found = rs
+		}
+	}
+	return found
+}
+
+// normalTemplate treats empty and absent label and annotation maps alike.
+func normalTemplate(t corev1.PodTemplateSpec) corev1.PodTemplateSpec {
+	if len(t.Labels) == 0 {
+		t.Labels = nil
+	}
+	if len(t.Annotations) == 0 {
+		t.Annotations = nil
+	}
+	return t
 }
 
 func hasHash(rsList []*appsv1.ReplicaSet, hash string) bool {
