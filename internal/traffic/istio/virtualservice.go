@@ -603,23 +603,7 @@ func ApplyHeaderRoute(vs *unstructured.Unstructured, ref VirtualServiceRef, s Sp
 	if route == nil {
 		return false, nil
 	}
-	if err := named("setHeaderRoute", route.Name); err != nil {
-		return false, err
-	}
-	t, err := readTables(vs)
-	if err != nil {
-		return false, err
-	}
-	before, err := json.Marshal(t.spec)
-	if err != nil {
-		return false, fmt.Errorf("encode VirtualService %s: %w", ref.key(), err)
-	}
-	t.http = removeRoute(t.http, route.Name)
-	if len(route.Match) > 0 {
-		dest, _, err := canaryTarget(t, ref, s)
-		if err != nil {
-			return false, err
-		}
+	return setManagedRoute(vs, ref, s, "setHeaderRoute", route.Name, len(route.Match) > 0, func(dest map[string]any, _ []any) map[string]any {
 		// One match entry per condition, as Argo Rollouts writes them:
 		// Istio ORs the entries, so any one condition sends a request to
 		// the canary.
@@ -627,15 +611,12 @@ func ApplyHeaderRoute(vs *unstructured.Unstructured, ref VirtualServiceRef, s Sp
 		for _, m := range route.Match {
 			matches = append(matches, map[string]any{"headers": map[string]any{m.HeaderName: stringMatch(m.HeaderValue)}})
 		}
-		t.http = append(t.http, map[string]any{
+		return map[string]any{
 			"name":  route.Name,
 			"match": matches,
 			"route": []any{map[string]any{"destination": dest, "weight": int64(weightTotal)}},
-		})
-	}
-	t.http = orderRoutes(t.http, s.ManagedRoutes)
-	t.writeHTTP()
-	return changedSince(before, t.spec, ref)
+		}
+	})
 }
 
 // ApplyMirrorRoute replaces the HTTP route named route.Name in vs with one
@@ -648,23 +629,7 @@ func ApplyMirrorRoute(vs *unstructured.Unstructured, ref VirtualServiceRef, s Sp
 	if route == nil {
 		return false, nil
 	}
-	if err := named("setMirrorRoute", route.Name); err != nil {
-		return false, err
-	}
-	t, err := readTables(vs)
-	if err != nil {
-		return false, err
-	}
-	before, err := json.Marshal(t.spec)
-	if err != nil {
-		return false, fmt.Errorf("encode VirtualService %s: %w", ref.key(), err)
-	}
-	t.http = removeRoute(t.http, route.Name)
-	if len(route.Match) > 0 {
-		dest, weighted, err := canaryTarget(t, ref, s)
-		if err != nil {
-			return false, err
-		}
+	return setManagedRoute(vs, ref, s, "setMirrorRoute", route.Name, len(route.Match) > 0, func(dest map[string]any, weighted []any) map[string]any {
 		matches := make([]any, 0, len(route.Match))
 		for _, m := range route.Match {
 			entry := map[string]any{}
@@ -683,15 +648,42 @@ func ApplyMirrorRoute(vs *unstructured.Unstructured, ref VirtualServiceRef, s Sp
 			}
 			matches = append(matches, entry)
 		}
-		// Prepended, as upstream does; orderRoutes then settles the
-		// managed routes' relative order.
-		t.http = append([]any{map[string]any{
+		return map[string]any{
 			"name":             route.Name,
 			"match":            matches,
 			"route":            deepCopy(weighted),
 			"mirror":           dest,
 			"mirrorPercentage": map[string]any{"value": float64(route.PercentageOrDefault())},
-		}}, t.http...)
+		}
+	})
+}
+
+// setManagedRoute removes the HTTP route name from vs and, when add is
+// set, puts the route build makes (given the canary destination and the
+// weighted destinations) in its place; then the managed routes go first,
+// in managedRoutes order (where the new route lands before that does not
+// matter: validation requires it to be a managed route). step names the
+// kind of step in errors.
+func setManagedRoute(vs *unstructured.Unstructured, ref VirtualServiceRef, s Split, step, name string, add bool,
+	build func(dest map[string]any, weighted []any) map[string]any) (bool, error) {
+	if err := named(step, name); err != nil {
+		return false, err
+	}
+	t, err := readTables(vs)
+	if err != nil {
+		return false, err
+	}
+	before, err := json.Marshal(t.spec)
+	if err != nil {
+		return false, fmt.Errorf("encode VirtualService %s: %w", ref.key(), err)
+	}
+	t.http = removeRoute(t.http, name)
+	if add {
+		dest, weighted, err := canaryTarget(t, ref, s)
+		if err != nil {
+			return false, err
+		}
+		t.http = append(t.http, build(dest, weighted))
 	}
 	t.http = orderRoutes(t.http, s.ManagedRoutes)
 	t.writeHTTP()
