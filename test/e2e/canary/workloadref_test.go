@@ -11,38 +11,6 @@ import (
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
-const workloadRefManifest = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers: [{name: web, image: "argoproj/rollouts-demo:blue"}]
----
-apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata:
-  name: rollouts-demo
-spec:
-  replicas: 3
-  workloadRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: web
-    scaleDown: onsuccess
-  strategy:
-    canary:
-      steps:
-      - setWeight: 34
-      - pause: {}
-`
-
 // TestWorkloadRefDeployment borrows the pod template and selector of an
 // existing Deployment (seed 08's pattern): the Rollout runs it, the
 // Deployment is scaled to zero once the Rollout is healthy (scaleDown:
@@ -51,7 +19,7 @@ spec:
 func TestWorkloadRefDeployment(t *testing.T) {
 	e := framework.Get(t)
 	ns, _ := scopedNamespace(t)
-	applyYAML(t, ns, workloadRefManifest)
+	applyYAML(t, ns, framework.Testdata(t, "workloadref.yaml"))
 	var blue string
 	framework.Eventually(t, 60*time.Second, "the Rollout healthy with the Deployment's template, the Deployment at 0", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")

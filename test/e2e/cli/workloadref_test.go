@@ -11,38 +11,6 @@ import (
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
-const workloadRefManifest = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers: [{name: web, image: "argoproj/rollouts-demo:blue"}]
----
-apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata:
-  name: rollouts-demo
-spec:
-  replicas: 3
-  workloadRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: web
-    scaleDown: onsuccess
-  strategy:
-    canary:
-      steps:
-      - setWeight: 34
-      - pause: {}
-`
-
 // deployment reads the Deployment name in ns.
 func deployment(t *testing.T, ns, name string) *appsv1.Deployment {
 	t.Helper()
@@ -58,7 +26,7 @@ func deployment(t *testing.T, ns, name string) *appsv1.Deployment {
 // Rollout follows.
 func TestWorkloadRefSetImageAndUndo(t *testing.T) {
 	ns := cliNamespace(t)
-	applyManifest(t, ns, workloadRefManifest)
+	applyManifest(t, ns, framework.Testdata(t, "workloadref.yaml"))
 	v := waitRollout(t, ns, demo, 60*time.Second, "Healthy on the Deployment's template", func(v rolloutView) bool {
 		return v.ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && v.stable() != "" && v.avail[v.stable()] == 3 && v.image[v.stable()] == blue
 	})

@@ -233,3 +233,14 @@ func (m moduleCRD) read() ([]byte, error) {
 	}
 	return []byte(strings.Join(keep, "\n---\n")), nil
 }
+
+// Testdata returns the contents of test/e2e/testdata/name, fixtures
+// several suites share.
+func Testdata(t testing.TB, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(Get(t).RepoRoot, "test", "e2e", "testdata", name))
+	if err != nil {
+		t.Fatalf("read fixture %s: %v", name, err)
+	}
+	return string(raw)
+}
