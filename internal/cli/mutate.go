@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/cli/action"
 	"github.com/aviary-rollouts/aviary/internal/cli/patch"
 )
 
@@ -20,21 +19,21 @@ import (
 // "analysisRun") named name in the command's namespace into obj, turning
 // NotFound into a line a person can act on.
 func lookup(ctx context.Context, o *Options, kind, name string, obj client.Object) (client.Client, error) {
+	c, ns, err := o.clientAndNamespace()
+	if err != nil {
+		return nil, err
+	}
+	return c, action.Get(ctx, c, kind, ns, name, obj)
+}
+
+// clientAndNamespace is the client and the namespace a command acts in.
+func (o *Options) clientAndNamespace() (client.Client, string, error) {
 	c, err := o.Client()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ns, err := o.Namespace()
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%s %q not found in namespace %q", kind, name, ns)
-		}
-		return nil, fmt.Errorf("get %s %q in namespace %q: %w", kind, name, ns, err)
-	}
-	return c, nil
+	return c, ns, err
 }
 
 // lookupRollout reads the Rollout name.
@@ -50,17 +49,12 @@ func lookupRollout(ctx context.Context, o *Options, name string) (client.Client,
 // several.
 func sendPatches[T client.Object](ctx context.Context, o *Options, kind, done string, names []string, newObj func() T, build func(T) ([]patch.Patch, error)) error {
 	for _, name := range names {
-		obj := newObj()
-		c, err := lookup(ctx, o, strings.ToLower(kind), name, obj)
+		c, ns, err := o.clientAndNamespace()
 		if err != nil {
 			return err
 		}
-		patches, err := build(obj)
-		if err != nil {
+		if err := action.Patch(ctx, c, strings.ToLower(kind), ns, name, newObj(), build); err != nil {
 			return err
-		}
-		if err := patch.Send(ctx, c, obj, patches); err != nil {
-			return fmt.Errorf("%s %q: %w", strings.ToLower(kind), name, err)
 		}
 		if _, err := fmt.Fprintf(o.Streams.Out, "%s '%s' %s\n", kind, name, done); err != nil {
 			return err
@@ -71,7 +65,7 @@ func sendPatches[T client.Object](ctx context.Context, o *Options, kind, done st
 
 // fixed adapts a patch list that does not depend on the object read.
 func fixed[T client.Object](patches []patch.Patch) func(T) ([]patch.Patch, error) {
-	return func(T) ([]patch.Patch, error) { return patches, nil }
+	return action.Fixed[T](patches)
 }
 
 func newRollout() *v1alpha1.Rollout         { return &v1alpha1.Rollout{} }
