@@ -31,7 +31,7 @@ func GatherRollout(ctx context.Context, r client.Reader, ns, name string) (*Roll
 		}
 		return nil, fmt.Errorf("get rollout %q: %w", name, err)
 	}
-	objs, err := gather(ctx, r, ns)
+	objs, err := Gather(ctx, r, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -48,17 +48,17 @@ func GatherExperiment(ctx context.Context, r client.Reader, ns, name string) (*E
 		}
 		return nil, fmt.Errorf("get experiment %q: %w", name, err)
 	}
-	objs, err := gather(ctx, r, ns)
+	objs, err := Gather(ctx, r, ns)
 	if err != nil {
 		return nil, err
 	}
 	return NewExperiment(&exp, objs), nil
 }
 
-// gather lists the namespace's ReplicaSets, AnalysisRuns and Experiments
+// Gather lists the namespace's ReplicaSets, AnalysisRuns and Experiments
 // once each, then only the pods of those ReplicaSets (by their
 // pod-template-hash label), since pods are usually the most numerous.
-func gather(ctx context.Context, r client.Reader, ns string) (Objects, error) {
+func Gather(ctx context.Context, r client.Reader, ns string) (Objects, error) {
 	var (
 		objs Objects
 		rss  appsv1.ReplicaSetList
@@ -103,17 +103,24 @@ func gather(ctx context.Context, r client.Reader, ns string) (Objects, error) {
 // GatherExperiment together with a channel that receives a value whenever
 // any of them changes. It stops with ctx.
 func Watch(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, ns string) (client.Reader, <-chan struct{}, error) {
-	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{ns: {}}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("watch namespace %q: %w", ns, err)
-	}
 	// One pending signal is enough: a redraw reads everything anew.
 	changed := make(chan struct{}, 1)
-	notify := func() {
+	r, err := WatchFunc(ctx, cfg, scheme, ns, func() {
 		select {
 		case changed <- struct{}{}:
 		default:
 		}
+	})
+	return r, changed, err
+}
+
+// WatchFunc is Watch calling notify (from the cache's goroutines) on every
+// change instead of signalling a channel, for callers with several
+// listeners.
+func WatchFunc(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, ns string, notify func()) (client.Reader, error) {
+	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	if err != nil {
+		return nil, fmt.Errorf("watch namespace %q: %w", ns, err)
 	}
 	handler := toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { notify() },
@@ -127,15 +134,15 @@ func Watch(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, ns str
 			if meta.IsNoMatchError(err) {
 				continue
 			}
-			return nil, nil, fmt.Errorf("watch %T: %w", obj, err)
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
 		}
 		if _, err := inf.AddEventHandler(handler); err != nil {
-			return nil, nil, fmt.Errorf("watch %T: %w", obj, err)
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
 		}
 	}
 	go func() { _ = c.Start(ctx) }()
 	if !c.WaitForCacheSync(ctx) {
-		return nil, nil, fmt.Errorf("watch namespace %q: %w", ns, context.Cause(ctx))
+		return nil, fmt.Errorf("watch namespace %q: %w", ns, context.Cause(ctx))
 	}
-	return c, changed, nil
+	return c, nil
 }

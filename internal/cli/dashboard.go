@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aviary-rollouts/aviary/internal/dashboard"
+	"github.com/aviary-rollouts/aviary/internal/manager"
+	"github.com/aviary-rollouts/aviary/internal/version"
+)
+
+func init() { register(newDashboardCommand) }
+
+func newDashboardCommand(o *Options) *cobra.Command {
+	var (
+		port     int
+		address  string
+		rootPath string
+	)
+	cmd := &cobra.Command{
+		Use:   "dashboard",
+		Short: "Start UI dashboard",
+		Long: `Serve the web dashboard and its REST API with your kubeconfig's credentials.
+It listens on 127.0.0.1 unless --address says otherwise: anyone who can reach it acts on the cluster as you.`,
+		Example: `  # Start the dashboard on http://127.0.0.1:3100/rollouts
+  kubectl argo rollouts dashboard
+  # On another port and path
+  kubectl argo rollouts dashboard -p 8080 --root-path argo-rollouts`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.RESTConfig()
+			if err != nil {
+				return err
+			}
+			c, ns, err := o.clientAndNamespace()
+			if err != nil {
+				return err
+			}
+			scheme, err := manager.Scheme()
+			if err != nil {
+				return err
+			}
+			l, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(port)))
+			if err != nil {
+				return fmt.Errorf("listen on %s port %d: %w (choose another with -p or --address)", address, port, err)
+			}
+			ip := net.ParseIP(address)
+			srv, err := dashboard.New(dashboard.Config{
+				RESTConfig:   cfg,
+				Scheme:       scheme,
+				Client:       c,
+				Namespace:    ns,
+				RootPath:     rootPath,
+				Version:      version.String(),
+				LoopbackOnly: address == "localhost" || (ip != nil && ip.IsLoopback()),
+			})
+			if err != nil {
+				_ = l.Close()
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			url := "http://" + l.Addr().String() + srv.URLPath()
+			if _, err := fmt.Fprintf(o.Streams.Out, "Argo Rollouts Dashboard is now available at %s (namespace %s)\n", strings.TrimSuffix(url, "/"), ns); err != nil {
+				return err
+			}
+			return srv.Serve(ctx, l)
+		},
+	}
+	cmd.Flags().IntVarP(&port, "port", "p", 3100, "port to listen on")
+	cmd.Flags().StringVar(&address, "address", "127.0.0.1", "address to listen on; anything but loopback exposes your cluster credentials' power to that network")
+	cmd.Flags().StringVar(&rootPath, "root-path", "rollouts", "path the dashboard is served under")
+	return cmd
+}

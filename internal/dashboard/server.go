@@ -1,0 +1,198 @@
+// Package dashboard is `kubectl argo rollouts dashboard`: an HTTP server
+// with the Argo Rollouts dashboard's REST API (rollout list and detail,
+// their watches as Server-Sent Events, the actions) and a web UI embedded
+// in the binary. It acts with the caller's kubeconfig, like the CLI, and
+// sends the CLI's patches.
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// CSRFHeader carries the token every mutating request must present.
+const CSRFHeader = "X-CSRF-Token"
+
+// Config is what the server needs.
+type Config struct {
+	// RESTConfig and Scheme start the namespace watches; Client sends
+	// the actions and lists namespaces.
+	RESTConfig *rest.Config
+	Scheme     *runtime.Scheme
+	Client     client.Client
+	// Namespace is shown first.
+	Namespace string
+	// RootPath is the path the UI and API live under, without slashes
+	// ("rollouts").
+	RootPath string
+	// Version is shown in the header and by /api/v1/version.
+	Version string
+	// LoopbackOnly makes the server answer only requests addressed to a
+	// loopback name (localhost, 127.0.0.1, [::1]), which defeats DNS
+	// rebinding; set when it listens on loopback.
+	LoopbackOnly bool
+	// Now is the clock of restart; time.Now if nil.
+	Now func() time.Time
+}
+
+// Server serves the dashboard.
+type Server struct {
+	cfg   Config
+	root  string // "/rollouts"
+	token string
+	hub   *hub
+	index *template.Template
+}
+
+// New builds a server; Close stops its watches.
+func New(cfg Config) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return nil, fmt.Errorf("csrf token: %w", err)
+	}
+	index, err := template.ParseFS(uiFiles, "ui/index.html")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard page: %w", err)
+	}
+	root := "/" + strings.Trim(cfg.RootPath, "/")
+	if root == "/" {
+		root = ""
+	}
+	return &Server{cfg: cfg, root: root, token: hex.EncodeToString(token), hub: newHub(cfg.RESTConfig, cfg.Scheme), index: index}, nil
+}
+
+// Close stops the namespace watches.
+func (s *Server) Close() { s.hub.close() }
+
+// URLPath is the path of the UI ("/rollouts/").
+func (s *Server) URLPath() string { return s.root + "/" }
+
+// Handler is the whole dashboard: UI, assets and API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	api := s.root + "/api/v1"
+	mux.HandleFunc("GET "+api+"/version", s.version)
+	mux.HandleFunc("GET "+api+"/namespace", s.namespaces)
+	mux.HandleFunc("GET "+api+"/rollouts/{ns}/info", s.list)
+	mux.HandleFunc("GET "+api+"/rollouts/{ns}/info/watch", s.watchList)
+	mux.HandleFunc("GET "+api+"/rollouts/{ns}/{name}/info", s.detail)
+	mux.HandleFunc("GET "+api+"/rollouts/{ns}/{name}/info/watch", s.watchDetail)
+	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/promote", s.promote)
+	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/abort", s.abort)
+	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/retry", s.retry)
+	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/restart", s.restart)
+	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/pause", s.pause)
+	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/set/{container}/{image...}", s.setImage)
+	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/undo/{revision}", s.undo)
+	mux.HandleFunc(api+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no API %s %s", r.Method, r.URL.Path))
+	})
+	assets, _ := fs.Sub(uiFiles, "ui")
+	mux.Handle("GET "+s.root+"/assets/", http.StripPrefix(s.root+"/assets/", noSniff(http.FileServerFS(assets))))
+	mux.HandleFunc("GET "+s.root+"/", s.page)
+	if s.root != "" {
+		mux.Handle("GET "+s.root, http.RedirectHandler(s.root+"/", http.StatusMovedPermanently))
+		mux.Handle("GET /{$}", http.RedirectHandler(s.root+"/", http.StatusFound))
+	}
+	return s.guard(mux)
+}
+
+// guard refuses requests addressed to a name that is not loopback (when
+// LoopbackOnly), mutations without the page's CSRF token, and mutations
+// from another origin.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.LoopbackOnly && !loopbackHost(r.Host) {
+			writeError(w, http.StatusForbidden, fmt.Errorf("host %q refused: the dashboard listens on loopback and answers only to localhost, 127.0.0.1 or [::1] (use --address to serve other names)", r.Host))
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			got := r.Header.Get(CSRFHeader)
+			if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+				writeError(w, http.StatusForbidden, fmt.Errorf("missing or wrong %s header: reload the dashboard page to get a fresh token", CSRFHeader))
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
+				writeError(w, http.StatusForbidden, fmt.Errorf("origin %q refused: actions are accepted only from the dashboard's own page", o))
+				return
+			}
+		}
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func noSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func sameOrigin(origin, host string) bool {
+	rest, ok := strings.CutPrefix(origin, "http://")
+	if !ok {
+		rest, ok = strings.CutPrefix(origin, "https://")
+	}
+	return ok && strings.EqualFold(rest, host)
+}
+
+// page serves the single page of the UI for every path under the root,
+// so a rollout's address can be bookmarked and reloaded.
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+	data := struct{ Root, Token, Namespace, Version string }{s.root, s.token, s.cfg.Namespace, s.cfg.Version}
+	if err := s.index.Execute(w, data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// Serve listens on l until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	s.Close()
+	return nil
+}

@@ -1,0 +1,66 @@
+// Small helpers to build DOM nodes without innerHTML, so names and
+// messages from the cluster are always text, never markup.
+
+/**
+ * h builds an element: h('div', {class: 'x', dataset: {a: 1}, onclick}, child, ...).
+ * Children may be strings, nodes, arrays, or null/false (skipped).
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'dataset') Object.assign(el.dataset, v);
+    // Through the CSSOM: the page's CSP refuses style attributes.
+    else if (k === 'style') Object.assign(el.style, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** s builds an SVG element. */
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
+    if (k === 'dataset') Object.assign(el.dataset, v);
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+/** replace swaps the children of el for the given ones. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+/** age renders the time since t ("5m", "2h3m", "4d"). */
+export function age(t, now = Date.now()) {
+  if (!t) return '';
+  let sec = Math.max(0, Math.floor((now - new Date(t).getTime()) / 1000));
+  const d = Math.floor(sec / 86400); sec -= d * 86400;
+  const hr = Math.floor(sec / 3600); sec -= hr * 3600;
+  const m = Math.floor(sec / 60); sec -= m * 60;
+  if (d > 0) return hr ? `${d}d${hr}h` : `${d}d`;
+  if (hr > 0) return m ? `${hr}h${m}m` : `${hr}h`;
+  if (m > 0) return m < 10 && sec ? `${m}m${sec}s` : `${m}m`;
+  return `${sec}s`;
+}
