@@ -100,12 +100,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/pause", s.pause)
 	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/set/{container}/{image...}", s.setImage)
 	mux.HandleFunc("PUT "+api+"/rollouts/{ns}/{name}/undo/{revision}", s.undo)
-	mux.HandleFunc(api+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Errorf("no API %s %s", r.Method, r.URL.Path))
-	})
 	assets, _ := fs.Sub(uiFiles, "ui")
 	mux.Handle("GET "+s.root+"/assets/", http.StripPrefix(s.root+"/assets/", noSniff(http.FileServerFS(assets))))
-	mux.HandleFunc("GET "+s.root+"/", s.page)
+	mux.HandleFunc(s.root+"/", s.page)
 	if s.root != "" {
 		mux.Handle("GET "+s.root, http.RedirectHandler(s.root+"/", http.StatusMovedPermanently))
 		mux.Handle("GET /{$}", http.RedirectHandler(s.root+"/", http.StatusFound))
@@ -171,6 +168,15 @@ func sameOrigin(origin, host string) bool {
 // page serves the single page of the UI for every path under the root,
 // so a rollout's address can be bookmarked and reloaded.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, s.root+"/api/") {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no API %s %s", r.Method, r.URL.Path))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: the page is only read", r.Method, r.URL.Path))
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")

@@ -5,7 +5,7 @@ import { h } from './dom.js';
 import { run } from './notice.js';
 
 const icons = {
-  Healthy: '✔', Progressing: '◌', Paused: '॥', Degraded: '✖', Error: '⚠', InvalidSpec: '⚠',
+  Healthy: '✔', Progressing: '◌', Paused: '‖', Degraded: '✖', Error: '⚠', InvalidSpec: '⚠',
   ScaledDown: '•', Unknown: '?', Successful: '✔', Failed: '✖', Running: '◌', Pending: '◷', Inconclusive: '?',
 };
 

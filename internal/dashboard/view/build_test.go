@@ -1,0 +1,180 @@
+package view
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/cli/tree"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// canary is a Rollout updating from hash "a" (revision 1) to "b"
+// (revision 2) with the given current step.
+func canary(step int32) *v1alpha1.Rollout {
+	return &v1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: "ro-uid", Generation: 2},
+		Spec: v1alpha1.RolloutSpec{
+			Replicas: ptr(int32(4)),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				InitContainers: []corev1.Container{{Name: "init", Image: "busybox"}},
+				Containers:     []corev1.Container{{Name: "app", Image: "demo:green"}},
+			}},
+			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{
+				{SetWeight: ptr(int32(20))},
+				{Pause: &v1alpha1.RolloutPause{}},
+				{Analysis: &v1alpha1.RolloutAnalysis{
+					Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "success-rate"}},
+					Args:      []v1alpha1.AnalysisRunArgument{{Name: "service", Value: "web"}, {Name: "hash", ValueFrom: &v1alpha1.ArgumentValueFrom{PodTemplateHashValue: ptr(v1alpha1.ValueFromPodTemplateHash("Latest"))}}},
+				}},
+				{Pause: &v1alpha1.RolloutPause{Duration: ptr(intstr.FromInt32(30))}},
+				{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr(int32(2))}},
+			}}},
+		},
+		Status: v1alpha1.RolloutStatus{
+			ObservedGeneration: "2", StableRS: "a", CurrentPodHash: "b", CurrentStepIndex: ptr(step),
+			Phase: v1alpha1.RolloutPhaseProgressing, Replicas: 4, ReadyReplicas: 3, AvailableReplicas: 3,
+		},
+	}
+}
+
+func replicaSet(hash, revision, image string) appsv1.ReplicaSet {
+	return appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "web-" + hash, Namespace: "ns",
+			Labels:          map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: hash},
+			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: revision},
+			OwnerReferences: []metav1.OwnerReference{{UID: "ro-uid", Name: "web", Kind: "Rollout"}},
+		},
+		Spec: appsv1.ReplicaSetSpec{Replicas: ptr(int32(2)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}}}},
+	}
+}
+
+func run(step string, measurements ...v1alpha1.Measurement) v1alpha1.AnalysisRun {
+	return v1alpha1.AnalysisRun{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "web-b-2-" + step, Namespace: "ns", CreationTimestamp: metav1.NewTime(time.Unix(100, 0)),
+			Labels:          map[string]string{v1alpha1.RolloutTypeLabel: v1alpha1.RolloutTypeStepLabel, v1alpha1.RolloutCanaryStepIndexLabel: step},
+			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: "2"},
+			OwnerReferences: []metav1.OwnerReference{{UID: "ro-uid", Name: "web", Kind: "Rollout"}},
+		},
+		Spec: v1alpha1.AnalysisRunSpec{
+			Args: []v1alpha1.Argument{{Name: "service", Value: ptr("web")}, {Name: "token", ValueFrom: &v1alpha1.ValueFrom{SecretKeyRef: &v1alpha1.SecretKeyRef{Name: "s", Key: "k"}}}},
+			Metrics: []v1alpha1.Metric{{
+				Name: "success-rate", Interval: "10s", SuccessCondition: "result[0] >= 0.95", FailureLimit: ptr(intstr.FromInt32(3)),
+				Provider: v1alpha1.MetricProvider{Prometheus: &v1alpha1.PrometheusMetric{Query: `sum(rate(x{service="{{args.service}}",token="{{args.token}}"}[1m]))`}},
+			}},
+		},
+		Status: v1alpha1.AnalysisRunStatus{Phase: v1alpha1.AnalysisPhaseRunning, MetricResults: []v1alpha1.MetricResult{{
+			Name: "success-rate", Phase: v1alpha1.AnalysisPhaseRunning, Successful: 1, Error: 1, Measurements: measurements,
+		}}},
+	}
+}
+
+func TestDetail(t *testing.T) {
+	at := metav1.NewTime(time.Unix(200, 0))
+	objs := tree.Objects{
+		ReplicaSets:  []appsv1.ReplicaSet{replicaSet("a", "1", "demo:blue"), replicaSet("b", "2", "demo:green")},
+		AnalysisRuns: []v1alpha1.AnalysisRun{run("2", v1alpha1.Measurement{Phase: "Successful", Value: "[0.97]", FinishedAt: &at}, v1alpha1.Measurement{Phase: "Error", Message: "connection refused", FinishedAt: &at})},
+	}
+	d := NewDetail(canary(2), objs)
+
+	if d.Status != "Progressing" || d.Strategy != "Canary" || *d.StepIndex != 2 || d.StepCount != 5 || d.SetWeight != "20" {
+		t.Errorf("summary: %+v", d.Summary)
+	}
+	wantContainers := []Container{{Name: "init", Image: "busybox", Init: true}, {Name: "app", Image: "demo:green"}}
+	if !slices.Equal(d.Containers, wantContainers) {
+		t.Errorf("containers %+v", d.Containers)
+	}
+	var states, texts []string
+	for _, s := range d.Steps {
+		states = append(states, s.State)
+		texts = append(texts, s.Text)
+	}
+	if strings.Join(states, ",") != "done,done,current,pending,pending" {
+		t.Errorf("step states %v", states)
+	}
+	if want := "Set weight 20%|Pause until promoted|Analysis success-rate|Pause 30s|Set canary scale: 2 replicas"; strings.Join(texts, "|") != want {
+		t.Errorf("step texts %q", strings.Join(texts, "|"))
+	}
+	if s := d.Steps[2]; s.AnalysisRun != "web-b-2-2" || !slices.Contains(s.Details, "arg hash = (Latest pod template hash)") {
+		t.Errorf("analysis step %+v", s)
+	}
+	if len(d.Revisions) != 2 || d.Revisions[0].Number != 2 || !d.Revisions[0].Current || d.Revisions[1].Current ||
+		!slices.Equal(d.Revisions[1].Images, []string{"demo:blue"}) || !slices.Equal(d.Revisions[0].AnalysisRuns, []string{"web-b-2-2"}) {
+		t.Errorf("revisions %+v", d.Revisions)
+	}
+	if len(d.AnalysisRuns) != 1 {
+		t.Fatalf("runs %+v", d.AnalysisRuns)
+	}
+	m := d.AnalysisRuns[0].Metrics[0]
+	if want := `sum(rate(x{service="web",token="*****"}[1m]))`; m.Query != want {
+		t.Errorf("query %q, want %q (secrets masked, never read)", m.Query, want)
+	}
+	if m.Provider != "prometheus" || m.FailureLimit != "3" || m.Interval != "10s" || m.Successful != 1 || m.Error != 1 {
+		t.Errorf("metric %+v", m)
+	}
+	if len(m.Measurements) != 2 || !slices.Equal(m.Measurements[0].Values, []float64{0.97}) || m.Measurements[1].Values != nil {
+		t.Errorf("measurements %+v", m.Measurements)
+	}
+}
+
+func TestActionsAndAttention(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		edit      func(*v1alpha1.Rollout)
+		actions   Actions
+		attention string
+	}{
+		{"paused at a step", func(ro *v1alpha1.Rollout) {
+			ro.Status.Phase = v1alpha1.RolloutPhasePaused
+			ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep}}
+		}, Actions{Promote: true, PromoteFull: true, Abort: true, Restart: true, Pause: true}, ""},
+		{"paused by a user", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Paused = true
+			ro.Status.Phase = v1alpha1.RolloutPhasePaused
+		}, Actions{Promote: true, PromoteFull: true, Abort: true, Restart: true}, "paused by a user (spec.paused); promote to resume"},
+		{"inconclusive", func(ro *v1alpha1.Rollout) {
+			ro.Status.Phase = v1alpha1.RolloutPhasePaused
+			ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonInconclusiveAnalysis}}
+		}, Actions{Promote: true, PromoteFull: true, Abort: true, Restart: true, Pause: true}, "paused: InconclusiveAnalysisRun"},
+		{"aborted", func(ro *v1alpha1.Rollout) {
+			ro.Status.Abort = true
+			ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhaseDegraded, "RolloutAborted: metric failed"
+		}, Actions{PromoteFull: true, Retry: true, Restart: true}, "Degraded: RolloutAborted: metric failed"},
+		{"healthy", func(ro *v1alpha1.Rollout) {
+			ro.Status.StableRS = "b"
+			ro.Status.Phase = v1alpha1.RolloutPhaseHealthy
+		}, Actions{Restart: true, Pause: true}, ""},
+		{"unknown phase", func(ro *v1alpha1.Rollout) {
+			ro.Status.Phase = "Exploding"
+		}, Actions{Promote: true, PromoteFull: true, Abort: true, Restart: true, Pause: true}, "status unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ro := canary(1)
+			tc.edit(ro)
+			s := NewSummary(ro, tree.Objects{})
+			if s.Actions != tc.actions || s.Attention != tc.attention {
+				t.Errorf("actions %+v attention %q\nwant %+v %q", s.Actions, s.Attention, tc.actions, tc.attention)
+			}
+		})
+	}
+}
+
+func TestNumbers(t *testing.T) {
+	for in, want := range map[string][]float64{
+		"0.5": {0.5}, "[0.97]": {0.97}, "[1, 2.5]": {1, 2.5}, `["3"]`: {3}, "": nil, "NaN-ish": nil, "{}": nil,
+	} {
+		if got := numbers(in); !slices.Equal(got, want) {
+			t.Errorf("numbers(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
