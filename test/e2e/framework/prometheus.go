@@ -2,13 +2,8 @@ package framework
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,15 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/aviary-rollouts/aviary/internal/localprom"
 	"github.com/aviary-rollouts/aviary/internal/trafficsim"
 )
 
 // Prometheus is a real Prometheus server (Debian's `prometheus` package)
-// run by a test, scraping the test's IngressTraffic exporter every second.
+// run by a test, scraping the test's exporter every second.
 type Prometheus struct {
-	// Address is the server's base URL, as a metric's `address` names it.
-	Address string
-	out     *syncBuffer
+	*localprom.Server
 }
 
 // StartPrometheus runs prometheus with a 1 s scrape interval against
@@ -33,44 +27,17 @@ type Prometheus struct {
 // binary is missing: .ci/run installs it.
 func StartPrometheus(t testing.TB, exporter string) *Prometheus {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
+	srv, err := localprom.Start(context.Background(), localprom.Options{Dir: t.TempDir(), Listen: FreeAddr(t), Targets: []string{exporter}})
 	if err != nil {
-		t.Fatalf("prometheus is not installed (apt-get install prometheus; .ci/run does it): %v", err)
+		t.Fatalf("%v (.ci/run installs prometheus)", err)
 	}
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: ingress
-    static_configs:
-      - targets: [%q]
-`, exporter)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := FreeAddr(t)
-	p := &Prometheus{Address: "http://" + addr, out: &syncBuffer{}}
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
+		srv.Stop()
 		if t.Failed() {
-			t.Logf("prometheus output:\n%s", p.out.String())
+			t.Logf("prometheus output:\n%s", srv.Output())
 		}
 	})
-	Eventually(t, 30*time.Second, "prometheus to scrape the exporter", func() (bool, string) {
-		body, err := HTTPGet(p.Address + "/api/v1/query?query=up")
-		return err == nil && strings.Contains(body, `"value":[`) && strings.Contains(body, `"1"]`), fmt.Sprint(body, err)
-	})
-	return p
+	return &Prometheus{srv}
 }
 
 // HTTPGet returns the body of a GET of url.
