@@ -8,13 +8,24 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/aviary-rollouts/aviary/internal/version.Version=$(VERSION)
 
-.PHONY: all build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean
+.PHONY: all demo build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean
 
 all: build
 
-build: ## bin/aviary-controller and bin/kubectl-argo-rollouts
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/aviary-controller ./cmd/aviary-controller
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-argo-rollouts ./cmd/kubectl-argo-rollouts
+# The headline scenario on the local cluster (README). DEMO_REAL_TIME=1 keeps
+# the seed's 2-minute pauses; DEMO_KEEP=1 leaves everything running.
+demo: ## build what is missing, start the local cluster, play seed 01's success and failure paths
+	@echo "demo: building bin/ (a first build compiles the dependencies for a few minutes; each package is listed)"
+	@$(MAKE) --no-print-directory build BUILDFLAGS=-v
+	@echo "demo: starting the local control plane (a first start builds Kubernetes from the Go module proxy, about ten minutes, with progress)"
+	@$(MAKE) --no-print-directory cluster-up
+	@$(LOCAL)/bin/kubectl --kubeconfig $(KUBECONFIG_LOCAL) apply --server-side -f config/crd >/dev/null
+	@status=0; $(BIN)/aviary-demo --kubeconfig $(KUBECONFIG_LOCAL) --bin $(BIN) || status=$$?; \
+	if [ "$(DEMO_KEEP)" != 1 ]; then echo "demo: stopping the local control plane"; $(MAKE) --no-print-directory cluster-down >/dev/null 2>&1; fi; \
+	exit $$status
+
+build: ## bin/: aviary-controller, kubectl-argo-rollouts, aviary-traffic-simulator, aviary-demo
+	$(GO) build $(BUILDFLAGS) -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/aviary-controller ./cmd/kubectl-argo-rollouts ./cmd/aviary-traffic-simulator ./cmd/aviary-demo
 
 install: ## put kubectl-argo-rollouts on PATH (into $(go env GOPATH)/bin, or GOBIN), so `kubectl argo rollouts` works
 	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/kubectl-argo-rollouts
