@@ -4,7 +4,11 @@
 import { h, s } from './dom.js';
 import { statusClass } from './status.js';
 
-const W = 640, H = 200, PAD = { l: 48, r: 12, t: 12, b: 28 };
+const PAD = { l: 48, r: 12, t: 14, b: 28 };
+
+// The drawing is sized for the screen, so its text stays readable when
+// the SVG scales to a phone's width.
+const size = () => (window.innerWidth < 600 ? { W: 360, H: 180 } : { W: 640, H: 200 });
 
 /** threshold reads "result[0] >= 0.95" as {op: '>=', value: 0.95}. */
 export function threshold(condition) {
@@ -17,6 +21,7 @@ const clock = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minut
 
 /** chart draws metric m; data-points tells how many measurements it plots. */
 export function chart(m) {
+  const { W, H } = size();
   const pts = [];
   const errors = [];
   for (const ms of m.measurements || []) {
@@ -42,11 +47,15 @@ export function chart(m) {
   const vals = pts.map((p) => p.v);
   for (const th of [success, failure]) if (th) vals.push(th.value);
   let lo = Math.min(...vals, 0), hi = Math.max(...vals, 0);
-  if (lo >= 0 && hi <= 1) { lo = 0; hi = 1; }
-  if (hi === lo) hi = lo + 1;
-  const span = hi - lo;
-  hi += span * 0.05;
-  lo -= lo < 0 ? span * 0.05 : 0;
+  if (lo >= 0 && hi <= 1) {
+    // Ratios, the usual case, keep the 0–1 scale.
+    lo = 0; hi = 1;
+  } else {
+    if (hi === lo) hi = lo + 1;
+    const span = hi - lo;
+    hi += span * 0.05;
+    lo -= lo < 0 ? span * 0.05 : 0;
+  }
   const x = (t) => PAD.l + ((t - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
   const y = (v) => PAD.t + (1 - (v - lo) / (hi - lo)) * (H - PAD.t - PAD.b);
 

@@ -141,7 +141,7 @@ export function showRollout(el, ns, name, navigate) {
       return h('article', { class: `run ${statusClass(a.status)}`, id: key, dataset: { testid: 'analysisrun', name: a.name, status: a.status } },
         fold(key, h('span', { class: 'run-head' }, badge(a.status), h('span', { class: 'run-name' }, a.name),
           h('span', { class: 'muted' }, [a.type, a.stepIndex !== undefined && a.stepIndex !== null ? `step ${a.stepIndex}` : null, `revision ${a.revision}`, age(a.creationTimestamp)].filter(Boolean).join(' · '))),
-        a.message ? h('p', { class: 'run-message' }, a.message) : null,
+        a.message ? h('p', { class: `run-message ${statusClass(a.status)}` }, a.message) : null,
         a.metrics.map((m) => metric(a, m))));
     }));
   }
@@ -150,7 +150,7 @@ export function showRollout(el, ns, name, navigate) {
     const counts = ['successful', 'failed', 'inconclusive', 'error'].filter((k) => m[k]).map((k) => `${m[k]} ${k}`).join(', ') || 'no results yet';
     return h('section', { class: 'metric', dataset: { testid: 'metric', metric: m.name } },
       h('div', { class: 'metric-head' }, badge(m.status || 'Pending'), h('h4', {}, m.name), h('span', { class: 'muted' }, m.provider), m.dryRun ? h('span', { class: 'tag' }, 'dry run') : null),
-      m.message ? h('p', { class: 'metric-message', dataset: { testid: 'metric-message' } }, m.message) : null,
+      m.message ? h('p', { class: `metric-message ${statusClass(m.status)}`, dataset: { testid: 'metric-message' } }, m.message) : null,
       h('dl', { class: 'rules' },
         m.successCondition ? [h('dt', {}, 'Success'), h('dd', {}, h('code', {}, m.successCondition))] : null,
         m.failureCondition ? [h('dt', {}, 'Failure'), h('dd', {}, h('code', {}, m.failureCondition))] : null,
