@@ -301,7 +301,8 @@ func printSummary(w io.Writer, s Summary) {
 			fmt.Fprintf(w, " — %s", r.Message)
 		}
 		fmt.Fprintf(w, "\n  stable serves:   %s\n", r.StableImage)
-		fmt.Fprintf(w, "  canary weights:  %s\n", strings.Join(r.Weights, " → "))
+		fmt.Fprintf(w, "  set weight:      %s\n", strings.Join(r.SetWeights, " → "))
+		fmt.Fprintf(w, "  canary Ingress:  %s (canary-weight seen)\n", strings.Join(r.Weights, " → "))
 		fmt.Fprintf(w, "  analysis run:    %s %s (✔ %d ✖ %d errors %d), started at weight %s%%\n", r.Run.Name, r.Run.Phase, r.Run.Successful, r.Run.Failed, r.Run.Error, r.WeightAtRun)
 		fmt.Fprintf(w, "  measurements:    %s\n", strings.Join(r.Run.Measurements, " "))
 		for _, p := range r.Problems {

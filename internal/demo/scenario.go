@@ -14,6 +14,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/cli/action"
+	"github.com/aviary-rollouts/aviary/internal/cli/tree"
 	"github.com/aviary-rollouts/aviary/internal/trafficsim"
 )
 
@@ -92,7 +94,10 @@ type Result struct {
 	Image    string
 	Started  time.Time
 	Duration time.Duration
-	// Weights are the canary weights seen, in order.
+	// SetWeights are the weights the rollout's steps set, in order (100
+	// once the steps are done; 0 once aborted).
+	SetWeights []string
+	// Weights are the canary Ingress weights seen, in order.
 	Weights []string
 	// WeightAtRun is the canary weight when the path's AnalysisRun appeared.
 	WeightAtRun string
@@ -183,8 +188,9 @@ func (s *Scenario) Success(ctx context.Context, timeout time.Duration) (Result, 
 	ro := last.Rollout
 	res.expect(res.Phase == string(v1alpha1.RolloutPhaseHealthy), "the rollout is %s, want Healthy", res.Phase)
 	res.expect(res.StableImage == GreenImage, "the stable ReplicaSet runs %q, want %q", res.StableImage, GreenImage)
+	res.expect(slices.Equal(res.SetWeights, []string{"20", "40", "60", "80", "100"}), "set weights %v, want 20, 40, 60, 80, 100", res.SetWeights)
 	res.expect(inOrder(res.Weights, "20", "40", "60", "80") && res.Weights[len(res.Weights)-1] == "0",
-		"canary weights seen %v: want 20, 40, 60, 80 in order, then 0 once green is stable", res.Weights)
+		"canary Ingress weights seen %v: want 20, 40, 60, 80 in order, then 0 once green is stable", res.Weights)
 	res.expect(res.WeightAtRun == "40", "the background analysis started at canary weight %q, want 40 (startingStep 2)", res.WeightAtRun)
 	res.expect(res.Run.Phase == string(v1alpha1.AnalysisPhaseSuccessful) && res.Run.Successful > 0 && res.Run.Failed == 0,
 		"the background run %q is %s with %d successful and %d failed measurements, want Successful with no failure", res.Run.Name, res.Run.Phase, res.Run.Successful, res.Run.Failed)
@@ -226,7 +232,8 @@ func (s *Scenario) Failure(ctx context.Context, timeout time.Duration) (Result, 
 	res.expect(ro.Status.StableRS == stableHash && res.StableImage == stableImage,
 		"stable is %q running %q, want the previous stable %q running %q", ro.Status.StableRS, res.StableImage, stableHash, stableImage)
 	res.expect(s.stableSelector(ctx) == stableHash, "the stable Service selects %q, want %q (everything back on %s)", s.stableSelector(ctx), stableHash, stableImage)
-	res.expect(inOrder(res.Weights, "20", "40") && res.Weights[len(res.Weights)-1] == "0", "canary weights seen %v: want 20 then 40, ending at 0", res.Weights)
+	res.expect(inOrder(res.SetWeights, "20", "40") && res.SetWeights[len(res.SetWeights)-1] == "0", "set weights %v: want 20 then 40, ending at 0 once aborted", res.SetWeights)
+	res.expect(inOrder(res.Weights, "20", "40") && res.Weights[len(res.Weights)-1] == "0", "canary Ingress weights seen %v: want 20 then 40, ending at 0", res.Weights)
 	res.expect(res.WeightAtRun == "40", "the background analysis started at canary weight %q, want 40 (startingStep 2)", res.WeightAtRun)
 	res.expect(res.Run.Phase == string(v1alpha1.AnalysisPhaseFailed) && res.Run.Failed > 3,
 		"the background run %q is %s with %d failed measurements, want Failed after more than failureLimit (3)", res.Run.Name, res.Run.Phase, res.Run.Failed)
@@ -281,8 +288,11 @@ func (s *Scenario) until(ctx context.Context, timeout time.Duration, what string
 				s.Watch(sn)
 			}
 			if res != nil {
-				if len(res.Weights) == 0 || res.Weights[len(res.Weights)-1] != sn.Weight {
-					res.Weights = append(res.Weights, sn.Weight)
+				res.Weights = appendChange(res.Weights, sn.Weight)
+				// Weights set for the path's version only, once the
+				// controller has seen it.
+				if ro := sn.Rollout; observed(ro) && ro.Status.CurrentPodHash != res.from && ro.Spec.Strategy.Canary != nil {
+					res.SetWeights = appendChange(res.SetWeights, strconv.Itoa(int(tree.SetWeight(ro))))
 				}
 				if res.WeightAtRun == "" && runOf(sn) != nil && sn.Rollout.Status.CurrentPodHash != res.from {
 					res.WeightAtRun = sn.Weight
@@ -400,6 +410,14 @@ func (s *Scenario) stableImage(ctx context.Context, ro *v1alpha1.Rollout) string
 		}
 	}
 	return ""
+}
+
+// appendChange appends v unless it is the last value already.
+func appendChange(list []string, v string) []string {
+	if len(list) > 0 && list[len(list)-1] == v {
+		return list
+	}
+	return append(list, v)
 }
 
 // inOrder reports whether want appears in seen as a subsequence.
