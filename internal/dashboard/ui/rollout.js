@@ -49,7 +49,7 @@ export function showRollout(el, ns, name, navigate) {
       r.stepCount ? fact('Step', 'step', stepText(r)) : null,
       r.strategy === 'Canary' ? fact('Set weight', 'set-weight', `${r.setWeight ?? 0}%`) : null,
       r.strategy === 'Canary' ? fact('Actual weight', 'actual-weight', `${r.actualWeight ?? 0}%`) : null,
-      fact('Pods ready', 'pods', `${r.ready}/${r.desired}`),
+      fact('Pods ready / desired', 'pods', `${r.ready}/${r.desired}`),
       fact('Updated', 'updated', String(r.updated)),
       fact('Age', 'age', age(r.creationTimestamp))), progress(r));
   }

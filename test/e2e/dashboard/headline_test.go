@@ -111,7 +111,7 @@ func TestDashboardHeadline(t *testing.T) {
 	d := startDashboard(t, ns, "0")
 	b := newBrowser(t)
 
-	h.Update("argoproj/rollouts-demo:green", 0)
+	h.SetImage("argoproj/rollouts-demo:green")
 	waitRollout(t, h, time.Minute, "green paused at the first pause (step 1)", func(ro *v1alpha1.Rollout) bool {
 		return ro.Status.Phase == v1alpha1.RolloutPhasePaused && stepIs(ro, 1)
 	})

@@ -132,15 +132,33 @@ func (c *Controller) Stop(timeout time.Duration) error {
 func (c *Controller) ExitCode() int { <-c.done; return c.cmd.ProcessState.ExitCode() }
 
 // FreeAddr returns a loopback address with a port free at the time of the call.
+// The kernel may hand a just-closed port out again, so two calls before
+// either port is taken could return the same one: each address is given
+// out once per test binary.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	handedMu.Lock()
+	defer handedMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find a free port: %v", err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handed[addr] {
+			handed[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("find a free port: every port offered was handed out before")
+	return ""
 }
+
+var (
+	handedMu sync.Mutex
+	handed   = map[string]bool{}
+)
 
 // syncBuffer is a bytes.Buffer safe for a writing process and reading tests.
 type syncBuffer struct {
