@@ -128,8 +128,8 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 		t.Fatalf("the first deploy created AnalysisRuns: %v", first.runs)
 	}
 	seen := map[string]bool{} // events from the first deploy
-	for _, ev := range listEvents(t, ns) {
-		seen[ev.name] = true
+	for _, ev := range framework.RolloutEvents(t, ns) {
+		seen[ev.Name] = true
 	}
 
 	// The guard: at every poll, per rollout, the active Service moves only
@@ -290,16 +290,16 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 		green[ro.Name] = ro.Status.CurrentPodHash
 	}
 	byRollout, detail := map[string][]string{}, map[string][]string{}
-	for _, ev := range listEvents(t, ns) {
-		if seen[ev.name] || !slices.Contains(crashEventReasons, ev.reason) {
+	for _, ev := range framework.RolloutEvents(t, ns) {
+		if seen[ev.Name] || !slices.Contains(crashEventReasons, ev.Reason) {
 			continue
 		}
-		if ev.count != 1 {
-			t.Errorf("event %s of %s counted %d times: %s", ev.reason, ev.object, ev.count, ev.message)
+		if ev.Count != 1 {
+			t.Errorf("event %s of %s counted %d times: %s", ev.Reason, ev.Object, ev.Count, ev.Message)
 		}
-		line := ev.reason + ": " + strings.NewReplacer(blue[ev.object], "<old>", green[ev.object], "<new>", ev.object, "NAME").Replace(ev.message)
-		byRollout[ev.object] = append(byRollout[ev.object], line)
-		detail[ev.object] = append(detail[ev.object], fmt.Sprintf("%s@rv%s %s", ev.reason, ev.version, ev.message))
+		line := ev.Reason + ": " + strings.NewReplacer(blue[ev.Object], "<old>", green[ev.Object], "<new>", ev.Object, "NAME").Replace(ev.Message)
+		byRollout[ev.Object] = append(byRollout[ev.Object], line)
+		detail[ev.Object] = append(detail[ev.Object], fmt.Sprintf("%s@rv%s %s", ev.Reason, ev.Version, ev.Message))
 	}
 	want := slices.Clone(crashWantEvents)
 	slices.Sort(want)
@@ -476,23 +476,4 @@ func (w *world) pending(color string) string {
 		}
 	}
 	return b.String()
-}
-
-type eventInfo struct {
-	name, object, reason, message, version string
-	count                                  int32
-}
-
-// listEvents returns the namespace's Rollout events.
-func listEvents(t *testing.T, ns string) []eventInfo {
-	t.Helper()
-	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.kind=Rollout"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []eventInfo
-	for _, e := range list.Items {
-		out = append(out, eventInfo{name: e.Name, object: e.InvolvedObject.Name, reason: e.Reason, message: e.Message, count: e.Count, version: e.InvolvedObject.ResourceVersion})
-	}
-	return out
 }

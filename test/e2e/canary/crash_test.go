@@ -67,8 +67,8 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 		return done == total && total == n, fmt.Sprintf("%d of %d", done, total)
 	})
 	seen := map[string]bool{} // events from the first deploy
-	for _, ev := range listEvents(t, ns) {
-		seen[ev.name] = true
+	for _, ev := range framework.RolloutEvents(t, ns) {
+		seen[ev.Name] = true
 	}
 
 	for i := range n {
@@ -129,19 +129,19 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 	}
 	slices.Sort(want)
 	byRollout, detail := map[string][]string{}, map[string][]string{}
-	for _, ev := range listEvents(t, ns) {
-		if seen[ev.name] || (ev.reason != "RolloutStepCompleted" && ev.reason != "RolloutCompleted") {
+	for _, ev := range framework.RolloutEvents(t, ns) {
+		if seen[ev.Name] || (ev.Reason != "RolloutStepCompleted" && ev.Reason != "RolloutCompleted") {
 			continue
 		}
-		if ev.count != 1 {
-			t.Errorf("event %s of %s counted %d times: %s", ev.reason, ev.object, ev.count, ev.message)
+		if ev.Count != 1 {
+			t.Errorf("event %s of %s counted %d times: %s", ev.Reason, ev.Object, ev.Count, ev.Message)
 		}
-		line := ev.reason + ": " + ev.message
-		if ev.reason == "RolloutCompleted" {
-			line = ev.reason
+		line := ev.Reason + ": " + ev.Message
+		if ev.Reason == "RolloutCompleted" {
+			line = ev.Reason
 		}
-		byRollout[ev.object] = append(byRollout[ev.object], line)
-		detail[ev.object] = append(detail[ev.object], fmt.Sprintf("%s@rv%s %s", ev.reason, ev.version, ev.message))
+		byRollout[ev.Object] = append(byRollout[ev.Object], line)
+		detail[ev.Object] = append(detail[ev.Object], fmt.Sprintf("%s@rv%s %s", ev.Reason, ev.Version, ev.Message))
 	}
 	for i := range n {
 		name := fmt.Sprintf("app-%02d", i)
@@ -170,23 +170,4 @@ func healthyOn(t *testing.T, ns, color string) (done, total int) {
 		}
 	}
 	return done, total
-}
-
-type eventInfo struct {
-	name, object, reason, message, version string
-	count                                  int32
-}
-
-// listEvents returns the namespace's Rollout events.
-func listEvents(t *testing.T, ns string) []eventInfo {
-	t.Helper()
-	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.kind=Rollout"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []eventInfo
-	for _, e := range list.Items {
-		out = append(out, eventInfo{name: e.Name, object: e.InvolvedObject.Name, reason: e.Reason, message: e.Message, count: e.Count, version: e.InvolvedObject.ResourceVersion})
-	}
-	return out
 }
