@@ -133,7 +133,7 @@ func buildList(ctx context.Context, c client.Reader, ns string) (RolloutList, er
 	if len(ros.Items) == 0 {
 		return out, nil
 	}
-	objs, err := tree.Gather(ctx, c, ns)
+	objs, err := tree.Gather(ctx, c, ns, false)
 	if err != nil {
 		return RolloutList{}, err
 	}
@@ -149,7 +149,7 @@ func buildDetail(ctx context.Context, c client.Reader, ns, name string) (view.De
 	if err := action.Get(ctx, c, "rollout", ns, name, &ro); err != nil {
 		return view.Detail{}, err
 	}
-	objs, err := tree.Gather(ctx, c, ns)
+	objs, err := tree.Gather(ctx, c, ns, true)
 	if err != nil {
 		return view.Detail{}, err
 	}

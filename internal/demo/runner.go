@@ -230,7 +230,11 @@ func freshNamespace(ctx context.Context, c client.Client, ns string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("namespace %s from an earlier run is still terminating after 2m", ns)
 		}
-		time.Sleep(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		return fmt.Errorf("create namespace %s: %w", ns, err)

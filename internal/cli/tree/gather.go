@@ -31,7 +31,7 @@ func GatherRollout(ctx context.Context, r client.Reader, ns, name string) (*Roll
 		}
 		return nil, fmt.Errorf("get rollout %q: %w", name, err)
 	}
-	objs, err := Gather(ctx, r, ns)
+	objs, err := Gather(ctx, r, ns, true)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func GatherExperiment(ctx context.Context, r client.Reader, ns, name string) (*E
 		}
 		return nil, fmt.Errorf("get experiment %q: %w", name, err)
 	}
-	objs, err := Gather(ctx, r, ns)
+	objs, err := Gather(ctx, r, ns, true)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +56,10 @@ func GatherExperiment(ctx context.Context, r client.Reader, ns, name string) (*E
 }
 
 // Gather lists the namespace's ReplicaSets, AnalysisRuns and Experiments
-// once each, then only the pods of those ReplicaSets (by their
-// pod-template-hash label), since pods are usually the most numerous.
-func Gather(ctx context.Context, r client.Reader, ns string) (Objects, error) {
+// once each, then, with pods, only the pods of those ReplicaSets (by
+// their pod-template-hash label), since pods are usually the most
+// numerous; views that show no pods (the dashboard's list) skip them.
+func Gather(ctx context.Context, r client.Reader, ns string, withPods bool) (Objects, error) {
 	var (
 		objs Objects
 		rss  appsv1.ReplicaSetList
@@ -77,6 +78,9 @@ func Gather(ctx context.Context, r client.Reader, ns string) (Objects, error) {
 		return objs, fmt.Errorf("list experiments: %w", err)
 	}
 	objs.ReplicaSets, objs.AnalysisRuns, objs.Experiments = rss.Items, runs.Items, exps.Items
+	if !withPods {
+		return objs, nil
+	}
 	hashes := sets.New[string]()
 	for _, rs := range rss.Items {
 		if h := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]; h != "" {

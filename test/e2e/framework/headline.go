@@ -23,12 +23,9 @@ const HeadlineRollout = demo.RolloutName
 // the canary Ingress weight the controller writes, and each version fails
 // at its pod template's ERROR_RATE.
 type Headline struct {
-	t          testing.TB
-	Env        *Env
-	Namespace  string
-	Sim        *TrafficSimulator
-	Prometheus *Prometheus
-	Controller *Controller
+	t         testing.TB
+	Env       *Env
+	Namespace string
 }
 
 // StartHeadline applies seed 01 in a fresh namespace with its own
@@ -41,15 +38,15 @@ func StartHeadline(t testing.TB, pause string) *Headline {
 	t.Helper()
 	e := Get(t)
 	h := &Headline{t: t, Env: e, Namespace: Namespace(t)}
-	h.Sim = StartTrafficSimulator(t, h.Namespace, HeadlineRollout)
-	h.Prometheus = StartPrometheus(t, h.Sim.Addr)
-	h.Controller = StartController(t, "--leader-elect=false", "--namespaced", "--namespace", h.Namespace)
+	sim := StartTrafficSimulator(t, h.Namespace, HeadlineRollout)
+	prom := StartPrometheus(t, sim.Addr)
+	StartController(t, "--leader-elect=false", "--namespaced", "--namespace", h.Namespace)
 	raw, err := os.ReadFile(filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "01-progressive-nginx.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc := demo.Scenario{Client: e.Client, Namespace: h.Namespace}
-	if err := sc.Apply(context.Background(), demo.PrepareSeed(raw, pause, h.Prometheus.Address)); err != nil {
+	if err := sc.Apply(context.Background(), demo.PrepareSeed(raw, pause, prom.Address)); err != nil {
 		t.Fatalf("seed 01: %v", err)
 	}
 	return h
