@@ -257,12 +257,15 @@ const (
 )
 
 // act clicks an action button, waits for the confirmation dialog and
-// answers it; the dialog must close.
-func (b *browser) act(sel string, yes bool) {
+// answers it; the dialog must close. A confirmed action must then report
+// its outcome in a notice, whose kind and text act returns.
+func (b *browser) act(sel string, yes bool) (kind, text string) {
 	b.t.Helper()
 	if b.disabled(sel) {
 		b.t.Fatalf("%s is disabled; page now: %s", sel, b.describe())
 	}
+	// Earlier notices are cleared so the one this action shows is known.
+	must[bool](b, `(document.querySelectorAll('[data-testid=notice]').forEach(n => n.remove()), true)`)
 	b.click(sel)
 	b.do("wait for the confirmation after "+sel, chromedp.WaitVisible(chromedp.CSS(confirmDialog)))
 	answer := confirmNo
@@ -271,6 +274,25 @@ func (b *browser) act(sel string, yes bool) {
 	}
 	b.click(answer)
 	b.do("wait for the confirmation to close", chromedp.WaitNotVisible(chromedp.CSS(confirmDialog)))
+	if !yes {
+		return "", ""
+	}
+	b.waitFor(pageTimeout, "a notice with the outcome of "+sel, func() (bool, string) {
+		got := must[[]string](b, `(() => { const n = document.querySelector('[data-testid=notice]'); return n ? [n.dataset.kind, n.innerText] : []; })()`)
+		if len(got) == 2 {
+			kind, text = got[0], got[1]
+		}
+		return len(got) == 2, b.describe()
+	})
+	return kind, text
+}
+
+// actOK is a confirmed act that must succeed.
+func (b *browser) actOK(sel string) {
+	b.t.Helper()
+	if kind, text := b.act(sel, true); kind == "error" {
+		b.t.Fatalf("%s failed: the page says %q", sel, text)
+	}
 }
 
 // visible is the number of elements sel matches that take up room on the page.

@@ -208,7 +208,7 @@ func TestDashboardHeadline(t *testing.T) {
 		if ro := h.Rollout(); !stepIs(ro, 1) {
 			t.Fatalf("cancelling the confirmation still promoted: step %v", ro.Status.CurrentStepIndex)
 		}
-		b.act("button[data-action=promote]", true)
+		b.actOK("button[data-action=promote]")
 		waitRollout(t, h, time.Minute, "Promote to move past step 1 and pause again at step 3", func(ro *v1alpha1.Rollout) bool {
 			return ro.Status.Phase == v1alpha1.RolloutPhasePaused && stepIs(ro, 3)
 		})
@@ -260,7 +260,7 @@ func TestDashboardHeadline(t *testing.T) {
 
 	if !t.Run("abort", func(t *testing.T) {
 		b := b.on(t)
-		b.act("button[data-action=abort]", true)
+		b.actOK("button[data-action=abort]")
 		// Both sides are polled together, so the lag is the page's.
 		var apiAt, pageAt time.Time
 		deadline := time.Now().Add(30 * time.Second)
@@ -301,7 +301,7 @@ func TestDashboardHeadline(t *testing.T) {
 
 	if !t.Run("retry", func(t *testing.T) {
 		b := b.on(t)
-		b.act("button[data-action=retry]", true)
+		b.actOK("button[data-action=retry]")
 		waitRollout(t, h, time.Minute, "Retry to lift the abort and run the steps again to the first pause", func(ro *v1alpha1.Rollout) bool {
 			return !ro.Status.Abort && ro.Status.Phase == v1alpha1.RolloutPhasePaused && stepIs(ro, 1)
 		})
@@ -314,7 +314,7 @@ func TestDashboardHeadline(t *testing.T) {
 	if !t.Run("rollback", func(t *testing.T) {
 		b := b.on(t)
 		button := `[data-testid=revision][data-revision="1"] button[data-action=rollback]`
-		b.act(button, true)
+		b.actOK(button)
 		framework.Eventually(t, time.Minute, "Rollback to revision 1 to make blue revision 3", func() (bool, string) {
 			img := h.Rollout().Spec.Template.Spec.Containers[0].Image
 			revs := revisions(t, h)
@@ -335,7 +335,7 @@ func TestDashboardHeadline(t *testing.T) {
 		b.click(box + " button[data-action=edit-image]")
 		input := box + " input[data-field=image]"
 		b.typeInto(input, "argoproj/rollouts-demo:yellow")
-		b.act(box+" button[data-action=save-image]", true)
+		b.actOK(box + " button[data-action=save-image]")
 		framework.Eventually(t, time.Minute, "the edit to set the image", func() (bool, string) {
 			img := h.Rollout().Spec.Template.Spec.Containers[0].Image
 			return img == "argoproj/rollouts-demo:yellow", "image " + img

@@ -25,7 +25,9 @@ func TestDashboardStaleToken(t *testing.T) {
 
 	d.stop()
 	startDashboard(t, ns, d.Port())
-	b.act(restart, true)
+	if kind, text := b.act(restart, true); kind != "error" {
+		t.Errorf("the refused restart showed a %q notice %q, want an error", kind, text)
+	}
 	notice := "[data-testid=notice][data-kind=error]"
 	b.waitFor(pageTimeout, "an error notice saying what to do", func() (bool, string) {
 		txt := strings.ToLower(b.text(notice))
@@ -41,7 +43,7 @@ func TestDashboardStaleToken(t *testing.T) {
 	}
 
 	b.open(detail, restart)
-	b.act(restart, true)
+	b.actOK(restart)
 	framework.Eventually(t, 10*time.Second, "the restart after a reload to set restartAt", func() (bool, string) {
 		return getPlain(t, ns).Spec.RestartAt != nil, "not set"
 	})
