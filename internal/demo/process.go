@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/aviary-rollouts/aviary/internal/freeport"
 )
 
 // process is a program the demo runs, its output in a log file.
@@ -69,25 +71,15 @@ func (p *process) logTail() string {
 	return string(b)
 }
 
-// freeAddr is a loopback address with a port free at the time of the call.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // addrOr is addr if it can be listened on now, else (or if addr is empty)
 // a free port.
 func addrOr(addr string) (string, error) {
 	if addr == "" {
-		return freeAddr()
+		return freeport.Loopback()
 	}
 	if l, err := net.Listen("tcp", addr); err == nil {
 		l.Close()
 		return addr, nil
 	}
-	return freeAddr()
+	return freeport.Loopback()
 }

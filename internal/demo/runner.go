@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/aviary-rollouts/aviary/internal/freeport"
 	"github.com/aviary-rollouts/aviary/internal/localprom"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 )
@@ -110,8 +111,14 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	kc := "--kubeconfig=" + o.Kubeconfig
 
 	say("▶ controller: %s (log %s)", bin("aviary-controller"), filepath.Join(o.WorkDir, "controller.log"))
-	metricsAddr, _ := freeAddr()
-	healthAddr, _ := freeAddr()
+	metricsAddr, err := freeport.Loopback()
+	if err != nil {
+		return sum, err
+	}
+	healthAddr, err := freeport.Loopback()
+	if err != nil {
+		return sum, err
+	}
 	ctrl, err := startProcess(o.WorkDir, "controller", bin("aviary-controller"), kc, "--leader-elect=false", "--namespaced", "--namespace", o.Namespace,
 		"--metrics-addr", metricsAddr, "--health-addr", healthAddr)
 	if err != nil {
@@ -119,7 +126,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	procs = append(procs, ctrl)
 
-	simAddr, err := freeAddr()
+	simAddr, err := freeport.Loopback()
 	if err != nil {
 		return sum, err
 	}
@@ -133,7 +140,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		return sum, fmt.Errorf("the traffic simulator did not start: %w\n%s", err, sim.logTail())
 	}
 
-	promAddr, err := freeAddr()
+	promAddr, err := freeport.Loopback()
 	if err != nil {
 		return sum, err
 	}

@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aviary-rollouts/aviary/internal/freeport"
 )
 
 // Process is an aviary-controller started by a benchmark, scoped to one
@@ -59,11 +60,11 @@ type Options struct {
 
 // Start runs the controller and waits until it serves /metrics.
 func Start(c Options) (*Process, error) {
-	metrics, err := freeAddr()
+	metrics, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}
-	health, err := freeAddr()
+	health, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func Start(c Options) (*Process, error) {
 		"--qps", fmt.Sprint(c.QPS), "--burst", fmt.Sprint(c.Burst), "--metrics-addr", metrics, "--health-addr", health, "--loglevel", c.LogLevel}
 	pprofAddr := ""
 	if c.Pprof {
-		if pprofAddr, err = freeAddr(); err != nil {
+		if pprofAddr, err = freeport.Loopback(); err != nil {
 			return nil, err
 		}
 		args = append(args, "--enable-pprof-address", pprofAddr)
@@ -179,15 +180,6 @@ func (p *Process) PeakRSS() (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // Parallel runs f for 0..n-1 on 32 workers and returns the first error.

@@ -3,7 +3,6 @@ package framework
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aviary-rollouts/aviary/internal/freeport"
 )
 
 var (
@@ -131,34 +132,18 @@ func (c *Controller) Stop(timeout time.Duration) error {
 // ExitCode is the process's exit code once it has ended.
 func (c *Controller) ExitCode() int { <-c.done; return c.cmd.ProcessState.ExitCode() }
 
-// FreeAddr returns a loopback address with a port free at the time of the call.
-// The kernel may hand a just-closed port out again, so two calls before
-// either port is taken could return the same one: each address is given
-// out once per test binary.
+// FreeAddr returns a loopback address with a port free at the time of the
+// call, never the same one twice in a test binary, and from outside the
+// kernel's ephemeral range (see package freeport: a ":0" port can be taken by
+// another package's client socket before our process binds it).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	handedMu.Lock()
-	defer handedMu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if !handed[addr] {
-			handed[addr] = true
-			return addr
-		}
+	addr, err := freeport.Loopback()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("find a free port: every port offered was handed out before")
-	return ""
+	return addr
 }
-
-var (
-	handedMu sync.Mutex
-	handed   = map[string]bool{}
-)
 
 // syncBuffer is a bytes.Buffer safe for a writing process and reading tests.
 type syncBuffer struct {
