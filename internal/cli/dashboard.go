@@ -60,6 +60,7 @@ It listens on 127.0.0.1 unless --address says otherwise: anyone who can reach it
 				RootPath:     rootPath,
 				Version:      version.String(),
 				LoopbackOnly: address == "localhost" || (ip != nil && ip.IsLoopback()),
+				Log:          o.Streams.ErrOut,
 			})
 			if err != nil {
 				_ = l.Close()

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -46,6 +47,8 @@ type Config struct {
 	LoopbackOnly bool
 	// Now is the clock of restart; time.Now if nil.
 	Now func() time.Time
+	// Log, if set, gets a line per action and per failed request.
+	Log io.Writer
 }
 
 // Server serves the dashboard.
@@ -107,7 +110,10 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET "+s.root, http.RedirectHandler(s.root+"/", http.StatusMovedPermanently))
 		mux.Handle("GET /{$}", http.RedirectHandler(s.root+"/", http.StatusFound))
 	}
-	return s.guard(mux)
+	if s.cfg.Log == nil {
+		return s.guard(mux)
+	}
+	return logRequests(s.cfg.Log, s.cfg.Now, s.guard(mux))
 }
 
 // guard refuses requests addressed to a name that is not loopback (when

@@ -15,15 +15,28 @@ export function notify(kind, text) {
 
 const dialog = document.getElementById('confirm');
 
+// settle answers the question on screen. The answer comes from the
+// buttons and Esc, never from the dialog's close event: that event is
+// queued, so a close left over from the last question can arrive after
+// the next one is asked and answer it in the person's place.
+let settle = null;
+function answer(yes) {
+  const s = settle;
+  settle = null;
+  if (dialog.open) dialog.close();
+  s?.(yes);
+}
+dialog.querySelector('[data-confirm=yes]').addEventListener('click', () => answer(true));
+dialog.querySelector('[data-confirm=no]').addEventListener('click', () => answer(false));
+dialog.addEventListener('cancel', (e) => { e.preventDefault(); answer(false); });
+
 /** confirm asks the question in the page's dialog; resolves to true on yes. */
 export function confirm(question) {
+  answer(false); // a question still open is withdrawn, never confirmed
   dialog.querySelector('.confirm-text').textContent = question;
-  dialog.returnValue = '';
   dialog.showModal();
   dialog.querySelector('[data-confirm=yes]').focus();
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true });
-  });
+  return new Promise((resolve) => { settle = resolve; });
 }
 
 /**

@@ -282,7 +282,8 @@ func (b *browser) act(sel string, yes bool) (kind, text string) {
 		if len(got) == 2 {
 			kind, text = got[0], got[1]
 		}
-		return len(got) == 2, b.describe()
+		open := must[bool](b, `document.getElementById('confirm').open`)
+		return len(got) == 2, fmt.Sprintf("(confirmation open: %v; the dashboard's output, logged below, has each request it answered) %s", open, b.describe())
 	})
 	return kind, text
 }

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
@@ -15,9 +18,7 @@ import (
 // words rather than fail silently. After a reload the same click works.
 func TestDashboardStaleToken(t *testing.T) {
 	t.Parallel()
-	ns := framework.Namespace(t)
-	applyPlain(t, ns)
-	d := startDashboard(t, ns, "0")
+	ns, d := startPlain(t)
 	b := newBrowser(t)
 	detail := fmt.Sprintf("%s/rollout/%s/plain", d.URL, ns)
 	restart := "button[data-action=restart]"
@@ -47,4 +48,48 @@ func TestDashboardStaleToken(t *testing.T) {
 	framework.Eventually(t, 10*time.Second, "the restart after a reload to set restartAt", func() (bool, string) {
 		return getPlain(t, ns).Spec.RestartAt != nil, "not set"
 	})
+}
+
+// TestDashboardConfirmAnswersOnlyItsQuestion cancels an action and asks
+// and confirms it again in one go, faster than the dialog's close event
+// is delivered (a loaded CI machine once delayed it past the next click,
+// and the late event answered the new question "no"). Exactly the
+// confirmed action must be sent, once: the dashboard logs each action it
+// answers.
+func TestDashboardConfirmAnswersOnlyItsQuestion(t *testing.T) {
+	t.Parallel()
+	ns, d := startPlain(t)
+	b := newBrowser(t)
+	restart := "button[data-action=restart]"
+	b.open(fmt.Sprintf("%s/rollout/%s/plain", d.URL, ns), restart)
+
+	click := func(sel string) string { return fmt.Sprintf("document.querySelector(%s).click();", js(sel)) }
+	must[chromedp.Void](b, click(restart)+click(confirmNo)+click(restart)+click(confirmYes))
+	b.waitFor(pageTimeout, "one notice with the restart's outcome", func() (bool, string) {
+		return b.count("[data-testid=notice]") == 1, b.describe()
+	})
+	if kind := b.attrs("[data-testid=notice]", "data-kind"); kind[0] != "info" {
+		t.Fatalf("the restart's notice is %q (%s), want info", kind[0], b.text("[data-testid=notice]"))
+	}
+	// Give a second action, had one been sent, time to be answered.
+	time.Sleep(time.Second)
+	if n := strings.Count(d.output(), "PUT /rollouts/api/v1/rollouts/"+ns+"/plain/restart"); n != 1 {
+		t.Errorf("the dashboard answered %d restarts, want exactly the one confirmed; its output:\n%s", n, d.output())
+	}
+	if getPlain(t, ns).Spec.RestartAt == nil {
+		t.Error("restartAt is not set after the confirmed restart")
+	}
+	if open := must[bool](b, `document.getElementById('confirm').open`); open {
+		t.Fatal("the confirmation is still open")
+	}
+
+	// Esc is "no".
+	b.click(restart)
+	b.do("wait for the confirmation", chromedp.WaitVisible(chromedp.CSS(confirmDialog)))
+	b.do("press Esc", chromedp.KeyEvent(kb.Escape))
+	b.do("wait for Esc to close the confirmation", chromedp.WaitNotVisible(chromedp.CSS(confirmDialog)))
+	time.Sleep(time.Second)
+	if n := strings.Count(d.output(), "/plain/restart"); n != 1 {
+		t.Errorf("after Esc the dashboard has answered %d restarts, want still 1; its output:\n%s", n, d.output())
+	}
 }

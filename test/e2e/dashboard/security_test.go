@@ -45,6 +45,14 @@ func applyPlain(t *testing.T, ns string) {
 	}
 }
 
+// startPlain is a namespace with the plain rollout and a dashboard on it.
+func startPlain(t *testing.T) (string, *dashboard) {
+	t.Helper()
+	ns := framework.Namespace(t)
+	applyPlain(t, ns)
+	return ns, startDashboard(t, ns, "0")
+}
+
 func getPlain(t *testing.T, ns string) *v1alpha1.Rollout {
 	t.Helper()
 	var ro v1alpha1.Rollout
@@ -71,9 +79,7 @@ func wantRefused(t *testing.T, what string, r reply, why string) {
 
 func TestDashboardSecurity(t *testing.T) {
 	t.Parallel()
-	ns := framework.Namespace(t)
-	applyPlain(t, ns)
-	d := startDashboard(t, ns, "0")
+	ns, d := startPlain(t)
 	token := d.token()
 	before := getPlain(t, ns)
 	ro := d.api("rollouts/" + ns + "/plain/")
@@ -152,9 +158,7 @@ func TestDashboardSecurity(t *testing.T) {
 
 func TestDashboardAPI(t *testing.T) {
 	t.Parallel()
-	ns := framework.Namespace(t)
-	applyPlain(t, ns)
-	d := startDashboard(t, ns, "0")
+	ns, d := startPlain(t)
 
 	var version map[string]string
 	d.getJSON("version", &version)
