@@ -225,11 +225,19 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *v1alpha1.Rollout) ([]
 		return nil, fmt.Errorf("list orphaned ReplicaSets for rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
 	var adopted []*appsv1.ReplicaSet
+	checked := false
 	for i := range list.Items {
 		rs := &list.Items[i]
 		if rs.DeletionTimestamp != nil || metav1.GetControllerOf(rs) != nil || rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == "" ||
 			!sel.Matches(labels.Set(rs.Labels)) {
 			continue
+		}
+		if !checked {
+			alive, err := r.aliveLive(ctx, ro)
+			if err != nil || !alive {
+				return nil, err
+			}
+			checked = true
 		}
 		orig := rs.DeepCopy()
 		rs.OwnerReferences = append(rs.OwnerReferences, *metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout")))
@@ -242,6 +250,25 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *v1alpha1.Rollout) ([]
 		adopted = append(adopted, rs)
 	}
 	return adopted, nil
+}
+
+// aliveLive reads ro around the cache and reports whether it still exists,
+// with the same UID, and is not being deleted. Adoption must ask: when a
+// Rollout is deleted with --cascade=orphan, the garbage collector frees
+// its ReplicaSets first, and a cached copy of the Rollout without its
+// deletionTimestamp yet would take them back, leaving an owner reference
+// to a deleted object — for which the garbage collector then deletes the
+// ReplicaSets and their pods, the very thing orphaning was to prevent.
+func (r *Reconciler) aliveLive(ctx context.Context, ro *v1alpha1.Rollout) (bool, error) {
+	var live v1alpha1.Rollout
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ro), &live)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read rollout %s/%s before adopting ReplicaSets: %w", ro.Namespace, ro.Name, err)
+	}
+	return live.UID == ro.UID && live.DeletionTimestamp == nil, nil
 }
 
 // rolloutsReferencingService maps a Service event to the Rollouts in its
