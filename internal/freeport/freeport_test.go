@@ -38,13 +38,13 @@ func TestPickSkipsBusyAndHandedPorts(t *testing.T) {
 	mu.Unlock()
 	lo := 0
 	var busy net.Listener
-	for p := 33000 - 3; p > lowest; p -= 3 {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
+	for p := 33000 - 3; p > lowest && busy == nil; p -= 3 {
+		if !free(p+1) || !free(p+2) {
 			continue
 		}
-		lo, busy = p, l
-		break
+		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
+			lo, busy = p, l
+		}
 	}
 	if busy == nil {
 		t.Fatal("no port to hold busy")
@@ -67,4 +67,13 @@ func TestPickSkipsBusyAndHandedPorts(t *testing.T) {
 	if addr, err := pick(lo, lo+3); err == nil {
 		t.Fatalf("window exhausted, yet offered %s", addr)
 	}
+}
+
+func free(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
