@@ -69,6 +69,12 @@ type Progress struct {
 // Advance moves a blue-green Rollout one decision forward. ro is not
 // modified; the returned status is a copy.
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
+	p := advance(ro, obs, now)
+	canary.SettlePause(&p.Status, ro.Spec.Paused)
+	return p
+}
+
+func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	st := *ro.Status.DeepCopy()
 	p := Progress{Preview: obs.NewHash}
 	bg := ro.Spec.Strategy.BlueGreen

@@ -66,6 +66,26 @@ type Observed struct {
 // Advance moves the canary's step state one decision forward. ro is not
 // modified; the returned status is a copy.
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
+	p := advance(ro, obs, now)
+	SettlePause(&p.Status, ro.Spec.Paused)
+	return p
+}
+
+// SettlePause derives controllerPause from the status being written rather
+// than carrying it forward: the flag means "the controller holds a pause",
+// so it is only kept while a pause condition backs it. A user's resume
+// (flag set, conditions cleared) is read once, by the reconcile that acts
+// on it; a client that clears the conditions and moves the step at once
+// (Argo CD's skip-current-step) must not leave the flag behind, or the next
+// pause of the same revision — even a manual gate — would count as
+// resumed. Under spec.paused nothing acts, so a pending resume is kept.
+func SettlePause(st *v1alpha1.RolloutStatus, specPaused bool) {
+	if len(st.PauseConditions) == 0 && !(specPaused && !st.Abort) {
+		st.ControllerPause = false
+	}
+}
+
+func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	st := *ro.Status.DeepCopy()
 	p := Progress{}
 	nSteps := int32(len(ro.Spec.Strategy.Canary.Steps))
@@ -154,6 +174,9 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		p.Runs.Step = false
 		idx++
 		st.CurrentStepIndex = &idx
+		// A resume belongs to the step it was given at: the steps after
+		// it pause again.
+		SettlePause(&st, false)
 		p.Events = append(p.Events, Event{Reason: ReasonStepCompleted,
 			Message: fmt.Sprintf("Rollout step %d/%d completed (%s)", idx, nSteps, steps.String(step))})
 		p.RequeueAfter = 0

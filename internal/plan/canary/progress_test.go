@@ -249,3 +249,71 @@ func TestPromoteFullLiftsAnAbort(t *testing.T) {
 		t.Fatalf("promote --full must lift the abort and go to the end: %+v", p.Status)
 	}
 }
+
+// Argo CD's "skip current step" on a timed pause sends
+// {"status":{"currentStepIndex":i+1,"pauseConditions":null}}, leaving the
+// controller's pause flag set. The flag must not count as a resume of any
+// later pause: the manual gate after it still holds.
+func TestSkippedPauseDoesNotResumeTheNextGate(t *testing.T) {
+	ro := &v1alpha1.Rollout{}
+	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{
+		weight(20), pauseFor(&v1alpha1.RolloutPause{Duration: v1alpha1.DurationFromString("1h")}), weight(40), pauseFor(&v1alpha1.RolloutPause{}), weight(60),
+	}}
+	ro.Status.StableRS, ro.Status.CurrentPodHash, ro.Status.CurrentStepHash = "old", "new", "steps"
+	ro.Status.CurrentStepIndex = new(int32(2)) // after the skip patch
+	ro.Status.ControllerPause = true           // left by the controller's 1h pause
+
+	cases := []struct {
+		name      string
+		atDesired bool
+	}{
+		{"weight not reached yet", false},
+		{"weight already reached in the same pass", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := Advance(ro, obs(c.atDesired), t0)
+			if p.Status.ControllerPause && len(p.Status.PauseConditions) == 0 {
+				t.Fatalf("controllerPause kept without a pause condition: %+v", p.Status)
+			}
+			next := ro.DeepCopy()
+			next.Status = p.Status
+			p = Advance(next, obs(true), t0.Add(time.Second))
+			if !c.atDesired {
+				next.Status = p.Status
+				p = Advance(next, obs(true), t0.Add(2*time.Second))
+			}
+			if *p.Status.CurrentStepIndex != 3 || !hasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || !p.Status.ControllerPause {
+				t.Fatalf("want held at the manual gate (index 3, CanaryPauseStep, controllerPause); got index %d, pauses %v, controllerPause %v, events %v",
+					*p.Status.CurrentStepIndex, p.Status.PauseConditions, p.Status.ControllerPause, p.Events)
+			}
+		})
+	}
+}
+
+// A skip past the last pause leaves a finished rollout without the flag, so
+// clients do not report "waiting for rollout to unpause".
+func TestSkipToTheEndClearsControllerPause(t *testing.T) {
+	ro := midUpdate(4)
+	ro.Status.ControllerPause = true
+	p := Advance(ro, obs(true), t0)
+	if p.Status.ControllerPause || p.Status.StableRS != "new" {
+		t.Fatalf("want completed without controllerPause; got stable %q controllerPause %v", p.Status.StableRS, p.Status.ControllerPause)
+	}
+}
+
+// A user's resume (conditions cleared, flag still set) at the pause step the
+// controller holds completes that step, and only that one.
+func TestResumeAtThePauseCompletesOnlyThatStep(t *testing.T) {
+	ro := midUpdate(1)
+	ro.Status.ControllerPause = true
+	p := Advance(ro, obs(true), t0)
+	if *p.Status.CurrentStepIndex != 2 || p.Status.ControllerPause || !hasEvent(p, ReasonResumed, "resumed") {
+		t.Fatalf("want step 2 with the flag cleared and RolloutResumed; got index %d flag %v events %v", *p.Status.CurrentStepIndex, p.Status.ControllerPause, p.Events)
+	}
+	// Under spec.paused nothing moves and the pending resume is kept.
+	ro.Spec.Paused = true
+	if p := Advance(ro, obs(true), t0); !p.Status.ControllerPause || *p.Status.CurrentStepIndex != 1 {
+		t.Fatalf("spec.paused: want the resume kept at step 1; got index %d flag %v", *p.Status.CurrentStepIndex, p.Status.ControllerPause)
+	}
+}
