@@ -20,6 +20,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/clientmetrics"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/logging"
+	"github.com/aviary-rollouts/aviary/internal/malformed"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
@@ -28,6 +29,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/web"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 	"github.com/aviary-rollouts/aviary/internal/version"
 )
 
@@ -67,7 +69,8 @@ func run(args []string) error {
 	clientmetrics.Instrument(cfg)
 	ctrlmetrics.Registry.MustRegister(clientmetrics.Requests)
 	identity := manager.Identity()
-	mgr, err := manager.New(&opts, cfg, identity)
+	undecodable := tolerant.NewRegistry()
+	mgr, err := manager.New(&opts, cfg, identity, undecodable)
 	if err != nil {
 		return err
 	}
@@ -112,6 +115,9 @@ func run(args []string) error {
 	}
 	if err := runs.SetupWithManager(mgr); err != nil {
 		return err
+	}
+	if err := mgr.Add(malformed.New(undecodable, mgr.GetClient(), rollouts.Recorder, log.With("controller", "malformed"))); err != nil {
+		return fmt.Errorf("add malformed-object reporter: %w", err)
 	}
 	ctrlmetrics.Registry.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
 	metrics.Register(ctrlmetrics.Registry)

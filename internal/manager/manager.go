@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -18,9 +20,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -31,6 +35,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 	"github.com/aviary-rollouts/aviary/internal/version"
 )
 
@@ -78,15 +83,23 @@ func Identity() string {
 }
 
 // New builds the manager: cached clients scoped by namespace and instance id,
-// leader election on a Lease, /metrics, /healthz and /readyz.
-func New(o *Options, cfg *rest.Config, identity string) (ctrlmanager.Manager, error) {
+// leader election on a Lease, /metrics, /healthz and /readyz. An
+// argoproj.io object that does not decode into its Go type is left out of
+// the cache and recorded in undecodable.
+func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Registry) (ctrlmanager.Manager, error) {
 	scheme, err := Scheme()
 	if err != nil {
 		return nil, err
 	}
+	dyn, err := dynamic.NewForConfig(rest.CopyConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("create dynamic client for the argoproj.io informers: %w", err)
+	}
+	co := o.cacheOptions()
+	co.NewInformer = o.tolerantInformers(dyn, undecodable)
 	mo := ctrlmanager.Options{
 		Scheme:                  scheme,
-		Cache:                   o.cacheOptions(),
+		Cache:                   co,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.HealthAddr,
 		PprofBindAddress:        o.PprofAddr,
@@ -118,7 +131,62 @@ func New(o *Options, cfg *rest.Config, identity string) (ctrlmanager.Manager, er
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("add /readyz check: %w", err)
 	}
+	// The informers of these kinds find a malformed one to report even
+	// when no controller reads them from the cache. ClusterAnalysisTemplates
+	// are left alone in a namespace, which may not list them. Before the
+	// manager starts, this only registers the informers.
+	reported := []client.Object{&v1alpha1.AnalysisTemplate{}, &v1alpha1.Experiment{}}
+	if !o.Namespaced {
+		reported = append(reported, &v1alpha1.ClusterAnalysisTemplate{})
+	}
+	for _, obj := range reported {
+		if _, err := mgr.GetCache().GetInformer(context.Background(), obj); err != nil {
+			return nil, fmt.Errorf("register the %T informer: %w", obj, err)
+		}
+	}
 	return mgr, nil
+}
+
+// tolerantKind is how an argoproj.io kind is listed and watched.
+type tolerantKind struct {
+	resource   string
+	namespaced bool
+	newList    func() runtime.Object
+}
+
+var tolerantKinds = map[reflect.Type]tolerantKind{
+	reflect.TypeFor[*v1alpha1.Rollout]():                 {"rollouts", true, func() runtime.Object { return &v1alpha1.RolloutList{} }},
+	reflect.TypeFor[*v1alpha1.AnalysisRun]():             {"analysisruns", true, func() runtime.Object { return &v1alpha1.AnalysisRunList{} }},
+	reflect.TypeFor[*v1alpha1.AnalysisTemplate]():        {"analysistemplates", true, func() runtime.Object { return &v1alpha1.AnalysisTemplateList{} }},
+	reflect.TypeFor[*v1alpha1.ClusterAnalysisTemplate](): {"clusteranalysistemplates", false, func() runtime.Object { return &v1alpha1.ClusterAnalysisTemplateList{} }},
+	reflect.TypeFor[*v1alpha1.Experiment]():              {"experiments", true, func() runtime.Object { return &v1alpha1.ExperimentList{} }},
+}
+
+// tolerantInformers builds the cache's informers, replacing the typed
+// ListerWatcher of the argoproj.io kinds: with it, one object the Go types
+// refuse fails every list of its kind, and no object of that kind is ever
+// reconciled. The replaced ListerWatcher carried the cache's namespace and
+// selectors, so they are given again here, from the same options.
+func (o *Options) tolerantInformers(dyn dynamic.Interface, undecodable *tolerant.Registry) func(toolscache.ListerWatcher, runtime.Object, time.Duration, toolscache.Indexers) toolscache.SharedIndexInformer {
+	return func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
+		if k, ok := tolerantKinds[reflect.TypeOf(obj)]; ok {
+			t := &tolerant.ListerWatcher{
+				Resource: dyn.Resource(v1alpha1.GroupVersion.WithResource(k.resource)),
+				// The type's name is its kind: the example object
+				// carries no TypeMeta.
+				Kind:     v1alpha1.GroupVersion.WithKind(reflect.TypeOf(obj).Elem().Name()).GroupKind(),
+				Label:    o.cacheLabel(obj),
+				New:      func() runtime.Object { return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(runtime.Object) },
+				NewList:  k.newList,
+				Registry: undecodable,
+			}
+			if k.namespaced && o.Namespaced {
+				t.Namespace = o.Namespace
+			}
+			lw = t
+		}
+		return toolscache.NewSharedIndexInformer(lw, obj, resync, idx)
+	}
 }
 
 func (o *Options) leaseLock(cfg *rest.Config, identity string) (resourcelock.Interface, error) {
@@ -142,11 +210,10 @@ func (o *Options) cacheOptions() cache.Options {
 	if o.Namespaced {
 		co.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	}
-	sel := InstanceSelector(o.InstanceID)
 	co.ByObject = map[client.Object]cache.ByObject{
-		&v1alpha1.Rollout{}:     {Label: sel, Transform: dropLastApplied},
-		&v1alpha1.AnalysisRun{}: {Label: sel},
-		&v1alpha1.Experiment{}:  {Label: sel},
+		&v1alpha1.Rollout{}:     {Label: o.cacheLabel(&v1alpha1.Rollout{}), Transform: dropLastApplied},
+		&v1alpha1.AnalysisRun{}: {Label: o.cacheLabel(&v1alpha1.AnalysisRun{})},
+		&v1alpha1.Experiment{}:  {Label: o.cacheLabel(&v1alpha1.Experiment{})},
 		// Only ReplicaSets a Rollout can own: Deployments' ReplicaSets
 		// never enter the controller's memory.
 		&appsv1.ReplicaSet{}: {Label: rolloutReplicaSets()},
@@ -157,6 +224,16 @@ func (o *Options) cacheOptions() cache.Options {
 	// nothing reads managedFields: dropping them keeps memory flat with N.
 	co.DefaultTransform = cache.TransformStripManagedFields()
 	return co
+}
+
+// cacheLabel is the label selector of an argoproj.io kind's informer: the
+// instance's own objects, except templates, which every instance shares.
+func (o *Options) cacheLabel(obj runtime.Object) labels.Selector {
+	switch obj.(type) {
+	case *v1alpha1.Rollout, *v1alpha1.AnalysisRun, *v1alpha1.Experiment:
+		return InstanceSelector(o.InstanceID)
+	}
+	return nil
 }
 
 // InstanceSelector selects the objects an instance owns: those labelled with

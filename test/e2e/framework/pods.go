@@ -14,12 +14,30 @@ import (
 // to affect every pod from it, or set it on one live pod with SetPodState.
 const PodStateAnnotation = "test.aviary.dev/state"
 
+// FastStartAnnotation, set to "true" on a pod template, makes its pods start
+// (Running, and Ready unless a readiness probe delay or gate holds them) as
+// soon as they are scheduled. Without it a pod starts about 1-1.5 s after it
+// is scheduled, as a kubelet takes a moment to start containers: tests that
+// wait for pods properly need not care; use it only where a test does not
+// care about pod timing and must stay fast.
+//
+// Otherwise the fake nodes act on what a pod asks for, as a kubelet would
+// show it (see hack/localcluster/stages.yaml): readinessProbe
+// initialDelaySeconds and spec.readinessGates hold readiness, an image from
+// a registry host ending in .invalid fails to pull (ErrImagePull, then
+// ImagePullBackOff) and a malformed one is InvalidImageName, a container whose
+// command runs "exit N" (N != 0) or "false" crash-loops, and a Job's
+// container runs for the "sleep N" its command asks for and exits with its
+// "exit N".
+const FastStartAnnotation = "test.aviary.dev/fast"
+
 // PodState is a value of PodStateAnnotation.
 type PodState string
 
 // The states a test can put a pod in.
 const (
-	// PodReady (the default): Running and Ready; a Job's pod succeeds.
+	// PodReady (the default): Running and Ready as its spec allows; a Job's
+	// pod finishes as its command asks (succeeds by default).
 	PodReady PodState = "ready"
 	// PodUnready holds a pod Running with unready containers.
 	PodUnready PodState = "unready"
