@@ -150,15 +150,18 @@ func (r *Reconciler) invalidOr(ctx context.Context, ro *v1alpha1.Rollout, rsList
 	return ctrl.Result{}, err
 }
 
-// scaleFromActive takes the scale subresource's fields from the ReplicaSet
-// the active Service selects, as an HPA must size what serves users, not
-// the preview beside it.
+// scaleFromActive takes the scale subresource's fields and the ready and
+// available counts from the ReplicaSet the active Service selects, as Argo
+// Rollouts reports them: an HPA must size what serves users, and the
+// preview or an old ReplicaSet waiting out its scale-down delay serve
+// nobody. (Without an active ReplicaSet the totals stand.)
 func scaleFromActive(st *v1alpha1.RolloutStatus, rsList []*appsv1.ReplicaSet) {
 	for _, set := range rsList {
 		if set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] != st.BlueGreen.ActiveSelector {
 			continue
 		}
 		st.HPAReplicas = set.Status.Replicas
+		st.ReadyReplicas, st.AvailableReplicas = set.Status.ReadyReplicas, set.Status.AvailableReplicas
 		if sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector); err == nil {
 			st.Selector = sel.String()
 		}

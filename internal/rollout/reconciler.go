@@ -28,6 +28,7 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
+	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 )
 
 // Reconciler reconciles Rollouts.
@@ -165,14 +166,31 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, nil
 	}
+	if ro.Status.ObservedGeneration == "" {
+		// Argo Rollouts announces every rollout its informer adds (again at
+		// each controller start); tools and runbooks start a rollout's
+		// story there. Aviary records it once, the first time any
+		// controller sees the rollout (it has never written its status),
+		// through the journal, so a restart neither repeats nor loses it.
+		if err := r.journal(ctx, &ro, []canary.Event{{Reason: ReasonAddedToInformer,
+			Message: fmt.Sprintf("Rollout resource added to informer: %s/%s", ro.Namespace, ro.Name)}}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// Checked before resolving, which overwrites the template in memory.
+	templateWithRef := ro.Spec.WorkloadRef != nil && !ro.Spec.EmptyTemplate()
 	var w *workload
 	var resolveErr error
-	if ro.Spec.WorkloadRef != nil {
+	if ro.Spec.WorkloadRef != nil && !templateWithRef {
 		w, resolveErr = r.resolveWorkloadRef(ctx, &ro)
 	}
 	rsList, err := r.ownedReplicaSets(ctx, &ro)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if templateWithRef {
+		return r.markInvalid(ctx, &ro, rsList, "spec.template: Invalid value: template must be empty for workload reference rollout: "+
+			"remove spec.template, or spec.workloadRef to use the inline template")
 	}
 	if resolveErr != nil {
 		var invalid *invalidSpec

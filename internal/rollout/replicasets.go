@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
@@ -106,12 +107,30 @@ func (r *Reconciler) createNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollo
 		return created, err
 	}
 	rev := rs.Annotations[v1alpha1.RevisionAnnotation]
-	r.event(ro, false, "NewReplicaSetCreated", fmt.Sprintf("Created ReplicaSet %s (revision %s)", rs.Name, rev))
-	r.event(ro, false, "RolloutUpdated", "Rollout updated to revision "+rev)
+	// Argo Rollouts' order: the update, then the ReplicaSet, then its size.
+	evs := []canary.Event{{Reason: canary.ReasonUpdated, Message: "Rollout updated to revision " + rev},
+		{Reason: ReasonNewReplicaSetCreated, Message: fmt.Sprintf("Created ReplicaSet %s (revision %s)", rs.Name, rev)}}
 	if replicas > 0 {
-		r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %s) from 0 to %d", rs.Name, rev, replicas))
+		evs = append(evs, canary.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rs.Name, rev, 0, replicas)})
 	}
-	return rs, nil
+	return rs, r.journal(ctx, ro, evs)
+}
+
+// Event reasons the shell records itself (the planners' are theirs).
+const (
+	ReasonNewReplicaSetCreated = "NewReplicaSetCreated"
+	ReasonScalingReplicaSet    = "ScalingReplicaSet"
+	ReasonAddedToInformer      = "RolloutAddedToInformer"
+)
+
+// scalingMessage is the ScalingReplicaSet message in Argo Rollouts' words
+// ("Scaled up ReplicaSet web-abc (revision 2) from 0 to 1").
+func scalingMessage(name, revision string, from, to int32) string {
+	dir := "up"
+	if to < from {
+		dir = "down"
+	}
+	return fmt.Sprintf("Scaled %s ReplicaSet %s (revision %s) from %d to %d", dir, name, revision, from, to)
 }
 
 // syncNewReplicaSet keeps an existing current ReplicaSet the newest
@@ -138,10 +157,12 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout
 		}
 		next := strconv.FormatInt(maxOtherRev+1, 10)
 		rs.Annotations[v1alpha1.RevisionAnnotation] = next
-		r.event(ro, false, "RolloutUpdated", "Rollout updated to revision "+next)
 	}
 	if err := r.Client.Patch(ctx, rs, client.MergeFrom(orig)); err != nil {
 		return fmt.Errorf("update revision of ReplicaSet %s: %w", rs.Name, err)
+	}
+	if rev <= maxOtherRev {
+		return r.journal(ctx, ro, []canary.Event{{Reason: canary.ReasonUpdated, Message: "Rollout updated to revision " + rs.Annotations[v1alpha1.RevisionAnnotation]}})
 	}
 	return nil
 }

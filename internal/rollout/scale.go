@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
 	"github.com/aviary-rollouts/aviary/internal/plan/scaledown"
 )
@@ -127,7 +129,10 @@ func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs 
 			return 0, fmt.Errorf("scale down old ReplicaSet %s: %w", o.Name, err)
 		}
 		if a.Replicas != from {
-			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", o.Name, revisionOf(o), from, a.Replicas))
+			ev := canary.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(o.Name, strconv.FormatInt(revisionOf(o), 10), from, a.Replicas)}
+			if err := r.journal(ctx, ro, []canary.Event{ev}); err != nil {
+				return 0, err
+			}
 		}
 	}
 	return plan.RequeueAfter, nil

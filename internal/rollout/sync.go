@@ -171,6 +171,7 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 		aggregate(s, ro, rsList)
 		if f.adjust != nil {
 			f.adjust(s)
+			setPhase(s, ro)
 		}
 	}
 	summarize(&st)
@@ -185,9 +186,15 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 		Deadline:       time.Duration(ro.ProgressDeadlineSecondsOrDefault()) * time.Second,
 		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
 		Paused:         ro.Spec.Paused,
+		Replicas:       ro.ReplicasOrDefault(),
 	}, r.Now())
 	revision := rs.newRS.Annotations[v1alpha1.RevisionAnnotation]
-	summaryEvents := canary.Summarize(&st, ro.ReplicasOrDefault(), revision, r.Now())
+	bg := ro.Spec.Strategy.BlueGreen
+	summaryEvents := canary.Summarize(&st, canary.SummaryInput{Replicas: ro.ReplicasOrDefault(), Revision: revision, SpecPaused: ro.Spec.Paused,
+		BlueGreen: bg != nil, PreviewService: bg != nil && bg.PreviewService != ""}, r.Now())
+	// Only a workloadRef rollout has an observed workload generation; one
+	// switched to an inline template drops it.
+	st.WorkloadObservedGeneration = ""
 	if w != nil {
 		st.WorkloadObservedGeneration = strconv.FormatInt(w.generation, 10)
 		if err := r.scaleDownWorkload(ctx, ro, w.deployment, &st, revision); err != nil {
@@ -274,7 +281,9 @@ func (r *Reconciler) applyScales(ctx context.Context, ro *v1alpha1.Rollout, scal
 		}
 		if scaled {
 			changed = true
-			r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled ReplicaSet %s (revision %d) from %d to %d", rsObj.Name, revisionOf(rsObj), from, n))
+			if err := r.journal(ctx, ro, []canary.Event{{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rsObj.Name, strconv.FormatInt(revisionOf(rsObj), 10), from, n)}}); err != nil {
+				return changed, err
+			}
 		}
 	}
 	return changed, nil
@@ -410,6 +419,12 @@ func aggregate(st *v1alpha1.RolloutStatus, ro *v1alpha1.Rollout, rsList []*appsv
 		st.Selector = sel.String()
 	}
 	st.ObservedGeneration = strconv.FormatInt(ro.Generation, 10)
+	setPhase(st, ro)
+}
+
+// setPhase derives the phase and message from the status as it will be
+// written.
+func setPhase(st *v1alpha1.RolloutStatus, ro *v1alpha1.Rollout) {
 	withStatus := ro.DeepCopy()
 	withStatus.Status = *st
 	st.Phase, st.Message = phase.Calculate(withStatus)
@@ -450,6 +465,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 
 // journal records the planner's decision events for ro synchronously (see
 // events.Journal); without a journal they go to the asynchronous recorder.
+// The shell's ReplicaSet events (RolloutUpdated, NewReplicaSetCreated,
+// ScalingReplicaSet) go this way too: one channel keeps a rollout's story
+// in the order it happened — through the queued recorder they could land
+// after the decision events journaled later in the same reconcile.
 func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []canary.Event) error {
 	for _, e := range evs {
 		if r.Journal == nil {

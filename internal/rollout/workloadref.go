@@ -115,6 +115,6 @@ func (r *Reconciler) scaleDownWorkload(ctx context.Context, ro *v1alpha1.Rollout
 	if err := r.Client.Patch(ctx, d, rawMerge(patch)); err != nil {
 		return fmt.Errorf("scale down workloadRef Deployment %s/%s: %w", d.Namespace, d.Name, err)
 	}
-	r.event(ro, false, "ScalingReplicaSet", fmt.Sprintf("Scaled Deployment %s to %d (workloadRef scaleDown %s)", d.Name, want, ro.Spec.WorkloadRef.ScaleDown))
+	r.event(ro, false, ReasonScalingReplicaSet, fmt.Sprintf("Scaled Deployment %s to %d (workloadRef scaleDown %s)", d.Name, want, ro.Spec.WorkloadRef.ScaleDown))
 	return nil
 }

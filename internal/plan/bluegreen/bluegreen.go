@@ -103,9 +103,13 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		// at full size on both Services.
 		st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
 		p.NewReplicas, p.Active = replicas, obs.NewHash
-		if st.StableRS == "" && obs.ActiveSelector == obs.NewHash && obs.NewAvailable >= replicas {
+		if st.StableRS == "" {
+			// The first revision is the stable one at once, available or
+			// not (as in Argo Rollouts), so the next revision is previewed
+			// beside it rather than replacing it.
 			st.StableRS = obs.NewHash
-			p.Events = append(p.Events, completed(obs))
+			p.Events = append(p.Events, canary.Event{Reason: canary.ReasonCompleted,
+				Message: fmt.Sprintf("Rollout completed update to revision %s (%s): %s", obs.Revision, obs.NewHash, canary.InitialDeploy)})
 		}
 		p.Status = st
 		return p
@@ -204,7 +208,6 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time
 		st.BlueGreen.PrePromotionAnalysisRunStatus, st.BlueGreen.PostPromotionAnalysisRunStatus = nil, nil
 		const msg = "Retrying Rollout after abort"
 		canary.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutRetryReason, msg, now)
-		p.Events = append(p.Events, canary.Event{Reason: canary.ReasonRetry, Message: msg})
 	}
 	return false
 }

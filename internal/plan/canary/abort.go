@@ -10,18 +10,15 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
 
-// Abort and retry event reasons.
-const (
-	ReasonAborted = "RolloutAborted"
-	ReasonRetry   = "RolloutRetry"
-)
+// ReasonAborted is the event reason of an abort.
+const ReasonAborted = "RolloutAborted"
 
 // handleAbort acts on status.abort, which a user (`kubectl argo rollouts
 // abort`) or a failed analysis sets: the first time it records abortedAt,
 // marks Progressing False with reason RolloutAborted (phase Degraded) and
 // goes back to the first step, so the canary weight is 0 and stable takes
-// all pods. When the flag is cleared again (`retry`) it records RolloutRetry
-// and the steps start over. It reports whether the rollout is aborted.
+// all pods. When the flag is cleared again (`retry`) the Progressing
+// condition says RolloutRetry and the steps start over. It reports whether the rollout is aborted.
 func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, now time.Time) (bool, []Event) {
 	progressing := FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	if st.Abort {
@@ -42,8 +39,10 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, now time.Time) (bool,
 		idx := int32(0)
 		st.CurrentStepIndex = &idx
 		const msg = "Retrying Rollout after abort"
+		// The condition alone records a retry: Argo Rollouts emits no event
+		// for it, and notification triggers count on that.
 		SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutRetryReason, msg, now)
-		return false, []Event{{Reason: ReasonRetry, Message: msg}}
+		return false, nil
 	}
 	return false, nil
 }

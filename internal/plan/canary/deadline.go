@@ -26,21 +26,26 @@ type DeadlineInput struct {
 	AbortOnTimeout bool
 	// Paused is spec.paused.
 	Paused bool
+	// Replicas is spec.replicas (defaulted): an update is only done once
+	// that many pods of the stable version are up and available.
+	Replicas int32
 }
 
 // TrackProgress maintains the Progressing condition and the progress
 // deadline. Progress refreshes the condition; an update that makes none for
 // the deadline gets Progressing False / ProgressDeadlineExceeded (phase
 // Degraded), and with progressDeadlineAbort also an abort. Time spent paused
-// (by the user or at a pause step) or aborted does not count, and a
-// completed update has nothing left to time. It returns the events and
-// when the deadline falls due (0 when it is not running).
+// (by the user or at a pause step) or aborted does not count, and an
+// update whose stable version has every pod available has nothing left to
+// time (the first revision is stable at once, but may never come up). It
+// returns the events and when the deadline falls due (0 when it is not
+// running).
 func TrackProgress(st *v1alpha1.RolloutStatus, in DeadlineInput, now time.Time) ([]Event, time.Duration) {
 	cond := FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	switch {
 	case st.Abort:
 		return nil, 0
-	case st.StableRS != "" && st.StableRS == st.CurrentPodHash:
+	case st.StableRS != "" && st.StableRS == st.CurrentPodHash && st.UpdatedReplicas >= in.Replicas && st.AvailableReplicas >= in.Replicas:
 		SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.NewRSAvailableReason,
 			fmt.Sprintf("ReplicaSet %q has successfully progressed.", in.NewRSName), now)
 		return nil, 0
@@ -48,6 +53,11 @@ func TrackProgress(st *v1alpha1.RolloutStatus, in DeadlineInput, now time.Time) 
 		SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutPausedReason, "Rollout is paused", now)
 		return nil, 0
 	case cond != nil && cond.Reason == v1alpha1.TimedOutReason:
+		// progressDeadlineAbort turned on after the deadline passed still
+		// aborts: the flag is read now, not only at the moment of timeout.
+		if in.AbortOnTimeout {
+			st.Abort = true
+		}
 		return nil, 0
 	case in.Progressed || cond == nil || cond.Reason == v1alpha1.RolloutPausedReason || cond.Reason == v1alpha1.NewRSAvailableReason:
 		// Progress, or the clock (re)starts after a pause or a completion.

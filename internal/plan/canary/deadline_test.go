@@ -63,3 +63,38 @@ func TestPausesAndCompletionStopTheClock(t *testing.T) {
 		t.Fatalf("completed: %+v", c)
 	}
 }
+
+// progressDeadlineAbort set on a rollout already past its deadline aborts
+// it on the next reconcile.
+func TestProgressDeadlineAbortTurnedOnLate(t *testing.T) {
+	in := DeadlineInput{NewRSName: "web-abc", Deadline: time.Minute, Progressed: true}
+	st := v1alpha1.RolloutStatus{StableRS: "old", CurrentPodHash: "new"}
+	TrackProgress(&st, in, t0)
+	in.Progressed = false
+	TrackProgress(&st, in, t0.Add(2*time.Minute))
+	if st.Abort || FindCondition(st.Conditions, v1alpha1.RolloutProgressing).Reason != v1alpha1.TimedOutReason {
+		t.Fatalf("timed out without abort: %+v", st)
+	}
+	in.AbortOnTimeout = true
+	if ev, _ := TrackProgress(&st, in, t0.Add(3*time.Minute)); !st.Abort || len(ev) != 0 {
+		t.Fatalf("want an abort once progressDeadlineAbort is set; abort %v events %v", st.Abort, ev)
+	}
+}
+
+// A first revision is stable at once but not done until its pods are
+// available: one that never comes up still times out.
+func TestUnavailableFirstRevisionTimesOut(t *testing.T) {
+	in := DeadlineInput{NewRSName: "web-abc", Deadline: time.Minute, Progressed: true, Replicas: 2}
+	st := v1alpha1.RolloutStatus{StableRS: "new", CurrentPodHash: "new", UpdatedReplicas: 2}
+	TrackProgress(&st, in, t0)
+	in.Progressed = false
+	ev, _ := TrackProgress(&st, in, t0.Add(2*time.Minute))
+	if len(ev) != 1 || FindCondition(st.Conditions, v1alpha1.RolloutProgressing).Reason != v1alpha1.TimedOutReason {
+		t.Fatalf("want ProgressDeadlineExceeded; events %v conditions %+v", ev, st.Conditions)
+	}
+	st.AvailableReplicas = 2
+	TrackProgress(&st, in, t0.Add(3*time.Minute))
+	if c := FindCondition(st.Conditions, v1alpha1.RolloutProgressing); c.Reason != v1alpha1.NewRSAvailableReason {
+		t.Fatalf("once available: %+v", c)
+	}
+}

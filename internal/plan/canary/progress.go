@@ -34,6 +34,10 @@ const (
 	ReasonUpdated       = "RolloutUpdated"
 )
 
+// InitialDeploy ends the RolloutCompleted message of a rollout's first
+// revision.
+const InitialDeploy = "Initial deploy"
+
 // Progress is the outcome of one step decision.
 type Progress struct {
 	Status v1alpha1.RolloutStatus
@@ -99,7 +103,15 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		switch {
 		case st.StableRS == "":
 			// First deploy: nothing to compare against, straight to 100%.
+			// Its ReplicaSet is the stable one at once, available or not,
+			// as in Argo Rollouts: a second revision then surges against
+			// it within maxSurge/maxUnavailable instead of taking every
+			// pod. (Completed is True from here; Healthy and Available
+			// wait for the pods.)
 			idx = nSteps
+			st.StableRS = obs.NewHash
+			p.Events = append(p.Events, Event{Reason: ReasonCompleted,
+				Message: fmt.Sprintf("Rollout completed update to revision %s (%s): %s", obs.Revision, obs.NewHash, InitialDeploy)})
 		case obs.NewHash == st.StableRS:
 			// Re-applying the stable template mid-update: skip the steps.
 			idx = nSteps
@@ -159,8 +171,10 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		} else {
 			done, requeue, events = stepDone(&st, step, obs, now)
 		}
-		p.Events = append(p.Events, events...)
 		p.RequeueAfter = requeue
+		if !done {
+			p.Events = append(p.Events, events...)
+		}
 		if st.Abort {
 			p.Runs = Runs{}
 			st.Canary.CurrentBackgroundAnalysisRunStatus, st.Canary.CurrentStepAnalysisRunStatus = nil, nil
@@ -177,8 +191,11 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		// A resume belongs to the step it was given at: the steps after
 		// it pause again.
 		SettlePause(&st, false)
+		// The step's own events (RolloutResumed) follow its completion,
+		// the order Argo Rollouts records and runbooks read.
 		p.Events = append(p.Events, Event{Reason: ReasonStepCompleted,
 			Message: fmt.Sprintf("Rollout step %d/%d completed (%s)", idx, nSteps, steps.String(step))})
+		p.Events = append(p.Events, events...)
 		p.RequeueAfter = 0
 		// A following pause or route step is taken in the same pass (one
 		// status write, not several): they depend only on the clock or on

@@ -46,13 +46,15 @@ func TestFirstDeployGoesStraightToTheEnd(t *testing.T) {
 	ro := midUpdate(0)
 	ro.Status = v1alpha1.RolloutStatus{}
 	p := Advance(ro, obs(false), t0)
-	if *p.Status.CurrentStepIndex != 4 || p.Status.CurrentPodHash != "new" || p.Status.StableRS != "" {
-		t.Fatalf("first deploy: index %d, hash %q, stable %q; want 4, new, empty until available", *p.Status.CurrentStepIndex, p.Status.CurrentPodHash, p.Status.StableRS)
+	// Stable at once, available or not (a second revision then surges
+	// against it), announced as Argo Rollouts announces it.
+	if *p.Status.CurrentStepIndex != 4 || p.Status.CurrentPodHash != "new" || p.Status.StableRS != "new" ||
+		!hasEvent(p, ReasonCompleted, "Rollout completed update to revision 2 (new): Initial deploy") {
+		t.Fatalf("first deploy: index %d, hash %q, stable %q, events %v; want 4, new, new and RolloutCompleted", *p.Status.CurrentStepIndex, p.Status.CurrentPodHash, p.Status.StableRS, p.Events)
 	}
 	ro.Status = p.Status
-	p = Advance(ro, obs(true), t0)
-	if p.Status.StableRS != "new" || !hasEvent(p, ReasonCompleted, "revision 2") {
-		t.Fatalf("once available the first revision becomes stable; got stable %q events %v", p.Status.StableRS, p.Events)
+	if p = Advance(ro, obs(true), t0); len(p.Events) != 0 {
+		t.Fatalf("completion is announced once; got %v", p.Events)
 	}
 }
 
@@ -198,7 +200,7 @@ func TestAbortGoesBackToStableAndRetryStartsOver(t *testing.T) {
 	ro.Status.Abort = false
 	p = Advance(ro, obs(false), t0.Add(2*time.Minute))
 	c = FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
-	if p.Status.AbortedAt != nil || c.Reason != v1alpha1.RolloutRetryReason || !hasEvent(p, ReasonRetry, "") || *p.Status.CurrentStepIndex != 0 {
+	if p.Status.AbortedAt != nil || c.Reason != v1alpha1.RolloutRetryReason || len(p.Events) != 0 || *p.Status.CurrentStepIndex != 0 {
 		t.Fatalf("retry: %+v events %v", p.Status, p.Events)
 	}
 }
@@ -315,5 +317,21 @@ func TestResumeAtThePauseCompletesOnlyThatStep(t *testing.T) {
 	ro.Spec.Paused = true
 	if p := Advance(ro, obs(true), t0); !p.Status.ControllerPause || *p.Status.CurrentStepIndex != 1 {
 		t.Fatalf("spec.paused: want the resume kept at step 1; got index %d flag %v", *p.Status.CurrentStepIndex, p.Status.ControllerPause)
+	}
+}
+
+// A timed pause expiring records its step's completion before the resume,
+// the order Argo Rollouts records.
+func TestStepCompletedComesBeforeResumed(t *testing.T) {
+	ro := midUpdate(3)
+	ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(t0)}}
+	ro.Status.ControllerPause = true
+	p := Advance(ro, obs(true), t0.Add(31*time.Second))
+	var reasons []string
+	for _, e := range p.Events {
+		reasons = append(reasons, e.Reason)
+	}
+	if len(reasons) < 2 || reasons[0] != ReasonStepCompleted || reasons[1] != ReasonResumed {
+		t.Fatalf("events %v; want RolloutStepCompleted then RolloutResumed first", reasons)
 	}
 }

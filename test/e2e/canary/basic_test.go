@@ -57,7 +57,7 @@ func TestBasicCanarySeed(t *testing.T) {
 	ns, blue, green, _ := startSeed03Update(t)
 	// Notifications and `kubectl describe` users read these events.
 	for reason, msg := range map[string]string{
-		"ScalingReplicaSet":    "Scaled ReplicaSet rollouts-demo-" + blue + " (revision 1) from 5 to 4",
+		"ScalingReplicaSet":    "Scaled down ReplicaSet rollouts-demo-" + blue + " (revision 1) from 5 to 4",
 		"NewReplicaSetCreated": "Created ReplicaSet rollouts-demo-" + green + " (revision 2)",
 		"RolloutStepCompleted": "Rollout step 1/8 completed (setWeight: 20)",
 		"RolloutPaused":        "Rollout is paused (CanaryPauseStep)",
