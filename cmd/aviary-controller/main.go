@@ -99,8 +99,9 @@ func run(args []string) error {
 		Log:       log.With("controller", "rollout"),
 		Threads:   opts.RolloutThreads,
 
-		IstioAPIVersion: opts.IstioAPIVersion,
-		SMIAPIVersion:   opts.TrafficSplitAPIVersion,
+		ClusterTemplates: !opts.Namespaced,
+		IstioAPIVersion:  opts.IstioAPIVersion,
+		SMIAPIVersion:    opts.TrafficSplitAPIVersion,
 	}
 	if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err

@@ -45,6 +45,9 @@ type Reconciler struct {
 	Now func() time.Time
 	// Threads is how many Rollouts are reconciled at once.
 	Threads int
+	// ClusterTemplates caches and watches ClusterAnalysisTemplates; off
+	// for a controller limited to a namespace, which may not list them.
+	ClusterTemplates bool
 	// IstioAPIVersion and SMIAPIVersion are the API versions the Istio
 	// and SMI routers use (defaults v1alpha3 and v1alpha1).
 	IstioAPIVersion, SMIAPIVersion string
@@ -110,11 +113,19 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return fmt.Errorf("index orphaned ReplicaSets: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := r.indexTemplateRefs(mgr); err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.ClusterTemplates {
+		b = b.Watches(&v1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingTemplate(true)))
+	}
+	return b.
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&v1alpha1.AnalysisRun{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingService)).
+		Watches(&v1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingTemplate(false))).
 		Owns(&networkingv1.Ingress{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("Deployment"))).
 		Watches(&corev1.PodTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("PodTemplate"))).
@@ -203,6 +214,13 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := r.recordWorkloadGeneration(ctx, &ro, w.generation); err != nil {
 			return ctrl.Result{}, err
 		}
+	}
+	if err := r.checkTemplateRefs(ctx, &ro); err != nil {
+		var invalid *invalidSpec
+		if errors.As(err, &invalid) {
+			return r.markInvalid(ctx, &ro, rsList, invalid.msg)
+		}
+		return ctrl.Result{}, err
 	}
 	return r.sync(ctx, &ro, rsList, w)
 }
