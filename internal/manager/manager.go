@@ -169,24 +169,34 @@ var tolerantKinds = map[reflect.Type]tolerantKind{
 // selectors, so they are given again here, from the same options.
 func (o *Options) tolerantInformers(dyn dynamic.Interface, undecodable *tolerant.Registry) func(toolscache.ListerWatcher, runtime.Object, time.Duration, toolscache.Indexers) toolscache.SharedIndexInformer {
 	return func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
-		if k, ok := tolerantKinds[reflect.TypeOf(obj)]; ok {
-			t := &tolerant.ListerWatcher{
-				Resource: dyn.Resource(v1alpha1.GroupVersion.WithResource(k.resource)),
-				// The type's name is its kind: the example object
-				// carries no TypeMeta.
-				Kind:     v1alpha1.GroupVersion.WithKind(reflect.TypeOf(obj).Elem().Name()).GroupKind(),
-				Label:    o.cacheLabel(obj),
-				New:      func() runtime.Object { return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(runtime.Object) },
-				NewList:  k.newList,
-				Registry: undecodable,
-			}
-			if k.namespaced && o.Namespaced {
-				t.Namespace = o.Namespace
-			}
+		if t := o.tolerantListerWatcher(dyn, undecodable, obj); t != nil {
 			lw = t
 		}
 		return toolscache.NewSharedIndexInformer(lw, obj, resync, idx)
 	}
+}
+
+// tolerantListerWatcher reads obj's kind as the cache would, or is nil for
+// a kind not of argoproj.io.
+func (o *Options) tolerantListerWatcher(dyn dynamic.Interface, undecodable *tolerant.Registry, obj runtime.Object) *tolerant.ListerWatcher {
+	k, ok := tolerantKinds[reflect.TypeOf(obj)]
+	if !ok {
+		return nil
+	}
+	t := &tolerant.ListerWatcher{
+		Resource: dyn.Resource(v1alpha1.GroupVersion.WithResource(k.resource)),
+		// The type's name is its kind: the example object carries no
+		// TypeMeta.
+		Kind:     v1alpha1.GroupVersion.WithKind(reflect.TypeOf(obj).Elem().Name()).GroupKind(),
+		Label:    o.cacheLabel(obj),
+		New:      func() runtime.Object { return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(runtime.Object) },
+		NewList:  k.newList,
+		Registry: undecodable,
+	}
+	if k.namespaced && o.Namespaced {
+		t.Namespace = o.Namespace
+	}
+	return t
 }
 
 func (o *Options) leaseLock(cfg *rest.Config, identity string) (resourcelock.Interface, error) {
