@@ -94,6 +94,16 @@ func TestListSkipsUndecodable(t *testing.T) {
 	if len(lw.Registry.Keys()) != 1 {
 		t.Errorf("registry keys %v", lw.Registry.Keys())
 	}
+	if e := lw.Registry.Failing(want); e == nil || e.Path != f.Err.Path {
+		t.Errorf("Failing(%v) = %v", want, e)
+	}
+	if e := lw.Registry.Failing(Key{Kind: lw.Kind, Namespace: "ns", Name: "good1"}); e != nil {
+		t.Errorf("a decodable object is failing: %v", e)
+	}
+	var none *Registry
+	if none.Failing(want) != nil {
+		t.Error("a nil registry knows of a failure")
+	}
 }
 
 func TestWatchDropsObjectsThatBecomeUndecodable(t *testing.T) {

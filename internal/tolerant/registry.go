@@ -57,6 +57,22 @@ func (r *Registry) Get(k Key) (Failure, bool) {
 	return f, true
 }
 
+// Failing says why the object cannot be decoded, or is nil when nothing
+// is known against it; a nil registry knows nothing. It lets a reader that
+// finds the object missing from the cache say "cannot be read: <field>…"
+// instead of "not found".
+func (r *Registry) Failing(k Key) *DecodeError {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.failures[k]; ok {
+		return f.Err
+	}
+	return nil
+}
+
 // Keys lists the objects currently failing.
 func (r *Registry) Keys() []Key {
 	r.mu.Lock()
