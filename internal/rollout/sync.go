@@ -134,6 +134,11 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 			return r.invalidOr(ctx, ro, rsList, err)
 		}
 		progressed, selected = progressed || sw, sel
+		// And its pods trade the canary's metadata for the stable's now:
+		// the status written below reports them as the stable version.
+		if err := r.syncRoleMetadata(ctx, next, nextRoles); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if err := r.reconcileTraffic(ctx, ro, &st, rs, selected[stableServiceField]); err != nil {
 		var invalid *invalidSpec

@@ -162,6 +162,7 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	}
 
 	idx := *st.CurrentStepIndex
+	entryIndex := idx
 	for idx < nSteps {
 		step := ro.Spec.Strategy.Canary.Steps[idx]
 		var done bool
@@ -182,8 +183,7 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			return p
 		}
 		if !done {
-			p.Status = st
-			return p
+			break
 		}
 		p.Runs.Step = false
 		idx++
@@ -209,6 +209,14 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		st.StableRS = obs.NewHash
 		st.PromoteFull = false
 		p.Events = append(p.Events, Event{Reason: ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed all %d canary steps", obs.Revision, obs.NewHash, nSteps)})
+	}
+	if *st.CurrentStepIndex != entryIndex || st.StableRS != ro.Status.StableRS {
+		// The steps moved (or the update completed) in this pass: the
+		// background analysis is asked for at the step the status now
+		// reports, so a run due from here exists before a status saying
+		// "paused at step k" does (and one no longer due is stopped).
+		p.Runs.Background = false
+		p.Events = append(p.Events, background(ro, &st, obs, &p, now)...)
 	}
 	p.Status = st
 	return p

@@ -335,3 +335,21 @@ func TestStepCompletedComesBeforeResumed(t *testing.T) {
 		t.Fatalf("events %v; want RolloutStepCompleted then RolloutResumed first", reasons)
 	}
 }
+
+// Background analysis starting at the pause the steps reach in this pass
+// is asked for in the same pass: no status says "paused at step 1" while
+// the run due from step 1 does not exist.
+func TestBackgroundRunAskedForAtTheStepReached(t *testing.T) {
+	ro := midUpdate(0)
+	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{StartingStep: new(int32(1))}
+	p := Advance(ro, obs(true), t0)
+	if *p.Status.CurrentStepIndex != 1 || !hasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || !p.Runs.Background {
+		t.Fatalf("want paused at step 1 with the background run asked for; index %d, pauses %v, runs %+v", *p.Status.CurrentStepIndex, p.Status.PauseConditions, p.Runs)
+	}
+	// Completing the update in a pass stops asking for it.
+	ro = midUpdate(4)
+	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{}
+	if p := Advance(ro, obs(true), t0); p.Status.StableRS != "new" || p.Runs.Background {
+		t.Fatalf("completed: stable %q, runs %+v; want no background run", p.Status.StableRS, p.Runs)
+	}
+}
