@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -11,9 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
 	"github.com/aviary-rollouts/aviary/internal/plan/restart"
 )
+
+// ReasonRolloutRestarting is the Event reason for each pod a restart evicts.
+const ReasonRolloutRestarting = "RolloutRestarting"
 
 // restartPods carries out spec.restartAt: it evicts (through the Eviction
 // API, so PodDisruptionBudgets apply) the next pods created before it and
@@ -34,7 +37,11 @@ func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs r
 	}
 	var pods []restart.Pod
 	byName := map[string]*corev1.Pod{}
+	wanted := int32(0)
 	for set, prio := range priority {
+		if set.Spec.Replicas != nil {
+			wanted += *set.Spec.Replicas
+		}
 		list, err := r.podsOf(ctx, set)
 		if err != nil {
 			return false, err
@@ -42,38 +49,60 @@ func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs r
 		for i := range list {
 			p := &list[i]
 			byName[p.Name] = p
-			pods = append(pods, restart.Pod{Name: p.Name, Created: p.CreationTimestamp.Time, Available: podReady(p),
+			ready, since := podReadySince(p)
+			pods = append(pods, restart.Pod{Name: p.Name, Created: p.CreationTimestamp.Time, Ready: ready, ReadySince: since,
 				Terminating: p.DeletionTimestamp != nil, Priority: prio})
 		}
 	}
-	// The strategy's maxUnavailable (blue-green's exists for restarts
-	// alone), at least one pod at a time.
-	maxUnavailable := int32(1)
-	if f, err := replicas.CanaryFenceposts(ro.ReplicasOrDefault(), ro.MaxSurgeOrDefault(), ro.MaxUnavailableOrDefault()); err == nil {
-		maxUnavailable = max(f.MaxUnavailable, 1)
-	}
-	evict, done := restart.Plan(pods, ro.Spec.RestartAt.Time, maxUnavailable)
-	for _, name := range evict {
+	d := restart.Plan(restart.Input{
+		Pods:      pods,
+		RestartAt: ro.Spec.RestartAt.Time,
+		Replicas:  ro.ReplicasOrDefault(),
+		Wanted:    wanted,
+		MaxUnavailable: restart.MaxUnavailable(ro.ReplicasOrDefault(), ro.Spec.Strategy.BlueGreen == nil,
+			ro.MaxSurgeOrDefault(), ro.MaxUnavailableOrDefault()),
+		MinReady: time.Duration(ro.Spec.MinReadySeconds) * time.Second,
+		Now:      r.Now(),
+	})
+	evicted := 0
+	for _, name := range d.Order {
+		if evicted >= d.Batch {
+			break
+		}
 		p := byName[name]
 		ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}}
 		err := r.Client.SubResource("eviction").Create(ctx, p, ev)
 		switch {
 		case err == nil:
-			r.event(ro, false, "RolloutRestarting", fmt.Sprintf("Evicted pod %s for the restart requested at %s", p.Name, ro.Spec.RestartAt.UTC().Format("2006-01-02T15:04:05Z")))
-		case apierrors.IsTooManyRequests(err), apierrors.IsNotFound(err):
-			// A PodDisruptionBudget says not now, or the pod is gone already.
+			evicted++
+			r.event(ro, false, ReasonRolloutRestarting, fmt.Sprintf("Evicted pod %s for the restart requested at %s", p.Name, ro.Spec.RestartAt.UTC().Format("2006-01-02T15:04:05Z")))
+		case apierrors.IsNotFound(err):
+			evicted++ // gone already: its place in the batch is taken
+		case apierrors.IsTooManyRequests(err):
+			// A PodDisruptionBudget says not now: the next may go instead.
 		default:
 			return false, fmt.Errorf("evict pod %s for restart: %w", p.Name, err)
 		}
 	}
-	return done, nil
+	return d.Done, nil
 }
 
-func podReady(p *corev1.Pod) bool {
+// podReadySince reads a pod's Ready condition and when it last changed.
+func podReadySince(p *corev1.Pod) (bool, time.Time) {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
+			return c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time
 		}
 	}
-	return false
+	return false, time.Time{}
+}
+
+// restartRecheckAfter is when an unfinished restart is looked at again if
+// nothing else happens first: at restartAt for `restart --in`, else after
+// restartRecheck.
+func (r *Reconciler) restartRecheckAfter(ro *v1alpha1.Rollout) time.Duration {
+	if ro.Spec.RestartAt == nil {
+		return restartRecheck
+	}
+	return restart.RecheckAfter(ro.Spec.RestartAt.Time, r.Now(), restartRecheck)
 }

@@ -217,7 +217,7 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 	requeue := earliest(f.requeue, due)
 	if !f.restarted {
 		// Pod events drive the restart; this is only a safety net.
-		requeue = earliest(requeue, restartRecheck)
+		requeue = earliest(requeue, r.restartRecheckAfter(ro))
 	}
 	return ctrl.Result{RequeueAfter: requeue}, err
 }

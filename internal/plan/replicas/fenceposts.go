@@ -77,3 +77,10 @@ func lenientScaledValue(v *intstr.IntOrString, total int32, roundUp bool) (int32
 	}
 	return int32(math.Floor(scaled)), nil
 }
+
+// LenientScaledDown resolves one bound the lenient way, rounding down: an
+// int is a pod count, any string a percentage of total (blue-green's
+// maxUnavailable is read like this, without the canary's both-zero rule).
+func LenientScaledDown(v intstr.IntOrString, total int32) (int32, error) {
+	return lenientScaledValue(&v, total, false)
+}
