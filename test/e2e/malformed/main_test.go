@@ -133,3 +133,28 @@ func waitForUpdate(t *testing.T, ns, name, image string, timeout time.Duration) 
 		return done, fmt.Sprintf("phase %s %q stable %s current %s observed %s/%d", st.Phase, st.Message, st.StableRS, st.CurrentPodHash, st.ObservedGeneration, ro.Generation)
 	})
 }
+
+// stays checks that, once reported, the object is left alone for d and
+// has one event: the report's own status write comes back through the
+// watch and must not be reported again.
+func stays(t *testing.T, ns, kind, name string, d time.Duration) {
+	t.Helper()
+	rv := read(t, ns, kind, name).GetResourceVersion()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if now := read(t, ns, kind, name).GetResourceVersion(); now != rv {
+			t.Fatalf("%s %s keeps being written (resource version %s, then %s)", kind, name, rv, now)
+		}
+	}
+	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name + ",reason=" + v1alpha1.InvalidSpecReason})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Count != 1 {
+		var seen []string
+		for _, e := range list.Items {
+			seen = append(seen, fmt.Sprintf("%dx %s", e.Count, e.Message))
+		}
+		t.Errorf("want one InvalidSpec event on %s %s, got %q", kind, name, seen)
+	}
+}

@@ -70,6 +70,7 @@ func TestMalformedRolloutStopsNoOther(t *testing.T) {
 		t.Errorf("InvalidSpec message should name the value, the cause and the fix: %q", msg)
 	}
 	waitForWarning(t, ns, "Rollout", "broken", memoryField)
+	stays(t, ns, "Rollout", "broken", 3*time.Second)
 }
 
 // TestFixedRolloutRecovers: once the value is corrected the Rollout comes
@@ -179,6 +180,7 @@ func TestMalformedAnalysisObjectsStopNoAnalysis(t *testing.T) {
 	})
 	waitForWarning(t, ns, "AnalysisRun", "broken-run", jobMemory)
 	waitForWarning(t, ns, "AnalysisTemplate", "broken-template", jobMemory)
+	stays(t, ns, "AnalysisRun", "broken-run", 2*time.Second)
 
 	waitForUpdate(t, ns, "web", "argoproj/rollouts-demo:blue", 60*time.Second)
 	framework.SetRolloutImage(t, ns, "web", "argoproj/rollouts-demo:green")
