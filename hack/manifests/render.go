@@ -65,15 +65,18 @@ func workloadRules() []rbacv1.PolicyRule {
 		// restartAt evicts pods through the Eviction API (PDB-aware).
 		{APIGroups: []string{""}, Resources: []string{"pods/eviction"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "watch", "patch"}},
-		// NGINX routing: the canary Ingress is created from the stable one.
-		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch", "create", "patch"}},
+		// NGINX routing: the canary Ingress is created from the stable one,
+		// and deleted once the rollout's routing no longer uses it.
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 		// Traefik routing: weights on the user's weighted TraefikService.
 		{APIGroups: []string{"traefik.io", "traefik.containo.us"}, Resources: []string{"traefikservices"}, Verbs: []string{"get", "update"}},
 		// SMI routing: the TrafficSplit is created, owned by the rollout.
 		{APIGroups: []string{"split.smi-spec.io"}, Resources: []string{"trafficsplits"}, Verbs: []string{"get", "create", "patch"}},
 		// Istio routing: weights and managed routes on VirtualServices,
-		// hashes on DestinationRule subsets.
-		{APIGroups: []string{"networking.istio.io"}, Resources: []string{"virtualservices", "destinationrules"}, Verbs: []string{"get", "update"}},
+		// hashes on DestinationRule subsets; DestinationRules are listed to
+		// release the one a rollout no longer names.
+		{APIGroups: []string{"networking.istio.io"}, Resources: []string{"virtualservices"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{"networking.istio.io"}, Resources: []string{"destinationrules"}, Verbs: []string{"get", "list", "update"}},
 		// Gateway API routing: weights and managed rules on the routes.
 		{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"httproutes", "grpcroutes", "tcproutes", "tlsroutes"}, Verbs: []string{"get", "list", "update"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},

@@ -62,8 +62,12 @@ func abortedCanaryServiceToStable(c *v1alpha1.CanaryStrategy, w *v1alpha1.Traffi
 // reconcileServices points each referenced Service's selector at its
 // target's pod-template hash when services.ShouldSwitch allows, reporting
 // whether it switched any and the hash each Service (by field) selects
-// afterwards. A missing Service is an *invalidSpec.
+// afterwards. A missing Service is an *invalidSpec. First it lets go of
+// what the spec no longer names (releaseUnreferenced).
 func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout, refs []serviceRef) (bool, map[string]string, error) {
+	if err := r.releaseUnreferenced(ctx, ro); err != nil {
+		return false, nil, err
+	}
 	switched := false
 	selected := map[string]string{}
 	for _, ref := range refs {

@@ -27,8 +27,14 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet) tr
 	}
 	var out traffic.Routers
 	record := func(reason, msg string) { r.event(ro, false, reason, msg) }
+	warn := func(reason, msg string) {
+		r.event(ro, true, reason, msg)
+		if r.Log != nil {
+			r.Log.Warn(msg, "rollout", ro.Namespace+"/"+ro.Name, "reason", reason)
+		}
+	}
 	if c.TrafficRouting.Istio != nil {
-		out = append(out, &istio.Router{Client: r.Client, Rollout: ro, Recorder: record, APIVersion: r.IstioAPIVersion, ReplicaSets: sets})
+		out = append(out, &istio.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn, APIVersion: r.IstioAPIVersion, ReplicaSets: sets})
 	}
 	if c.TrafficRouting.Nginx != nil {
 		out = append(out, &nginx.Router{Client: r.Client, Rollout: ro, Recorder: record})
@@ -58,6 +64,9 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet) tr
 func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, rs roles, stableSelects string) error {
 	routers := r.routers(ro, rs.all())
 	if len(routers) == 0 {
+		// Without routing there are no weights to report, as in Argo
+		// Rollouts; the status no longer claims the last ones routed.
+		st.Canary.Weights = nil
 		return nil
 	}
 	view := ro.DeepCopy()

@@ -22,6 +22,7 @@ package istio
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,6 +41,11 @@ const (
 	ReasonUpdatedDestinationRule = "UpdatedDestinationRule"
 )
 
+// ReasonRouteSelectorSkipped is the Warning event of a route selector the
+// VirtualService has no route of that kind for (see Skipped): the routes
+// that exist were split, this one was ignored.
+const ReasonRouteSelectorSkipped = "VirtualServiceRouteSkipped"
+
 // Router splits a Rollout's traffic through its Istio VirtualServices and
 // DestinationRule.
 type Router struct {
@@ -49,6 +55,9 @@ type Router struct {
 	Rollout *v1alpha1.Rollout
 	// Recorder, when set, receives an event for each update.
 	Recorder func(reason, msg string)
+	// Warn, when set, receives a warning (a Warning event and a log line
+	// for the user) about configuration that was tolerated, not applied.
+	Warn func(reason, msg string)
 	// APIVersion is the networking.istio.io version to use;
 	// v1alpha1.DefaultIstioAPIVersion (v1alpha3) when empty.
 	APIVersion string
@@ -69,12 +78,34 @@ func (r *Router) VerifyWeight(context.Context, int32, ...traffic.WeightDestinati
 
 // SetWeight gives the canary destinations weight and the stable ones the
 // rest in every VirtualService, updating only those that change.
+//
+// A route selector that finds nothing because the VirtualService has no
+// route of its kind (Skipped) does not stop the others; each time such a
+// VirtualService is updated, Warn is told which selectors were skipped.
 func (r *Router) SetWeight(ctx context.Context, weight int32, additional ...traffic.WeightDestination) error {
 	s := SplitOf(r.Rollout)
-	return r.eachVirtualService(ctx, func(vs *unstructured.Unstructured, ref VirtualServiceRef) (bool, string, error) {
+	var warnings []string
+	err := r.eachVirtualService(ctx, func(vs *unstructured.Unstructured, ref VirtualServiceRef) (bool, string, error) {
+		notes, err := Skipped(vs, ref)
+		if err != nil {
+			return false, "", err
+		}
 		changed, err := ApplyWeights(vs, ref, s, weight, additional)
+		if changed && len(notes) > 0 {
+			warnings = append(warnings, fmt.Sprintf("VirtualService %s: skipped %s, as the VirtualService has no route of that kind; the routes it has were set to desiredWeight '%d'. "+
+				"Remove the selector from the rollout, or add the route to the VirtualService", ref.key(), strings.Join(notes, "; "), weight))
+		}
 		return changed, fmt.Sprintf("VirtualService `%s` set to desiredWeight '%d'", ref.Name, weight), err
 	})
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		if r.Warn != nil {
+			r.Warn(ReasonRouteSelectorSkipped, w)
+		}
+	}
+	return nil
 }
 
 // SetHeaderRoute adds the header route to every VirtualService, or with

@@ -115,7 +115,12 @@ func routeName(r any) string {
 
 // selectHTTP picks the HTTP routes to split: those named in routes, or,
 // when routes is empty, the only HTTP route that is not a managed route.
+// A VirtualService with no HTTP route at all has none to pick, whatever
+// routes names (see Skipped).
 func selectHTTP(t *routeTables, ref VirtualServiceRef, s Split) ([]int, error) {
+	if len(t.http) == 0 {
+		return nil, nil
+	}
 	if len(ref.Spec.Routes) > 0 {
 		var out []int
 		for i, name := range ref.Spec.Routes {
@@ -151,11 +156,15 @@ type l4Selector struct {
 
 // selectL4 picks the TLS or TCP routes to split: those matching each
 // selector in want (at least one each), or, with no selectors, the only
-// route of that kind.
+// route of that kind. A VirtualService with no route of that kind has none
+// to pick, whatever want says (see Skipped).
 func selectL4(kind string, routes []any, ref VirtualServiceRef, want []l4Selector) ([]int, error) {
 	specField, what := ".tlsRoutes", "port and sniHosts"
 	if kind == kindTCP {
 		specField, what = ".tcpRoutes", "port"
+	}
+	if len(routes) == 0 {
+		return nil, nil
 	}
 	if len(want) == 0 {
 		if len(routes) > 1 {
@@ -277,8 +286,12 @@ func selectRoutes(t *routeTables, ref VirtualServiceRef, s Split) ([]selected, e
 		out = append(out, selected{kind: kindTCP, index: i, checked: true})
 	}
 	if len(out) == 0 {
-		return nil, &traffic.SpecError{Field: ref.Field + ".name",
-			Msg: fmt.Sprintf("VirtualService %s has no HTTP, TLS or TCP route to split: add a route with destinations for the stable and canary", ref.key())}
+		msg := fmt.Sprintf("VirtualService %s has no HTTP, TLS or TCP route to split: add a route with destinations for the stable and canary", ref.key())
+		if notes := skipped(t, ref); len(notes) > 0 {
+			msg = fmt.Sprintf("VirtualService %s has none of the routes the rollout selects (%s): add them to the VirtualService with destinations for the stable and canary, or correct the selectors",
+				ref.key(), strings.Join(notes, "; "))
+		}
+		return nil, &traffic.SpecError{Field: ref.Field + ".name", Msg: msg}
 	}
 	for i, r := range t.http {
 		m := r.(map[string]any)
@@ -287,6 +300,45 @@ func selectRoutes(t *routeTables, ref VirtualServiceRef, s Split) ([]selected, e
 		}
 	}
 	return out, nil
+}
+
+// skipped lists the route selectors of ref that select nothing because
+// vs has no route of their kind at all, each as "<field> <what>": the HTTP
+// route names of routes without spec.http, tlsRoutes without spec.tls,
+// tcpRoutes without spec.tcp. Argo Rollouts only checks the selectors of
+// the kinds a VirtualService has, so these are skipped, not refused.
+func skipped(t *routeTables, ref VirtualServiceRef) []string {
+	var out []string
+	if len(t.http) == 0 {
+		for i, name := range ref.Spec.Routes {
+			out = append(out, fmt.Sprintf("%s.routes[%d] names HTTP route %q", ref.Field, i, name))
+		}
+	}
+	if len(t.tls) == 0 {
+		for i, r := range ref.Spec.TLSRoutes {
+			out = append(out, fmt.Sprintf("%s.tlsRoutes[%d] selects TLS port %d and sniHosts %v", ref.Field, i, r.Port, r.SNIHosts))
+		}
+	}
+	if len(t.tcp) == 0 {
+		for i, r := range ref.Spec.TCPRoutes {
+			out = append(out, fmt.Sprintf("%s.tcpRoutes[%d] selects TCP port %d", ref.Field, i, r.Port))
+		}
+	}
+	return out
+}
+
+// Skipped says which of ref's route selectors find no route in vs because
+// vs has no route of that kind at all (no spec.http for routes, no
+// spec.tls for tlsRoutes, no spec.tcp for tcpRoutes). ApplyWeights splits
+// the routes the other selectors find and ignores these, as Argo Rollouts
+// does, so existing objects keep working; the caller should warn. It is
+// empty when every selector can be checked against vs.
+func Skipped(vs *unstructured.Unstructured, ref VirtualServiceRef) ([]string, error) {
+	t, err := readTables(vs)
+	if err != nil {
+		return nil, err
+	}
+	return skipped(t, ref), nil
 }
 
 // destination reads a route destination's host (up to the first dot, as

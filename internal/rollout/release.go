@@ -1,0 +1,177 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/release"
+	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
+	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
+)
+
+// Event reasons of letting go of objects the spec no longer names.
+const (
+	// ReasonServiceReleased: a Service the Rollout managed is no longer
+	// named by its strategy; its selector's hash pin and managed-by
+	// annotation were removed.
+	ReasonServiceReleased = "ServiceReleased"
+	// ReasonDestinationRuleReleased: the Istio DestinationRule the
+	// Rollout managed is no longer named; its subsets' hash labels and
+	// managed-by annotation were removed.
+	ReasonDestinationRuleReleased = "DestinationRuleReleased"
+	// ReasonCanaryIngressDeleted: a canary Ingress the Rollout created for
+	// NGINX routing is no longer called for and was deleted.
+	ReasonCanaryIngressDeleted = "CanaryIngressDeleted"
+)
+
+// releaseUnreferenced lets go of what ro marked or created for itself and
+// its spec no longer names (internal/plan/release decides which):
+//   - Services annotated as managed by ro that its strategy no longer
+//     names lose the rollouts-pod-template-hash selector key and the
+//     annotation, so they select what their owner wrote again (after a
+//     switch from blue-green to canary, a renamed or removed Service);
+//   - canary Ingresses ro created for NGINX routing that no stable Ingress
+//     calls for any more are deleted, or NGINX would keep sending them
+//     their last weight;
+//   - the Istio DestinationRule annotated as managed by ro, when no longer
+//     named, loses its subsets' hash labels and the annotation.
+//
+// Services and Ingresses come from the cache. DestinationRules are not
+// cached, so they are listed once per generation of a Rollout that routes
+// through Istio or did until now (status.canary.weights still set).
+func (r *Reconciler) releaseUnreferenced(ctx context.Context, ro *v1alpha1.Rollout) error {
+	if ro.Spec.Strategy.Canary == nil && ro.Spec.Strategy.BlueGreen == nil {
+		return nil // validation reports it; an empty strategy names nothing on purpose
+	}
+	if err := r.releaseServices(ctx, ro); err != nil {
+		return err
+	}
+	if err := r.deleteUnusedCanaryIngresses(ctx, ro); err != nil {
+		return err
+	}
+	return r.releaseDestinationRules(ctx, ro)
+}
+
+// releaseServices releases the Services ro manages but no longer names.
+func (r *Reconciler) releaseServices(ctx context.Context, ro *v1alpha1.Rollout) error {
+	var list corev1.ServiceList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return fmt.Errorf("list services of namespace %s: %w", ro.Namespace, err)
+	}
+	held := make([]release.Object, 0, len(list.Items))
+	versions := map[string]string{}
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if owner := svc.Annotations[v1alpha1.ManagedByRolloutsKey]; owner != "" {
+			held = append(held, release.Object{Name: svc.Name, Holder: owner})
+			versions[svc.Name] = svc.ResourceVersion
+		}
+	}
+	for _, name := range release.Unreferenced(ro.Name, serviceNames(ro), held) {
+		// The resourceVersion makes the patch fail rather than undo a
+		// change made since the cache saw the Service (a repeat within
+		// one reconcile, or a user's edit); the next reconcile looks again.
+		patch := fmt.Sprintf(`{"metadata":{"resourceVersion":%q,"annotations":{%q:null}},"spec":{"selector":{%q:null}}}`,
+			versions[name], v1alpha1.ManagedByRolloutsKey, v1alpha1.DefaultRolloutUniqueLabelKey)
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ro.Namespace, Name: name}}
+		err := r.Client.Patch(ctx, svc, rawMerge(patch))
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("release service %s/%s no longer named by rollout %s: %w", ro.Namespace, name, ro.Name, err)
+		}
+		r.event(ro, false, ReasonServiceReleased, fmt.Sprintf("Released service '%s': the rollout no longer names it, so its selector no longer pins %s and it is no longer marked %s",
+			name, v1alpha1.DefaultRolloutUniqueLabelKey, v1alpha1.ManagedByRolloutsKey))
+	}
+	return nil
+}
+
+// deleteUnusedCanaryIngresses deletes the canary Ingresses ro controls
+// that its NGINX routing no longer calls for (none without NGINX routing).
+func (r *Reconciler) deleteUnusedCanaryIngresses(ctx context.Context, ro *v1alpha1.Rollout) error {
+	var list networkingv1.IngressList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return fmt.Errorf("list ingresses of namespace %s: %w", ro.Namespace, err)
+	}
+	var owned []release.Object
+	uids := map[string]types.UID{}
+	for i := range list.Items {
+		ing := &list.Items[i]
+		ref := metav1.GetControllerOf(ing)
+		if ref == nil || ref.UID != ro.UID || ref.Kind != "Rollout" || ing.DeletionTimestamp != nil {
+			continue
+		}
+		owned = append(owned, release.Object{Name: ing.Name, Holder: ro.Name})
+		uids[ing.Name] = ing.UID
+	}
+	if len(owned) == 0 {
+		return nil
+	}
+	var wanted []string
+	if c := ro.Spec.Strategy.Canary; c != nil && c.TrafficRouting != nil && c.TrafficRouting.Nginx != nil {
+		for _, stable := range nginx.StableIngresses(ro) {
+			wanted = append(wanted, nginx.CanaryIngressName(ro.Name, stable))
+		}
+	}
+	for _, name := range release.Unreferenced(ro.Name, wanted, owned) {
+		uid := uids[name]
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ro.Namespace, Name: name}}
+		if err := r.Client.Delete(ctx, ing, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete canary ingress %s/%s no longer used by rollout %s: %w", ro.Namespace, name, ro.Name, err)
+		}
+		r.event(ro, false, ReasonCanaryIngressDeleted, fmt.Sprintf("Deleted canary ingress '%s': the rollout's NGINX routing no longer uses it", name))
+	}
+	return nil
+}
+
+// drChecked remembers, by Rollout UID, the generation whose
+// DestinationRules were last checked, so the list (they are not cached)
+// runs once per spec change. It is an optimisation, not state: after a
+// restart each Istio Rollout is checked once more. Rollout UIDs are unique
+// in the cluster, so reconcilers in one process can share it.
+var drChecked sync.Map // types.UID → int64
+
+// releaseDestinationRules releases the DestinationRule ro manages but no
+// longer names.
+func (r *Reconciler) releaseDestinationRules(ctx context.Context, ro *v1alpha1.Rollout) error {
+	c := ro.Spec.Strategy.Canary
+	routesIstio := c != nil && c.TrafficRouting != nil && c.TrafficRouting.Istio != nil
+	if !routesIstio && ro.Status.Canary.Weights == nil {
+		return nil
+	}
+	if g, ok := drChecked.Load(ro.UID); ok && g.(int64) == ro.Generation {
+		return nil
+	}
+	released, err := istio.ReleaseDestinationRules(ctx, r.Client, r.IstioAPIVersion, ro)
+	for _, name := range released {
+		r.event(ro, false, ReasonDestinationRuleReleased, fmt.Sprintf("Released DestinationRule '%s': the rollout no longer names it, so its subsets no longer pin %s and it is no longer marked %s",
+			name, v1alpha1.DefaultRolloutUniqueLabelKey, v1alpha1.ManagedByRolloutsKey))
+	}
+	switch {
+	case err == nil:
+	case meta.IsNoMatchError(err):
+		// No Istio in the cluster: nothing to release.
+	case apierrors.IsForbidden(err):
+		// An install without the list permission: routing works, only
+		// this clean-up cannot; say so instead of retrying forever.
+		if r.Log != nil {
+			r.Log.WarnContext(ctx, "cannot look for DestinationRules the rollout no longer names: grant list on destinationrules.networking.istio.io (dist/install.yaml does)",
+				"rollout", ro.Namespace+"/"+ro.Name, "error", err.Error())
+		}
+	default:
+		return fmt.Errorf("release DestinationRules no longer named by rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	drChecked.Store(ro.UID, ro.Generation)
+	return nil
+}
