@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,7 +25,11 @@ import (
 // them.
 const runOwnerKey = ".metadata.controllerRollout"
 
-// ownedRuns lists the Rollout's AnalysisRuns from the cache.
+// ownedRuns lists the Rollout's AnalysisRuns from the cache. While the
+// Rollout is aborted (status.abortedAt set, which lasts into the reconcile
+// that handles a retry) it also marks the runs of the aborted attempt with
+// canary.SupersededAnnotation, so that they never count again once the
+// retry has cleared abortedAt: one patch per run, once per abort.
 func (r *Reconciler) ownedRuns(ctx context.Context, ro *v1alpha1.Rollout) ([]*v1alpha1.AnalysisRun, error) {
 	var list v1alpha1.AnalysisRunList
 	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingFields{runOwnerKey: ro.Name}); err != nil {
@@ -37,18 +42,29 @@ func (r *Reconciler) ownedRuns(ctx context.Context, ro *v1alpha1.Rollout) ([]*v1
 			out = append(out, run)
 		}
 	}
+	for _, run := range out {
+		if run.Annotations[canary.SupersededAnnotation] != "" || !canary.SupersededByAbort(run.CreationTimestamp, ro.Status.AbortedAt) {
+			continue
+		}
+		at := ro.Status.AbortedAt.UTC().Format(time.RFC3339)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, canary.SupersededAnnotation, at)
+		if err := r.Client.Patch(ctx, run, rawMerge(patch)); client.IgnoreNotFound(err) != nil {
+			return nil, fmt.Errorf("mark AnalysisRun %s as superseded by the abort of rollout %s: %w", run.Name, ro.Name, err)
+		}
+		if run.Annotations == nil {
+			run.Annotations = map[string]string{}
+		}
+		run.Annotations[canary.SupersededAnnotation] = at
+	}
 	return out, nil
 }
 
-// findRun is the newest run of the given type (and step index) for hash.
-func findRun(runs []*v1alpha1.AnalysisRun, runType string, step int32, hash string) *v1alpha1.AnalysisRun {
+// findRun is the newest run of the current attempt matching key (see
+// canary.Belongs).
+func findRun(runs []*v1alpha1.AnalysisRun, key canary.RunKey) *v1alpha1.AnalysisRun {
 	var found *v1alpha1.AnalysisRun
 	for _, run := range runs {
-		l := run.Labels
-		if l[v1alpha1.RolloutTypeLabel] != runType || l[v1alpha1.DefaultRolloutUniqueLabelKey] != hash {
-			continue
-		}
-		if runType == v1alpha1.RolloutTypeStepLabel && l[v1alpha1.RolloutCanaryStepIndexLabel] != strconv.Itoa(int(step)) {
+		if !canary.Belongs(run.Labels, run.Annotations, key) {
 			continue
 		}
 		if found == nil || found.CreationTimestamp.Before(&run.CreationTimestamp) {
@@ -58,8 +74,10 @@ func findRun(runs []*v1alpha1.AnalysisRun, runType string, step int32, hash stri
 	return found
 }
 
+// runView is the planners' view of a run; a run of an aborted attempt is
+// none (see ownedRuns).
 func runView(run *v1alpha1.AnalysisRun) *canary.Run {
-	if run == nil {
+	if run == nil || run.Annotations[canary.SupersededAnnotation] != "" {
 		return nil
 	}
 	return &canary.Run{Name: run.Name, Phase: run.Status.Phase, Message: run.Status.Message, Passed: engine.Passed(run.Status)}
@@ -69,9 +87,9 @@ func runView(run *v1alpha1.AnalysisRun) *canary.Run {
 // background run of the new revision.
 func observeRuns(obs *canary.Observed, ro *v1alpha1.Rollout, runs []*v1alpha1.AnalysisRun, newHash string) {
 	if idx := ro.Status.CurrentStepIndex; idx != nil {
-		obs.StepRun = runView(findRun(runs, v1alpha1.RolloutTypeStepLabel, *idx, newHash))
+		obs.StepRun = runView(findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: *idx, Hash: newHash, Revision: obs.Revision}))
 	}
-	obs.BackgroundRun = runView(findRun(runs, v1alpha1.RolloutTypeBackgroundRunLabel, 0, newHash))
+	obs.BackgroundRun = runView(findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: newHash, Revision: obs.Revision}))
 }
 
 // reconcileRuns creates the runs the planner asked for and terminates every
@@ -82,9 +100,10 @@ func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st
 	if st.CurrentStepIndex != nil {
 		idx = *st.CurrentStepIndex
 	}
+	revision := strconv.FormatInt(revisionOf(rs.newRS), 10)
 	keep := map[string]bool{}
 	if want.Step {
-		if run := findRun(runs, v1alpha1.RolloutTypeStepLabel, idx, hash); run != nil {
+		if run := findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: idx, Hash: hash, Revision: revision}); run != nil {
 			keep[run.Name] = true
 		} else if step := ro.Spec.Strategy.Canary.Steps[idx]; step.Analysis != nil {
 			created, err := r.createRun(ctx, ro, step.Analysis, v1alpha1.RolloutTypeStepLabel, idx, strconv.Itoa(int(idx)), rs)
@@ -96,7 +115,7 @@ func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st
 		}
 	}
 	if want.Background {
-		if run := findRun(runs, v1alpha1.RolloutTypeBackgroundRunLabel, 0, hash); run != nil {
+		if run := findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: hash, Revision: revision}); run != nil {
 			keep[run.Name] = true
 		} else if bg := ro.Spec.Strategy.Canary.Analysis; bg != nil {
 			created, err := r.createRun(ctx, ro, &bg.RolloutAnalysis, v1alpha1.RolloutTypeBackgroundRunLabel, 0, "", rs)
@@ -173,7 +192,8 @@ func (r *Reconciler) createRun(ctx context.Context, ro *v1alpha1.Rollout, a *v1a
 		// still useful: reuse it. Otherwise try the next name.
 		var existing v1alpha1.AnalysisRun
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, &existing); err == nil {
-			if ref := metav1.GetControllerOf(&existing); ref != nil && ref.UID == ro.UID && !existing.Spec.Terminate && !existing.Status.Phase.Completed() {
+			if ref := metav1.GetControllerOf(&existing); ref != nil && ref.UID == ro.UID && !existing.Spec.Terminate && !existing.Status.Phase.Completed() &&
+				existing.Annotations[canary.SupersededAnnotation] == "" {
 				return name, nil
 			}
 		}

@@ -72,6 +72,13 @@ spec:
 func startAnalysedRollout(t *testing.T, step, background string) string {
 	t.Helper()
 	ns, _ := scoped(t)
+	return startAnalysedRolloutIn(t, ns, step, background)
+}
+
+// startAnalysedRolloutIn is startAnalysedRollout in ns, whose controller
+// the caller started.
+func startAnalysedRolloutIn(t *testing.T, ns, step, background string) string {
+	t.Helper()
 	apply(t, ns, strings.ReplaceAll(smokeTemplate, "STATE", "ready")+"---\n"+strings.ReplaceAll(smokeTemplate, "STATE", "fail")+"---\n"+
 		strings.ReplaceAll(smokeTemplate, "STATE", "hold"))
 	apply(t, ns, strings.NewReplacer("STEP", step, "BACKGROUND", background).Replace(analysedRollout))
