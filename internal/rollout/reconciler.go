@@ -155,6 +155,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var ro v1alpha1.Rollout
 	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
 		if apierrors.IsNotFound(err) {
+			if err := r.releaseAfterDeletion(ctx, req.NamespacedName); err != nil {
+				return ctrl.Result{}, err // retried; the metrics are forgotten then
+			}
 			r.writes.forget(req.NamespacedName)
 			metrics.ForgetRollout(req.Namespace, req.Name)
 			return ctrl.Result{}, errGone

@@ -78,21 +78,74 @@ func (r *Reconciler) releaseServices(ctx context.Context, ro *v1alpha1.Rollout) 
 		}
 	}
 	for _, name := range release.Unreferenced(ro.Name, serviceNames(ro), held) {
-		// The resourceVersion makes the patch fail rather than undo a
-		// change made since the cache saw the Service (a repeat within
-		// one reconcile, or a user's edit); the next reconcile looks again.
-		patch := fmt.Sprintf(`{"metadata":{"resourceVersion":%q,"annotations":{%q:null}},"spec":{"selector":{%q:null}}}`,
-			versions[name], v1alpha1.ManagedByRolloutsKey, v1alpha1.DefaultRolloutUniqueLabelKey)
-		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ro.Namespace, Name: name}}
-		err := r.Client.Patch(ctx, svc, rawMerge(patch))
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			continue
-		}
+		released, err := r.releaseService(ctx, ro.Namespace, name, versions[name])
 		if err != nil {
 			return fmt.Errorf("release service %s/%s no longer named by rollout %s: %w", ro.Namespace, name, ro.Name, err)
 		}
-		r.event(ro, false, ReasonServiceReleased, fmt.Sprintf("Released service '%s': the rollout no longer names it, so its selector no longer pins %s and it is no longer marked %s",
-			name, v1alpha1.DefaultRolloutUniqueLabelKey, v1alpha1.ManagedByRolloutsKey))
+		if released {
+			r.event(ro, false, ReasonServiceReleased, fmt.Sprintf("Released service '%s': the rollout no longer names it, so its selector no longer pins %s and it is no longer marked %s",
+				name, v1alpha1.DefaultRolloutUniqueLabelKey, v1alpha1.ManagedByRolloutsKey))
+		}
+	}
+	return nil
+}
+
+// releaseService removes the hash selector key and the managed-by
+// annotation of Service ns/name, as the cache saw it at resourceVersion.
+// The resourceVersion makes the patch fail rather than undo a change made
+// since (a repeat within one reconcile, or a user's edit): that, or the
+// Service gone, reports false, and the next reconcile looks again.
+func (r *Reconciler) releaseService(ctx context.Context, ns, name, resourceVersion string) (bool, error) {
+	patch := fmt.Sprintf(`{"metadata":{"resourceVersion":%q,"annotations":{%q:null}},"spec":{"selector":{%q:null}}}`,
+		resourceVersion, v1alpha1.ManagedByRolloutsKey, v1alpha1.DefaultRolloutUniqueLabelKey)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	err := r.Client.Patch(ctx, svc, rawMerge(patch))
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// releaseAfterDeletion releases the Services still marked as managed by
+// the Rollout key names once it is gone, as Argo Rollouts' Service
+// controller does. The cache only holds this controller's Rollouts (its
+// instance id), so a live read must confirm that no Rollout of that name
+// exists before a Service marked with the name is touched: it may be
+// another instance's, or one re-created under the same name.
+func (r *Reconciler) releaseAfterDeletion(ctx context.Context, key types.NamespacedName) error {
+	var list corev1.ServiceList
+	if err := r.Client.List(ctx, &list, client.InNamespace(key.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return fmt.Errorf("list services of namespace %s: %w", key.Namespace, err)
+	}
+	versions := map[string]string{}
+	var held []release.Object
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if owner := svc.Annotations[v1alpha1.ManagedByRolloutsKey]; owner == key.Name {
+			held = append(held, release.Object{Name: svc.Name, Holder: owner})
+			versions[svc.Name] = svc.ResourceVersion
+		}
+	}
+	names := release.Unreferenced(key.Name, nil, held)
+	if len(names) == 0 || r.APIReader == nil {
+		return nil
+	}
+	var live v1alpha1.Rollout
+	if err := r.APIReader.Get(ctx, key, &live); !apierrors.IsNotFound(err) {
+		if err != nil {
+			return fmt.Errorf("read rollout %s before releasing its services: %w", key, err)
+		}
+		return nil // it exists: not ours to release
+	}
+	for _, name := range names {
+		released, err := r.releaseService(ctx, key.Namespace, name, versions[name])
+		if err != nil {
+			return fmt.Errorf("release service %s/%s of deleted rollout %s: %w", key.Namespace, name, key.Name, err)
+		}
+		if released && r.Log != nil {
+			r.Log.InfoContext(ctx, "released service of deleted rollout: hash selector and managed-by annotation removed",
+				"rollout", key.String(), "service", name)
+		}
 	}
 	return nil
 }

@@ -57,3 +57,33 @@ func TestServicesNoLongerNamedAreReleased(t *testing.T) {
 		t.Errorf("want a ServiceReleased event for web-canary and web-stable, got %q", msgs)
 	}
 }
+
+// TestDeletedRolloutReleasesServices: deleting a rollout releases the
+// Services it managed, as Argo Rollouts' Service controller does: their
+// selectors go back to exactly what the user wrote.
+func TestDeletedRolloutReleasesServices(t *testing.T) {
+	ns, _ := scopedNamespace(t)
+	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+
+		strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
+	blue := waitForFirstVersion(t, ns, 4)
+	framework.Eventually(t, 30*time.Second, "both Services pinned to the first version", func() (bool, string) {
+		c, _ := serviceHash(t, ns, "web-canary")
+		s, _ := serviceHash(t, ns, "web-stable")
+		return c == blue && s == blue, fmt.Sprintf("canary %s, stable %s", c, s)
+	})
+	if out, err := framework.Get(t).Kubectl(context.Background(), "delete", "rollout", "rollouts-demo", "-n", ns); err != nil {
+		t.Fatalf("delete rollout: %v\n%s", err, out)
+	}
+	framework.Eventually(t, 60*time.Second, "both Services released", func() (bool, string) {
+		var got []string
+		for _, name := range []string{"web-canary", "web-stable"} {
+			svc, err := framework.Get(t).Clientset.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			got = append(got, fmt.Sprintf("%s %v %q", name, svc.Spec.Selector, svc.Annotations[v1alpha1.ManagedByRolloutsKey]))
+		}
+		want := `web-canary map[app:web] "" web-stable map[app:web] ""`
+		return strings.Join(got, " ") == want, fmt.Sprintf("%v, want %s", got, want)
+	})
+}
