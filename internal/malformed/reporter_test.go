@@ -273,3 +273,35 @@ func TestTemplateGetsAnEventOnly(t *testing.T) {
 		t.Fatalf("reported twice: %q", ev)
 	}
 }
+
+// TestBrokenAgainIsReportedAgain: fixed, then broken the same way, is a
+// new failure and gets a new event.
+func TestBrokenAgainIsReportedAgain(t *testing.T) {
+	f := newFixture(t, object(t, templateDoc))
+	f.report(t, "AnalysisTemplate", "tpl")
+	if ev := f.events(); len(ev) != 1 {
+		t.Fatalf("events %q", ev)
+	}
+	lw := f.lws["AnalysisTemplate"]
+	w, err := lw.Watch(metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	client := f.dynamic.Resource(v1alpha1.GroupVersion.WithResource("analysistemplates")).Namespace("ns")
+	for _, timeout := range []string{"10", "ten"} {
+		u := object(t, strings.Replace(templateDoc, "timeoutSeconds: ten", "timeoutSeconds: "+timeout, 1))
+		if _, err := client.Update(context.Background(), u, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.ResultChan():
+		case <-time.After(5 * time.Second):
+			t.Fatal("no watch event")
+		}
+		f.report(t, "AnalysisTemplate", "tpl")
+	}
+	if ev := f.events(); len(ev) != 1 || !strings.Contains(ev[0], "timeoutSeconds") {
+		t.Fatalf("events after fix and break %q", ev)
+	}
+}
