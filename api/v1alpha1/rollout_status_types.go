@@ -89,7 +89,65 @@ type RolloutStatus struct {
 	ALB *ALBStatus `json:"alb,omitempty"`
 	// ALBs records them per ingress when several are used.
 	ALBs []ALBStatus `json:"albs,omitempty"`
+	// Duration times the latest update (Argo Rollouts v1.10): when it
+	// began, how long it waited on people, and how it ended.
+	// +optional
+	Duration *RolloutDuration `json:"duration,omitempty"`
 }
+
+// RolloutDuration times one update of a Rollout, from the template change
+// (or the first deployment, or a retry after an abort) to its outcome. It
+// is kept after the update ends, until the next one begins.
+type RolloutDuration struct {
+	// RolloutStartedAt is when the update began.
+	// +optional
+	RolloutStartedAt *metav1.Time `json:"rolloutStartedAt,omitempty"`
+	// ManualPauseStartedAt is when the current manual pause began: one that
+	// waits for a person (spec.paused, a pause step without a duration, a
+	// blue-green pause without autoPromotionSeconds, an inconclusive
+	// analysis). Unset when the update is not paused so.
+	// +optional
+	ManualPauseStartedAt *metav1.Time `json:"manualPauseStartedAt,omitempty"`
+	// TotalManualPauseDurationSeconds adds up the manual pauses that have
+	// ended, in whole seconds; unset if there was none.
+	// +optional
+	TotalManualPauseDurationSeconds *int64 `json:"totalManualPauseDurationSeconds,omitempty"`
+	// FinishedAt is when the update reached its outcome.
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// CompletionStatus is the outcome. A rollback or a full promotion is
+	// known before the update ends, so it may be set while FinishedAt is
+	// still unset.
+	// +optional
+	CompletionStatus CompletionStatus `json:"completionStatus,omitempty"`
+}
+
+// CompletionStatus is how an update ended.
+// +kubebuilder:validation:Enum=Promoted;FastPromoted;Aborted;Superseded;RolledBack;FastRolledBack
+type CompletionStatus string
+
+// CompletionStatus values.
+const (
+	// CompletionPromoted: the update went through its steps and became
+	// stable.
+	CompletionPromoted CompletionStatus = "Promoted"
+	// CompletionFastPromoted: promoted with promote --full, skipping what
+	// was left.
+	CompletionFastPromoted CompletionStatus = "FastPromoted"
+	// CompletionAborted: aborted by a user, a failed analysis or the
+	// progress deadline.
+	CompletionAborted CompletionStatus = "Aborted"
+	// CompletionSuperseded: a newer template replaced the update before it
+	// ended; a new update begins.
+	CompletionSuperseded CompletionStatus = "Superseded"
+	// CompletionRolledBack: the template went back to an older revision
+	// (not the stable one), which went through the steps.
+	CompletionRolledBack CompletionStatus = "RolledBack"
+	// CompletionFastRolledBack: the template went back to the stable
+	// revision, or to one still kept for a fast rollback, skipping the
+	// steps.
+	CompletionFastRolledBack CompletionStatus = "FastRolledBack"
+)
 
 // RolloutPhase summarises a Rollout's state.
 type RolloutPhase string

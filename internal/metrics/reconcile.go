@@ -23,9 +23,10 @@ var (
 	}, append(rolloutLabels, "type", "reason"))
 )
 
-// Register adds the reconcile and event metrics to reg.
+// Register adds the reconcile, event and duration metrics to reg.
 func Register(reg prometheus.Registerer) {
-	reg.MustRegister(RolloutReconcile, RolloutReconcileError, RolloutEvents)
+	reg.MustRegister(RolloutReconcile, RolloutReconcileError, RolloutEvents,
+		RolloutDuration, RolloutProgressionDuration, RolloutManualPauseDuration)
 }
 
 // ForgetRollout drops a deleted Rollout's series, so label sets stay bounded

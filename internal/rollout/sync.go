@@ -209,7 +209,7 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 	if err := r.journal(ctx, ro, slices.Concat(summaryEvents, f.events, deadlineEvents)); err != nil {
 		return ctrl.Result{}, err
 	}
-	err := r.writeStatus(ctx, ro, func(s *v1alpha1.RolloutStatus) {
+	err := r.writeStatusTimed(ctx, ro, rs, func(s *v1alpha1.RolloutStatus) {
 		*s = st
 		s.Conditions = withoutCondition(s.Conditions, v1alpha1.InvalidSpec)
 		summarize(s)
