@@ -48,13 +48,13 @@ type seedDoc struct {
 func (d seedDoc) apiVersion() string { s, _ := d.obj["apiVersion"].(string); return s }
 func (d seedDoc) kind() string       { s, _ := d.obj["kind"].(string); return s }
 
-// seedDocs reads every document of every file in ../shared/examples/seeds.
+// seedDocs reads every document of every file in examples/.
 func seedDocs(t *testing.T) []seedDoc {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "examples", "seeds")
+	dir := filepath.Join(repoRoot(t), "examples")
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no seed manifests in %s (err %v): the acceptance fixtures must sit next to the repository", dir, err)
+		t.Fatalf("no seed manifests in %s (err %v)", dir, err)
 	}
 	var docs []seedDoc
 	for _, f := range files {

@@ -35,7 +35,7 @@ func run(args []string) (bool, error) {
 	var seed string
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster (default $KUBECONFIG)")
 	fs.StringVar(&o.BinDir, "bin", "bin", "directory with aviary-controller, aviary-traffic-simulator and kubectl-argo-rollouts")
-	fs.StringVar(&seed, "seed", "../shared/examples/seeds/01-progressive-nginx.yaml", "seed 01")
+	fs.StringVar(&seed, "seed", "examples/01-progressive-nginx.yaml", "the headline scenario (seed 01)")
 	fs.StringVar(&o.Namespace, "namespace", "aviary-demo", "namespace to play in (recreated)")
 	// 30s is about the shortest that still lets the analysis, whose query
 	// rates over 60 s, fail yellow before its last step.

@@ -9,7 +9,7 @@ import (
 )
 
 func TestPrepareSeed(t *testing.T) {
-	raw, err := os.ReadFile("../../../shared/examples/seeds/01-progressive-nginx.yaml")
+	raw, err := os.ReadFile("../../examples/01-progressive-nginx.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
 
-// seedPath is seed 06, in the acceptance fixtures next to the repository.
-const seedPath = "../../../../shared/examples/seeds/06-analysis-forms.yaml"
+// seedPath is seed 06, in the project's examples.
+const seedPath = "../../../examples/06-analysis-forms.yaml"
 
 // seed is the content of seed 06: its Rollouts, AnalysisTemplates and
 // Secret data.

@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// seeds are the acceptance fixtures next to the repository; every one
-// must pass lint, as the seeds' README promises users.
-const seeds = "../../../../shared/examples/seeds"
+// seeds are the project's examples; every one must pass lint, as
+// examples/README.md promises users.
+const seeds = "../../../examples"
 
 func TestSeedsPass(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(seeds, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("the seeds must sit next to the repository (%s): %v", seeds, err)
+		t.Fatalf("no examples in %s: %v", seeds, err)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

@@ -3,7 +3,6 @@ package bluegreen
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,9 +20,8 @@ import (
 // old ReplicaSet stays up with a scale-down-deadline until its delay has
 // passed, then scales to 0.
 func TestSeed07(t *testing.T) {
-	e := framework.Get(t)
 	f := newFixture(t, "guestbook-bg", 3)
-	raw, err := os.ReadFile(filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "07-bluegreen.yaml"))
+	raw, err := os.ReadFile(framework.Example(t, "07-bluegreen.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

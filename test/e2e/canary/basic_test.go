@@ -3,7 +3,6 @@ package canary
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -131,7 +130,7 @@ func startSeed03Update(t *testing.T) (ns, blue, green string, ctl *framework.Con
 	t.Helper()
 	e := framework.Get(t)
 	ns, ctl = scopedNamespace(t)
-	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "03-basic-canary.yaml")
+	seed := framework.Example(t, "03-basic-canary.yaml")
 	if out, err := e.Kubectl(context.Background(), "apply", "-n", ns, "-f", seed); err != nil {
 		t.Fatalf("apply seed 03: %v\n%s", err, out)
 	}

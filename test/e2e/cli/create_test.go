@@ -18,7 +18,7 @@ import (
 
 // seedsDir holds the acceptance fixtures, next to the repository.
 func seedsDir(t *testing.T) string {
-	return filepath.Join(framework.Get(t).RepoRoot, "..", "shared", "examples", "seeds")
+	return filepath.Join(framework.Get(t).RepoRoot, "examples")
 }
 
 // splitSeed splits a seed file into its Argo Rollouts documents (what

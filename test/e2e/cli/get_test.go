@@ -204,7 +204,7 @@ func waitForPods(t *testing.T, ns string, n int) {
 // ActualWeight is the router's weight.
 func TestGetRolloutNginx(t *testing.T) {
 	ns := cliNamespace(t)
-	applyManifest(t, ns, filepath.Join(framework.Get(t).RepoRoot, "..", "shared", "examples", "seeds", "04-nginx-weight-manual.yaml"))
+	applyManifest(t, ns, framework.Example(t, "04-nginx-weight-manual.yaml"))
 	first := waitRollout(t, ns, demo, 60*time.Second, "blue Healthy", func(v rolloutView) bool {
 		return v.ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && v.current() != "" && v.avail[v.current()] == 1
 	})
@@ -253,7 +253,7 @@ func runCLIWithTerm(t *testing.T, term string, args ...string) string {
 func TestGetRolloutBlueGreenWithAnalysis(t *testing.T) {
 	ns := cliNamespace(t)
 	const name = "guestbook-bg"
-	applyManifest(t, ns, filepath.Join(framework.Get(t).RepoRoot, "..", "shared", "examples", "seeds", "07-bluegreen.yaml"))
+	applyManifest(t, ns, framework.Example(t, "07-bluegreen.yaml"))
 	first := waitRollout(t, ns, name, 60*time.Second, "blue Healthy", func(v rolloutView) bool {
 		return v.ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && v.current() != "" && v.avail[v.current()] == 3
 	})

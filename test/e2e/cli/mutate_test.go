@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +123,7 @@ func applyManifest(t *testing.T, ns, manifest string) {
 // be Healthy at 5 pods; it returns blue's hash.
 func startSeed03(t *testing.T, ns string) string {
 	t.Helper()
-	applyManifest(t, ns, filepath.Join(framework.Get(t).RepoRoot, "..", "shared", "examples", "seeds", "03-basic-canary.yaml"))
+	applyManifest(t, ns, framework.Example(t, "03-basic-canary.yaml"))
 	v := waitRollout(t, ns, demo, 60*time.Second, "blue Healthy at 5 pods", func(v rolloutView) bool {
 		return v.ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && v.current() != "" && v.stable() == v.current() &&
 			v.avail[v.current()] == 5 && len(v.spec) == 1

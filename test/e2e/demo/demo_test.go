@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +30,7 @@ func TestDemo(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the demo's binaries: %v\n%s", err, out)
 	}
-	seed, err := os.ReadFile(filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "01-progressive-nginx.yaml"))
+	seed, err := os.ReadFile(framework.Example(t, "01-progressive-nginx.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ import (
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
-// seedFiles are the manifests users apply today (../shared/examples/seeds).
+// seedFiles are the manifests users apply today (examples/).
 func seedFiles(t *testing.T) []string {
 	t.Helper()
-	dir := filepath.Join(framework.Get(t).RepoRoot, "..", "shared", "examples", "seeds")
+	dir := filepath.Join(framework.Get(t).RepoRoot, "examples")
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no seed manifests in %s (err %v)", dir, err)

@@ -244,3 +244,9 @@ func Testdata(t testing.TB, name string) string {
 	}
 	return string(raw)
 }
+
+// Example is the path of a manifest in the project's examples/ folder.
+func Example(t testing.TB, file string) string {
+	t.Helper()
+	return filepath.Join(Get(t).RepoRoot, "examples", file)
+}

@@ -3,7 +3,6 @@ package framework
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,7 +40,7 @@ func StartHeadline(t testing.TB, pause string) *Headline {
 	sim := StartTrafficSimulator(t, h.Namespace, HeadlineRollout)
 	prom := StartPrometheus(t, sim.Addr)
 	StartController(t, "--leader-elect=false", "--namespaced", "--namespace", h.Namespace)
-	raw, err := os.ReadFile(filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "01-progressive-nginx.yaml"))
+	raw, err := os.ReadFile(Example(t, "01-progressive-nginx.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package traffic
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,7 +23,7 @@ func TestNginxSeed05(t *testing.T) {
 	ctx := context.Background()
 	ns := framework.Namespace(t)
 	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
-	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "05-nginx-header-canary.yaml")
+	seed := framework.Example(t, "05-nginx-header-canary.yaml")
 	if out, err := e.Kubectl(ctx, "apply", "-n", ns, "-f", seed); err != nil {
 		t.Fatalf("apply seed 05: %v\n%s", err, out)
 	}

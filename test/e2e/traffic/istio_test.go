@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ const seed08Steps = `      steps:
 // Its SkyWalking analysis is left out here: analysis.TestSkyWalkingSeed08
 // covers that metric; this test is about the routing.
 func istioSeed08(t *testing.T, e *framework.Env) string {
-	raw, err := os.ReadFile(filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "08-istio-workloadref-skywalking.yaml"))
+	raw, err := os.ReadFile(framework.Example(t, "08-istio-workloadref-skywalking.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package traffic
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,7 +26,7 @@ func TestNginxSeed04(t *testing.T) {
 	ctx := context.Background()
 	ns := framework.Namespace(t)
 	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
-	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "04-nginx-weight-manual.yaml")
+	seed := framework.Example(t, "04-nginx-weight-manual.yaml")
 	if out, err := e.Kubectl(ctx, "apply", "-n", ns, "-f", seed); err != nil {
 		t.Fatalf("apply seed 04: %v\n%s", err, out)
 	}
@@ -128,7 +127,7 @@ func TestNginxAbortReturnsWeightToStable(t *testing.T) {
 	ctx := context.Background()
 	ns := framework.Namespace(t)
 	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
-	seed := filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "04-nginx-weight-manual.yaml")
+	seed := framework.Example(t, "04-nginx-weight-manual.yaml")
 	if out, err := e.Kubectl(ctx, "apply", "-n", ns, "-f", seed); err != nil {
 		t.Fatalf("apply seed 04: %v\n%s", err, out)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +25,7 @@ func TestTraefikSeed02(t *testing.T) {
 	traffic := framework.StartRequestCounter(t, "traefik_service_requests_total", "traefik", "traefik-service", 0)
 	prom := framework.StartPrometheus(t, traffic.Addr)
 	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
-	raw, err := os.ReadFile(filepath.Join(e.RepoRoot, "..", "shared", "examples", "seeds", "02-progressive-traefik.yaml"))
+	raw, err := os.ReadFile(framework.Example(t, "02-progressive-traefik.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
