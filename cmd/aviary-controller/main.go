@@ -111,7 +111,7 @@ func run(args []string) error {
 		Secrets:   mgr.GetAPIReader(),
 		Recorder:  rollouts.Recorder,
 		Log:       log.With("controller", "analysisrun"),
-		Providers: providers(mgr.GetClient()),
+		Providers: providers(mgr.GetClient(), mgr.GetAPIReader()),
 		Threads:   opts.AnalysisThreads,
 	}
 	if err := runs.SetupWithManager(mgr); err != nil {
@@ -143,9 +143,9 @@ func run(args []string) error {
 
 // providers are the metric providers this build carries, by the name the
 // AnalysisRun controller looks them up with.
-func providers(c client.Client) map[string]metricprovider.Provider {
+func providers(c client.Client, live client.Reader) map[string]metricprovider.Provider {
 	return map[string]metricprovider.Provider{
-		"job":        &job.Provider{Reader: c, Writer: c, Now: time.Now},
+		"job":        &job.Provider{Reader: c, Writer: c, Pods: live, Now: time.Now},
 		"prometheus": prometheus.New(),
 		"web":        web.New(),
 		"skywalking": skywalking.New(),

@@ -39,7 +39,11 @@ type Provider struct {
 	Reader client.Reader
 	// Writer creates and deletes Jobs.
 	Writer client.Writer
-	Now    func() time.Time
+	// Pods reads the pods of a Job around the cache (pods are never
+	// cached), only while the Job has active pods that are not ready (see
+	// Resume); nil skips the look.
+	Pods client.Reader
+	Now  func() time.Time
 }
 
 // Type is the provider's name in metric results.
@@ -113,8 +117,8 @@ func (p *Provider) Run(ctx context.Context, run *v1alpha1.AnalysisRun, metric v1
 	return m
 }
 
-// Resume reads the Job: complete → Successful, failed → Failed, else still
-// Running.
+// Resume reads the Job: complete → Successful, failed → Failed, a pod that
+// cannot get its image → Inconclusive (see pullCheck), else still Running.
 func (p *Provider) Resume(ctx context.Context, run *v1alpha1.AnalysisRun, _ v1alpha1.Metric, m v1alpha1.Measurement) v1alpha1.Measurement {
 	key, err := jobKey(m, run.Namespace)
 	if err != nil {
@@ -137,6 +141,51 @@ func (p *Provider) Resume(ctx context.Context, run *v1alpha1.AnalysisRun, _ v1al
 				msg += ": " + c.Message
 			}
 			return p.finish(m, v1alpha1.AnalysisPhaseFailed, msg)
+		}
+	}
+	return p.pullCheck(ctx, &job, m)
+}
+
+// pullCheck looks at the pods of an unfinished Job whose active pods are
+// not all ready. A container that cannot get its image (ErrImagePull,
+// ImagePullBackOff, InvalidImageName) would keep the Job, and the run,
+// going forever: the measurement is Inconclusive, as in Argo Rollouts, with
+// the pod, container, reason and image in its message, and the Job is
+// deleted so its pods stop pulling. While some pod has not started the
+// measurement resumes after PollAfter, since no Job event tells of a pod
+// stuck on its image.
+//
+// Cost: one label-selected pod List against the API server per look, only
+// while the Job has active pods that are not ready — at the Job's events,
+// then at most every 10 s while a pod stays Pending. A Job whose pods all
+// run costs nothing more, and its completion comes by its watch event.
+func (p *Provider) pullCheck(ctx context.Context, job *batchv1.Job, m v1alpha1.Measurement) v1alpha1.Measurement {
+	m.ResumeAt = nil
+	if p.Pods == nil || job.Status.Active == 0 || (job.Status.Ready != nil && *job.Status.Ready >= job.Status.Active) || job.Spec.Selector == nil {
+		return m
+	}
+	sel, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
+	if err != nil {
+		return m
+	}
+	var pods corev1.PodList
+	if err := p.Pods.List(ctx, &pods, client.InNamespace(job.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		// Look again later; the Job itself is still fine.
+		at := metav1.NewTime(p.Now().Add(maxPoll))
+		m.ResumeAt = &at
+		return m
+	}
+	if msg := PullFailure(job.Name, pods.Items); msg != "" {
+		if err := p.Writer.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			msg += fmt.Sprintf(" (deleting the Job failed: %v)", err)
+		}
+		return p.finish(m, v1alpha1.AnalysisPhaseInconclusive, msg)
+	}
+	for _, pod := range pods.Items {
+		if pod.Status.Phase == corev1.PodPending {
+			at := metav1.NewTime(p.Now().Add(PollAfter(p.Now().Sub(job.CreationTimestamp.Time))))
+			m.ResumeAt = &at
+			break
 		}
 	}
 	return m
