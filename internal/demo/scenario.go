@@ -99,7 +99,10 @@ type Result struct {
 	SetWeights []string
 	// Weights are the canary Ingress weights seen, in order.
 	Weights []string
-	// WeightAtRun is the canary weight when the path's AnalysisRun appeared.
+	// WeightAtRun is the set weight of the step at which the path's
+	// AnalysisRun appeared. (Not the Ingress weight: like Argo Rollouts, the
+	// controller starts the run as the step begins but keeps the previous
+	// weight until the step's canary pods are available.)
 	WeightAtRun string
 	Phase       string
 	Message     string
@@ -294,8 +297,8 @@ func (s *Scenario) until(ctx context.Context, timeout time.Duration, what string
 				if ro := sn.Rollout; observed(ro) && ro.Status.CurrentPodHash != res.from && ro.Spec.Strategy.Canary != nil {
 					res.SetWeights = appendChange(res.SetWeights, strconv.Itoa(int(tree.SetWeight(ro))))
 				}
-				if res.WeightAtRun == "" && runOf(sn) != nil && sn.Rollout.Status.CurrentPodHash != res.from {
-					res.WeightAtRun = sn.Weight
+				if res.WeightAtRun == "" && runOf(sn) != nil && sn.Rollout.Status.CurrentPodHash != res.from && sn.Rollout.Spec.Strategy.Canary != nil {
+					res.WeightAtRun = strconv.Itoa(int(tree.SetWeight(sn.Rollout)))
 				}
 			}
 			if done(sn) {
