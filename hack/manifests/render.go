@@ -70,8 +70,9 @@ func workloadRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 		// Traefik routing: weights on the user's weighted TraefikService.
 		{APIGroups: []string{"traefik.io", "traefik.containo.us"}, Resources: []string{"traefikservices"}, Verbs: []string{"get", "update"}},
-		// SMI routing: the TrafficSplit is created, owned by the rollout.
-		{APIGroups: []string{"split.smi-spec.io"}, Resources: []string{"trafficsplits"}, Verbs: []string{"get", "create", "patch"}},
+		// SMI routing: the TrafficSplit is created, owned by the rollout, and
+		// deleted once the rollout's routing no longer uses it.
+		{APIGroups: []string{"split.smi-spec.io"}, Resources: []string{"trafficsplits"}, Verbs: []string{"get", "list", "create", "patch", "delete"}},
 		// Istio routing: weights and managed routes on VirtualServices,
 		// hashes on DestinationRule subsets; DestinationRules are listed to
 		// release the one a rollout no longer names.

@@ -17,6 +17,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/release"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
+	"github.com/aviary-rollouts/aviary/internal/traffic/smi"
 )
 
 // Event reasons of letting go of objects the spec no longer names.
@@ -32,6 +33,9 @@ const (
 	// ReasonCanaryIngressDeleted: a canary Ingress the Rollout created for
 	// NGINX routing is no longer called for and was deleted.
 	ReasonCanaryIngressDeleted = "CanaryIngressDeleted"
+	// ReasonTrafficSplitDeleted: a TrafficSplit the Rollout created for SMI
+	// routing is no longer called for and was deleted.
+	ReasonTrafficSplitDeleted = "TrafficSplitDeleted"
 )
 
 // releaseUnreferenced lets go of what ro marked or created for itself and
@@ -44,11 +48,14 @@ const (
 //     calls for any more are deleted, or NGINX would keep sending them
 //     their last weight;
 //   - the Istio DestinationRule annotated as managed by ro, when no longer
-//     named, loses its subsets' hash labels and the annotation.
+//     named, loses its subsets' hash labels and the annotation;
+//   - TrafficSplits ro created for SMI routing and no longer uses are
+//     deleted, or the mesh would keep splitting at their last weights.
 //
-// Services and Ingresses come from the cache. DestinationRules are not
-// cached, so they are listed once per generation of a Rollout that routes
-// through Istio or did until now (status.canary.weights still set).
+// Services and Ingresses come from the cache. DestinationRules and
+// TrafficSplits are not cached, so they are listed once per generation of
+// a Rollout that routes through Istio or SMI, or did until now
+// (status.canary.weights still set).
 func (r *Reconciler) releaseUnreferenced(ctx context.Context, ro *v1alpha1.Rollout) error {
 	if ro.Spec.Strategy.Canary == nil && ro.Spec.Strategy.BlueGreen == nil {
 		return nil // validation reports it; an empty strategy names nothing on purpose
@@ -59,7 +66,7 @@ func (r *Reconciler) releaseUnreferenced(ctx context.Context, ro *v1alpha1.Rollo
 	if err := r.deleteUnusedCanaryIngresses(ctx, ro); err != nil {
 		return err
 	}
-	return r.releaseDestinationRules(ctx, ro)
+	return r.releaseRouterObjects(ctx, ro)
 }
 
 // releaseServices releases the Services ro manages but no longer names.
@@ -188,22 +195,26 @@ func (r *Reconciler) deleteUnusedCanaryIngresses(ctx context.Context, ro *v1alph
 	return nil
 }
 
-// drChecked remembers, by Rollout UID, the generation whose
-// DestinationRules were last checked, so the list (they are not cached)
-// runs once per spec change. It is an optimisation, not state: after a
-// restart each Istio Rollout is checked once more. Rollout UIDs are unique
-// in the cluster, so reconcilers in one process can share it.
-var drChecked sync.Map // types.UID → int64
+// routerChecked remembers, by Rollout UID, the generation whose uncached
+// router objects (DestinationRules, TrafficSplits) were last checked, so
+// they are listed once per spec change. It is an optimisation, not state:
+// after a restart each routed Rollout is checked once more. Rollout UIDs
+// are unique in the cluster, so reconcilers in one process can share it.
+var routerChecked sync.Map // types.UID → int64
 
-// releaseDestinationRules releases the DestinationRule ro manages but no
-// longer names.
-func (r *Reconciler) releaseDestinationRules(ctx context.Context, ro *v1alpha1.Rollout) error {
-	c := ro.Spec.Strategy.Canary
-	routesIstio := c != nil && c.TrafficRouting != nil && c.TrafficRouting.Istio != nil
-	if !routesIstio && ro.Status.Canary.Weights == nil {
+// releaseRouterObjects releases the DestinationRule ro manages but no
+// longer names, and deletes the TrafficSplits it controls but no longer
+// uses. Only a Rollout that routes through Istio or SMI now, or did until
+// now (status.canary.weights still set), is looked at.
+func (r *Reconciler) releaseRouterObjects(ctx context.Context, ro *v1alpha1.Rollout) error {
+	var tr *v1alpha1.RolloutTrafficRouting
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		tr = c.TrafficRouting
+	}
+	if (tr == nil || (tr.Istio == nil && tr.SMI == nil)) && ro.Status.Canary.Weights == nil {
 		return nil
 	}
-	if g, ok := drChecked.Load(ro.UID); ok && g.(int64) == ro.Generation {
+	if g, ok := routerChecked.Load(ro.UID); ok && g.(int64) == ro.Generation {
 		return nil
 	}
 	released, err := istio.ReleaseDestinationRules(ctx, r.Client, r.IstioAPIVersion, ro)
@@ -211,20 +222,34 @@ func (r *Reconciler) releaseDestinationRules(ctx context.Context, ro *v1alpha1.R
 		r.event(ro, false, ReasonDestinationRuleReleased, fmt.Sprintf("Released DestinationRule '%s': the rollout no longer names it, so its subsets no longer pin %s and it is no longer marked %s",
 			name, v1alpha1.DefaultRolloutUniqueLabelKey, v1alpha1.ManagedByRolloutsKey))
 	}
+	if err := r.tolerateRouterList(ctx, ro, "DestinationRules the rollout no longer names", "destinationrules.networking.istio.io", err); err != nil {
+		return err
+	}
+	deleted, err := smi.DeleteUnused(ctx, r.Client, r.SMIAPIVersion, ro)
+	for _, name := range deleted {
+		r.event(ro, false, ReasonTrafficSplitDeleted, fmt.Sprintf("Deleted TrafficSplit '%s': the rollout's SMI routing no longer uses it", name))
+	}
+	if err := r.tolerateRouterList(ctx, ro, "TrafficSplits the rollout no longer uses", "trafficsplits.split.smi-spec.io", err); err != nil {
+		return err
+	}
+	routerChecked.Store(ro.UID, ro.Generation)
+	return nil
+}
+
+// tolerateRouterList passes on err, but for a kind the cluster does not
+// serve (nothing to clean up) and a missing permission (an install without
+// it: routing works, only this clean-up cannot, and a log line says so
+// instead of retrying forever).
+func (r *Reconciler) tolerateRouterList(ctx context.Context, ro *v1alpha1.Rollout, what, resource string, err error) error {
 	switch {
-	case err == nil:
-	case meta.IsNoMatchError(err):
-		// No Istio in the cluster: nothing to release.
+	case err == nil, meta.IsNoMatchError(err):
+		return nil
 	case apierrors.IsForbidden(err):
-		// An install without the list permission: routing works, only
-		// this clean-up cannot; say so instead of retrying forever.
 		if r.Log != nil {
-			r.Log.WarnContext(ctx, "cannot look for DestinationRules the rollout no longer names: grant list on destinationrules.networking.istio.io (dist/install.yaml does)",
+			r.Log.WarnContext(ctx, "cannot look for "+what+": grant list and delete (update for DestinationRules) on "+resource+" (dist/install.yaml does)",
 				"rollout", ro.Namespace+"/"+ro.Name, "error", err.Error())
 		}
-	default:
-		return fmt.Errorf("release DestinationRules no longer named by rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+		return nil
 	}
-	drChecked.Store(ro.UID, ro.Generation)
-	return nil
+	return fmt.Errorf("clean up %s of rollout %s/%s: %w", what, ro.Namespace, ro.Name, err)
 }

@@ -31,7 +31,10 @@ func routedSetup(t *testing.T, routing, objects string, paused func(ns string) (
 	ctx := context.Background()
 	ns := framework.Namespace(t)
 	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
-	manifest := strings.Replace(routedRollout, "ROUTING", routing, 1) + "---\n" + objects
+	manifest := strings.Replace(routedRollout, "ROUTING", routing, 1)
+	if objects != "" {
+		manifest += "---\n" + objects
+	}
 	if out, err := e.KubectlStdin(ctx, []byte(manifest), "apply", "-n", ns, "-f", "-"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
@@ -264,5 +267,27 @@ func TestIstioHTTPRouteNameOnTLSOnlyVirtualService(t *testing.T) {
 		r := rollout()
 		w := tlsWeights(e, ns)
 		return r.Status.Phase == v1alpha1.RolloutPhasePaused && w == "web-stable=30,web-canary=70", fmt.Sprintf("%s %q; TLS weights %s", r.Status.Phase, r.Status.Message, w)
+	})
+}
+
+// TestRemovingSMIRoutingDeletesTrafficSplit: the TrafficSplit the rollout
+// created for SMI is deleted once trafficRouting is taken out, so the mesh
+// no longer splits the root Service at its last weights.
+func TestRemovingSMIRoutingDeletesTrafficSplit(t *testing.T) {
+	e := framework.Get(t)
+	ns, _ := routedSetup(t, "        smi: {}", "", func(ns string) (bool, string) {
+		w := smiWeights(e, ns)
+		return w == "root=web-stable,web-canary=30,web-stable=70", "TrafficSplit " + w
+	})
+	patchRollout(t, ns, removeRoutingPatch)
+	framework.Eventually(t, 60*time.Second, "the TrafficSplit deleted", func() (bool, string) {
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion("split.smi-spec.io/v1alpha1")
+		obj.SetKind("TrafficSplit")
+		err := e.Client.Get(context.Background(), framework.Key(ns, "web"), obj)
+		if apierrors.IsNotFound(err) {
+			return true, ""
+		}
+		return false, fmt.Sprintf("still there (err %v, deleting %v)", err, obj.GetDeletionTimestamp())
 	})
 }
