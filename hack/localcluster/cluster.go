@@ -25,17 +25,28 @@ type cluster struct {
 func (c *cluster) kubeconfig() string { return filepath.Join(c.dir, "kubeconfig") }
 func (c *cluster) workdir() string    { return filepath.Join(c.dir, "kwok") }
 
+// stagesStamp records which stages.yaml the running kwok was given: kwokctl
+// copies the file when it creates the cluster, so an edit takes effect only
+// in a new cluster.
+func (c *cluster) stagesStamp() string { return filepath.Join(c.workdir(), "stages.sha256") }
+
 func (c *cluster) name() string {
 	sum := sha256.Sum256([]byte(c.dir))
 	return "aviary-" + hex.EncodeToString(sum[:])[:8]
 }
 
-// up starts the cluster unless a healthy one is already running; it is safe to
-// call from several processes at once.
+// up starts the cluster unless a healthy one is already running with the
+// current stages.yaml; it is safe to call from several processes at once.
 func (c *cluster) up() error {
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", c.dir, err)
 	}
+	stages, err := os.ReadFile(filepath.Join(c.moduleDir, "stages.yaml"))
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(stages)
+	stagesSum := hex.EncodeToString(sum[:])
 	unlock, err := lockFile(filepath.Join(c.dir, ".cluster.lock"))
 	if err != nil {
 		return err
@@ -50,8 +61,21 @@ func (c *cluster) up() error {
 		return err
 	}
 	if c.healthy(bins["kubectl"]) {
-		fmt.Fprintf(c.log, "localcluster: reusing running cluster %s\n", c.name())
-		return nil
+		played, err := os.ReadFile(c.stagesStamp())
+		if err != nil || strings.TrimSpace(string(played)) == stagesSum {
+			// (A cluster started before stamps were written is taken to
+			// play the current stages.)
+			if err != nil {
+				_ = os.WriteFile(c.stagesStamp(), []byte(stagesSum+"\n"), 0o644)
+			}
+			fmt.Fprintf(c.log, "localcluster: reusing running cluster %s\n", c.name())
+			return nil
+		}
+		fmt.Fprintf(c.log, "localcluster: stages.yaml changed since cluster %s started: restarting it so that kwok plays the new stages\n", c.name())
+		if out, err := c.kwokctl(bins, "delete", "cluster").CombinedOutput(); err != nil {
+			return fmt.Errorf("kwokctl delete cluster: %w\n%s", err, out)
+		}
+		_ = os.RemoveAll(c.workdir())
 	}
 	if exists(c.workdir()) {
 		// Left over from a crash or a reboot: its processes are gone.
@@ -83,6 +107,9 @@ func (c *cluster) up() error {
 		return fmt.Errorf("kwokctl scale node: %w\n%s", err, out)
 	}
 	if err := c.waitReady(bins["kubectl"]); err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.stagesStamp(), []byte(stagesSum+"\n"), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.log, "localcluster: cluster %s ready with %d nodes in %s\n", c.name(), c.nodes, time.Since(start).Round(time.Second))
