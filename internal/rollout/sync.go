@@ -81,6 +81,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		Revision:          rs.newRS.Annotations[v1alpha1.RevisionAnnotation],
 	}
 	observeRuns(&obs, ro, runs, newHash)
+	obs.RollbackWithinWindow = rollbackWithinWindow(ro, rs)
 	progress := canary.Advance(ro, obs, r.Now())
 
 	// Scale against the status the decision produced, so a completed step's

@@ -65,6 +65,9 @@ type Observed struct {
 	// BackgroundRun is the background analysis run of this revision, if
 	// created.
 	BackgroundRun *Run
+	// RollbackWithinWindow: the new ReplicaSet is an older one within
+	// spec.rollbackWindow (see WithinRollbackWindow).
+	RollbackWithinWindow bool
 }
 
 // Advance moves the canary's step state one decision forward. ro is not
@@ -118,6 +121,11 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			if templateChanged {
 				p.Events = append(p.Events, Event{Reason: ReasonSkipSteps, Message: "Rollback to stable ReplicaSets"})
 			}
+		case templateChanged && obs.RollbackWithinWindow:
+			// promoteFull carries the fast track (no steps, no analysis)
+			// to completion; see rollback.go.
+			idx, st.PromoteFull = nSteps, true
+			p.Events = append(p.Events, Event{Reason: ReasonSkipSteps, Message: RollbackWithinWindowMessage})
 		}
 		if templateChanged {
 			// A new revision supersedes an abort (and its Degraded phase).
