@@ -58,7 +58,7 @@ const (
 // (status.canary.weights still set).
 func (r *Reconciler) releaseUnreferenced(ctx context.Context, ro *v1alpha1.Rollout) error {
 	if ro.Spec.Strategy.Canary == nil && ro.Spec.Strategy.BlueGreen == nil {
-		return nil // validation reports it; an empty strategy names nothing on purpose
+		return nil // invalid (validation says so): a spec without a strategy releases nothing
 	}
 	if err := r.releaseServices(ctx, ro); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
@@ -72,7 +73,7 @@ func TestBlueGreenToCanaryReleasesServices(t *testing.T) {
 	}
 	released := map[string]bool{}
 	for _, e := range events.Items {
-		if e.Reason == "ServiceReleased" {
+		if e.Reason == rollout.ReasonServiceReleased {
 			released[e.Message] = true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
@@ -53,7 +54,7 @@ func TestServicesNoLongerNamedAreReleased(t *testing.T) {
 	if fmt.Sprint(svc.Spec.Selector) != "map[app:web]" {
 		t.Errorf("released web-canary selector %v, want map[app:web]", svc.Spec.Selector)
 	}
-	if msgs := eventMessages(t, ns, "ServiceReleased"); len(msgs) != 2 {
+	if msgs := eventMessages(t, ns, rollout.ReasonServiceReleased); len(msgs) != 2 {
 		t.Errorf("want a ServiceReleased event for web-canary and web-stable, got %q", msgs)
 	}
 }

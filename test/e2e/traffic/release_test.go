@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	rolloutctl "github.com/aviary-rollouts/aviary/internal/rollout"
+	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
@@ -147,7 +149,7 @@ spec:
 	}
 	found := false
 	for _, ev := range events.Items {
-		found = found || (ev.Reason == "DestinationRuleReleased" && strings.Contains(ev.Message, "web-dr"))
+		found = found || (ev.Reason == rolloutctl.ReasonDestinationRuleReleased && strings.Contains(ev.Message, "web-dr"))
 	}
 	if !found {
 		t.Error("no DestinationRuleReleased event naming web-dr")
@@ -255,7 +257,7 @@ func TestIstioHTTPRouteNameOnTLSOnlyVirtualService(t *testing.T) {
 		var events corev1.EventList
 		_ = e.Client.List(context.Background(), &events, client.InNamespace(ns))
 		for _, ev := range events.Items {
-			if ev.Reason == "VirtualServiceRouteSkipped" && ev.Type == corev1.EventTypeWarning {
+			if ev.Reason == istio.ReasonRouteSelectorSkipped && ev.Type == corev1.EventTypeWarning {
 				warning = ev.Message
 			}
 		}
