@@ -25,14 +25,14 @@ const removeRoutingPatch = `[{"op":"remove","path":"/spec/strategy/canary/traffi
 
 // routedSetup applies routedRollout with routing and objects, runs a
 // controller for the namespace and waits for the update to the green image
-// to pause at 30%, as paused says. It returns the namespace and a reader of
-// the rollout.
-func routedSetup(t *testing.T, routing, objects string, paused func(ns string) (bool, string)) (string, func() *v1alpha1.Rollout) {
+// to pause at 30%, as paused says. It returns the namespace, a reader of
+// the rollout and the controller.
+func routedSetup(t *testing.T, routing, objects string, paused func(ns string) (bool, string)) (string, func() *v1alpha1.Rollout, *framework.Controller) {
 	t.Helper()
 	e := framework.Get(t)
 	ctx := context.Background()
 	ns := framework.Namespace(t)
-	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	ctl := framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
 	manifest := strings.Replace(routedRollout, "ROUTING", routing, 1)
 	if objects != "" {
 		manifest += "---\n" + objects
@@ -55,7 +55,7 @@ func routedSetup(t *testing.T, routing, objects string, paused func(ns string) (
 		ok, why := paused(ns)
 		return ok && r.Status.Phase == v1alpha1.RolloutPhasePaused, fmt.Sprintf("%s %q; %s", r.Status.Phase, r.Status.Message, why)
 	})
-	return ns, rollout
+	return ns, rollout, ctl
 }
 
 // patchRollout sends a JSON patch to rollout web.
@@ -124,7 +124,7 @@ spec:
   - {name: canary, labels: {app: web}}
 `
 	var blue, green string
-	ns, rollout := routedSetup(t, routing, objects, func(ns string) (bool, string) {
+	ns, rollout, _ := routedSetup(t, routing, objects, func(ns string) (bool, string) {
 		dr := destinationRule(e, ns)
 		return strings.Contains(dr, `managed-by "web"`) && strings.Count(dr, v1alpha1.DefaultRolloutUniqueLabelKey) == 2, dr
 	})
@@ -183,7 +183,7 @@ spec:
 		w := ing.Annotations["nginx.ingress.kubernetes.io/canary-weight"]
 		return w == "30", "canary weight " + w
 	}
-	ns, _ := routedSetup(t, "        nginx:\n          stableIngress: web", objects, canaryWeight)
+	ns, _, _ := routedSetup(t, "        nginx:\n          stableIngress: web", objects, canaryWeight)
 	patchRollout(t, ns, removeRoutingPatch)
 	framework.Eventually(t, 60*time.Second, "the canary Ingress deleted", func() (bool, string) {
 		var ing networkingv1.Ingress
@@ -245,7 +245,7 @@ func TestIstioHTTPRouteNameOnTLSOnlyVirtualService(t *testing.T) {
             tlsRoutes:
             - port: 443
               sniHosts: [web.example.com]`
-	ns, rollout := routedSetup(t, routing, tlsVirtualService, func(ns string) (bool, string) {
+	ns, rollout, ctl := routedSetup(t, routing, tlsVirtualService, func(ns string) (bool, string) {
 		w := tlsWeights(e, ns)
 		return w == "web-stable=70,web-canary=30", "TLS weights " + w
 	})
@@ -264,6 +264,7 @@ func TestIstioHTTPRouteNameOnTLSOnlyVirtualService(t *testing.T) {
 		return strings.Contains(warning, `HTTP route "primary"`) && strings.Contains(warning, ns+"/web-vs"), fmt.Sprintf("warning %q", warning)
 	})
 	t.Logf("warning: %s", warning)
+	ctl.WaitForOutput(10*time.Second, istio.ReasonRouteSelectorSkipped) // the log line
 	framework.PatchRolloutStatus(t, ns, "web", `{"status":{"pauseConditions":null}}`)
 	framework.Eventually(t, 60*time.Second, "70% at the second pause", func() (bool, string) {
 		r := rollout()
@@ -277,7 +278,7 @@ func TestIstioHTTPRouteNameOnTLSOnlyVirtualService(t *testing.T) {
 // no longer splits the root Service at its last weights.
 func TestRemovingSMIRoutingDeletesTrafficSplit(t *testing.T) {
 	e := framework.Get(t)
-	ns, _ := routedSetup(t, "        smi: {}", "", func(ns string) (bool, string) {
+	ns, _, _ := routedSetup(t, "        smi: {}", "", func(ns string) (bool, string) {
 		w := smiWeights(e, ns)
 		return w == "root=web-stable,web-canary=30,web-stable=70", "TrafficSplit " + w
 	})
