@@ -215,3 +215,44 @@ func TestDurationFastRolledBack(t *testing.T) {
 		t.Errorf("rollout_duration_seconds_count{status=\"FastRolledBack\"} = %s, want 1", got)
 	}
 }
+
+// TestDurationRolledBack: going back mid-update to a revision older than
+// the stable one (not the stable itself) is the same update, now a
+// rollback: it walks the steps and ends RolledBack, its start kept.
+func TestDurationRolledBack(t *testing.T) {
+	ns, ctl, _ := startDurationUpdate(t)
+	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
+	framework.Eventually(t, 60*time.Second, "green Healthy and stable", func() (bool, string) {
+		ro, d, why := durationOf(t, ns)
+		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && d != nil && d.CompletionStatus == v1alpha1.CompletionPromoted, why
+	})
+	time.Sleep(1100 * time.Millisecond)
+	setImage(t, ns, "argoproj/rollouts-demo:yellow")
+	var yellow v1alpha1.RolloutDuration
+	framework.Eventually(t, 60*time.Second, "yellow paused at 50%, a new duration", func() (bool, string) {
+		ro, d, why := durationOf(t, ns)
+		ok := ro.Status.Phase == v1alpha1.RolloutPhasePaused && d != nil && d.FinishedAt == nil && d.CompletionStatus == ""
+		if ok {
+			yellow = *d
+		}
+		return ok, why
+	})
+	// Blue's ReplicaSet is older than green's, the stable one.
+	setImage(t, ns, "argoproj/rollouts-demo:blue")
+	framework.Eventually(t, 60*time.Second, "blue paused at 50%, the same duration now RolledBack ahead", func() (bool, string) {
+		ro, d, why := durationOf(t, ns)
+		ok := ro.Status.Phase == v1alpha1.RolloutPhasePaused && ro.Status.StableRS != ro.Status.CurrentPodHash && d != nil && d.FinishedAt == nil &&
+			d.CompletionStatus == v1alpha1.CompletionRolledBack && d.RolloutStartedAt.Equal(yellow.RolloutStartedAt)
+		return ok, why
+	})
+	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
+	framework.Eventually(t, 60*time.Second, "blue Healthy and stable, duration RolledBack", func() (bool, string) {
+		ro, d, why := durationOf(t, ns)
+		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash && d != nil && d.FinishedAt != nil &&
+			d.CompletionStatus == v1alpha1.CompletionRolledBack && d.RolloutStartedAt.Equal(yellow.RolloutStartedAt)
+		return ok, why
+	})
+	if got := durationCount(t, ctl, v1alpha1.CompletionRolledBack); got != "1" {
+		t.Errorf("rollout_duration_seconds_count{status=\"RolledBack\"} = %s, want 1", got)
+	}
+}
