@@ -97,3 +97,25 @@ func TestDurationBlueGreenAbort(t *testing.T) {
 		return s.ro.Status.Phase == v1alpha1.RolloutPhaseDegraded && ended(s, v1alpha1.CompletionAborted)
 	})
 }
+
+// TestDurationBlueGreenFastRollback: going back to the previous version
+// while it is inside its scale-down delay (promoted at once, no pause) is an
+// update that ends FastRolledBack.
+func TestDurationBlueGreenFastRollback(t *testing.T) {
+	f := newFixture(t, "web", 2)
+	blue := f.deploy(manifest("autoPromotionEnabled: false", "scaleDownDelaySeconds: 120"))
+	f.update()
+	f.until(90*time.Second, "paused at BlueGreenPause with the preview up", f.pausedForPromotion)
+	f.patchStatus(promotePatch)
+	f.untilDuration(90*time.Second, "green promoted, duration Promoted", func(s snapshot) bool { return f.promoted(s) && ended(s, v1alpha1.CompletionPromoted) })
+	time.Sleep(1100 * time.Millisecond)
+	framework.SetRolloutImage(t, f.ns, f.name, "argoproj/rollouts-demo:blue")
+	s := f.untilDuration(60*time.Second, "blue active and stable again, duration FastRolledBack", func(s snapshot) bool {
+		st := s.ro.Status
+		return st.CurrentPodHash == blue && st.StableRS == blue && s.active == blue && st.Phase == v1alpha1.RolloutPhaseHealthy &&
+			ended(s, v1alpha1.CompletionFastRolledBack)
+	})
+	if d := s.ro.Status.Duration; d.TotalManualPauseDurationSeconds != nil {
+		t.Errorf("%s, want no manual pause on a fast rollback", durationString(d))
+	}
+}
