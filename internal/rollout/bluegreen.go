@@ -70,6 +70,7 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 	} else if rs.newRS != rs.stableRS {
 		mark, _ := scaledown.MarkOf(rs.newRS.Annotations)
 		obs.FastRollback = mark.State == scaledown.Marked && rs.newRS.Status.AvailableReplicas >= ro.ReplicasOrDefault()
+		obs.RollbackWithinWindow = rollbackWithinWindow(ro, rs)
 	}
 	progress := bluegreen.Advance(ro, obs, now)
 	// Journal the decision before acting on it: once the active Service

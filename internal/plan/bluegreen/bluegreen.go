@@ -44,6 +44,10 @@ type Observed struct {
 	// still waiting out its scale-down delay, so it has every pod up: it is
 	// promoted at once, without analysis or pause.
 	FastRollback bool
+	// RollbackWithinWindow: the new ReplicaSet is an older one within
+	// spec.rollbackWindow (canary.WithinRollbackWindow); it is promoted at
+	// once as well.
+	RollbackWithinWindow bool
 }
 
 // Runs are the AnalysisRuns the update needs now; the shell creates those
@@ -95,6 +99,9 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			// promoteFull is the memory of the fast track across reconciles.
 			st.PromoteFull = true
 			p.Events = append(p.Events, canary.Event{Reason: ReasonSkipAnalysis, Message: "Fast rollback to a ReplicaSet within its scale-down delay"})
+		case st.StableRS != "" && obs.RollbackWithinWindow:
+			st.PromoteFull = true
+			p.Events = append(p.Events, canary.Event{Reason: canary.ReasonSkipSteps, Message: canary.RollbackWithinWindowMessage})
 		}
 	}
 
