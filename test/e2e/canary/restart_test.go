@@ -340,3 +340,53 @@ func TestRestartCountsMissingPodsAgainstTheBatch(t *testing.T) {
 		return done && n == 0, fmt.Sprintf("restartedAt %v; %s", ro.Status.RestartedAt, why)
 	})
 }
+
+// TestRestartInTheFutureWaits sends what `kubectl argo rollouts restart
+// --in 6s` sends: a restartAt ahead of now. No pod is evicted before it;
+// then every pod is replaced, without waiting for a periodic recheck.
+func TestRestartInTheFutureWaits(t *testing.T) {
+	e := framework.Get(t)
+	ctx := context.Background()
+	ns, _ := scopedNamespace(t)
+	applyYAML(t, ns, strings.ReplaceAll(serviceTemplate, "NAME", "web-canary")+"---\n"+strings.ReplaceAll(serviceTemplate, "NAME", "web-stable")+"---\n"+servicesManifest)
+	waitForFirstVersion(t, ns, 4)
+	before, err := e.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := map[string]bool{}
+	for _, p := range before.Items {
+		old[p.Name] = true
+	}
+	at := time.Now().Add(6 * time.Second).Truncate(time.Second)
+	if out, err := e.Kubectl(ctx, "patch", "rollout", "rollouts-demo", "-n", ns, "--type", "merge",
+		"-p", fmt.Sprintf(`{"spec":{"restartAt":%q}}`, at.UTC().Format(time.RFC3339))); err != nil {
+		t.Fatalf("restart: %v\n%s", err, out)
+	}
+	survivors := func() int {
+		pods, err := e.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, p := range pods.Items {
+			if old[p.Name] && p.DeletionTimestamp == nil {
+				n++
+			}
+		}
+		return n
+	}
+	for time.Until(at) > 500*time.Millisecond {
+		if n := survivors(); n != 4 {
+			t.Fatalf("%s before restartAt: %d of 4 old pods left, want all 4", time.Until(at).Round(time.Millisecond), n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Well within the 30 s recheck: the restart is due at restartAt.
+	framework.Eventually(t, 20*time.Second, "all pods replaced and restartedAt recorded", func() (bool, string) {
+		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		n := survivors()
+		ok := n == 0 && ro.Status.RestartedAt != nil && ro.Status.RestartedAt.Time.Equal(at) && ro.Status.AvailableReplicas == 4
+		return ok, fmt.Sprintf("%d old pods left; %s", n, describe(ro, spec, avail))
+	})
+}
