@@ -75,26 +75,28 @@ func (r *Reconciler) checkTemplateRefs(ctx context.Context, ro *v1alpha1.Rollout
 		return nil
 	}
 	lookup := func(name string, cluster bool) (*v1alpha1.AnalysisTemplateSpec, error) {
-		var err error
 		var spec *v1alpha1.AnalysisTemplateSpec
+		var err error
 		if cluster {
-			var t v1alpha1.ClusterAnalysisTemplate
 			reader := r.APIReader
 			if r.ClusterTemplates {
 				reader = r.Client
 			}
-			err, spec = reader.Get(ctx, types.NamespacedName{Name: name}, &t), &t.Spec
+			t := &v1alpha1.ClusterAnalysisTemplate{}
+			spec, err = &t.Spec, reader.Get(ctx, types.NamespacedName{Name: name}, t)
 		} else {
-			var t v1alpha1.AnalysisTemplate
-			err, spec = r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, &t), &t.Spec
+			t := &v1alpha1.AnalysisTemplate{}
+			spec, err = &t.Spec, r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, t)
 		}
-		if apierrors.IsNotFound(err) {
+		switch {
+		case apierrors.IsNotFound(err):
 			return nil, nil
-		}
-		if cluster && apierrors.IsForbidden(err) {
+		case cluster && apierrors.IsForbidden(err):
 			return nil, &invalidSpec{fmt.Sprintf("%v; a controller limited to one namespace (--namespaced) can only use AnalysisTemplates in that namespace", err)}
+		case err != nil:
+			return nil, err
 		}
-		return spec, err
+		return spec, nil
 	}
 	msg, err := templates.Missing(refs, ro.Namespace, lookup)
 	var invalid *invalidSpec
