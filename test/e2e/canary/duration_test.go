@@ -62,8 +62,14 @@ func durationOf(t *testing.T, ns string) (*v1alpha1.Rollout, *v1alpha1.RolloutDu
 // and the first deployment's record.
 func startDurationUpdate(t *testing.T) (string, *framework.Controller, v1alpha1.RolloutDuration) {
 	t.Helper()
+	return startDurationUpdateOf(t, durationManifest)
+}
+
+// startDurationUpdateOf is startDurationUpdate with another manifest.
+func startDurationUpdateOf(t *testing.T, manifest string) (string, *framework.Controller, v1alpha1.RolloutDuration) {
+	t.Helper()
 	ns, ctl := scopedNamespace(t)
-	applyYAML(t, ns, durationManifest)
+	applyYAML(t, ns, manifest)
 	var first v1alpha1.RolloutDuration
 	framework.Eventually(t, 60*time.Second, "the first deployment Healthy and its duration Promoted", func() (bool, string) {
 		ro, d, why := durationOf(t, ns)
@@ -220,7 +226,18 @@ func TestDurationFastRolledBack(t *testing.T) {
 // the stable one (not the stable itself) is the same update, now a
 // rollback: it walks the steps and ends RolledBack, its start kept.
 func TestDurationRolledBack(t *testing.T) {
-	ns, ctl, _ := startDurationUpdate(t)
+	testDurationRollback(t, durationManifest, v1alpha1.CompletionRolledBack)
+}
+
+// TestDurationRollbackWithinWindow: the same rollback within
+// spec.rollbackWindow skips the steps and ends FastRolledBack.
+func TestDurationRollbackWithinWindow(t *testing.T) {
+	testDurationRollback(t, strings.Replace(durationManifest, "  replicas: 2\n", "  replicas: 2\n  rollbackWindow: {revisions: 1}\n", 1),
+		v1alpha1.CompletionFastRolledBack)
+}
+
+func testDurationRollback(t *testing.T, manifest string, want v1alpha1.CompletionStatus) {
+	ns, ctl, _ := startDurationUpdateOf(t, manifest)
 	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
 	framework.Eventually(t, 60*time.Second, "green Healthy and stable", func() (bool, string) {
 		ro, d, why := durationOf(t, ns)
@@ -239,20 +256,22 @@ func TestDurationRolledBack(t *testing.T) {
 	})
 	// Blue's ReplicaSet is older than green's, the stable one.
 	setImage(t, ns, "argoproj/rollouts-demo:blue")
-	framework.Eventually(t, 60*time.Second, "blue paused at 50%, the same duration now RolledBack ahead", func() (bool, string) {
-		ro, d, why := durationOf(t, ns)
-		ok := ro.Status.Phase == v1alpha1.RolloutPhasePaused && ro.Status.StableRS != ro.Status.CurrentPodHash && d != nil && d.FinishedAt == nil &&
-			d.CompletionStatus == v1alpha1.CompletionRolledBack && d.RolloutStartedAt.Equal(yellow.RolloutStartedAt)
-		return ok, why
-	})
-	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
-	framework.Eventually(t, 60*time.Second, "blue Healthy and stable, duration RolledBack", func() (bool, string) {
+	if want == v1alpha1.CompletionRolledBack {
+		framework.Eventually(t, 60*time.Second, "blue paused at 50%, the same duration now RolledBack ahead", func() (bool, string) {
+			ro, d, why := durationOf(t, ns)
+			ok := ro.Status.Phase == v1alpha1.RolloutPhasePaused && ro.Status.StableRS != ro.Status.CurrentPodHash && d != nil && d.FinishedAt == nil &&
+				d.CompletionStatus == v1alpha1.CompletionRolledBack && d.RolloutStartedAt.Equal(yellow.RolloutStartedAt)
+			return ok, why
+		})
+		patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
+	}
+	framework.Eventually(t, 60*time.Second, "blue Healthy and stable, duration "+string(want), func() (bool, string) {
 		ro, d, why := durationOf(t, ns)
 		ok := ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash && d != nil && d.FinishedAt != nil &&
-			d.CompletionStatus == v1alpha1.CompletionRolledBack && d.RolloutStartedAt.Equal(yellow.RolloutStartedAt)
+			d.CompletionStatus == want && d.RolloutStartedAt.Equal(yellow.RolloutStartedAt)
 		return ok, why
 	})
-	if got := durationCount(t, ctl, v1alpha1.CompletionRolledBack); got != "1" {
-		t.Errorf("rollout_duration_seconds_count{status=\"RolledBack\"} = %s, want 1", got)
+	if got := durationCount(t, ctl, want); got != "1" {
+		t.Errorf("rollout_duration_seconds_count{status=%q} = %s, want 1", want, got)
 	}
 }
