@@ -10,12 +10,14 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/internal/manager"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
 // Options are what every command shares: the streams and the kubeconfig
@@ -96,8 +98,16 @@ func (o *Options) Client() (client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to the cluster: %w", err)
 	}
-	o.client = c
-	return c, nil
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the cluster: %w", err)
+	}
+	// One malformed object (a bad quantity the CRD schema lets through)
+	// must not hide every other one: it is left out, with a warning.
+	o.client = &tolerant.Client{Client: c, Dynamic: dyn, Skipped: func(kind, ns, name string, err *tolerant.DecodeError) {
+		fmt.Fprintf(o.Streams.ErrOut, "warning: %s %s/%s cannot be read and is left out: %v\n", kind, ns, name, err)
+	}}
+	return o.client, nil
 }
 
 // Clientset is a typed Kubernetes client.

@@ -13,12 +13,14 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
 // GatherRollout reads the Rollout ns/name and what it owns from r (the API
@@ -122,7 +124,14 @@ func Watch(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, ns str
 // change instead of signalling a channel, for callers with several
 // listeners.
 func WatchFunc(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, ns string, notify func()) (client.Reader, error) {
-	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("watch namespace %q: %w", ns, err)
+	}
+	// The argoproj.io kinds are read tolerantly: one malformed object
+	// stays out of the cache instead of keeping it from ever syncing.
+	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{ns: {}},
+		NewInformer: tolerant.NewInformer(dyn, tolerant.NewRegistry(), func(runtime.Object) (string, labels.Selector) { return ns, nil })})
 	if err != nil {
 		return nil, fmt.Errorf("watch namespace %q: %w", ns, err)
 	}

@@ -7,11 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,34 +16,8 @@ import (
 
 func TestMain(m *testing.M) { framework.Main(m) }
 
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-)
-
-// cliBinary builds cmd/kubectl-argo-rollouts once per test package (so
-// `go test` alone works, without `make build`) and returns its path.
-func cliBinary(t testing.TB) string {
-	t.Helper()
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "aviary-e2e-cli-")
-		if err != nil {
-			cliErr = fmt.Errorf("temporary directory for the CLI binary: %w", err)
-			return
-		}
-		cliPath = filepath.Join(dir, "kubectl-argo-rollouts")
-		cmd := exec.Command("go", "build", "-o", cliPath, "./cmd/kubectl-argo-rollouts")
-		cmd.Dir = framework.Get(t).RepoRoot
-		if out, err := cmd.CombinedOutput(); err != nil {
-			cliErr = fmt.Errorf("build kubectl-argo-rollouts: %w\n%s", err, out)
-		}
-	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
-	}
-	return cliPath
-}
+// cliBinary is the CLI built for this package.
+func cliBinary(t testing.TB) string { return framework.CLIBinary(t) }
 
 // cliTimeout bounds one CLI run, so a hung command fails its test rather
 // than the whole package's time limit.

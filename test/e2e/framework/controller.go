@@ -162,3 +162,32 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+var (
+	cliBuildOnce sync.Once
+	cliBuildPath string
+	cliBuildErr  error
+)
+
+// CLIBinary builds cmd/kubectl-argo-rollouts once per test package and
+// returns its path.
+func CLIBinary(t testing.TB) string {
+	t.Helper()
+	cliBuildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "aviary-e2e-cli-")
+		if err != nil {
+			cliBuildErr = err
+			return
+		}
+		cliBuildPath = filepath.Join(dir, "kubectl-argo-rollouts")
+		cmd := exec.Command("go", "build", "-o", cliBuildPath, "./cmd/kubectl-argo-rollouts")
+		cmd.Dir = Get(t).RepoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			cliBuildErr = fmt.Errorf("build kubectl-argo-rollouts: %w\n%s", err, out)
+		}
+	})
+	if cliBuildErr != nil {
+		t.Fatal(cliBuildErr)
+	}
+	return cliBuildPath
+}
