@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"reflect"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -147,56 +146,29 @@ func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Re
 	return mgr, nil
 }
 
-// tolerantKind is how an argoproj.io kind is listed and watched.
-type tolerantKind struct {
-	resource   string
-	namespaced bool
-	newList    func() runtime.Object
-}
-
-var tolerantKinds = map[reflect.Type]tolerantKind{
-	reflect.TypeFor[*v1alpha1.Rollout]():                 {"rollouts", true, func() runtime.Object { return &v1alpha1.RolloutList{} }},
-	reflect.TypeFor[*v1alpha1.AnalysisRun]():             {"analysisruns", true, func() runtime.Object { return &v1alpha1.AnalysisRunList{} }},
-	reflect.TypeFor[*v1alpha1.AnalysisTemplate]():        {"analysistemplates", true, func() runtime.Object { return &v1alpha1.AnalysisTemplateList{} }},
-	reflect.TypeFor[*v1alpha1.ClusterAnalysisTemplate](): {"clusteranalysistemplates", false, func() runtime.Object { return &v1alpha1.ClusterAnalysisTemplateList{} }},
-	reflect.TypeFor[*v1alpha1.Experiment]():              {"experiments", true, func() runtime.Object { return &v1alpha1.ExperimentList{} }},
-}
-
 // tolerantInformers builds the cache's informers, replacing the typed
 // ListerWatcher of the argoproj.io kinds: with it, one object the Go types
 // refuse fails every list of its kind, and no object of that kind is ever
 // reconciled. The replaced ListerWatcher carried the cache's namespace and
 // selectors, so they are given again here, from the same options.
 func (o *Options) tolerantInformers(dyn dynamic.Interface, undecodable *tolerant.Registry) func(toolscache.ListerWatcher, runtime.Object, time.Duration, toolscache.Indexers) toolscache.SharedIndexInformer {
-	return func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
-		if t := o.tolerantListerWatcher(dyn, undecodable, obj); t != nil {
-			lw = t
-		}
-		return toolscache.NewSharedIndexInformer(lw, obj, resync, idx)
-	}
+	return tolerant.NewInformer(dyn, undecodable, o.scope)
 }
 
 // tolerantListerWatcher reads obj's kind as the cache would, or is nil for
 // a kind not of argoproj.io.
 func (o *Options) tolerantListerWatcher(dyn dynamic.Interface, undecodable *tolerant.Registry, obj runtime.Object) *tolerant.ListerWatcher {
-	k, ok := tolerantKinds[reflect.TypeOf(obj)]
-	if !ok {
-		return nil
+	ns, label := o.scope(obj)
+	return tolerant.For(dyn, obj, ns, label, undecodable)
+}
+
+// scope is the namespace and labels the cache reads obj's kind in.
+func (o *Options) scope(obj runtime.Object) (string, labels.Selector) {
+	ns := ""
+	if o.Namespaced {
+		ns = o.Namespace
 	}
-	t := &tolerant.ListerWatcher{
-		Resource: dyn.Resource(v1alpha1.GroupVersion.WithResource(k.resource)),
-		// The type's name is its kind: the example object carries no
-		// TypeMeta.
-		Kind:     v1alpha1.GroupVersion.WithKind(reflect.TypeOf(obj).Elem().Name()).GroupKind(),
-		Label:    o.cacheLabel(obj),
-		New:      func() runtime.Object { return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(runtime.Object) },
-		NewList:  k.newList,
-		Registry: undecodable,
-	}
-	if k.namespaced && o.Namespaced {
-		t.Namespace = o.Namespace
-	}
-	return t
+	return ns, o.cacheLabel(obj)
 }
 
 func (o *Options) leaseLock(cfg *rest.Config, identity string) (resourcelock.Interface, error) {

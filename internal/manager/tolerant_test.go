@@ -43,11 +43,7 @@ func stored(kind, ns, name, instance, memory string) *unstructured.Unstructured 
 // one namespace and the instance's objects; the tolerant one must too.
 func TestTolerantInformersKeepTheCacheScope(t *testing.T) {
 	o := &Options{Namespaced: true, Namespace: "team", InstanceID: "blue"}
-	gvrs := map[schema.GroupVersionResource]string{}
-	for _, k := range tolerantKinds {
-		gvrs[v1alpha1.GroupVersion.WithResource(k.resource)] = reflectName(k.newList())
-	}
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), gvrs,
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), tolerant.ListKinds(),
 		stored("Rollout", "team", "mine", "blue", "64Mi"),
 		stored("Rollout", "team", "broken", "blue", "invalid"),
 		stored("Rollout", "team", "other-instance", "green", "64Mi"),

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	toolscache "k8s.io/client-go/tools/cache"
 
@@ -78,4 +79,14 @@ func NewInformer(dyn dynamic.Interface, reg *Registry, scope Scope) func(toolsca
 		}
 		return toolscache.NewSharedIndexInformer(lw, obj, resync, idx)
 	}
+}
+
+// ListKinds maps each tolerantly read resource to its list kind, as the
+// dynamic fake client wants them.
+func ListKinds() map[schema.GroupVersionResource]string {
+	out := map[schema.GroupVersionResource]string{}
+	for t, k := range listKinds {
+		out[v1alpha1.GroupVersion.WithResource(k.resource)] = t.Elem().Name()
+	}
+	return out
 }
