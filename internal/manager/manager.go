@@ -28,7 +28,6 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -53,13 +52,12 @@ func Scheme() (*runtime.Scheme, error) {
 // RESTConfig loads the kubeconfig named by the options, or KUBECONFIG, or the
 // in-cluster config, and applies the client rate limits.
 func (o *Options) RESTConfig() (*rest.Config, error) {
-	var cfg *rest.Config
-	var err error
-	if o.Kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
-	} else {
-		cfg, err = config.GetConfig()
-	}
+	// As Argo Rollouts' controller loads it: --kubeconfig, else KUBECONFIG
+	// or ~/.kube/config, else the in-cluster config; kubectl's connection
+	// flags (--server, --token, --context, …) override each.
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &o.KubeOverrides).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("load Kubernetes client configuration (set --kubeconfig or KUBECONFIG): %w", err)
 	}
@@ -188,7 +186,8 @@ func (o *Options) leaseLock(cfg *rest.Config, identity string) (resourcelock.Int
 // argoproj.io kinds filtered by controller instance id, so a controller never
 // even receives objects that belong to another instance.
 func (o *Options) cacheOptions() cache.Options {
-	co := cache.Options{}
+	resync := o.ResyncPeriod()
+	co := cache.Options{SyncPeriod: &resync}
 	if o.Namespaced {
 		co.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	}

@@ -8,16 +8,22 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Options are the controller's settings. Flag names and defaults follow Argo
 // Rollouts' controller so existing Deployments' args keep working.
 type Options struct {
 	Kubeconfig string
+	// KubeOverrides are kubectl's connection flags (--server, --token,
+	// --context, --as, …), which Argo Rollouts' controller takes too; they
+	// override what the kubeconfig or in-cluster config says.
+	KubeOverrides clientcmd.ConfigOverrides
 	// Namespaced limits the controller to one namespace (Namespace).
 	Namespaced bool
 	Namespace  string
@@ -46,6 +52,17 @@ type Options struct {
 
 	LogLevel  string
 	LogFormat string
+	// KlogLevel is client-go's klog verbosity (Argo's --kloglevel).
+	KlogLevel int
+
+	// RolloutResyncSeconds is how often the cache re-delivers every object
+	// to the controllers even without a change (Argo's --rollout-resync, in
+	// seconds; 0 disables it).
+	RolloutResyncSeconds int64
+
+	// Controllers limits which controllers run (Argo's --controllers); empty
+	// runs them all, "analysis" only the AnalysisRun controller.
+	Controllers []string
 
 	// IstioAPIVersion and TrafficSplitAPIVersion are the versions of the
 	// Istio and SMI APIs the routers use (Argo Rollouts' flags of the same
@@ -56,6 +73,12 @@ type Options struct {
 	// ShutdownTimeout bounds how long in-flight reconciles may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
+
+	// flags is the set BindFlags registered on, read by Complete to tell
+	// which Argo-only flags were given.
+	flags *flag.FlagSet
+	// ignored are the command line's arguments that are not flags.
+	ignored []string
 }
 
 // DefaultNamespace is where the controller runs and keeps its Lease unless
@@ -66,7 +89,9 @@ const DefaultNamespace = "aviary"
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; in-cluster config when empty (KUBECONFIG is honoured too)")
 	fs.BoolVar(&o.Namespaced, "namespaced", false, "only watch and reconcile objects in --namespace")
-	fs.StringVar(&o.Namespace, "namespace", podNamespace(), "namespace to watch with --namespaced, and the default for the leader-election Lease")
+	ns := podNamespace()
+	fs.StringVar(&o.Namespace, "namespace", ns, "namespace to watch with --namespaced, and the default for the leader-election Lease")
+	fs.StringVar(&o.Namespace, "n", ns, "short for --namespace")
 	fs.StringVar(&o.InstanceID, "instance-id", "", "reconcile only objects labelled argo-rollouts.argoproj.io/controller-instance-id=<id>")
 	fs.Float64Var(&o.QPS, "qps", 40, "maximum queries per second to the Kubernetes API server")
 	fs.IntVar(&o.Burst, "burst", 80, "maximum burst of queries to the Kubernetes API server")
@@ -81,12 +106,222 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.LeaderElectionRetryPeriod, "leader-election-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":8090", "address serving Prometheus /metrics (\"0\" disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":8080", "address serving /healthz and /readyz")
+	// Argo Rollouts' spellings of the two ports; the last of a pair given
+	// on the command line wins.
+	fs.Var(portFlag{&o.MetricsAddr}, "metricsport", "port serving /metrics on every interface (Argo's flag; same as --metrics-addr :PORT)")
+	fs.Var(portFlag{&o.MetricsAddr}, "metricsPort", "same as --metricsport")
+	fs.Var(portFlag{&o.HealthAddr}, "healthzPort", "port serving /healthz and /readyz on every interface (Argo's flag; same as --health-addr :PORT)")
 	fs.StringVar(&o.PprofAddr, "enable-pprof-address", "", "address serving Go profiles under /debug/pprof/ (off when empty)")
 	fs.StringVar(&o.LogLevel, "loglevel", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.LogFormat, "logformat", "text", "log format: text or json")
+	fs.IntVar(&o.KlogLevel, "kloglevel", 0, "verbosity of the Kubernetes client library's logs (klog -v)")
+	fs.Int64Var(&o.RolloutResyncSeconds, "rollout-resync", 900, "seconds between resyncs of every cached object (0 disables)")
+	fs.Var(&listFlag{&o.Controllers}, "controllers", "controllers to run, comma-separated or repeated: only \"analysis\" (the AnalysisRun controller alone) is supported; all when empty")
 	fs.StringVar(&o.IstioAPIVersion, "istio-api-version", "v1alpha3", "networking.istio.io version for VirtualServices and DestinationRules: v1alpha3, v1beta1 or v1")
 	fs.StringVar(&o.TrafficSplitAPIVersion, "traffic-split-api-version", "v1alpha1", "split.smi-spec.io version for TrafficSplits: v1alpha1, v1alpha2 or v1alpha3")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
+	bindKubeOverrides(fs, &o.KubeOverrides)
+	for _, f := range argoOnlyFlags {
+		switch {
+		case f.isBool:
+			fs.Bool(f.name, f.def == "true", f.usage+" (accepted for Argo Rollouts compatibility; no effect)")
+		case f.list:
+			fs.Var(&listFlag{new([]string)}, f.name, f.usage+" (accepted for Argo Rollouts compatibility; no effect)")
+		default:
+			fs.String(f.name, f.def, f.usage+" (accepted for Argo Rollouts compatibility; no effect)")
+		}
+	}
+	o.flags = fs
+}
+
+// bindKubeOverrides registers kubectl's connection flags, under the names
+// client-go gives them, as Argo Rollouts' controller does (its --namespace is
+// Aviary's own, above).
+func bindKubeOverrides(fs *flag.FlagSet, ov *clientcmd.ConfigOverrides) {
+	f := clientcmd.RecommendedConfigOverrideFlags("")
+	str := func(info clientcmd.FlagInfo, p *string) {
+		fs.StringVar(p, info.LongName, info.Default, info.Description)
+	}
+	boolean := func(info clientcmd.FlagInfo, p *bool) {
+		fs.BoolVar(p, info.LongName, info.Default == "true", info.Description)
+	}
+	str(f.AuthOverrideFlags.ClientCertificate, &ov.AuthInfo.ClientCertificate)
+	str(f.AuthOverrideFlags.ClientKey, &ov.AuthInfo.ClientKey)
+	str(f.AuthOverrideFlags.Token, &ov.AuthInfo.Token)
+	str(f.AuthOverrideFlags.Impersonate, &ov.AuthInfo.Impersonate)
+	str(f.AuthOverrideFlags.ImpersonateUID, &ov.AuthInfo.ImpersonateUID)
+	fs.Var(&listFlag{&ov.AuthInfo.ImpersonateGroups}, f.AuthOverrideFlags.ImpersonateGroups.LongName, f.AuthOverrideFlags.ImpersonateGroups.Description)
+	str(f.AuthOverrideFlags.Username, &ov.AuthInfo.Username)
+	str(f.AuthOverrideFlags.Password, &ov.AuthInfo.Password)
+	str(f.ClusterOverrideFlags.APIServer, &ov.ClusterInfo.Server)
+	str(f.ClusterOverrideFlags.CertificateAuthority, &ov.ClusterInfo.CertificateAuthority)
+	boolean(f.ClusterOverrideFlags.InsecureSkipTLSVerify, &ov.ClusterInfo.InsecureSkipTLSVerify)
+	str(f.ClusterOverrideFlags.TLSServerName, &ov.ClusterInfo.TLSServerName)
+	str(f.ClusterOverrideFlags.ProxyURL, &ov.ClusterInfo.ProxyURL)
+	boolean(f.ClusterOverrideFlags.DisableCompression, &ov.ClusterInfo.DisableCompression)
+	str(f.ContextOverrideFlags.ClusterName, &ov.Context.Cluster)
+	str(f.ContextOverrideFlags.AuthInfoName, &ov.Context.AuthInfo)
+	str(f.CurrentContext, &ov.CurrentContext)
+	str(f.Timeout, &ov.Timeout)
+}
+
+// argoFlag is a flag of Argo Rollouts' controller that Aviary accepts but
+// has no use for; instead says what Aviary does in its place.
+type argoFlag struct {
+	name, def, usage string
+	isBool, list     bool
+	instead          string
+}
+
+// argoOnlyFlags are Argo Rollouts v1.9's controller flags with no effect in
+// Aviary. Given with a value other than Argo's default, each gets one
+// startup warning.
+var argoOnlyFlags = []argoFlag{
+	{name: "service-threads", def: "10", usage: "workers of Argo's Service controller",
+		instead: "Aviary has no separate Service controller: a rollout's Services are updated in the rollout's own reconcile, within --rollout-threads"},
+	{name: "ingress-threads", def: "10", usage: "workers of Argo's Ingress controller",
+		instead: "Aviary has no separate Ingress controller: a rollout's Ingresses are updated in the rollout's own reconcile, within --rollout-threads"},
+	{name: "ephemeral-metadata-threads", def: "10", usage: "workers updating pods' ephemeral metadata",
+		instead: "pods' ephemeral labels and annotations are updated in the rollout's own reconcile, within --rollout-threads"},
+	{name: "ephemeral-metadata-update-pod-retries", def: "3", usage: "retries of a pod's ephemeral metadata update",
+		instead: "a failed pod metadata update is retried by the rollout's next reconcile, with backoff"},
+	{name: "ambassador-api-version", def: "getambassador.io/v2", usage: "Ambassador Mapping apiVersion",
+		instead: "Aviary has no Ambassador router (trafficRouting.ambassador is refused as unsupported)"},
+	{name: "appmesh-crd-version", def: "v1beta2", usage: "AWS App Mesh CRD version",
+		instead: "Aviary has no App Mesh router (trafficRouting.appMesh is refused as unsupported)"},
+	{name: "traefik-api-group", def: "traefik.io", usage: "TraefikService API group",
+		instead: "the Traefik router finds the TraefikService under traefik.io, then traefik.containo.us, by itself"},
+	{name: "traefik-api-version", def: "v1alpha1", usage: "TraefikService API version",
+		instead: "the Traefik router uses v1alpha1 of traefik.io or traefik.containo.us, whichever is served"},
+	{name: "ingress-api-version", def: "", usage: "Ingress apiVersion",
+		instead: "Aviary always uses networking.k8s.io/v1 Ingresses"},
+	{name: "alb-ingress-classes", def: "alb", list: true, usage: "ingress classes of the AWS Load Balancer Controller",
+		instead: "Aviary has no ALB router (trafficRouting.alb is refused as unsupported)"},
+	{name: "nginx-ingress-classes", def: "nginx", list: true, usage: "ingress classes of ingress-nginx",
+		instead: "Aviary manages the Ingresses a rollout names in trafficRouting.nginx whatever their class"},
+	{name: "aws-verify-target-group", isBool: true, def: "false", usage: "verify ALB target groups before progressing",
+		instead: "Aviary has no ALB router, so there are no target groups to verify"},
+	{name: "alb-verify-weight", isBool: true, def: "false", usage: "deprecated name of --aws-verify-target-group",
+		instead: "Aviary has no ALB router, so there are no target groups to verify"},
+	{name: "aws-target-group-binding-api-version", def: "elbv2.k8s.aws/v1beta1", usage: "TargetGroupBinding apiVersion",
+		instead: "Aviary has no ALB router, so it reads no TargetGroupBindings"},
+	{name: "alb-tag-key-resource-id", def: "ingress.k8s.aws/resource", usage: "AWS load balancer tag key naming the resource",
+		instead: "Aviary has no ALB router, so it reads no load balancer tags"},
+	{name: "self-service-notification-enabled", isBool: true, def: "false", usage: "read notification settings from each rollout's namespace",
+		instead: "notifications are not built yet: Aviary sends none, from any namespace"},
+	{name: "configmap-name", def: "argo-rollouts-config", usage: "name of the controller's ConfigMap",
+		instead: "Aviary reads no controller ConfigMap: metric, traffic-router and step plugins are not supported"},
+}
+
+// portFlag sets an address to ":PORT", for Argo's --metricsport and
+// --healthzPort.
+type portFlag struct{ addr *string }
+
+func (p portFlag) String() string {
+	if p.addr == nil {
+		return ""
+	}
+	_, port, _ := strings.Cut(*p.addr, ":")
+	return port
+}
+
+func (p portFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q is not a port number", s)
+	}
+	*p.addr = ":" + strconv.Itoa(n)
+	return nil
+}
+
+// listFlag is a list flag given repeatedly or comma-separated, as pflag's
+// string-slice flags are.
+type listFlag struct{ list *[]string }
+
+func (l *listFlag) String() string {
+	if l.list == nil {
+		return ""
+	}
+	return strings.Join(*l.list, ",")
+}
+
+func (l *listFlag) Set(s string) error {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l.list = append(*l.list, v)
+		}
+	}
+	return nil
+}
+
+// Parse parses args on the set BindFlags registered on. Flags may follow
+// other arguments, as with Argo Rollouts' controller (whose flag library
+// reads the whole line; Go's stops at the first argument that is not a
+// flag): those arguments are ignored, as Argo ignores them, and Complete
+// warns of each.
+func (o *Options) Parse(args []string) error {
+	if o.flags == nil {
+		return fmt.Errorf("options: Parse before BindFlags")
+	}
+	for {
+		if err := o.flags.Parse(args); err != nil {
+			return err
+		}
+		if o.flags.NArg() == 0 {
+			return nil
+		}
+		o.ignored = append(o.ignored, o.flags.Arg(0))
+		args = o.flags.Args()[1:]
+	}
+}
+
+// Complete settles values Argo Rollouts accepts but Aviary spells
+// differently, and returns one startup warning for each flag that was given
+// but has no effect, or whose value was replaced, naming the flag and what
+// Aviary does instead. Call it after parsing, before Validate.
+func (o *Options) Complete() []string {
+	var warnings []string
+	// Argo's logger (logrus) also knows trace, fatal and panic.
+	switch strings.ToLower(o.LogLevel) {
+	case "trace":
+		warnings = append(warnings, "--loglevel trace: Aviary's finest level is debug, used instead")
+		o.LogLevel = "debug"
+	case "fatal", "panic":
+		warnings = append(warnings, fmt.Sprintf("--loglevel %s: Aviary logs errors at level error, used instead", o.LogLevel))
+		o.LogLevel = "error"
+	}
+	// Argo falls back to text for a format it does not know.
+	if f := strings.ToLower(o.LogFormat); f != "" && f != "text" && f != "json" {
+		warnings = append(warnings, fmt.Sprintf("--logformat %q is neither text nor json: logging as text", o.LogFormat))
+		o.LogFormat = "text"
+	}
+	for _, a := range o.ignored {
+		warnings = append(warnings, fmt.Sprintf("argument %q is not a flag and is ignored, as Argo Rollouts ignores it (a boolean flag takes a value only as --flag=false)", a))
+	}
+	if o.flags == nil {
+		return warnings
+	}
+	given := map[string]string{}
+	o.flags.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
+	for _, f := range argoOnlyFlags {
+		v, ok := given[f.name]
+		if !ok || v == f.def {
+			continue
+		}
+		warnings = append(warnings, fmt.Sprintf("--%s=%s is accepted for Argo Rollouts compatibility but has no effect: %s", f.name, v, f.instead))
+	}
+	return warnings
+}
+
+// AnalysisOnly reports whether --controllers asks for the AnalysisRun
+// controller alone.
+func (o *Options) AnalysisOnly() bool {
+	return len(o.Controllers) > 0 && !slices.ContainsFunc(o.Controllers, func(c string) bool { return c != "analysis" })
+}
+
+// ResyncPeriod is --rollout-resync as a duration.
+func (o *Options) ResyncPeriod() time.Duration {
+	return time.Duration(o.RolloutResyncSeconds) * time.Second
 }
 
 // Validate reports the first option that cannot work, naming the flag.
@@ -109,6 +344,13 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--istio-api-version %q is not a networking.istio.io version: use v1alpha3, v1beta1 or v1", o.IstioAPIVersion)
 	case !slices.Contains([]string{"v1alpha1", "v1alpha2", "v1alpha3"}, o.TrafficSplitAPIVersion):
 		return fmt.Errorf("--traffic-split-api-version %q is not a split.smi-spec.io version: use v1alpha1, v1alpha2 or v1alpha3", o.TrafficSplitAPIVersion)
+	case o.RolloutResyncSeconds < 0:
+		return fmt.Errorf("--rollout-resync must be 0 (off) or a number of seconds, got %d", o.RolloutResyncSeconds)
+	case o.KlogLevel < 0:
+		return fmt.Errorf("--kloglevel must be 0 or more, got %d", o.KlogLevel)
+	case slices.ContainsFunc(o.Controllers, func(c string) bool { return c != "analysis" }):
+		return fmt.Errorf("--controllers %s: only \"analysis\" (the AnalysisRun controller alone) is supported, as in Argo Rollouts; leave it out to run every controller",
+			strings.Join(o.Controllers, ","))
 	case o.LeaderElect && o.LeaderElectionRetryPeriod >= o.LeaderElectionRenewDeadline:
 		return fmt.Errorf("--leader-election-retry-period (%s) must be shorter than --leader-election-renew-deadline (%s)",
 			o.LeaderElectionRetryPeriod, o.LeaderElectionRenewDeadline)
@@ -133,11 +375,22 @@ func (o *Options) leaseNamespace() string {
 	return o.Namespace
 }
 
-// podNamespace is the namespace the controller's pod runs in (downward API),
-// or the install manifests' namespace when run outside a pod.
+// serviceAccountNamespaceFile holds the namespace of the pod's
+// ServiceAccount, mounted in every pod that has a token.
+var serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// podNamespace is the namespace the controller's pod runs in (the downward
+// API's POD_NAMESPACE, else the ServiceAccount's namespace, as Argo Rollouts
+// reads it: its manifests set no POD_NAMESPACE), or the install manifests'
+// namespace when run outside a pod.
 func podNamespace() string {
 	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
 		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespaceFile); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
 	}
 	return DefaultNamespace
 }
