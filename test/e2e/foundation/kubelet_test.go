@@ -433,14 +433,18 @@ func TestImagesThatCannotExist(t *testing.T) {
 // TestCrashLoop: a container whose command fails, in a ReplicaSet's pod,
 // crash-loops: the pod is Running but never Ready, the container waits in
 // CrashLoopBackOff with its exit code in lastState and a growing restart
-// count.
+// count. A container beside it still runs and becomes ready.
 func TestCrashLoop(t *testing.T) {
 	t.Parallel()
 	ns := framework.Namespace(t)
 	log := watchPods(t, ns)
-	for name, c := range map[string]corev1.Container{
-		"exits":  {Name: "app", Image: "busybox", Command: []string{"sh", "-c"}, Args: []string{"echo starting; exit 3"}},
-		"falsey": {Name: "app", Image: "busybox", Command: []string{"false"}},
+	exits := corev1.Container{Name: "app", Image: "busybox", Command: []string{"sh", "-c"}, Args: []string{"echo starting; exit 3"}}
+	web := corev1.Container{Name: "web", Image: "nginx:1.25", ReadinessProbe: &corev1.Probe{InitialDelaySeconds: 1,
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(80)}}}}
+	for name, cs := range map[string][]corev1.Container{
+		"exits":  {exits},
+		"falsey": {{Name: "app", Image: "busybox", Command: []string{"false"}}},
+		"beside": {exits, web},
 	} {
 		labels := map[string]string{"app": name}
 		r := &appsv1.ReplicaSet{
@@ -450,7 +454,7 @@ func TestCrashLoop(t *testing.T) {
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: fast()},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{c}},
+					Spec:       corev1.PodSpec{Containers: cs},
 				},
 			},
 		}
@@ -458,7 +462,7 @@ func TestCrashLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for name, code := range map[string]int32{"exits": 3, "falsey": 1} {
+	for name, code := range map[string]int32{"exits": 3, "falsey": 1, "beside": 3} {
 		crashLooping := func(restarts int32) func(*corev1.Pod) bool {
 			return func(p *corev1.Pod) bool {
 				c := containerStatus(p, "app")
@@ -477,6 +481,10 @@ func TestCrashLoop(t *testing.T) {
 			}
 		}
 	}
+	log.waitFirst(t, 20*time.Second, "beside-", "web ready beside the crash loop", func(p *corev1.Pod) bool {
+		c := containerStatus(p, "web")
+		return c != nil && c.Ready && c.State.Running != nil && !podReady(p)
+	})
 }
 
 // TestJobPodsRunTheirCommand: a Job's pod runs for the "sleep N" its command
