@@ -35,8 +35,9 @@ generate: ## deepcopy functions and CRDs from the api/ markers
 	$(CONTROLLER_GEN) crd:crdVersions=v1,maxDescLen=0 paths=./api/... output:crd:artifacts:config=config/crd
 	$(GO) run ./api/v1alpha1/internal/crdpatch config/crd
 
-manifests: ## dist/install.yaml (cluster-wide) and dist/namespace-install.yaml
-	$(GO) run ./hack/manifests -out dist
+# IMAGE=… and DASHBOARD_IMAGE=… set the images of dist/ (the bases keep the defaults).
+manifests: ## manifests/crds from config/crd; dist/install.yaml, namespace-install.yaml, dashboard-install.yaml built from manifests/ (kustomize)
+	$(GO) run ./hack/manifests -out dist $(if $(IMAGE),-image $(IMAGE)) $(if $(DASHBOARD_IMAGE),-dashboard-image $(DASHBOARD_IMAGE))
 
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.local/*')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }

@@ -1,10 +1,17 @@
-// Command manifests writes Aviary's install manifests:
+// Command manifests builds Aviary's install manifests from the kustomize
+// bases under manifests/:
 //
-//	dist/install.yaml            CRDs, namespace aviary, RBAC (ClusterRole), controller, metrics Service
-//	dist/namespace-install.yaml  the same controller limited to one namespace (Role), without CRDs
+//	manifests/crds        a copy of config/crd (written here) and its kustomization
+//	dist/install.yaml            manifests/cluster-install: CRDs, namespace aviary,
+//	                             RBAC (ClusterRole), controller, metrics Service,
+//	                             aggregated admin/edit/view roles
+//	dist/namespace-install.yaml  manifests/namespace-install: the controller for the
+//	                             namespace it is applied to (Role), without CRDs
+//	dist/dashboard-install.yaml  manifests/dashboard-install: the web dashboard
 //
-// The objects are built here in Go so both variants share one list of
-// permissions; the CRDs are copied from config/crd (make generate).
+// The builds use kustomize's Go API, as `kubectl apply -k` would; -image and
+// -dashboard-image set the images of the dist/ files (the bases keep the
+// defaults).
 package main
 
 import (
@@ -12,29 +19,68 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 )
 
 func main() {
-	out := flag.String("out", "dist", "directory to write the manifests into")
+	out := flag.String("out", "dist", "directory to write the built manifests into")
 	crdDir := flag.String("crds", "config/crd", "directory of the generated CRDs")
+	manifests := flag.String("manifests", "manifests", "directory of the kustomize bases")
 	image := flag.String("image", DefaultImage, "controller image")
+	dashboardImage := flag.String("dashboard-image", DefaultDashboardImage, "dashboard image (kubectl-argo-rollouts)")
 	flag.Parse()
 
-	files, err := Render(*crdDir, *image)
+	if err := run(*out, Config{CRDDir: *crdDir, ManifestsDir: *manifests, Image: *image, DashboardImage: *dashboardImage}); err != nil {
+		fmt.Fprintf(os.Stderr, "manifests: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(out string, cfg Config) error {
+	o, err := Render(cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "manifests: %v\n", err)
-		os.Exit(1)
+		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		fmt.Fprintf(os.Stderr, "manifests: %v\n", err)
-		os.Exit(1)
+	crdDir := filepath.Join(cfg.ManifestsDir, "crds")
+	if err := os.MkdirAll(crdDir, 0o755); err != nil {
+		return err
 	}
-	for name, data := range files {
-		path := filepath.Join(*out, name)
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			fmt.Fprintf(os.Stderr, "manifests: write %s: %v\n", path, err)
-			os.Exit(1)
+	// A CRD removed from config/crd goes from manifests/crds too.
+	old, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, p := range old {
+		if _, keep := o.CRDs[filepath.Base(p)]; !keep {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
 		}
-		fmt.Printf("wrote %s\n", path)
 	}
+	if err := writeAll(crdDir, o.CRDs); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return writeAll(out, o.Dist)
+}
+
+func writeAll(dir string, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, files[n], 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		if strings.HasPrefix(n, "kustomization") || filepath.Base(dir) != "crds" {
+			fmt.Printf("wrote %s\n", p)
+		}
+	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -173,32 +172,4 @@ func TestInstallAndLeaderElection(t *testing.T) {
 	if h, err := leaseHolder(t); err != nil || h != "" {
 		t.Errorf("after a graceful stop the Lease should be released; holder %q, err %v", h, err)
 	}
-}
-
-// TestNamespacedInstall runs the controller from dist/namespace-install.yaml,
-// retargeted at a test namespace: it must lead with only the namespaced
-// Role, no cluster-wide permissions.
-func TestNamespacedInstall(t *testing.T) {
-	e := framework.Get(t)
-	ctx := context.Background()
-	ns := framework.Namespace(t)
-	data, err := os.ReadFile(filepath.Join(e.RepoRoot, "dist", "namespace-install.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest := strings.ReplaceAll(string(data), "namespace: "+installNamespace+"\n", "namespace: "+ns+"\n")
-	if out, err := e.KubectlStdin(ctx, []byte(manifest), "apply", "-f", "-"); err != nil {
-		t.Fatalf("apply namespace-install.yaml into %s: %v\n%s", ns, err, out)
-	}
-	path := serviceAccountKubeconfig(t, ns)
-
-	c := framework.StartController(t, "--kubeconfig", path, "--namespaced", "--namespace", ns, "--instance-id", "foundation")
-	id := identityOf(t, c)
-	framework.Eventually(t, 30*time.Second, "namespaced controller to hold its Lease", func() (bool, string) {
-		l, err := e.Clientset.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		return l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == id, "not yet held by " + id
-	})
 }
