@@ -1,8 +1,7 @@
 package cli
 
 import (
-	"fmt"
-	"runtime"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -15,15 +14,15 @@ func newVersionCommand(o *Options) *cobra.Command {
 	var short bool
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print version",
+		Short: "Print version, commit, build date, Go version and platform",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			info := version.Get()
+			out := info.Long("kubectl-argo-rollouts")
 			if short {
-				_, err := fmt.Fprintf(o.Streams.Out, "kubectl-argo-rollouts: %s\n", version.String())
-				return err
+				out = info.Short("kubectl-argo-rollouts")
 			}
-			_, err := fmt.Fprintf(o.Streams.Out, "kubectl-argo-rollouts: %s\n  GoVersion: %s\n  Compiler: %s\n  Platform: %s/%s\n",
-				version.String(), runtime.Version(), runtime.Compiler, runtime.GOOS, runtime.GOARCH)
+			_, err := io.WriteString(o.Streams.Out, out)
 			return err
 		},
 	}
