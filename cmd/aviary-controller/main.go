@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -44,14 +45,15 @@ func run(args []string) error {
 	var opts manager.Options
 	fs := flag.NewFlagSet("aviary-controller", flag.ContinueOnError)
 	opts.BindFlags(fs)
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
+	showVersion := fs.Bool("version", false, "print the version, commit, build date, Go version and platform, and exit")
+	if err := opts.Parse(args); err != nil {
 		return err
 	}
 	if *showVersion {
-		fmt.Println(version.String())
+		fmt.Print(version.Get().Long("aviary-controller"))
 		return nil
 	}
+	warnings := opts.Complete()
 	if err := opts.Validate(); err != nil {
 		return err
 	}
@@ -59,8 +61,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
 	ctrl.SetLogger(logging.Logr(log))
-	klog.SetLogger(logging.Logr(log.With("source", "client-go")))
+	klogLog, err := manager.KlogLogger(log.With("source", "client-go"), opts.KlogLevel)
+	if err != nil {
+		return err
+	}
+	klog.SetLogger(klogLog)
 
 	cfg, err := opts.RESTConfig()
 	if err != nil {
@@ -68,13 +77,32 @@ func run(args []string) error {
 	}
 	clientmetrics.Instrument(cfg)
 	ctrlmetrics.Registry.MustRegister(clientmetrics.Requests)
+	ctx := ctrl.SetupSignalHandler()
+	// Applied together with its CRDs, the controller may start before they
+	// are served: wait (alive for the liveness probe) rather than exit.
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("create discovery client: %w", err)
+	}
+	stopHealthz, err := manager.ServeHealthz(opts.HealthAddr)
+	if err != nil {
+		return err
+	}
+	err = manager.WaitForCRDs(ctx, disco, log, 5*time.Second)
+	stopHealthz()
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("aviary-controller stopped before the argoproj.io CRDs were established")
+			return nil
+		}
+		return err
+	}
 	identity := manager.Identity()
 	undecodable := tolerant.NewRegistry()
 	mgr, err := manager.New(&opts, cfg, identity, undecodable)
 	if err != nil {
 		return err
 	}
-	ctx := ctrl.SetupSignalHandler()
 	if err := manager.CheckCRDs(ctx, mgr.GetRESTMapper()); err != nil {
 		return err
 	}
@@ -91,10 +119,11 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("create event recorder client: %w", err)
 	}
+	recorder := events.NewRecorder(ctx, recorderCS, mgr.GetScheme())
 	rollouts := &rollout.Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  events.NewRecorder(ctx, recorderCS, mgr.GetScheme()),
+		Recorder:  recorder,
 		Journal:   &events.Journal{Events: journalCS.CoreV1(), Host: identity, Now: time.Now},
 		Log:       log.With("controller", "rollout"),
 		Threads:   opts.RolloutThreads,
@@ -103,13 +132,16 @@ func run(args []string) error {
 		IstioAPIVersion:  opts.IstioAPIVersion,
 		SMIAPIVersion:    opts.TrafficSplitAPIVersion,
 	}
-	if err := rollouts.SetupWithManager(mgr); err != nil {
+	if opts.AnalysisOnly() {
+		// Argo's --controllers analysis: the AnalysisRun controller alone.
+		log.Info("running only the AnalysisRun controller (--controllers analysis): rollouts are not reconciled")
+	} else if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	runs := &analysisrun.Reconciler{
 		Client:    mgr.GetClient(),
 		Secrets:   mgr.GetAPIReader(),
-		Recorder:  rollouts.Recorder,
+		Recorder:  recorder,
 		Log:       log.With("controller", "analysisrun"),
 		Providers: providers(mgr.GetClient(), mgr.GetAPIReader()),
 		Threads:   opts.AnalysisThreads,
@@ -117,10 +149,12 @@ func run(args []string) error {
 	if err := runs.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := mgr.Add(malformed.New(undecodable, mgr.GetClient(), rollouts.Recorder, log.With("controller", "malformed"))); err != nil {
+	if err := mgr.Add(malformed.New(undecodable, mgr.GetClient(), recorder, log.With("controller", "malformed"))); err != nil {
 		return fmt.Errorf("add malformed-object reporter: %w", err)
 	}
-	ctrlmetrics.Registry.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
+	if !opts.AnalysisOnly() {
+		ctrlmetrics.Registry.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
+	}
 	metrics.Register(ctrlmetrics.Registry)
 	elected := mgr.Elected()
 	if err := mgr.Add(ctrlmanager.RunnableFunc(func(ctx context.Context) error {
