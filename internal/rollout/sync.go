@@ -34,7 +34,7 @@ func rawMerge(patch string) client.Patch { return client.RawPatch(types.MergePat
 
 // sync reconciles a Rollout: validate it, make sure the new ReplicaSet
 // exists, decide the step state, scale the ReplicaSets, and write status
-// once. Only canary rollouts get past validation in this build.
+// once. Blue-green rollouts branch off to syncBlueGreen after validation.
 func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, w *workload) (ctrl.Result, error) {
 	if errs := validation.Rollout(ro); len(errs) > 0 {
 		return r.markInvalid(ctx, ro, rsList, errs.ToAggregate().Error())
