@@ -174,8 +174,8 @@ type argoFlag struct {
 }
 
 // argoOnlyFlags are Argo Rollouts v1.9's controller flags with no effect in
-// Aviary. Given with a value other than Argo's default, each gets one
-// startup warning.
+// Aviary. Given a value that is neither Argo's default nor empty, each gets
+// one startup warning.
 var argoOnlyFlags = []argoFlag{
 	{name: "service-threads", def: "10", usage: "workers of Argo's Service controller",
 		instead: "Aviary has no separate Service controller: a rollout's Services are updated in the rollout's own reconcile, within --rollout-threads"},
@@ -304,8 +304,9 @@ func (o *Options) Complete() []string {
 	given := map[string]string{}
 	o.flags.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
 	for _, f := range argoOnlyFlags {
+		// An empty value is how templates write "unset".
 		v, ok := given[f.name]
-		if !ok || v == f.def {
+		if !ok || v == f.def || v == "" {
 			continue
 		}
 		warnings = append(warnings, fmt.Sprintf("--%s=%s is accepted for Argo Rollouts compatibility but has no effect: %s", f.name, v, f.instead))

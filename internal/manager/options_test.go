@@ -240,11 +240,12 @@ func TestEveryArgoRolloutsFlagParses(t *testing.T) {
 	}
 }
 
-// TestArgoOnlyFlagsAtTheirDefaultsAreSilent: Argo's own defaults change
-// nothing, so they earn no warning (generated manifests often spell them).
+// TestArgoOnlyFlagsAtTheirDefaultsAreSilent: Argo's own defaults, and empty
+// values, change nothing, so they earn no warning (generated manifests and
+// chart templates often spell them).
 func TestArgoOnlyFlagsAtTheirDefaultsAreSilent(t *testing.T) {
 	_, warnings := parseArgo(t, "--service-threads=10", "--ingress-threads=10", "--aws-verify-target-group=false",
-		"--self-service-notification-enabled=false", "--nginx-ingress-classes=nginx")
+		"--self-service-notification-enabled=false", "--nginx-ingress-classes=nginx", "--aws-target-group-binding-api-version=")
 	if len(warnings) > 0 {
 		t.Errorf("warnings %q for Argo's defaults", warnings)
 	}
