@@ -58,7 +58,7 @@ func TestArgoCDSkipStopsAtTheNextGate(t *testing.T) {
 	greenHash := v.current()
 
 	framework.PatchRolloutStatus(t, ns, demo, argoCDSkip(2))
-	v = waitRollout(t, ns, demo, 60*time.Second, "held at the manual gate (step 3) with 2 of 5 pods on green", func(v rolloutView) bool {
+	waitRollout(t, ns, demo, 60*time.Second, "held at the manual gate (step 3) with 2 of 5 pods on green", func(v rolloutView) bool {
 		return v.step() == 3 && v.ro.Status.Phase == v1alpha1.RolloutPhasePaused && v.ro.Status.Message == string(v1alpha1.PauseReasonCanaryPauseStep) &&
 			v.spec[greenHash] == 2 && v.avail[greenHash] == 2
 	})
