@@ -6,9 +6,16 @@ LOCAL := .local
 KUBECONFIG_LOCAL := $(abspath $(LOCAL))/kubeconfig
 CONTROLLER_GEN := $(GO) tool controller-gen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/aviary-rollouts/aviary/internal/version.Version=$(VERSION)
+# `version` prints the commit and build date too. The build date defaults to
+# the commit's (UTC), so rebuilding a commit gives the same binaries and
+# image digests; BUILD_DATE=… overrides it.
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE := $(or $(BUILD_DATE),$(shell TZ=UTC git show -s --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd HEAD 2>/dev/null),$(shell date -u +%Y-%m-%dT%H:%M:%SZ))
+VERSION_PKG := github.com/aviary-rollouts/aviary/internal/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+RELEASE_STAMP = -version $(VERSION) -commit $(COMMIT) -created $(BUILD_DATE) -ldflags "$(LDFLAGS)"
 
-.PHONY: all demo build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean
+.PHONY: all demo build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean image image-push dist
 
 all: build
 
@@ -38,6 +45,21 @@ generate: ## deepcopy functions and CRDs from the api/ markers
 # IMAGE=… and DASHBOARD_IMAGE=… set the images of dist/ (the bases keep the defaults).
 manifests: ## manifests/crds from config/crd; dist/install.yaml, namespace-install.yaml, dashboard-install.yaml built from manifests/ (kustomize)
 	$(GO) run ./hack/manifests -out dist $(if $(IMAGE),-image $(IMAGE)) $(if $(DASHBOARD_IMAGE),-dashboard-image $(DASHBOARD_IMAGE))
+
+# Images and release binaries, built without a Docker daemon (hack/release,
+# go-containerregistry): static, -trimpath, stamped like `make build`.
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+image: ## OCI images aviary-controller and kubectl-argo-rollouts (IMAGE_PLATFORMS, an index of linux/amd64 and linux/arm64) as OCI layouts in bin/image/<name>
+	$(GO) run ./hack/release image -out $(BIN)/image -platforms $(IMAGE_PLATFORMS) $(RELEASE_STAMP)
+
+# REGISTRY=ghcr.io/you pushes to ghcr.io/you/<name>:<version>; IMAGE_TAGS=v0.1.0,latest picks the tags.
+image-push: ## build the images, then push them to $(REGISTRY)/<name> with the docker config's credentials (docker login, credential helpers)
+	@test -n "$(REGISTRY)" || { echo "image-push: set REGISTRY, e.g. make image-push REGISTRY=ghcr.io/you"; exit 2; }
+	@$(MAKE) --no-print-directory image
+	$(GO) run ./hack/release push -layout $(BIN)/image -registry $(REGISTRY) $(if $(IMAGE_TAGS),-tags $(IMAGE_TAGS))
+
+dist: ## kubectl-argo-rollouts for linux, darwin and windows on amd64 and arm64 into bin/dist, with SHA256SUMS
+	$(GO) run ./hack/release dist -out $(BIN)/dist $(RELEASE_STAMP)
 
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.local/*')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
