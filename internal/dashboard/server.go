@@ -8,7 +8,6 @@ package dashboard
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -41,10 +40,18 @@ type Config struct {
 	RootPath string
 	// Version is shown in the header and by /api/v1/version.
 	Version string
-	// LoopbackOnly makes the server answer only requests addressed to a
-	// loopback name (localhost, 127.0.0.1, [::1]), which defeats DNS
-	// rebinding; set when it listens on loopback.
+	// LoopbackOnly is set when the server listens on loopback: it then
+	// answers only requests addressed to a loopback name (localhost,
+	// 127.0.0.1, [::1]) or to AllowedHosts. Listening elsewhere, it also
+	// answers requests addressed to an IP address. A name is never
+	// answered unless listed: that defeats DNS rebinding, also behind
+	// `kubectl port-forward`.
 	LoopbackOnly bool
+	// AllowedHosts are the further names the server answers to (the
+	// name of an Ingress, of the Service): "dash.example.com",
+	// "*.example.com" for any name under example.com, or "*" for every
+	// name. A page served under one of them may send actions too.
+	AllowedHosts []string
 	// Now is the clock of restart; time.Now if nil.
 	Now func() time.Time
 	// Log, if set, gets a line per action and per failed request.
@@ -73,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard page: %w", err)
 	}
+	if err := CheckAllowedHosts(cfg.AllowedHosts); err != nil {
+		return nil, err
+	}
 	root := "/" + strings.Trim(cfg.RootPath, "/")
 	if root == "/" {
 		root = ""
@@ -91,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	api := s.root + "/api/v1"
 	mux.HandleFunc("GET "+api+"/version", s.version)
+	mux.HandleFunc("GET "+api+"/token", s.tokenForScripts)
 	mux.HandleFunc("GET "+api+"/namespace", s.namespaces)
 	mux.HandleFunc("GET "+api+"/rollouts/{ns}/info", s.list)
 	mux.HandleFunc("GET "+api+"/rollouts/{ns}/info/watch", s.watchList)
@@ -114,61 +125,6 @@ func (s *Server) Handler() http.Handler {
 		return s.guard(mux)
 	}
 	return logRequests(s.cfg.Log, s.cfg.Now, s.guard(mux))
-}
-
-// guard refuses requests addressed to a name that is not loopback (when
-// LoopbackOnly), mutations without the page's CSRF token, and mutations
-// from another origin.
-func (s *Server) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.LoopbackOnly && !loopbackHost(r.Host) {
-			writeError(w, http.StatusForbidden, fmt.Errorf("host %q refused: the dashboard listens on loopback and answers only to localhost, 127.0.0.1 or [::1] (use --address to serve other names)", r.Host))
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			got := r.Header.Get(CSRFHeader)
-			if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-				writeError(w, http.StatusForbidden, fmt.Errorf("missing or wrong %s header: reload the dashboard page to get a fresh token", CSRFHeader))
-				return
-			}
-			if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
-				writeError(w, http.StatusForbidden, fmt.Errorf("origin %q refused: actions are accepted only from the dashboard's own page", o))
-				return
-			}
-		}
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		next.ServeHTTP(w, r)
-	})
-}
-
-func noSniff(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Cache-Control", "no-cache")
-		next.ServeHTTP(w, r)
-	})
-}
-
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func sameOrigin(origin, host string) bool {
-	rest, ok := strings.CutPrefix(origin, "http://")
-	if !ok {
-		rest, ok = strings.CutPrefix(origin, "https://")
-	}
-	return ok && strings.EqualFold(rest, host)
 }
 
 // page serves the single page of the UI for every path under the root,

@@ -31,6 +31,13 @@ type testServer struct {
 
 func newTestServer(t *testing.T, objs ...client.Object) *testServer {
 	t.Helper()
+	return newTestServerWith(t, nil, objs...)
+}
+
+// newTestServerWith is newTestServer with its Config changed by configure
+// (LoopbackOnly and AllowedHosts, say).
+func newTestServerWith(t *testing.T, configure func(*Config), objs ...client.Object) *testServer {
+	t.Helper()
 	scheme, err := manager.Scheme()
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +57,12 @@ func newTestServer(t *testing.T, objs ...client.Object) *testServer {
 				return c.SubResource(sub).Patch(ctx, obj, p, opts...)
 			},
 		}).Build()
-	srv, err := New(Config{Scheme: scheme, Client: c, Namespace: "ns", RootPath: "rollouts", Version: "v-test", LoopbackOnly: true,
-		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }})
+	cfg := Config{Scheme: scheme, Client: c, Namespace: "ns", RootPath: "rollouts", Version: "v-test", LoopbackOnly: true,
+		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +79,9 @@ func newTestServer(t *testing.T, objs ...client.Object) *testServer {
 }
 
 type answer struct {
-	code int
-	body string
+	code   int
+	body   string
+	header http.Header
 }
 
 func (ts *testServer) do(t *testing.T, method, path string, header map[string]string, body string) answer {
@@ -91,7 +103,7 @@ func (ts *testServer) do(t *testing.T, method, path string, header map[string]st
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return answer{res.StatusCode, string(b)}
+	return answer{res.StatusCode, string(b), res.Header}
 }
 
 func (ts *testServer) get(t *testing.T, path string, header map[string]string) answer {
