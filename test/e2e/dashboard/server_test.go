@@ -67,6 +67,13 @@ var announce = regexp.MustCompile(`Argo Rollouts Dashboard is now available at (
 // output is logged if the test failed.
 func startDashboard(t testing.TB, ns, port string) *dashboard {
 	t.Helper()
+	return startDashboardWith(t, ns, framework.Get(t).Kubeconfig, "dashboard", "-p", port)
+}
+
+// startDashboardWith runs `kubectl-argo-rollouts --kubeconfig KUBECONFIG
+// -n NS ARGS...` (ARGS starting with "dashboard") as startDashboard does.
+func startDashboardWith(t testing.TB, ns, kubeconfig string, args ...string) *dashboard {
+	t.Helper()
 	bin, err := cliBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,7 @@ func startDashboard(t testing.TB, ns, port string) *dashboard {
 	}
 	defer f.Close()
 	d.log = f.Name()
-	args := []string{"--kubeconfig", framework.Get(t).Kubeconfig, "-n", ns, "dashboard", "-p", port}
+	args = append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)
 	d.cmd = exec.CommandContext(ctx, bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = f, f
 	if err := d.cmd.Start(); err != nil {
