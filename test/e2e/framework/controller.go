@@ -62,6 +62,13 @@ type Controller struct {
 // test failed.
 func StartController(t testing.TB, args ...string) *Controller {
 	t.Helper()
+	return StartControllerBinary(t, ControllerBinary(t), args...)
+}
+
+// StartControllerBinary is StartController running the given controller
+// binary (one taken out of a built image, say) instead of the checkout's.
+func StartControllerBinary(t testing.TB, binary string, args ...string) *Controller {
+	t.Helper()
 	e := Get(t)
 	c := &Controller{t: t, out: &syncBuffer{}, done: make(chan struct{}),
 		MetricsAddr: FreeAddr(t), HealthAddr: FreeAddr(t)}
@@ -70,7 +77,7 @@ func StartController(t testing.TB, args ...string) *Controller {
 		full = append(full, "--kubeconfig", e.Kubeconfig)
 	}
 	full = append(full, args...)
-	c.cmd = exec.Command(ControllerBinary(t), full...)
+	c.cmd = exec.Command(binary, full...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("start aviary-controller: %v", err)
