@@ -207,6 +207,9 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 			return ctrl.Result{}, err
 		}
 	}
+	if err := r.recordRevision(ctx, ro, rs.newRS); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := r.journal(ctx, ro, slices.Concat(summaryEvents, f.events, deadlineEvents)); err != nil {
 		return ctrl.Result{}, err
 	}
