@@ -79,7 +79,13 @@ from GET /<root-path>/api/v1/token and send it in the X-CSRF-Token header.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			url := "http://" + l.Addr().String() + srv.URLPath()
+			// Listening on every address ("[::]:3100"), localhost is the
+			// name a browser can open.
+			at := l.Addr().String()
+			if tcp, ok := l.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+				at = net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+			}
+			url := "http://" + at + srv.URLPath()
 			if _, err := fmt.Fprintf(o.Streams.Out, "Argo Rollouts Dashboard is now available at %s (namespace %s)\n", strings.TrimSuffix(url, "/"), ns); err != nil {
 				return err
 			}
