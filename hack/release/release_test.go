@@ -259,6 +259,25 @@ func TestPushToRegistry(t *testing.T) {
 		}
 	}
 
+	// The command line, as `make image-push` runs it.
+	if err := runPush(context.Background(), []string{"-layout", filepath.Dir(dir), "-registry", host + "/cli/", "-images", "aviary-controller", "-tags", "v1,v2"}); err != nil {
+		t.Fatalf("release push: %v", err)
+	}
+	for _, tag := range []string{"v1", "v2"} {
+		ref, err := name.NewTag(host + "/cli/aviary-controller:" + tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := remote.Index(ref, keys); err != nil {
+			t.Errorf("pull %s: %v", ref, err)
+		} else if d, _ := got.Digest(); d != want {
+			t.Errorf("%s is %s, want %s", ref, d, want)
+		}
+	}
+	if err := runPush(context.Background(), []string{"-layout", filepath.Dir(dir), "-images", "aviary-controller"}); err == nil || !strings.Contains(err.Error(), "-registry is required") {
+		t.Errorf("push without -registry: %v", err)
+	}
+
 	// Without credentials the push fails and says so.
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	if _, err := pushLayout(context.Background(), dir, repo, []string{"nocreds"}, false, authn.DefaultKeychain, io.Discard); err == nil {
