@@ -43,7 +43,7 @@ generate: ## deepcopy functions and CRDs from the api/ markers
 	$(GO) run ./api/v1alpha1/internal/crdpatch config/crd
 
 # IMAGE=… and DASHBOARD_IMAGE=… set the images of dist/ (the bases keep the defaults).
-manifests: ## manifests/crds from config/crd; dist/install.yaml, namespace-install.yaml, dashboard-install.yaml built from manifests/ (kustomize)
+manifests: ## manifests/crds and charts/aviary/files/crds from config/crd; dist/install.yaml, namespace-install.yaml, dashboard-install.yaml built from manifests/ (kustomize)
 	$(GO) run ./hack/manifests -out dist $(if $(IMAGE),-image $(IMAGE)) $(if $(DASHBOARD_IMAGE),-dashboard-image $(DASHBOARD_IMAGE))
 
 # Images and release binaries, built without a Docker daemon (hack/release,

@@ -47,6 +47,9 @@ type Output struct {
 	// CRDs are manifests/crds' files by name: the CRDs of config/crd and
 	// the kustomization listing them.
 	CRDs map[string][]byte
+	// ChartCRDs are charts/aviary/files/crds' files by name: the same
+	// CRDs, which the chart's templates read.
+	ChartCRDs map[string][]byte
 	// Dist are dist/'s files by name.
 	Dist map[string][]byte
 }
@@ -76,7 +79,12 @@ func Render(cfg Config) (*Output, error) {
 	if cfg.DashboardImage != DefaultDashboardImage {
 		images = append(images, imageOverride(DefaultDashboardImage, cfg.DashboardImage))
 	}
-	out := &Output{CRDs: crds, Dist: map[string][]byte{}}
+	out := &Output{CRDs: crds, ChartCRDs: map[string][]byte{}, Dist: map[string][]byte{}}
+	for name, data := range crds {
+		if name != "kustomization.yaml" {
+			out.ChartCRDs[name] = data
+		}
+	}
 	for _, t := range Targets {
 		data, err := build(fsys, t.Base, images)
 		if err != nil {

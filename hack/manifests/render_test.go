@@ -84,9 +84,9 @@ func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string, in
 	t.Fatalf("no %s %q", kind, name)
 }
 
-// TestGeneratedFilesAreUpToDate fails when manifests/crds or dist/ differ
-// from what `make manifests` would write, so the committed install
-// manifests never drift from config/crd and the kustomizations.
+// TestGeneratedFilesAreUpToDate fails when manifests/crds, the chart's CRDs
+// or dist/ differ from what `make manifests` would write, so the committed
+// install manifests never drift from config/crd and the kustomizations.
 func TestGeneratedFilesAreUpToDate(t *testing.T) {
 	o := render(t, Config{})
 	check := func(dir string, files map[string][]byte) {
@@ -102,11 +102,14 @@ func TestGeneratedFilesAreUpToDate(t *testing.T) {
 		}
 	}
 	check("manifests/crds", o.CRDs)
+	check("charts/aviary/files/crds", o.ChartCRDs)
 	check("dist", o.Dist)
-	stale, _ := filepath.Glob(filepath.Join(root, "manifests", "crds", "*.yaml"))
-	for _, p := range stale {
-		if _, ok := o.CRDs[filepath.Base(p)]; !ok {
-			t.Errorf("%s is no CRD of config/crd: run `make manifests`", p)
+	for dir, files := range map[string]map[string][]byte{"manifests/crds": o.CRDs, "charts/aviary/files/crds": o.ChartCRDs} {
+		stale, _ := filepath.Glob(filepath.Join(root, dir, "*.yaml"))
+		for _, p := range stale {
+			if _, ok := files[filepath.Base(p)]; !ok {
+				t.Errorf("%s is no CRD of config/crd: run `make manifests`", p)
+			}
 		}
 	}
 }
