@@ -121,12 +121,13 @@ func run(args []string) error {
 	}
 	recorder := events.NewRecorder(ctx, recorderCS, mgr.GetScheme())
 	rollouts := &rollout.Reconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  recorder,
-		Journal:   &events.Journal{Events: journalCS.CoreV1(), Host: identity, Now: time.Now},
-		Log:       log.With("controller", "rollout"),
-		Threads:   opts.RolloutThreads,
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    recorder,
+		Journal:     &events.Journal{Events: journalCS.CoreV1(), Host: identity, Now: time.Now},
+		Undecodable: undecodable,
+		Log:         log.With("controller", "rollout"),
+		Threads:     opts.RolloutThreads,
 
 		ClusterTemplates: !opts.Namespaced,
 		IstioAPIVersion:  opts.IstioAPIVersion,

@@ -29,6 +29,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
 // Reconciler reconciles Rollouts.
@@ -45,6 +46,9 @@ type Reconciler struct {
 	Now func() time.Time
 	// Threads is how many Rollouts are reconciled at once.
 	Threads int
+	// Undecodable knows the objects the tolerant informers left out of the
+	// cache, so a template that is malformed is not reported as missing.
+	Undecodable *tolerant.Registry
 	// ClusterTemplates caches and watches ClusterAnalysisTemplates; off
 	// for a controller limited to a namespace, which may not list them.
 	ClusterTemplates bool

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
 // templateKey indexes Rollouts by the analysis templates they name, as
@@ -90,6 +91,16 @@ func (r *Reconciler) checkTemplateRefs(ctx context.Context, ro *v1alpha1.Rollout
 		}
 		switch {
 		case apierrors.IsNotFound(err):
+			// Missing from the cache may mean malformed: the tolerant
+			// informers leave out what the Go types refuse.
+			kind, ns := "AnalysisTemplate", ro.Namespace
+			if cluster {
+				kind, ns = "ClusterAnalysisTemplate", ""
+			}
+			key := tolerant.Key{Kind: v1alpha1.GroupVersion.WithKind(kind).GroupKind(), Namespace: ns, Name: name}
+			if de := r.Undecodable.Failing(key); de != nil {
+				return nil, &invalidSpec{fmt.Sprintf("%s %q cannot be read: %v; correct it and re-apply", kind, name, de)}
+			}
 			return nil, nil
 		case cluster && apierrors.IsForbidden(err):
 			return nil, &invalidSpec{fmt.Sprintf("%v; a controller limited to one namespace (--namespaced) can only use AnalysisTemplates in that namespace", err)}
