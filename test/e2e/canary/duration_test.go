@@ -188,9 +188,12 @@ func TestDurationSuperseded(t *testing.T) {
 	_, before, _ := durationOf(t, ns)
 	time.Sleep(1100 * time.Millisecond)
 	setImage(t, ns, "argoproj/rollouts-demo:yellow")
-	framework.Eventually(t, 60*time.Second, "a new duration for the yellow update", func() (bool, string) {
-		_, d, why := durationOf(t, ns)
-		return d != nil && d.FinishedAt == nil && d.RolloutStartedAt.After(before.RolloutStartedAt.Time), why
+	// Promote only once yellow is paused: its canary pods take a moment to
+	// start, and a promote before the pause would be lost.
+	framework.Eventually(t, 60*time.Second, "a new duration for the yellow update, paused in its manual pause", func() (bool, string) {
+		ro, d, why := durationOf(t, ns)
+		return d != nil && d.FinishedAt == nil && d.RolloutStartedAt.After(before.RolloutStartedAt.Time) &&
+			ro.Status.Phase == v1alpha1.RolloutPhasePaused && d.ManualPauseStartedAt != nil, why
 	})
 	if got := durationCount(t, ctl, v1alpha1.CompletionSuperseded); got != "1" {
 		t.Errorf("rollout_duration_seconds_count{status=\"Superseded\"} = %s, want 1", got)
