@@ -15,13 +15,14 @@ VERSION_PKG := github.com/aviary-rollouts/aviary/internal/version
 LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 RELEASE_STAMP = -version $(VERSION) -commit $(COMMIT) -created $(BUILD_DATE) -ldflags "$(LDFLAGS)"
 
-.PHONY: all demo build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean image image-push dist
+.PHONY: all demo prereqs-test build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean image image-push dist
 
 all: build
 
 # The headline scenario on the local cluster (README). DEMO_REAL_TIME=1 keeps
 # the seed's 2-minute pauses; DEMO_KEEP=1 leaves everything running.
 demo: ## build what is missing, start the local cluster, play seed 01's success and failure paths
+	@$(GO) run ./internal/localprom/prereqs demo
 	@echo "demo: building bin/ (a first build compiles the dependencies for a few minutes; each package is listed)"
 	@$(MAKE) --no-print-directory build BUILDFLAGS=-v
 	@echo "demo: starting the local control plane (a first start builds Kubernetes from the Go module proxy, about ten minutes, with progress)"
@@ -77,8 +78,13 @@ run: build cluster-up ## the controller in the foreground against the local clus
 	$(LOCAL)/bin/kubectl --kubeconfig $(KUBECONFIG_LOCAL) apply --server-side -f config/crd
 	$(BIN)/aviary-controller --kubeconfig $(KUBECONFIG_LOCAL) --leader-elect=false
 
-test: lint build ## every test: lint, unit, drift, end-to-end on the local cluster
+# prereqs-test checks, in seconds and before lint and the builds, what make
+# test needs (Chromium and tmux; Prometheus, built into the cache if missing).
+test: prereqs-test lint build ## every test: lint, unit, drift, end-to-end on the local cluster
 	$(GO) test ./... -count=1 -timeout 40m
+
+prereqs-test:
+	@$(GO) run ./internal/localprom/prereqs test
 
 N ?= 200
 bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 for the large run
@@ -90,5 +96,5 @@ bench-analysis: build cluster-up ## the AnalysisRun benchmark (bench/README.md)
 bench-traffic: build cluster-up ## the NGINX traffic-routing benchmark (bench/README.md); 500 rollouts unless N=… is given
 	$(GO) run ./bench/traffic -n $(if $(filter command line environment,$(origin N)),$(N),500) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
-clean:
-	rm -rf $(BIN) dist
+clean: ## remove build outputs (dist/ is committed and stays)
+	rm -rf $(BIN)
