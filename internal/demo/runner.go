@@ -20,6 +20,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/internal/freeport"
 	"github.com/aviary-rollouts/aviary/internal/localprom"
+	"github.com/aviary-rollouts/aviary/internal/localprom/prombin"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 )
 
@@ -81,6 +82,12 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	sum := Summary{}
 	say := func(format string, args ...any) { fmt.Fprintf(o.Out, format+"\n", args...) }
 
+	// Prerequisites first, before anything is started: the prometheus on
+	// PATH, else the cached build (built now if need be, minutes, once).
+	promBin, err := prombin.Binary(ctx, o.Out)
+	if err != nil {
+		return sum, err
+	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
 	if err != nil {
 		return sum, fmt.Errorf("kubeconfig %q: %w", o.Kubeconfig, err)
@@ -149,12 +156,12 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err := os.MkdirAll(promDir, 0o755); err != nil {
 		return sum, err
 	}
-	prom, err := localprom.Start(ctx, localprom.Options{Dir: promDir, Listen: promAddr, Targets: []string{simAddr}})
+	prom, err := localprom.Start(ctx, localprom.Options{Dir: promDir, Listen: promAddr, Targets: []string{simAddr}, Binary: promBin})
 	if err != nil {
 		return sum, err
 	}
 	defer prom.Stop()
-	say("▶ Prometheus %s scraping the simulator every second", prom.Address)
+	say("▶ Prometheus %s (%s) scraping the simulator every second", prom.Address, promBin)
 
 	dashAddr, err := addrOr(o.DashboardAddr)
 	if err != nil {

@@ -1,6 +1,8 @@
-// Package localprom runs a real Prometheus server (Debian's `prometheus`
-// package) on this machine, scraping the given targets every second: the
-// Prometheus the tests and the demo measure canaries against.
+// Package localprom runs a real Prometheus server on this machine, scraping
+// the given targets every second: the Prometheus the tests and the demo
+// measure canaries against. It runs the `prometheus` on PATH (Debian's
+// package, say), else one it builds once from the Go module proxy into
+// ~/.cache/aviary (see package prombin).
 package localprom
 
 import (
@@ -18,6 +20,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/aviary-rollouts/aviary/internal/localprom/prombin"
 )
 
 // Server is a running Prometheus.
@@ -37,15 +41,28 @@ type Options struct {
 	Listen string
 	// Targets are the host:port endpoints scraped (at /metrics).
 	Targets []string
+	// Binary is the prometheus to run; empty, prombin.Binary finds or
+	// builds one.
+	Binary string
+	// Log receives the progress of a build of prometheus (default
+	// standard error).
+	Log io.Writer
 }
 
 // Start runs prometheus and waits (up to 30 s, or ctx) until every target
-// has been scraped successfully. A missing binary is an error that says
-// how to install it.
+// has been scraped successfully. Without o.Binary it runs the one on PATH,
+// else the cached build, building it first if need be (minutes, once).
 func Start(ctx context.Context, o Options) (*Server, error) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		return nil, fmt.Errorf("prometheus is not installed (apt-get install prometheus): %w", err)
+	bin := o.Binary
+	if bin == "" {
+		log := o.Log
+		if log == nil {
+			log = os.Stderr
+		}
+		var err error
+		if bin, err = prombin.Binary(ctx, log); err != nil {
+			return nil, err
+		}
 	}
 	targets, _ := json.Marshal(o.Targets)
 	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: ingress\n    static_configs:\n      - targets: %s\n", targets)
