@@ -100,9 +100,10 @@ type Result struct {
 	// Weights are the canary Ingress weights seen, in order.
 	Weights []string
 	// WeightAtRun is the set weight of the step at which the path's
-	// AnalysisRun appeared. (Not the Ingress weight: like Argo Rollouts, the
-	// controller starts the run as the step begins but keeps the previous
-	// weight until the step's canary pods are available.)
+	// AnalysisRun started, as the rollout status that first names it says.
+	// (Not the Ingress weight: like Argo Rollouts, the controller starts the
+	// run as the step begins but keeps the previous weight until the step's
+	// canary pods are available.)
 	WeightAtRun string
 	Phase       string
 	Message     string
@@ -297,8 +298,13 @@ func (s *Scenario) until(ctx context.Context, timeout time.Duration, what string
 				if ro := sn.Rollout; observed(ro) && ro.Status.CurrentPodHash != res.from && ro.Spec.Strategy.Canary != nil {
 					res.SetWeights = appendChange(res.SetWeights, strconv.Itoa(int(tree.SetWeight(ro))))
 				}
-				if res.WeightAtRun == "" && runOf(sn) != nil && sn.Rollout.Status.CurrentPodHash != res.from && sn.Rollout.Spec.Strategy.Canary != nil {
-					res.WeightAtRun = strconv.Itoa(int(tree.SetWeight(sn.Rollout)))
+				// Read from the first rollout status that names the run: the
+				// rollout and the runs are read one after the other, so a
+				// rollout read before the run was created can be listed
+				// with it.
+				if run, ro := runOf(sn), sn.Rollout; res.WeightAtRun == "" && run != nil && ro.Status.CurrentPodHash != res.from && ro.Spec.Strategy.Canary != nil &&
+					ro.Status.Canary.CurrentBackgroundAnalysisRunStatus != nil && ro.Status.Canary.CurrentBackgroundAnalysisRunStatus.Name == run.Name {
+					res.WeightAtRun = strconv.Itoa(int(tree.SetWeight(ro)))
 				}
 			}
 			if done(sn) {
