@@ -24,9 +24,10 @@ const (
 	Module        = "github.com/prometheus/prometheus"
 	ModuleVersion = "v0.316.0"
 	Version       = "3.16.0"
-	// BuildMinutes is how long the first build took on two cores
-	// (modules downloaded and compiled from an empty cache).
-	BuildMinutes = 6
+	// BuildMinutes is how long the first build takes on two cores: 4m57s
+	// measured with empty module and build caches (about 1 GB of modules
+	// downloaded, 0.9 GB of build cache).
+	BuildMinutes = 5
 )
 
 // buildTags leave out every service-discovery mechanism (the launcher
