@@ -73,6 +73,9 @@ func run(ctx context.Context, mode string) error {
 		checks = append(checks, check{name: "prometheus", status: "not on PATH; using Prometheus " + prombin.Version + " built in " + filepath.Dir(promPath)})
 	default:
 		checks = append(checks, check{name: "prometheus", status: promPath + " (on PATH)"})
+		if mode == "test" && exists(prombin.CachedPath()) {
+			checks = append(checks, check{name: "prometheus (fallback build)", status: "Prometheus " + prombin.Version + " built in " + filepath.Dir(prombin.CachedPath()) + " (the test of the fallback runs it)"})
+		}
 		if mode == "test" && !exists(prombin.CachedPath()) {
 			// internal/localprom's fallback test runs the cached build with
 			// prometheus taken off PATH: build it here rather than in the
