@@ -15,21 +15,22 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/trafficsim"
 )
 
-// Prometheus is a real Prometheus server (Debian's `prometheus` package)
-// run by a test, scraping the test's exporter every second.
+// Prometheus is a real Prometheus server (the `prometheus` on PATH, or the
+// copy built from the Go module proxy into the cache) run by a test,
+// scraping the test's exporter every second.
 type Prometheus struct {
 	*localprom.Server
 }
 
 // StartPrometheus runs prometheus with a 1 s scrape interval against
 // exporter (host:port) and waits until the exporter's target is up. The
-// server is killed when the test ends. Tests fail (never skip) when the
-// binary is missing: .ci/run installs it.
+// server is killed when the test ends. Tests fail (never skip) when no
+// Prometheus can be found or built.
 func StartPrometheus(t testing.TB, exporter string) *Prometheus {
 	t.Helper()
 	srv, err := localprom.Start(context.Background(), localprom.Options{Dir: t.TempDir(), Listen: FreeAddr(t), Targets: []string{exporter}})
 	if err != nil {
-		t.Fatalf("%v (.ci/run installs prometheus)", err)
+		t.Fatalf("start Prometheus: %v (make test's prerequisite check builds one into the cache when none is on PATH)", err)
 	}
 	t.Cleanup(func() {
 		srv.Stop()
