@@ -8,11 +8,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
@@ -71,4 +76,56 @@ func TestChartAppliesToTheCluster(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChartControllerLeads installs the chart's namespaced rendering into
+// the test's namespace and runs the controller as its Deployment would: the
+// Deployment's args (ports aside: a pod's container ports cannot collide,
+// a test's can), POD_NAMESPACE from the downward API and the chart's
+// ServiceAccount's credentials. It must lead and reconcile a rollout.
+func TestChartControllerLeads(t *testing.T) {
+	e := framework.Get(t)
+	ctx := context.Background()
+	ns := framework.Namespace(t)
+	manifest := renderChart(t, ns, "clusterInstall: false\ncreateClusterAggregateRoles: false\ninstallCRDs: false\n")
+	if out, err := e.KubectlStdin(ctx, manifest, "apply", "-n", ns, "-f", "-"); err != nil {
+		t.Fatalf("kubectl apply -n %s of the chart: %v\n%s", ns, err, out)
+	}
+	var deployment appsv1.Deployment
+	for _, obj := range decodeManifest(t, manifest) {
+		if obj.GetKind() == "Deployment" && obj.GetName() == "aviary-controller" {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &deployment); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if deployment.Name == "" || deployment.Spec.Template.Spec.ServiceAccountName != serviceAccount {
+		t.Fatalf("the chart renders no Deployment aviary-controller running as %s: %+v", serviceAccount, deployment.Spec.Template.Spec.ServiceAccountName)
+	}
+	var args []string
+	for _, a := range deployment.Spec.Template.Spec.Containers[0].Args {
+		if !strings.HasPrefix(a, "--metrics-addr=") && !strings.HasPrefix(a, "--health-addr=") {
+			args = append(args, a)
+		}
+	}
+	t.Setenv("POD_NAMESPACE", ns)
+	c := framework.StartController(t, append([]string{"--kubeconfig", serviceAccountKubeconfig(t, ns)}, args...)...)
+	id := identityOf(t, c)
+	framework.Eventually(t, 30*time.Second, "the chart's controller to hold its Lease in "+ns, func() (bool, string) {
+		l, err := e.Clientset.CoordinationV1().Leases(ns).Get(ctx, "aviary-controller-lock", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == id, "not yet held by " + id
+	})
+	if out, err := e.Kubectl(ctx, "apply", "-n", ns, "-f", framework.Example(t, "03-basic-canary.yaml")); err != nil {
+		t.Fatalf("apply seed 03: %v\n%s", err, out)
+	}
+	framework.Eventually(t, 90*time.Second, "seed 03 Healthy under the chart's controller", func() (bool, string) {
+		var ro v1alpha1.Rollout
+		if err := e.Client.Get(ctx, framework.Key(ns, "rollouts-demo"), &ro); err != nil {
+			return false, err.Error()
+		}
+		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS != "", string(ro.Status.Phase) + " " + ro.Status.Message
+	})
 }
