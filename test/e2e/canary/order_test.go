@@ -154,11 +154,16 @@ func TestStatusIsWrittenAfterTheWork(t *testing.T) {
 		return green != blue && ro.Status.Phase == v1alpha1.RolloutPhasePaused && ro.Status.Canary.CurrentBackgroundAnalysisRunStatus != nil, describe(ro, spec, avail)
 	})
 	patchStatus(t, ns, `{"status":{"promoteFull":true}}`)
+	var healthyRV int64
 	framework.Eventually(t, 60*time.Second, "green Healthy", func() (bool, string) {
 		ro, spec, avail := rolloutState(t, ns, "rollouts-demo")
+		healthyRV = rv(ro)
 		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == green, describe(ro, spec, avail)
 	})
-	time.Sleep(time.Second) // the watches catch up
+	framework.Eventually(t, 10*time.Second, "the watch to deliver the Healthy version", func() (bool, string) {
+		vs := log.rolloutVersions()
+		return len(vs) > 0 && rv(vs[len(vs)-1]) >= healthyRV, "not yet"
+	})
 
 	checkedPause, checkedHealthy := false, false
 	for _, ro := range log.rolloutVersions() {

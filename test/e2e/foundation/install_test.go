@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -65,18 +64,8 @@ func serviceAccountKubeconfig(t *testing.T, namespace string) string {
 	return path
 }
 
-var identityRE = regexp.MustCompile(`identity=(\S+)`)
-
 // identityOf reads the Lease identity the controller announces at start.
-func identityOf(t *testing.T, c *framework.Controller) string {
-	t.Helper()
-	c.WaitForOutput(30*time.Second, "starting aviary-controller")
-	m := identityRE.FindStringSubmatch(c.Output())
-	if m == nil {
-		t.Fatalf("controller did not log its identity:\n%s", c.Output())
-	}
-	return m[1]
-}
+func identityOf(_ *testing.T, c *framework.Controller) string { return c.Identity() }
 
 func leaseHolder(t *testing.T) (string, error) {
 	t.Helper()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -197,4 +198,18 @@ func CLIBinary(t testing.TB) string {
 		t.Fatal(cliBuildErr)
 	}
 	return cliBuildPath
+}
+
+var identityRE = regexp.MustCompile(`identity=(\S+)`)
+
+// Identity is the leader-election identity the controller logs at start
+// (the Lease's holderIdentity once it leads); it waits for that line.
+func (c *Controller) Identity() string {
+	c.t.Helper()
+	c.WaitForOutput(30*time.Second, "starting aviary-controller")
+	m := identityRE.FindStringSubmatch(c.Output())
+	if m == nil {
+		c.t.Fatalf("the controller logged no identity:\n%s", c.Output())
+	}
+	return m[1]
 }

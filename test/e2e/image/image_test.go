@@ -274,8 +274,6 @@ spec:
       - pause: {duration: 5s}
 `
 
-var identityRE = regexp.MustCompile(`identity=(\S+)`)
-
 // TestImages builds the images once and checks each.
 func TestImages(t *testing.T) {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
@@ -300,11 +298,8 @@ func testControllerImage(t *testing.T, images string) {
 	ns := framework.Namespace(t)
 	ctl := framework.StartControllerBinary(t, bin, "--leader-elect=true", "--namespaced", "--namespace", ns)
 	ctl.WaitForOutput(60*time.Second, "leading: this instance now reconciles")
-	m := identityRE.FindStringSubmatch(ctl.Output())
-	if m == nil {
-		t.Fatalf("the controller logged no identity:\n%s", ctl.Output())
-	}
-	framework.Eventually(t, 30*time.Second, "the Lease held by "+m[1], func() (bool, string) {
+	id := ctl.Identity()
+	framework.Eventually(t, 30*time.Second, "the Lease held by "+id, func() (bool, string) {
 		l, err := e.Clientset.CoordinationV1().Leases(ns).Get(ctx, "aviary-controller-lock", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -312,7 +307,7 @@ func testControllerImage(t *testing.T, images string) {
 		if l.Spec.HolderIdentity == nil {
 			return false, "no holder"
 		}
-		return *l.Spec.HolderIdentity == m[1], "holder " + *l.Spec.HolderIdentity
+		return *l.Spec.HolderIdentity == id, "holder " + *l.Spec.HolderIdentity
 	})
 
 	if out, err := e.KubectlStdin(ctx, []byte(rollout), "apply", "-n", ns, "-f", "-"); err != nil {
