@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
@@ -71,54 +72,61 @@ const serviceKey = ".spec.strategy.services"
 // orphans to adopt costs nothing when there are none.
 const orphanKey = ".metadata.orphan"
 
-// SetupWithManager registers the reconciler and its ReplicaSet index.
+// Index is one field index the reconciler's cache reads need.
+type Index struct {
+	Object  client.Object
+	Field   string
+	Extract client.IndexerFunc
+}
+
+// Indexes are the field indexes the reconciler reads its cache through;
+// SetupWithManager registers them on the manager, and a test registers
+// them on a fake client (fake.ClientBuilder.WithIndex).
+func Indexes() []Index {
+	ownedBy := func(o client.Object) []string {
+		ref := metav1.GetControllerOf(o)
+		if ref == nil || ref.APIVersion != v1alpha1.GroupVersion.String() || ref.Kind != "Rollout" {
+			return nil
+		}
+		return []string{ref.Name}
+	}
+	return []Index{
+		{&appsv1.ReplicaSet{}, ownerKey, ownedBy},
+		{&v1alpha1.AnalysisRun{}, runOwnerKey, ownedBy},
+		{&v1alpha1.Rollout{}, serviceKey, func(o client.Object) []string {
+			var names []string
+			for _, n := range serviceNames(o.(*v1alpha1.Rollout)) {
+				if n != "" {
+					names = append(names, n)
+				}
+			}
+			return names
+		}},
+		{&appsv1.ReplicaSet{}, orphanKey, func(o client.Object) []string {
+			if metav1.GetControllerOf(o) != nil {
+				return nil
+			}
+			return []string{"true"}
+		}},
+		{&v1alpha1.Rollout{}, templateKey, func(o client.Object) []string {
+			var out []string
+			for _, ref := range templates.RolloutRefs(o.(*v1alpha1.Rollout)) {
+				out = append(out, templateIndexValue(ref.Name, ref.ClusterScope))
+			}
+			return out
+		}},
+	}
+}
+
+// SetupWithManager registers the reconciler and its indexes.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerKey, func(o client.Object) []string {
-		ref := metav1.GetControllerOf(o)
-		if ref == nil || ref.APIVersion != v1alpha1.GroupVersion.String() || ref.Kind != "Rollout" {
-			return nil
+	for _, ix := range Indexes() {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), ix.Object, ix.Field, ix.Extract); err != nil {
+			return fmt.Errorf("index %T by %s: %w", ix.Object, ix.Field, err)
 		}
-		return []string{ref.Name}
-	})
-	if err != nil {
-		return fmt.Errorf("index ReplicaSets by owning Rollout: %w", err)
-	}
-	err = mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.AnalysisRun{}, runOwnerKey, func(o client.Object) []string {
-		ref := metav1.GetControllerOf(o)
-		if ref == nil || ref.APIVersion != v1alpha1.GroupVersion.String() || ref.Kind != "Rollout" {
-			return nil
-		}
-		return []string{ref.Name}
-	})
-	if err != nil {
-		return fmt.Errorf("index AnalysisRuns by owning Rollout: %w", err)
-	}
-	err = mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, serviceKey, func(o client.Object) []string {
-		var names []string
-		for _, n := range serviceNames(o.(*v1alpha1.Rollout)) {
-			if n != "" {
-				names = append(names, n)
-			}
-		}
-		return names
-	})
-	if err != nil {
-		return fmt.Errorf("index Rollouts by the Services they name: %w", err)
-	}
-	err = mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanKey, func(o client.Object) []string {
-		if metav1.GetControllerOf(o) != nil {
-			return nil
-		}
-		return []string{"true"}
-	})
-	if err != nil {
-		return fmt.Errorf("index orphaned ReplicaSets: %w", err)
-	}
-	if err := r.indexTemplateRefs(mgr); err != nil {
-		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr)
 	if r.ClusterTemplates {

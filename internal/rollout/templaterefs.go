@@ -7,7 +7,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -24,21 +23,6 @@ const templateKey = ".spec.strategy.analysisTemplates"
 
 func templateIndexValue(name string, cluster bool) string {
 	return templates.Template{Name: name, ClusterScope: cluster}.Kind() + "/" + name
-}
-
-// indexTemplateRefs registers templateKey.
-func (r *Reconciler) indexTemplateRefs(mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, templateKey, func(o client.Object) []string {
-		var out []string
-		for _, ref := range templates.RolloutRefs(o.(*v1alpha1.Rollout)) {
-			out = append(out, templateIndexValue(ref.Name, ref.ClusterScope))
-		}
-		return out
-	})
-	if err != nil {
-		return fmt.Errorf("index Rollouts by the analysis templates they name: %w", err)
-	}
-	return nil
 }
 
 // rolloutsReferencingTemplate maps an AnalysisTemplate (or, with cluster,
