@@ -19,6 +19,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/analysis/engine"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 // runOwnerKey indexes AnalysisRuns by the name of the Rollout controlling
@@ -28,7 +29,7 @@ const runOwnerKey = ".metadata.controllerRollout"
 // ownedRuns lists the Rollout's AnalysisRuns from the cache. While the
 // Rollout is aborted (status.abortedAt set, which lasts into the reconcile
 // that handles a retry) it also marks the runs of the aborted attempt with
-// canary.SupersededAnnotation, so that they never count again once the
+// rules.SupersededAnnotation, so that they never count again once the
 // retry has cleared abortedAt: one patch per run, once per abort.
 func (r *Reconciler) ownedRuns(ctx context.Context, ro *v1alpha1.Rollout) ([]*v1alpha1.AnalysisRun, error) {
 	var list v1alpha1.AnalysisRunList
@@ -43,28 +44,28 @@ func (r *Reconciler) ownedRuns(ctx context.Context, ro *v1alpha1.Rollout) ([]*v1
 		}
 	}
 	for _, run := range out {
-		if run.Annotations[canary.SupersededAnnotation] != "" || !canary.SupersededByAbort(run.CreationTimestamp, ro.Status.AbortedAt) {
+		if run.Annotations[rules.SupersededAnnotation] != "" || !rules.SupersededByAbort(run.CreationTimestamp, ro.Status.AbortedAt) {
 			continue
 		}
 		at := ro.Status.AbortedAt.UTC().Format(time.RFC3339)
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, canary.SupersededAnnotation, at)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, rules.SupersededAnnotation, at)
 		if err := r.Client.Patch(ctx, run, rawMerge(patch)); client.IgnoreNotFound(err) != nil {
 			return nil, fmt.Errorf("mark AnalysisRun %s as superseded by the abort of rollout %s: %w", run.Name, ro.Name, err)
 		}
 		if run.Annotations == nil {
 			run.Annotations = map[string]string{}
 		}
-		run.Annotations[canary.SupersededAnnotation] = at
+		run.Annotations[rules.SupersededAnnotation] = at
 	}
 	return out, nil
 }
 
 // findRun is the newest run of the current attempt matching key (see
-// canary.Belongs).
-func findRun(runs []*v1alpha1.AnalysisRun, key canary.RunKey) *v1alpha1.AnalysisRun {
+// rules.Belongs).
+func findRun(runs []*v1alpha1.AnalysisRun, key rules.RunKey) *v1alpha1.AnalysisRun {
 	var found *v1alpha1.AnalysisRun
 	for _, run := range runs {
-		if !canary.Belongs(run.Labels, run.Annotations, key) {
+		if !rules.Belongs(run.Labels, run.Annotations, key) {
 			continue
 		}
 		if found == nil || found.CreationTimestamp.Before(&run.CreationTimestamp) {
@@ -76,20 +77,20 @@ func findRun(runs []*v1alpha1.AnalysisRun, key canary.RunKey) *v1alpha1.Analysis
 
 // runView is the planners' view of a run; a run of an aborted attempt is
 // none (see ownedRuns).
-func runView(run *v1alpha1.AnalysisRun) *canary.Run {
-	if run == nil || run.Annotations[canary.SupersededAnnotation] != "" {
+func runView(run *v1alpha1.AnalysisRun) *rules.Run {
+	if run == nil || run.Annotations[rules.SupersededAnnotation] != "" {
 		return nil
 	}
-	return &canary.Run{Name: run.Name, Phase: run.Status.Phase, Message: run.Status.Message, Passed: engine.Passed(run.Status)}
+	return &rules.Run{Name: run.Name, Phase: run.Status.Phase, Message: run.Status.Message, Passed: engine.Passed(run.Status)}
 }
 
 // observeRuns fills the planner's view of the current step's run and the
 // background run of the new revision.
 func observeRuns(obs *canary.Observed, ro *v1alpha1.Rollout, runs []*v1alpha1.AnalysisRun, newHash string) {
 	if idx := ro.Status.CurrentStepIndex; idx != nil {
-		obs.StepRun = runView(findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: *idx, Hash: newHash, Revision: obs.Revision}))
+		obs.StepRun = runView(findRun(runs, rules.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: *idx, Hash: newHash, Revision: obs.Revision}))
 	}
-	obs.BackgroundRun = runView(findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: newHash, Revision: obs.Revision}))
+	obs.BackgroundRun = runView(findRun(runs, rules.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: newHash, Revision: obs.Revision}))
 }
 
 // reconcileRuns creates the runs the planner asked for and terminates every
@@ -103,7 +104,7 @@ func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st
 	revision := strconv.FormatInt(revisionOf(rs.newRS), 10)
 	keep := map[string]bool{}
 	if want.Step {
-		if run := findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: idx, Hash: hash, Revision: revision}); run != nil {
+		if run := findRun(runs, rules.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: idx, Hash: hash, Revision: revision}); run != nil {
 			keep[run.Name] = true
 		} else if step := ro.Spec.Strategy.Canary.Steps[idx]; step.Analysis != nil {
 			created, err := r.createRun(ctx, ro, step.Analysis, v1alpha1.RolloutTypeStepLabel, idx, strconv.Itoa(int(idx)), rs)
@@ -115,7 +116,7 @@ func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st
 		}
 	}
 	if want.Background {
-		if run := findRun(runs, canary.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: hash, Revision: revision}); run != nil {
+		if run := findRun(runs, rules.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: hash, Revision: revision}); run != nil {
 			keep[run.Name] = true
 		} else if bg := ro.Spec.Strategy.Canary.Analysis; bg != nil {
 			created, err := r.createRun(ctx, ro, &bg.RolloutAnalysis, v1alpha1.RolloutTypeBackgroundRunLabel, 0, "", rs)
@@ -193,7 +194,7 @@ func (r *Reconciler) createRun(ctx context.Context, ro *v1alpha1.Rollout, a *v1a
 		var existing v1alpha1.AnalysisRun
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, &existing); err == nil {
 			if ref := metav1.GetControllerOf(&existing); ref != nil && ref.UID == ro.UID && !existing.Spec.Terminate && !existing.Status.Phase.Completed() &&
-				existing.Annotations[canary.SupersededAnnotation] == "" {
+				existing.Annotations[rules.SupersededAnnotation] == "" {
 				return name, nil
 			}
 		}

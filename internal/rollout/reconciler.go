@@ -29,7 +29,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
@@ -198,7 +198,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// story there. Aviary records it once, the first time any
 		// controller sees the rollout (it has never written its status),
 		// through the journal, so a restart neither repeats nor loses it.
-		if err := r.journal(ctx, &ro, []canary.Event{{Reason: ReasonAddedToInformer,
+		if err := r.journal(ctx, &ro, []rules.Event{{Reason: ReasonAddedToInformer,
 			Message: fmt.Sprintf("Rollout resource added to informer: %s/%s", ro.Namespace, ro.Name)}}); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
 
@@ -108,10 +108,10 @@ func (r *Reconciler) createNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollo
 	}
 	rev := rs.Annotations[v1alpha1.RevisionAnnotation]
 	// Argo Rollouts' order: the update, then the ReplicaSet, then its size.
-	evs := []canary.Event{{Reason: canary.ReasonUpdated, Message: "Rollout updated to revision " + rev},
+	evs := []rules.Event{{Reason: rules.ReasonUpdated, Message: "Rollout updated to revision " + rev},
 		{Reason: ReasonNewReplicaSetCreated, Message: fmt.Sprintf("Created ReplicaSet %s (revision %s)", rs.Name, rev)}}
 	if replicas > 0 {
-		evs = append(evs, canary.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rs.Name, rev, 0, replicas)})
+		evs = append(evs, rules.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rs.Name, rev, 0, replicas)})
 	}
 	return rs, r.journal(ctx, ro, evs)
 }
@@ -162,7 +162,7 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout
 		return fmt.Errorf("update revision of ReplicaSet %s: %w", rs.Name, err)
 	}
 	if rev <= maxOtherRev {
-		return r.journal(ctx, ro, []canary.Event{{Reason: canary.ReasonUpdated, Message: "Rollout updated to revision " + rs.Annotations[v1alpha1.RevisionAnnotation]}})
+		return r.journal(ctx, ro, []rules.Event{{Reason: rules.ReasonUpdated, Message: "Rollout updated to revision " + rs.Annotations[v1alpha1.RevisionAnnotation]}})
 	}
 	return nil
 }

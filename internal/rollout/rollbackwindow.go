@@ -4,10 +4,10 @@ import (
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
-// rollbackWithinWindow gathers what canary.WithinRollbackWindow decides on:
+// rollbackWithinWindow gathers what rules.WithinRollbackWindow decides on:
 // the creation times of the new ReplicaSet (one that exists already: a
 // ReplicaSet being created is never a rollback), the stable one and the
 // others.
@@ -19,5 +19,5 @@ func rollbackWithinWindow(ro *v1alpha1.Rollout, rs roles) bool {
 	for _, o := range rs.others {
 		others = append(others, o.CreationTimestamp.Time)
 	}
-	return canary.WithinRollbackWindow(ro.Spec.RollbackWindow, rs.newRS.CreationTimestamp.Time, rs.stableRS.CreationTimestamp.Time, others)
+	return rules.WithinRollbackWindow(ro.Spec.RollbackWindow, rs.newRS.CreationTimestamp.Time, rs.stableRS.CreationTimestamp.Time, others)
 }

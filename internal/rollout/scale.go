@@ -10,8 +10,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/scaledown"
 )
 
@@ -129,8 +129,8 @@ func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs 
 			return 0, fmt.Errorf("scale down old ReplicaSet %s: %w", o.Name, err)
 		}
 		if a.Replicas != from {
-			ev := canary.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(o.Name, strconv.FormatInt(revisionOf(o), 10), from, a.Replicas)}
-			if err := r.journal(ctx, ro, []canary.Event{ev}); err != nil {
+			ev := rules.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(o.Name, strconv.FormatInt(revisionOf(o), 10), from, a.Replicas)}
+			if err := r.journal(ctx, ro, []rules.Event{ev}); err != nil {
 				return 0, err
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 	"github.com/aviary-rollouts/aviary/internal/validation"
 )
@@ -157,7 +158,7 @@ type finishing struct {
 	status     v1alpha1.RolloutStatus
 	progressed bool
 	restarted  bool
-	events     []canary.Event
+	events     []rules.Event
 	requeue    time.Duration
 	// adjust, when set, amends the aggregated status (blue-green takes the
 	// scale-subresource fields from the active ReplicaSet).
@@ -186,7 +187,7 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 	countsMoved := st.UpdatedReplicas != ro.Status.UpdatedReplicas || st.ReadyReplicas != ro.Status.ReadyReplicas ||
 		st.AvailableReplicas != ro.Status.AvailableReplicas
 	stepMoved := !equality.Semantic.DeepEqual(st.CurrentStepIndex, ro.Status.CurrentStepIndex)
-	deadlineEvents, due := canary.TrackProgress(&st, canary.DeadlineInput{
+	deadlineEvents, due := rules.TrackProgress(&st, rules.DeadlineInput{
 		Progressed:     f.progressed || stepMoved || countsMoved,
 		NewRSName:      rs.newRS.Name,
 		Deadline:       time.Duration(ro.ProgressDeadlineSecondsOrDefault()) * time.Second,
@@ -196,7 +197,7 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 	}, r.Now())
 	revision := rs.newRS.Annotations[v1alpha1.RevisionAnnotation]
 	bg := ro.Spec.Strategy.BlueGreen
-	summaryEvents := canary.Summarize(&st, canary.SummaryInput{Replicas: ro.ReplicasOrDefault(), Revision: revision, SpecPaused: ro.Spec.Paused,
+	summaryEvents := rules.Summarize(&st, rules.SummaryInput{Replicas: ro.ReplicasOrDefault(), Revision: revision, SpecPaused: ro.Spec.Paused,
 		BlueGreen: bg != nil, PreviewService: bg != nil && bg.PreviewService != ""}, r.Now())
 	// Only a workloadRef rollout has an observed workload generation; one
 	// switched to an inline template drops it.
@@ -290,7 +291,7 @@ func (r *Reconciler) applyScales(ctx context.Context, ro *v1alpha1.Rollout, scal
 		}
 		if scaled {
 			changed = true
-			if err := r.journal(ctx, ro, []canary.Event{{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rsObj.Name, strconv.FormatInt(revisionOf(rsObj), 10), from, n)}}); err != nil {
+			if err := r.journal(ctx, ro, []rules.Event{{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rsObj.Name, strconv.FormatInt(revisionOf(rsObj), 10), from, n)}}); err != nil {
 				return changed, err
 			}
 		}
@@ -478,7 +479,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 // ScalingReplicaSet) go this way too: one channel keeps a rollout's story
 // in the order it happened — through the queued recorder they could land
 // after the decision events journaled later in the same reconcile.
-func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []canary.Event) error {
+func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []rules.Event) error {
 	for _, e := range evs {
 		if r.Journal == nil {
 			r.event(ro, e.Warning, e.Reason, e.Message)

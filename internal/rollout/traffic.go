@@ -5,6 +5,7 @@ import (
 
 	"errors"
 	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"

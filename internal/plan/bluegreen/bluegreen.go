@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 // Event reasons particular to blue-green; the shared ones are canary's.
@@ -39,13 +39,13 @@ type Observed struct {
 	ActiveSelector string
 	// PreRun and PostRun are this attempt's pre- and post-promotion runs,
 	// when created.
-	PreRun, PostRun *canary.Run
+	PreRun, PostRun *rules.Run
 	// FastRollback is set when the new ReplicaSet is an earlier revision
 	// still waiting out its scale-down delay, so it has every pod up: it is
 	// promoted at once, without analysis or pause.
 	FastRollback bool
 	// RollbackWithinWindow: the new ReplicaSet is an older one within
-	// spec.rollbackWindow (canary.WithinRollbackWindow); it is promoted at
+	// spec.rollbackWindow (rules.WithinRollbackWindow); it is promoted at
 	// once as well.
 	RollbackWithinWindow bool
 }
@@ -59,7 +59,7 @@ type Runs struct {
 // Progress is the outcome of one decision.
 type Progress struct {
 	Status v1alpha1.RolloutStatus
-	Events []canary.Event
+	Events []rules.Event
 	// RequeueAfter is when the decision may change by the clock alone.
 	RequeueAfter time.Duration
 	Runs         Runs
@@ -74,7 +74,7 @@ type Progress struct {
 // modified; the returned status is a copy.
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	p := advance(ro, obs, now)
-	canary.SettlePause(&p.Status, ro.Spec.Paused)
+	rules.SettlePause(&p.Status, ro.Spec.Paused)
 	return p
 }
 
@@ -90,18 +90,18 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		st.BlueGreen.ScaleUpPreviewCheckPoint = false
 		st.BlueGreen.PrePromotionAnalysisRunStatus, st.BlueGreen.PostPromotionAnalysisRunStatus = nil, nil
 		st.Abort, st.AbortedAt = false, nil
-		canary.SetCondition(&st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.RolloutUpdatedReason,
+		rules.SetCondition(&st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.RolloutUpdatedReason,
 			fmt.Sprintf("Rollout updated to revision %s", obs.Revision), now)
 		switch {
 		case st.StableRS != "" && obs.NewHash == st.StableRS:
-			p.Events = append(p.Events, canary.Event{Reason: canary.ReasonSkipSteps, Message: "Rollback to stable ReplicaSets"})
+			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonSkipSteps, Message: "Rollback to stable ReplicaSets"})
 		case st.StableRS != "" && obs.FastRollback:
 			// promoteFull is the memory of the fast track across reconciles.
 			st.PromoteFull = true
-			p.Events = append(p.Events, canary.Event{Reason: ReasonSkipAnalysis, Message: "Fast rollback to a ReplicaSet within its scale-down delay"})
+			p.Events = append(p.Events, rules.Event{Reason: ReasonSkipAnalysis, Message: "Fast rollback to a ReplicaSet within its scale-down delay"})
 		case st.StableRS != "" && obs.RollbackWithinWindow:
 			st.PromoteFull = true
-			p.Events = append(p.Events, canary.Event{Reason: canary.ReasonSkipSteps, Message: canary.RollbackWithinWindowMessage})
+			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonSkipSteps, Message: rules.RollbackWithinWindowMessage})
 		}
 	}
 
@@ -115,8 +115,8 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			// not (as in Argo Rollouts), so the next revision is previewed
 			// beside it rather than replacing it.
 			st.StableRS = obs.NewHash
-			p.Events = append(p.Events, canary.Event{Reason: canary.ReasonCompleted,
-				Message: fmt.Sprintf("Rollout completed update to revision %s (%s): %s", obs.Revision, obs.NewHash, canary.InitialDeploy)})
+			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonCompleted,
+				Message: fmt.Sprintf("Rollout completed update to revision %s (%s): %s", obs.Revision, obs.NewHash, rules.InitialDeploy)})
 		}
 		p.Status = st
 		return p
@@ -188,15 +188,15 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	return p
 }
 
-func completed(obs Observed) canary.Event {
-	return canary.Event{Reason: canary.ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed blue-green update", obs.Revision, obs.NewHash)}
+func completed(obs Observed) rules.Event {
+	return rules.Event{Reason: rules.ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed blue-green update", obs.Revision, obs.NewHash)}
 }
 
 // handleAbort keeps an aborted update aborted (the active Service on the
 // stable, no runs), and turns a retry (abort cleared by the user) into a
 // fresh attempt. It reports whether the update is aborted.
 func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) bool {
-	progressing := canary.FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
+	progressing := rules.FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	if st.Abort {
 		p.Active, p.NewReplicas = st.StableRS, obs.NewReplicas
 		if st.AbortedAt == nil {
@@ -204,8 +204,8 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time
 			st.AbortedAt = &at
 			st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
 			msg := fmt.Sprintf("Rollout aborted update to revision %s", obs.Revision)
-			canary.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
-			p.Events = append(p.Events, canary.Event{Warning: true, Reason: canary.ReasonAborted, Message: msg})
+			rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
+			p.Events = append(p.Events, rules.Event{Warning: true, Reason: rules.ReasonAborted, Message: msg})
 		}
 		return true
 	}
@@ -214,7 +214,7 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time
 		st.BlueGreen.ScaleUpPreviewCheckPoint = false
 		st.BlueGreen.PrePromotionAnalysisRunStatus, st.BlueGreen.PostPromotionAnalysisRunStatus = nil, nil
 		const msg = "Retrying Rollout after abort"
-		canary.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutRetryReason, msg, now)
+		rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, v1alpha1.RolloutRetryReason, msg, now)
 	}
 	return false
 }
@@ -241,7 +241,7 @@ func postPromotion(bg *v1alpha1.BlueGreenStrategy, st *v1alpha1.RolloutStatus, o
 // judge records run in *ref and decides: passed → true; failed, errored or
 // terminated before a successful measurement → abort; inconclusive → pause
 // (InconclusiveAnalysisRun) until a user promotes.
-func judge(run *canary.Run, ref **v1alpha1.RolloutAnalysisRunStatus, st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) bool {
+func judge(run *rules.Run, ref **v1alpha1.RolloutAnalysisRunStatus, st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) bool {
 	if run == nil {
 		return false
 	}
@@ -259,16 +259,16 @@ func judge(run *canary.Run, ref **v1alpha1.RolloutAnalysisRunStatus, st *v1alpha
 		}
 		abort(st, obs, p, cause, now)
 	case v1alpha1.AnalysisPhaseInconclusive:
-		if hasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) {
+		if rules.HasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) {
 			return false
 		}
 		if st.ControllerPause {
 			st.ControllerPause = false
-			p.Events = append(p.Events, canary.Event{Reason: canary.ReasonResumed, Message: "Rollout is resumed"})
+			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonResumed, Message: "Rollout is resumed"})
 			return true
 		}
-		addPause(st, v1alpha1.PauseReasonInconclusiveAnalysis, now)
-		p.Events = append(p.Events, canary.Event{Reason: canary.ReasonPaused, Message: "Rollout is paused (InconclusiveAnalysisRun)"})
+		rules.AddPause(st, v1alpha1.PauseReasonInconclusiveAnalysis, now)
+		p.Events = append(p.Events, rules.Event{Reason: rules.ReasonPaused, Message: "Rollout is paused (InconclusiveAnalysisRun)"})
 	}
 	return false
 }
@@ -280,8 +280,8 @@ func abort(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, cause string, 
 	st.Abort, st.AbortedAt = true, &at
 	st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
 	msg := fmt.Sprintf("Rollout aborted update to revision %s: %s", obs.Revision, cause)
-	canary.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
-	p.Events = append(p.Events, canary.Event{Warning: true, Reason: canary.ReasonAborted, Message: msg})
+	rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
+	p.Events = append(p.Events, rules.Event{Warning: true, Reason: rules.ReasonAborted, Message: msg})
 }
 
 // pauseDone holds the promotion at a BlueGreenPause when
@@ -303,11 +303,11 @@ func pauseDone(bg *v1alpha1.BlueGreenStrategy, st *v1alpha1.RolloutStatus, p *Pr
 	case cond == nil && st.ControllerPause:
 		// A user promoted (cleared the pause conditions).
 		st.ControllerPause = false
-		p.Events = append(p.Events, canary.Event{Reason: canary.ReasonResumed, Message: "Rollout is resumed"})
+		p.Events = append(p.Events, rules.Event{Reason: rules.ReasonResumed, Message: "Rollout is resumed"})
 		return true
 	case cond == nil:
-		addPause(st, v1alpha1.PauseReasonBlueGreenPause, now)
-		p.Events = append(p.Events, canary.Event{Reason: canary.ReasonPaused, Message: "Rollout is paused (BlueGreenPause)"})
+		rules.AddPause(st, v1alpha1.PauseReasonBlueGreenPause, now)
+		p.Events = append(p.Events, rules.Event{Reason: rules.ReasonPaused, Message: "Rollout is paused (BlueGreenPause)"})
 		if timed {
 			p.RequeueAfter = time.Duration(bg.AutoPromotionSeconds) * time.Second
 		}
@@ -317,24 +317,10 @@ func pauseDone(bg *v1alpha1.BlueGreenStrategy, st *v1alpha1.RolloutStatus, p *Pr
 			p.RequeueAfter = left
 			return false
 		}
-		st.PauseConditions = canary.RemovePause(st.PauseConditions, v1alpha1.PauseReasonBlueGreenPause)
+		st.PauseConditions = rules.RemovePause(st.PauseConditions, v1alpha1.PauseReasonBlueGreenPause)
 		st.ControllerPause = false
-		p.Events = append(p.Events, canary.Event{Reason: canary.ReasonResumed, Message: "Rollout is resumed"})
+		p.Events = append(p.Events, rules.Event{Reason: rules.ReasonResumed, Message: "Rollout is resumed"})
 		return true
 	}
 	return false
-}
-
-func hasPause(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) bool {
-	for _, c := range st.PauseConditions {
-		if c.Reason == reason {
-			return true
-		}
-	}
-	return false
-}
-
-func addPause(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason, now time.Time) {
-	st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: reason, StartTime: metav1.NewTime(now)})
-	st.ControllerPause = true
 }

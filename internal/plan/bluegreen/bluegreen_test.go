@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -28,12 +28,12 @@ func seen(new, available int32, active string) Observed {
 	return Observed{NewHash: "new", Revision: "2", NewReplicas: new, NewAvailable: available, ActiveSelector: active}
 }
 
-func passed(name string) *canary.Run {
-	return &canary.Run{Name: name, Phase: v1alpha1.AnalysisPhaseSuccessful, Passed: true}
+func passed(name string) *rules.Run {
+	return &rules.Run{Name: name, Phase: v1alpha1.AnalysisPhaseSuccessful, Passed: true}
 }
 
-func failed(name string) *canary.Run {
-	return &canary.Run{Name: name, Phase: v1alpha1.AnalysisPhaseFailed, Message: `Metric "smoke" assessed Failed`}
+func failed(name string) *rules.Run {
+	return &rules.Run{Name: name, Phase: v1alpha1.AnalysisPhaseFailed, Message: `Metric "smoke" assessed Failed`}
 }
 
 func hasEvent(p Progress, reason string) bool {
@@ -57,7 +57,7 @@ func TestFirstDeployServesAtOnce(t *testing.T) {
 	ro.Status = v1alpha1.RolloutStatus{}
 	p := step(ro, seen(0, 0, ""), t0)
 	// The first revision is the stable one at once, available or not.
-	if p.NewReplicas != 3 || p.Active != "new" || p.Preview != "new" || p.Status.StableRS != "new" || !hasEvent(p, canary.ReasonCompleted) {
+	if p.NewReplicas != 3 || p.Active != "new" || p.Preview != "new" || p.Status.StableRS != "new" || !hasEvent(p, rules.ReasonCompleted) {
 		t.Fatalf("first pass: %+v", p)
 	}
 	if p = step(ro, seen(3, 3, "new"), t0); len(p.Events) != 0 || p.Status.StableRS != "new" {
@@ -92,7 +92,7 @@ func TestAutoPromotionPath(t *testing.T) {
 	}
 	obs.PostRun = passed("r-post")
 	p = step(ro, obs, t0)
-	if p.Status.StableRS != "new" || !hasEvent(p, canary.ReasonCompleted) {
+	if p.Status.StableRS != "new" || !hasEvent(p, rules.ReasonCompleted) {
 		t.Fatalf("post passed: new is stable: %+v", p)
 	}
 }
@@ -102,10 +102,10 @@ func TestPrePromotionFailureAbortsWithoutSwitching(t *testing.T) {
 	obs := seen(3, 3, "old")
 	obs.PreRun = failed("r-pre")
 	p := step(ro, obs, t0)
-	if !p.Status.Abort || p.Active != "old" || !hasEvent(p, canary.ReasonAborted) {
+	if !p.Status.Abort || p.Active != "old" || !hasEvent(p, rules.ReasonAborted) {
 		t.Fatalf("failed pre-promotion: abort, active stays: %+v", p)
 	}
-	if c := canary.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing); c == nil || !strings.Contains(c.Message, `Metric "smoke" assessed Failed`) {
+	if c := rules.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing); c == nil || !strings.Contains(c.Message, `Metric "smoke" assessed Failed`) {
 		t.Fatalf("the abort names the run's message: %+v", c)
 	}
 	p = step(ro, obs, t0.Add(time.Second))
@@ -136,7 +136,7 @@ func TestManualPromotion(t *testing.T) {
 	}
 	ro.Status.PauseConditions = nil // promote
 	p = step(ro, seen(3, 3, "old"), t0.Add(time.Hour))
-	if p.Active != "new" || p.Status.ControllerPause || !hasEvent(p, canary.ReasonResumed) {
+	if p.Active != "new" || p.Status.ControllerPause || !hasEvent(p, rules.ReasonResumed) {
 		t.Fatalf("promoted: %+v", p)
 	}
 	// The pause is not taken again on the next pass.

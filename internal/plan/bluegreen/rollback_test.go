@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 func TestRollbackWithinWindowSkipsAnalysisAndPause(t *testing.T) {
@@ -19,7 +19,7 @@ func TestRollbackWithinWindowSkipsAnalysisAndPause(t *testing.T) {
 		p := step(ro, obs, t0)
 		window := false
 		for _, e := range p.Events {
-			window = window || (e.Reason == canary.ReasonSkipSteps && e.Message == canary.RollbackWithinWindowMessage)
+			window = window || (e.Reason == rules.ReasonSkipSteps && e.Message == rules.RollbackWithinWindowMessage)
 		}
 		if !within {
 			if window || p.Status.PromoteFull {

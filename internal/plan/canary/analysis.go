@@ -8,17 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
-
-// Run is what the planner knows of one of the rollout's AnalysisRuns.
-type Run struct {
-	Name    string
-	Phase   v1alpha1.AnalysisPhase
-	Message string
-	// Passed means Successful with at least one successful measurement per
-	// metric: a run terminated before measuring is not a pass.
-	Passed bool
-}
 
 // Runs are the AnalysisRuns the update needs next; the shell creates those
 // missing and terminates every other running run of the rollout.
@@ -32,7 +23,7 @@ type Runs struct {
 // analysisStep decides an analysis step: done when its run passed; an abort
 // (with the run's message) when it failed or errored; a pause
 // (InconclusiveAnalysisRun) when inconclusive, which promote moves past.
-func analysisStep(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) (bool, []Event) {
+func analysisStep(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) (bool, []rules.Event) {
 	p.Runs.Step = true
 	run := obs.StepRun
 	if st.Canary.CurrentStepAnalysisRunStatus = view(run); run == nil {
@@ -55,7 +46,7 @@ func analysisStep(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now tim
 
 // background keeps the background analysis going from its startingStep
 // until the update completes, aborting or pausing on its outcome.
-func background(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) []Event {
+func background(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) []rules.Event {
 	bg := ro.Spec.Strategy.Canary.Analysis
 	if bg == nil || st.PromoteFull || st.StableRS == "" || st.StableRS == obs.NewHash || st.CurrentStepIndex == nil ||
 		*st.CurrentStepIndex < ptrOr(bg.StartingStep, 0) {
@@ -72,7 +63,7 @@ func background(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, 
 	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError:
 		return abortFor(st, obs, runCause(run), now)
 	case v1alpha1.AnalysisPhaseInconclusive:
-		if hasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) || !st.ControllerPause {
+		if rules.HasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) || !st.ControllerPause {
 			_, evs := inconclusive(st, now)
 			return evs
 		}
@@ -83,22 +74,22 @@ func background(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, 
 // inconclusive pauses with InconclusiveAnalysisRun; once a user has cleared
 // the pause (promote) while the controller still holds it, the step counts
 // as done.
-func inconclusive(st *v1alpha1.RolloutStatus, now time.Time) (bool, []Event) {
-	if hasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) {
+func inconclusive(st *v1alpha1.RolloutStatus, now time.Time) (bool, []rules.Event) {
+	if rules.HasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) {
 		return false, nil
 	}
 	if st.ControllerPause {
 		st.ControllerPause = false
-		return true, []Event{{Reason: ReasonResumed, Message: "Rollout is resumed"}}
+		return true, []rules.Event{{Reason: rules.ReasonResumed, Message: "Rollout is resumed"}}
 	}
 	st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.NewTime(now)})
 	st.ControllerPause = true
-	return false, []Event{{Reason: ReasonPaused, Message: "Rollout is paused (InconclusiveAnalysisRun)"}}
+	return false, []rules.Event{{Reason: rules.ReasonPaused, Message: "Rollout is paused (InconclusiveAnalysisRun)"}}
 }
 
 // abortFor aborts the update because of cause (a failed run): the same
 // state a user's abort leads to, with the cause in the message.
-func abortFor(st *v1alpha1.RolloutStatus, obs Observed, cause string, now time.Time) []Event {
+func abortFor(st *v1alpha1.RolloutStatus, obs Observed, cause string, now time.Time) []rules.Event {
 	if st.Abort {
 		return nil
 	}
@@ -107,31 +98,22 @@ func abortFor(st *v1alpha1.RolloutStatus, obs Observed, cause string, now time.T
 	st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
 	st.CurrentStepIndex = new(int32(0))
 	msg := fmt.Sprintf("Rollout aborted update to revision %s: %s", obs.Revision, cause)
-	SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
-	return []Event{{Warning: true, Reason: ReasonAborted, Message: msg}}
+	rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason, msg, now)
+	return []rules.Event{{Warning: true, Reason: rules.ReasonAborted, Message: msg}}
 }
 
-func runCause(run *Run) string {
+func runCause(run *rules.Run) string {
 	if run.Message != "" {
 		return run.Message
 	}
 	return fmt.Sprintf("AnalysisRun %s ended %s", run.Name, run.Phase)
 }
 
-func view(run *Run) *v1alpha1.RolloutAnalysisRunStatus {
+func view(run *rules.Run) *v1alpha1.RolloutAnalysisRunStatus {
 	if run == nil {
 		return nil
 	}
 	return &v1alpha1.RolloutAnalysisRunStatus{Name: run.Name, Status: run.Phase, Message: run.Message}
-}
-
-func hasPause(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) bool {
-	for _, c := range st.PauseConditions {
-		if c.Reason == reason {
-			return true
-		}
-	}
-	return false
 }
 
 func ptrOr(p *int32, d int32) int32 {

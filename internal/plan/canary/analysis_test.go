@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 // withAnalysis is midUpdate's rollout with an analysis step at index 1 and,
@@ -16,10 +17,10 @@ func withAnalysis(i int32) *v1alpha1.Rollout {
 }
 
 func TestAnalysisStep(t *testing.T) {
-	failed := &Run{Name: "r", Phase: v1alpha1.AnalysisPhaseFailed, Message: `Metric "success-rate" assessed Failed`}
+	failed := &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseFailed, Message: `Metric "success-rate" assessed Failed`}
 	for _, c := range []struct {
 		name       string
-		run        *Run
+		run        *rules.Run
 		wantIdx    int32
 		wantAbort  bool
 		wantPause  bool
@@ -27,12 +28,12 @@ func TestAnalysisStep(t *testing.T) {
 		wantReason string
 	}{
 		{name: "no run yet: ask for it and wait", wantIdx: 1, wantRun: true},
-		{name: "running: wait", run: &Run{Name: "r", Phase: v1alpha1.AnalysisPhaseRunning}, wantIdx: 1, wantRun: true},
-		{name: "passed: next step", run: &Run{Name: "r", Phase: v1alpha1.AnalysisPhaseSuccessful, Passed: true}, wantIdx: 2, wantReason: ReasonStepCompleted},
-		{name: "terminated before measuring is not a pass", run: &Run{Name: "r", Phase: v1alpha1.AnalysisPhaseSuccessful}, wantIdx: 0, wantAbort: true, wantReason: ReasonAborted},
-		{name: "failed: abort with the run's message", run: failed, wantIdx: 0, wantAbort: true, wantReason: ReasonAborted},
-		{name: "error: abort", run: &Run{Name: "r", Phase: v1alpha1.AnalysisPhaseError}, wantIdx: 0, wantAbort: true, wantReason: ReasonAborted},
-		{name: "inconclusive: pause", run: &Run{Name: "r", Phase: v1alpha1.AnalysisPhaseInconclusive}, wantIdx: 1, wantPause: true, wantRun: true, wantReason: ReasonPaused},
+		{name: "running: wait", run: &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseRunning}, wantIdx: 1, wantRun: true},
+		{name: "passed: next step", run: &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseSuccessful, Passed: true}, wantIdx: 2, wantReason: rules.ReasonStepCompleted},
+		{name: "terminated before measuring is not a pass", run: &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseSuccessful}, wantIdx: 0, wantAbort: true, wantReason: rules.ReasonAborted},
+		{name: "failed: abort with the run's message", run: failed, wantIdx: 0, wantAbort: true, wantReason: rules.ReasonAborted},
+		{name: "error: abort", run: &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseError}, wantIdx: 0, wantAbort: true, wantReason: rules.ReasonAborted},
+		{name: "inconclusive: pause", run: &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseInconclusive}, wantIdx: 1, wantPause: true, wantRun: true, wantReason: rules.ReasonPaused},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := obs(true)
@@ -41,7 +42,7 @@ func TestAnalysisStep(t *testing.T) {
 			if *p.Status.CurrentStepIndex != c.wantIdx || p.Status.Abort != c.wantAbort || p.Runs.Step != c.wantRun {
 				t.Fatalf("index %d abort %v step run %v; want %d %v %v", *p.Status.CurrentStepIndex, p.Status.Abort, p.Runs.Step, c.wantIdx, c.wantAbort, c.wantRun)
 			}
-			if c.wantPause != hasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) {
+			if c.wantPause != rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) {
 				t.Fatalf("inconclusive pause %v, want %v", !c.wantPause, c.wantPause)
 			}
 			if c.wantReason != "" && !hasEvent(p, c.wantReason, "") {
@@ -52,7 +53,7 @@ func TestAnalysisStep(t *testing.T) {
 	o := obs(true)
 	o.StepRun = failed
 	p := Advance(withAnalysis(1), o, t0)
-	c := FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c := rules.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if want := `Rollout aborted update to revision 2: Metric "success-rate" assessed Failed`; c == nil || c.Message != want {
 		t.Fatalf("abort message %+v, want %q", c, want)
 	}
@@ -61,7 +62,7 @@ func TestAnalysisStep(t *testing.T) {
 func TestInconclusiveStepContinuesAfterPromote(t *testing.T) {
 	ro := withAnalysis(1)
 	o := obs(true)
-	o.StepRun = &Run{Name: "r", Phase: v1alpha1.AnalysisPhaseInconclusive}
+	o.StepRun = &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseInconclusive}
 	p := Advance(ro, o, t0)
 	ro.Status = p.Status
 	// `kubectl argo rollouts promote` clears the pause conditions.
@@ -80,14 +81,14 @@ func TestBackgroundAnalysis(t *testing.T) {
 		t.Fatal("background analysis must run from its startingStep")
 	}
 	o := obs(false)
-	o.BackgroundRun = &Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseRunning}
+	o.BackgroundRun = &rules.Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseRunning}
 	if p = Advance(withAnalysis(2), o, t0); p.Status.Canary.CurrentBackgroundAnalysisRunStatus == nil ||
 		p.Status.Canary.CurrentBackgroundAnalysisRunStatus.Name != "bg" {
 		t.Fatalf("status must show the background run: %+v", p.Status.Canary)
 	}
-	o.BackgroundRun = &Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseFailed, Message: "too many errors"}
+	o.BackgroundRun = &rules.Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseFailed, Message: "too many errors"}
 	p = Advance(withAnalysis(3), o, t0)
-	if !p.Status.Abort || p.Runs.Background || !hasEvent(p, ReasonAborted, "too many errors") {
+	if !p.Status.Abort || p.Runs.Background || !hasEvent(p, rules.ReasonAborted, "too many errors") {
 		t.Fatalf("a failed background run aborts: %+v events %v", p.Status, p.Events)
 	}
 	// The first deploy and a completed update run no analysis.

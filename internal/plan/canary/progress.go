@@ -13,35 +13,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/steps"
 )
-
-// Event is something worth telling users, with Argo Rollouts' reason string
-// (notification triggers are keyed on these).
-type Event struct {
-	Warning bool
-	Reason  string
-	Message string
-}
-
-// Event reasons.
-const (
-	ReasonStepCompleted = "RolloutStepCompleted"
-	ReasonCompleted     = "RolloutCompleted"
-	ReasonPaused        = "RolloutPaused"
-	ReasonResumed       = "RolloutResumed"
-	ReasonSkipSteps     = "SkipSteps"
-	ReasonUpdated       = "RolloutUpdated"
-)
-
-// InitialDeploy ends the RolloutCompleted message of a rollout's first
-// revision.
-const InitialDeploy = "Initial deploy"
 
 // Progress is the outcome of one step decision.
 type Progress struct {
 	Status v1alpha1.RolloutStatus
-	Events []Event
+	Events []rules.Event
 	// RequeueAfter is when the decision may change by the clock alone
 	// (a timed pause expiring); 0 means only a change will.
 	RequeueAfter time.Duration
@@ -61,10 +40,10 @@ type Observed struct {
 	// Revision is the new ReplicaSet's revision, for messages.
 	Revision string
 	// StepRun is the run of the current analysis step, if created.
-	StepRun *Run
+	StepRun *rules.Run
 	// BackgroundRun is the background analysis run of this revision, if
 	// created.
-	BackgroundRun *Run
+	BackgroundRun *rules.Run
 	// RollbackWithinWindow: the new ReplicaSet is an older one within
 	// spec.rollbackWindow (see WithinRollbackWindow).
 	RollbackWithinWindow bool
@@ -74,22 +53,8 @@ type Observed struct {
 // modified; the returned status is a copy.
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	p := advance(ro, obs, now)
-	SettlePause(&p.Status, ro.Spec.Paused)
+	rules.SettlePause(&p.Status, ro.Spec.Paused)
 	return p
-}
-
-// SettlePause derives controllerPause from the status being written rather
-// than carrying it forward: the flag means "the controller holds a pause",
-// so it is only kept while a pause condition backs it. A user's resume
-// (flag set, conditions cleared) is read once, by the reconcile that acts
-// on it; a client that clears the conditions and moves the step at once
-// (Argo CD's skip-current-step) must not leave the flag behind, or the next
-// pause of the same revision — even a manual gate — would count as
-// resumed. Under spec.paused nothing acts, so a pending resume is kept.
-func SettlePause(st *v1alpha1.RolloutStatus, specPaused bool) {
-	if len(st.PauseConditions) == 0 && !(specPaused && !st.Abort) {
-		st.ControllerPause = false
-	}
 }
 
 func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
@@ -113,24 +78,24 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			// wait for the pods.)
 			idx = nSteps
 			st.StableRS = obs.NewHash
-			p.Events = append(p.Events, Event{Reason: ReasonCompleted,
-				Message: fmt.Sprintf("Rollout completed update to revision %s (%s): %s", obs.Revision, obs.NewHash, InitialDeploy)})
+			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonCompleted,
+				Message: fmt.Sprintf("Rollout completed update to revision %s (%s): %s", obs.Revision, obs.NewHash, rules.InitialDeploy)})
 		case obs.NewHash == st.StableRS:
 			// Re-applying the stable template mid-update: skip the steps.
 			idx = nSteps
 			if templateChanged {
-				p.Events = append(p.Events, Event{Reason: ReasonSkipSteps, Message: "Rollback to stable ReplicaSets"})
+				p.Events = append(p.Events, rules.Event{Reason: rules.ReasonSkipSteps, Message: "Rollback to stable ReplicaSets"})
 			}
 		case templateChanged && obs.RollbackWithinWindow:
 			// promoteFull carries the fast track (no steps, no analysis)
 			// to completion; see rollback.go.
 			idx, st.PromoteFull = nSteps, true
-			p.Events = append(p.Events, Event{Reason: ReasonSkipSteps, Message: RollbackWithinWindowMessage})
+			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonSkipSteps, Message: rules.RollbackWithinWindowMessage})
 		}
 		if templateChanged {
 			// A new revision supersedes an abort (and its Degraded phase).
 			st.Abort, st.AbortedAt = false, nil
-			SetCondition(&st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.RolloutUpdatedReason,
+			rules.SetCondition(&st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.RolloutUpdatedReason,
 				fmt.Sprintf("Rollout updated to revision %s", obs.Revision), now)
 		}
 		st.CurrentStepIndex = &idx
@@ -198,10 +163,10 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		st.CurrentStepIndex = &idx
 		// A resume belongs to the step it was given at: the steps after
 		// it pause again.
-		SettlePause(&st, false)
+		rules.SettlePause(&st, false)
 		// The step's own events (RolloutResumed) follow its completion,
 		// the order Argo Rollouts records and runbooks read.
-		p.Events = append(p.Events, Event{Reason: ReasonStepCompleted,
+		p.Events = append(p.Events, rules.Event{Reason: rules.ReasonStepCompleted,
 			Message: fmt.Sprintf("Rollout step %d/%d completed (%s)", idx, nSteps, steps.String(step))})
 		p.Events = append(p.Events, events...)
 		p.RequeueAfter = 0
@@ -216,7 +181,7 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	if atEnd && st.StableRS != obs.NewHash && obs.AtDesiredReplicas {
 		st.StableRS = obs.NewHash
 		st.PromoteFull = false
-		p.Events = append(p.Events, Event{Reason: ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed all %d canary steps", obs.Revision, obs.NewHash, nSteps)})
+		p.Events = append(p.Events, rules.Event{Reason: rules.ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed all %d canary steps", obs.Revision, obs.NewHash, nSteps)})
 	}
 	if *st.CurrentStepIndex != entryIndex || st.StableRS != ro.Status.StableRS {
 		// The steps moved (or the update completed) in this pass: the
@@ -238,7 +203,7 @@ func instant(s v1alpha1.CanaryStep) bool {
 
 // stepDone reports whether the current step is complete, updating pause
 // bookkeeping in st.
-func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed, now time.Time) (bool, time.Duration, []Event) {
+func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed, now time.Time) (bool, time.Duration, []rules.Event) {
 	switch {
 	case step.SetWeight != nil, step.SetCanaryScale != nil:
 		return obs.AtDesiredReplicas, 0, nil
@@ -257,7 +222,7 @@ func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed
 // pauseDone handles a pause step: the first visit adds the CanaryPauseStep
 // condition; a user clearing the conditions (controllerPause still true)
 // resumes; a duration elapses on its own.
-func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time.Time) (bool, time.Duration, []Event) {
+func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time.Time) (bool, time.Duration, []rules.Event) {
 	var cond *v1alpha1.PauseCondition
 	for i := range st.PauseConditions {
 		if st.PauseConditions[i].Reason == v1alpha1.PauseReasonCanaryPauseStep {
@@ -268,7 +233,7 @@ func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time
 		if st.ControllerPause {
 			// The user resumed (promote cleared the conditions).
 			st.ControllerPause = false
-			return true, 0, []Event{{Reason: ReasonResumed, Message: "Rollout is resumed"}}
+			return true, 0, []rules.Event{{Reason: rules.ReasonResumed, Message: "Rollout is resumed"}}
 		}
 		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(now)})
 		st.ControllerPause = true
@@ -276,7 +241,7 @@ func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time
 		if d := pause.DurationSeconds(); d > 0 {
 			requeue = time.Duration(d) * time.Second
 		}
-		return false, requeue, []Event{{Reason: ReasonPaused, Message: "Rollout is paused (CanaryPauseStep)"}}
+		return false, requeue, []rules.Event{{Reason: rules.ReasonPaused, Message: "Rollout is paused (CanaryPauseStep)"}}
 	}
 	d := pause.DurationSeconds()
 	if d <= 0 {
@@ -286,18 +251,7 @@ func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time
 	if now.Before(expiry) {
 		return false, expiry.Sub(now), nil
 	}
-	st.PauseConditions = RemovePause(st.PauseConditions, v1alpha1.PauseReasonCanaryPauseStep)
+	st.PauseConditions = rules.RemovePause(st.PauseConditions, v1alpha1.PauseReasonCanaryPauseStep)
 	st.ControllerPause = false
-	return true, 0, []Event{{Reason: ReasonResumed, Message: "Rollout is resumed"}}
-}
-
-// RemovePause drops the pause conditions with reason.
-func RemovePause(conds []v1alpha1.PauseCondition, reason v1alpha1.PauseReason) []v1alpha1.PauseCondition {
-	var out []v1alpha1.PauseCondition
-	for _, c := range conds {
-		if c.Reason != reason {
-			out = append(out, c)
-		}
-	}
-	return out
+	return true, 0, []rules.Event{{Reason: rules.ReasonResumed, Message: "Rollout is resumed"}}
 }

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -49,7 +50,7 @@ func TestFirstDeployGoesStraightToTheEnd(t *testing.T) {
 	// Stable at once, available or not (a second revision then surges
 	// against it), announced as Argo Rollouts announces it.
 	if *p.Status.CurrentStepIndex != 4 || p.Status.CurrentPodHash != "new" || p.Status.StableRS != "new" ||
-		!hasEvent(p, ReasonCompleted, "Rollout completed update to revision 2 (new): Initial deploy") {
+		!hasEvent(p, rules.ReasonCompleted, "Rollout completed update to revision 2 (new): Initial deploy") {
 		t.Fatalf("first deploy: index %d, hash %q, stable %q, events %v; want 4, new, new and RolloutCompleted", *p.Status.CurrentStepIndex, p.Status.CurrentPodHash, p.Status.StableRS, p.Events)
 	}
 	ro.Status = p.Status
@@ -84,7 +85,7 @@ func TestReapplyingStableSkipsSteps(t *testing.T) {
 	o := obs(false)
 	o.NewHash = "old"
 	p := Advance(ro, o, t0)
-	if *p.Status.CurrentStepIndex != 4 || !hasEvent(p, ReasonSkipSteps, "Rollback to stable ReplicaSets") {
+	if *p.Status.CurrentStepIndex != 4 || !hasEvent(p, rules.ReasonSkipSteps, "Rollback to stable ReplicaSets") {
 		t.Fatalf("fast rollback: index %d events %v", *p.Status.CurrentStepIndex, p.Events)
 	}
 }
@@ -94,11 +95,11 @@ func TestSetWeightCompletesOnlyAtDesiredReplicas(t *testing.T) {
 		t.Fatalf("advanced before the replicas were ready")
 	}
 	p := Advance(midUpdate(0), obs(true), t0)
-	if *p.Status.CurrentStepIndex != 1 || !hasEvent(p, ReasonStepCompleted, "Rollout step 1/4 completed (setWeight: 20)") {
+	if *p.Status.CurrentStepIndex != 1 || !hasEvent(p, rules.ReasonStepCompleted, "Rollout step 1/4 completed (setWeight: 20)") {
 		t.Fatalf("index %d events %v", *p.Status.CurrentStepIndex, p.Events)
 	}
 	// The pause that follows starts in the same pass.
-	if len(p.Status.PauseConditions) != 1 || !p.Status.ControllerPause || !hasEvent(p, ReasonPaused, "") {
+	if len(p.Status.PauseConditions) != 1 || !p.Status.ControllerPause || !hasEvent(p, rules.ReasonPaused, "") {
 		t.Fatalf("the next pause must start at once: %+v events %v", p.Status, p.Events)
 	}
 	// A setWeight after a finished pause waits for its own readiness.
@@ -124,7 +125,7 @@ func TestIndefinitePauseWaitsForPromote(t *testing.T) {
 	// `kubectl argo rollouts promote` sends {"status":{"pauseConditions":null}}.
 	ro.Status.PauseConditions = nil
 	p = Advance(ro, obs(true), t0.Add(time.Hour))
-	if *p.Status.CurrentStepIndex != 2 || p.Status.ControllerPause || !hasEvent(p, ReasonResumed, "") {
+	if *p.Status.CurrentStepIndex != 2 || p.Status.ControllerPause || !hasEvent(p, rules.ReasonResumed, "") {
 		t.Fatalf("after promote: %+v", p.Status)
 	}
 }
@@ -140,12 +141,12 @@ func TestTimedPauseRequeuesAtExpiry(t *testing.T) {
 		t.Fatalf("mid-pause: requeue %s index %d", p.RequeueAfter, *p.Status.CurrentStepIndex)
 	}
 	p = Advance(ro, obs(true), t0.Add(30*time.Second))
-	if *p.Status.CurrentStepIndex != 4 || len(p.Status.PauseConditions) != 0 || p.Status.StableRS != "old" || hasEvent(p, ReasonCompleted, "") {
+	if *p.Status.CurrentStepIndex != 4 || len(p.Status.PauseConditions) != 0 || p.Status.StableRS != "old" || hasEvent(p, rules.ReasonCompleted, "") {
 		t.Fatalf("after expiry the last step is done but the canary is not at 100%% yet: %+v", p.Status)
 	}
 	// Readiness measured at the end (100% canary) completes the update.
 	ro.Status = p.Status
-	if p = Advance(ro, obs(true), t0.Add(31*time.Second)); p.Status.StableRS != "new" || !hasEvent(p, ReasonCompleted, "revision 2") {
+	if p = Advance(ro, obs(true), t0.Add(31*time.Second)); p.Status.StableRS != "new" || !hasEvent(p, rules.ReasonCompleted, "revision 2") {
 		t.Fatalf("at 100%%: %+v", p.Status)
 	}
 }
@@ -187,9 +188,9 @@ func TestAbortGoesBackToStableAndRetryStartsOver(t *testing.T) {
 	ro := midUpdate(2)
 	ro.Status.Abort = true
 	p := Advance(ro, obs(true), t0)
-	c := FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c := rules.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if p.Status.AbortedAt == nil || *p.Status.CurrentStepIndex != 0 || c == nil || c.Reason != v1alpha1.RolloutAbortedReason ||
-		c.Message != "Rollout aborted update to revision 2" || !hasEvent(p, ReasonAborted, "revision 2") {
+		c.Message != "Rollout aborted update to revision 2" || !hasEvent(p, rules.ReasonAborted, "revision 2") {
 		t.Fatalf("abort: %+v events %v", p.Status, p.Events)
 	}
 	ro.Status = p.Status
@@ -199,7 +200,7 @@ func TestAbortGoesBackToStableAndRetryStartsOver(t *testing.T) {
 	// `kubectl argo rollouts retry rollout` sends {"status":{"abort":false}}.
 	ro.Status.Abort = false
 	p = Advance(ro, obs(false), t0.Add(2*time.Minute))
-	c = FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c = rules.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if p.Status.AbortedAt != nil || c.Reason != v1alpha1.RolloutRetryReason || len(p.Events) != 0 || *p.Status.CurrentStepIndex != 0 {
 		t.Fatalf("retry: %+v events %v", p.Status, p.Events)
 	}
@@ -213,7 +214,7 @@ func TestNewTemplateAfterAbortLeavesDegraded(t *testing.T) {
 	o := obs(false)
 	o.NewHash, o.Revision = "newer", "3"
 	p = Advance(ro, o, t0)
-	c := FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
+	c := rules.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing)
 	if p.Status.Abort || c.Reason == v1alpha1.RolloutAbortedReason {
 		t.Fatalf("a new revision must clear the abort: %+v", p.Status)
 	}
@@ -285,7 +286,7 @@ func TestSkippedPauseDoesNotResumeTheNextGate(t *testing.T) {
 				next.Status = p.Status
 				p = Advance(next, obs(true), t0.Add(2*time.Second))
 			}
-			if *p.Status.CurrentStepIndex != 3 || !hasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || !p.Status.ControllerPause {
+			if *p.Status.CurrentStepIndex != 3 || !rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || !p.Status.ControllerPause {
 				t.Fatalf("want held at the manual gate (index 3, CanaryPauseStep, controllerPause); got index %d, pauses %v, controllerPause %v, events %v",
 					*p.Status.CurrentStepIndex, p.Status.PauseConditions, p.Status.ControllerPause, p.Events)
 			}
@@ -310,7 +311,7 @@ func TestResumeAtThePauseCompletesOnlyThatStep(t *testing.T) {
 	ro := midUpdate(1)
 	ro.Status.ControllerPause = true
 	p := Advance(ro, obs(true), t0)
-	if *p.Status.CurrentStepIndex != 2 || p.Status.ControllerPause || !hasEvent(p, ReasonResumed, "resumed") {
+	if *p.Status.CurrentStepIndex != 2 || p.Status.ControllerPause || !hasEvent(p, rules.ReasonResumed, "resumed") {
 		t.Fatalf("want step 2 with the flag cleared and RolloutResumed; got index %d flag %v events %v", *p.Status.CurrentStepIndex, p.Status.ControllerPause, p.Events)
 	}
 	// Under spec.paused nothing moves and the pending resume is kept.
@@ -331,7 +332,7 @@ func TestStepCompletedComesBeforeResumed(t *testing.T) {
 	for _, e := range p.Events {
 		reasons = append(reasons, e.Reason)
 	}
-	if len(reasons) < 2 || reasons[0] != ReasonStepCompleted || reasons[1] != ReasonResumed {
+	if len(reasons) < 2 || reasons[0] != rules.ReasonStepCompleted || reasons[1] != rules.ReasonResumed {
 		t.Fatalf("events %v; want RolloutStepCompleted then RolloutResumed first", reasons)
 	}
 }
@@ -343,7 +344,7 @@ func TestBackgroundRunAskedForAtTheStepReached(t *testing.T) {
 	ro := midUpdate(0)
 	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{StartingStep: new(int32(1))}
 	p := Advance(ro, obs(true), t0)
-	if *p.Status.CurrentStepIndex != 1 || !hasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || !p.Runs.Background {
+	if *p.Status.CurrentStepIndex != 1 || !rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || !p.Runs.Background {
 		t.Fatalf("want paused at step 1 with the background run asked for; index %d, pauses %v, runs %+v", *p.Status.CurrentStepIndex, p.Status.PauseConditions, p.Runs)
 	}
 	// Completing the update in a pass stops asking for it.

@@ -1,4 +1,4 @@
-package canary
+package rules
 
 import (
 	"strconv"
@@ -52,4 +52,14 @@ func Belongs(labels, annotations map[string]string, key RunKey) bool {
 		return false
 	}
 	return annotations[SupersededAnnotation] == ""
+}
+
+// Run is what the planner knows of one of the rollout's AnalysisRuns.
+type Run struct {
+	Name    string
+	Phase   v1alpha1.AnalysisPhase
+	Message string
+	// Passed means Successful with at least one successful measurement per
+	// metric: a run terminated before measuring is not a pass.
+	Passed bool
 }

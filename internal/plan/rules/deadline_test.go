@@ -1,4 +1,4 @@
-package canary
+package rules
 
 import (
 	"testing"
@@ -98,3 +98,5 @@ func TestUnavailableFirstRevisionTimesOut(t *testing.T) {
 		t.Fatalf("once available: %+v", c)
 	}
 }
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)

@@ -1,4 +1,4 @@
-package canary
+package rules
 
 import (
 	"time"
