@@ -8,8 +8,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/cli/action"
-	"github.com/aviary-rollouts/aviary/internal/cli/patch"
+	"github.com/aviary-rollouts/aviary/internal/clientside/action"
+	"github.com/aviary-rollouts/aviary/internal/clientside/patch"
 )
 
 // This file holds what the mutating commands (promote, abort, retry,

@@ -4,7 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/cli/patch"
+	"github.com/aviary-rollouts/aviary/internal/clientside/patch"
 )
 
 func init() { register(newRetryCommand) }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aviary-rollouts/aviary/internal/cli/action"
+	"github.com/aviary-rollouts/aviary/internal/clientside/action"
 	"github.com/spf13/cobra"
 )
 

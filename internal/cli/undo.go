@@ -3,7 +3,7 @@ package cli
 import (
 	"fmt"
 
-	"github.com/aviary-rollouts/aviary/internal/cli/action"
+	"github.com/aviary-rollouts/aviary/internal/clientside/action"
 	"github.com/spf13/cobra"
 )
 

@@ -10,7 +10,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/aviary-rollouts/aviary/internal/cli/tree"
+	"github.com/aviary-rollouts/aviary/internal/clientside/tree"
 )
 
 // idleStop is how long a namespace's watch outlives its last reader, so

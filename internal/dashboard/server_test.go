@@ -186,7 +186,7 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-// The actions send the CLI's patches (internal/cli/patch builds both).
+// The actions send the CLI's patches (internal/clientside/patch builds both).
 func TestActionsSendTheCLIPatches(t *testing.T) {
 	for _, tc := range []struct {
 		path, body string

@@ -27,8 +27,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/cli/action"
-	"github.com/aviary-rollouts/aviary/internal/cli/tree"
+	"github.com/aviary-rollouts/aviary/internal/clientside/action"
+	"github.com/aviary-rollouts/aviary/internal/clientside/tree"
 	"github.com/aviary-rollouts/aviary/internal/trafficsim"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
-	"github.com/aviary-rollouts/aviary/internal/cli/tree"
+	"github.com/aviary-rollouts/aviary/internal/clientside/tree"
 )
 
 // Step states.

@@ -7,7 +7,7 @@ package view
 import (
 	"time"
 
-	"github.com/aviary-rollouts/aviary/internal/cli/tree"
+	"github.com/aviary-rollouts/aviary/internal/clientside/tree"
 )
 
 // Summary is one rollout as the list shows it.

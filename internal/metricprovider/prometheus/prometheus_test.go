@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/providertest"
+	"github.com/aviary-rollouts/aviary/test/providertest"
 )
 
 // Bodies in the Prometheus HTTP API wire format.

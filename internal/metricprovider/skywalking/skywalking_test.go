@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/providertest"
+	"github.com/aviary-rollouts/aviary/test/providertest"
 )
 
 // seedQuery is seed 08's query after argument substitution.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/providertest"
+	"github.com/aviary-rollouts/aviary/test/providertest"
 )
 
 func measure(t *testing.T, web *v1alpha1.WebMetric, success, failure string) v1alpha1.Measurement {

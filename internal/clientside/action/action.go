@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/aviary-rollouts/aviary/internal/cli/patch"
+	"github.com/aviary-rollouts/aviary/internal/clientside/patch"
 )
 
 // Get reads the object kind (for messages: "rollout", "experiment",

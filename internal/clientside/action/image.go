@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/cli/patch"
+	"github.com/aviary-rollouts/aviary/internal/clientside/patch"
 )
 
 // setImageAttempts bounds the read-modify-update loop of SetImage when the

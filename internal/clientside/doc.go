@@ -1,0 +1,8 @@
+// Package clientside is the home of the client-side pieces the CLI
+// (internal/cli), the dashboard (internal/dashboard) and the demo
+// (internal/demo) share: tree (the view models `get` renders and the
+// dashboard serves), patch (the patches the Argo Rollouts plugin sends) and
+// action (read, patch, send: what a mutating command does). They import
+// nothing of those three, so the dependency runs one way; deps_test.go
+// checks it.
+package clientside
