@@ -19,6 +19,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/analysis/engine"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
@@ -96,12 +97,12 @@ func observeRuns(obs *canary.Observed, ro *v1alpha1.Rollout, runs []*v1alpha1.An
 // reconcileRuns creates the runs the planner asked for and terminates every
 // other running run of the Rollout (an old revision's, a finished step's, or
 // all of them once the update completes, aborts or rolls back).
-func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, want canary.Runs, runs []*v1alpha1.AnalysisRun, rs roles) error {
+func (r *Reconciler) reconcileRuns(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, want canary.Runs, runs []*v1alpha1.AnalysisRun, rs roles.Roles) error {
 	hash, idx := st.CurrentPodHash, int32(0)
 	if st.CurrentStepIndex != nil {
 		idx = *st.CurrentStepIndex
 	}
-	revision := strconv.FormatInt(revisionOf(rs.newRS), 10)
+	revision := strconv.FormatInt(roles.Revision(rs.New), 10)
 	keep := map[string]bool{}
 	if want.Step {
 		if run := findRun(runs, rules.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: idx, Hash: hash, Revision: revision}); run != nil {
@@ -146,12 +147,12 @@ func (r *Reconciler) terminateAndPrune(ctx context.Context, ro *v1alpha1.Rollout
 
 // createRun makes the AnalysisRun for an analysis step or the background
 // analysis from its templates, named and labelled as Argo Rollouts does.
-func (r *Reconciler) createRun(ctx context.Context, ro *v1alpha1.Rollout, a *v1alpha1.RolloutAnalysis, runType string, idx int32, suffix string, rs roles) (string, error) {
+func (r *Reconciler) createRun(ctx context.Context, ro *v1alpha1.Rollout, a *v1alpha1.RolloutAnalysis, runType string, idx int32, suffix string, rs roles.Roles) (string, error) {
 	stable := ""
-	if rs.stableRS != nil {
-		stable = rs.stableRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	if rs.Stable != nil {
+		stable = rs.Stable.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
 	}
-	hash := rs.newRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	hash := rs.New.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
 	args, err := rolloutArgs(ro, a.Args, stable, hash)
 	if err != nil {
 		return "", &invalidSpec{msg: err.Error()}
@@ -160,7 +161,7 @@ func (r *Reconciler) createRun(ctx context.Context, ro *v1alpha1.Rollout, a *v1a
 	if err != nil {
 		return "", &invalidSpec{msg: fmt.Sprintf("analysis of rollout %s: %v", ro.Name, err)}
 	}
-	revision := revisionOf(rs.newRS)
+	revision := roles.Revision(rs.New)
 	base := templates.RunName(ro.Name, hash, revision, suffix)
 	meta := a.AnalysisRunMetadata
 	var matchLabels map[string]string

@@ -14,6 +14,7 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/bluegreen"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/scaledown"
 )
 
@@ -39,8 +40,8 @@ func blueGreenRefs(ro *v1alpha1.Rollout, active, preview *appsv1.ReplicaSet) []s
 // selectors, analysis runs, old ReplicaSets' scale-down) and writes status
 // once.
 func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, w *workload) (ctrl.Result, error) {
-	newHash := currentHash(ro, rsList)
-	rs := classify(rsList, newHash, ro.Status.StableRS)
+	newHash := roles.CurrentHash(ro, rsList)
+	rs := roles.Classify(rsList, newHash, ro.Status.StableRS)
 	pending, err := r.prepareNew(ctx, ro, rsList, newHash, &rs)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -58,19 +59,19 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 	now := r.Now()
 	obs := bluegreen.Observed{
 		NewHash:        newHash,
-		Revision:       rs.newRS.Annotations[v1alpha1.RevisionAnnotation],
-		NewReplicas:    specReplicas(rs.newRS),
-		NewAvailable:   rs.newRS.Status.AvailableReplicas,
+		Revision:       rs.New.Annotations[v1alpha1.RevisionAnnotation],
+		NewReplicas:    roles.SpecReplicas(rs.New),
+		NewAvailable:   rs.New.Status.AvailableReplicas,
 		ActiveSelector: before[activeField],
 		PreRun:         runView(namedRun(runs, ro.Status.BlueGreen.PrePromotionAnalysisRunStatus)),
 		PostRun:        runView(namedRun(runs, ro.Status.BlueGreen.PostPromotionAnalysisRunStatus)),
 	}
 	if pending != nil {
 		obs.NewReplicas = 0
-	} else if rs.newRS != rs.stableRS {
-		mark, _ := scaledown.MarkOf(rs.newRS.Annotations)
-		obs.FastRollback = mark.State == scaledown.Marked && rs.newRS.Status.AvailableReplicas >= ro.ReplicasOrDefault()
-		obs.RollbackWithinWindow = rollbackWithinWindow(ro, rs)
+	} else if rs.New != rs.Stable {
+		mark, _ := scaledown.MarkOf(rs.New.Annotations)
+		obs.FastRollback = mark.State == scaledown.Marked && rs.New.Status.AvailableReplicas >= ro.ReplicasOrDefault()
+		obs.RollbackWithinWindow = roles.RollbackWithinWindow(ro, rs)
 	}
 	progress := bluegreen.Advance(ro, obs, now)
 	// Journal the decision before acting on it: once the active Service
@@ -83,10 +84,10 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 	next := ro.DeepCopy()
 	next.Status = progress.Status
 
-	scales := map[*appsv1.ReplicaSet]int32{rs.newRS: progress.NewReplicas}
-	if rs.stableRS != nil && rs.stableRS != rs.newRS {
+	scales := map[*appsv1.ReplicaSet]int32{rs.New: progress.NewReplicas}
+	if rs.Stable != nil && rs.Stable != rs.New {
 		// The active version keeps every pod until it is replaced.
-		scales[rs.stableRS] = ro.ReplicasOrDefault()
+		scales[rs.Stable] = ro.ReplicasOrDefault()
 	}
 	progressed, abortDue, err := r.scaleAll(ctx, ro, next, rs, &rs, pending, scales)
 	if errors.Is(err, errCollision) {
@@ -98,12 +99,12 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 
 	st := progress.Status
 	var active *appsv1.ReplicaSet
-	for _, set := range rs.all() {
+	for _, set := range rs.All() {
 		if set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == progress.Active {
 			active = set
 		}
 	}
-	switched, selected, err := r.reconcileServices(ctx, ro, blueGreenRefs(ro, active, rs.newRS))
+	switched, selected, err := r.reconcileServices(ctx, ro, blueGreenRefs(ro, active, rs.New))
 	if err != nil {
 		return r.invalidOr(ctx, ro, rsList, err)
 	}
@@ -111,11 +112,11 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 	st.BlueGreen.ActiveSelector, st.BlueGreen.PreviewSelector = selected[activeField], selected[previewField]
 	next.Status = st
 
-	if err := r.syncRoleMetadata(ctx, next, rs.withoutNew(pending)); err != nil {
+	if err := r.syncRoleMetadata(ctx, next, rs.WithoutNew(pending)); err != nil {
 		return ctrl.Result{}, err
 	}
-	if rs.stableRS != nil {
-		if err := r.dropInjectedAntiAffinity(ctx, rs.stableRS); err != nil {
+	if rs.Stable != nil {
+		if err := r.dropInjectedAntiAffinity(ctx, rs.Stable); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -123,7 +124,7 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	for _, old := range history.ToDelete(rs.others, ro.RevisionHistoryLimitOrDefault()) {
+	for _, old := range history.ToDelete(rs.Others, ro.RevisionHistoryLimitOrDefault()) {
 		uid := old.UID
 		if err := r.Client.Delete(ctx, old, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, err
@@ -185,7 +186,7 @@ func namedRun(runs []*v1alpha1.AnalysisRun, ref *v1alpha1.RolloutAnalysisRunStat
 // reconcileBlueGreenRuns creates the pre- or post-promotion run the planner
 // asked for (recording it in status, which is how this attempt's run is
 // told from an earlier attempt's), and terminates every other running run.
-func (r *Reconciler) reconcileBlueGreenRuns(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, want bluegreen.Runs, runs []*v1alpha1.AnalysisRun, rs roles) error {
+func (r *Reconciler) reconcileBlueGreenRuns(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, want bluegreen.Runs, runs []*v1alpha1.AnalysisRun, rs roles.Roles) error {
 	bg := ro.Spec.Strategy.BlueGreen
 	keep := map[string]bool{}
 	ensure := func(wanted bool, a *v1alpha1.RolloutAnalysis, runType, suffix string, ref **v1alpha1.RolloutAnalysisRunStatus) error {

@@ -6,6 +6,7 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/duration"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 )
 
 // writeStatusTimed is writeStatus for the end of a sync (finish): after
@@ -13,11 +14,11 @@ import (
 // once the write has gone through it records the updates that ended in the
 // duration histograms. A failed write records nothing: the next sync
 // derives the same ending again, so each is counted once.
-func (r *Reconciler) writeStatusTimed(ctx context.Context, ro *v1alpha1.Rollout, rs roles, change func(*v1alpha1.RolloutStatus)) error {
+func (r *Reconciler) writeStatusTimed(ctx context.Context, ro *v1alpha1.Rollout, rs roles.Roles, change func(*v1alpha1.RolloutStatus)) error {
 	var ended []v1alpha1.RolloutDuration
 	err := r.writeStatus(ctx, ro, func(s *v1alpha1.RolloutStatus) {
 		change(s)
-		facts := duration.Facts{ManualPause: duration.ManualPause(ro, s), RollbackTarget: rollbackTarget(rs)}
+		facts := duration.Facts{ManualPause: duration.ManualPause(ro, s), RollbackTarget: roles.RollbackTarget(rs)}
 		s.Duration, ended = duration.Next(&ro.Status, s, facts, r.Now())
 	})
 	if err != nil {
@@ -35,11 +36,4 @@ func (r *Reconciler) writeStatusTimed(ctx context.Context, ro *v1alpha1.Rollout,
 		}
 	}
 	return nil
-}
-
-// rollbackTarget reports whether the desired ReplicaSet is older than the
-// stable one: the template went back to an earlier revision.
-func rollbackTarget(rs roles) bool {
-	return rs.newRS != nil && rs.stableRS != nil && rs.newRS != rs.stableRS &&
-		rs.newRS.CreationTimestamp.Before(&rs.stableRS.CreationTimestamp)
 }

@@ -11,28 +11,8 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 )
-
-// roleMetadata pairs each ReplicaSet with the role metadata it should
-// carry: the canary (preview) metadata for the new version beside a
-// separate stable, the stable (active) metadata for the stable or only one,
-// none for the rest. A blue-green new ReplicaSet takes the active metadata
-// once the active Service selects it.
-func roleMetadata(ro *v1alpha1.Rollout, rs roles) map[*appsv1.ReplicaSet]*v1alpha1.PodTemplateMetadata {
-	out := map[*appsv1.ReplicaSet]*v1alpha1.PodTemplateMetadata{}
-	separate := rs.stableRS != nil && rs.stableRS != rs.newRS
-	if rs.newRS != nil {
-		active := ro.Spec.Strategy.BlueGreen != nil && ro.Status.BlueGreen.ActiveSelector == rs.newRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-		out[rs.newRS] = ephemeral.ForNew(ro, separate && !active)
-	}
-	if separate {
-		out[rs.stableRS] = ephemeral.ForStable(ro)
-	}
-	for _, o := range rs.others {
-		out[o] = nil
-	}
-	return out
-}
 
 // syncRoleMetadata brings each ReplicaSet's template, and its live pods, to
 // the role metadata it should carry, removing what an earlier role added.
@@ -43,8 +23,8 @@ func roleMetadata(ro *v1alpha1.Rollout, rs roles) map[*appsv1.ReplicaSet]*v1alph
 // uncached list, the ephemeral-metadata annotation that marks the change done.
 // A controller killed in between finds the annotation unchanged and redoes
 // the (idempotent) work.
-func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout, rs roles) error {
-	for set, desired := range roleMetadata(ro, rs) {
+func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout, rs roles.Roles) error {
+	for set, desired := range roles.Metadata(ro, rs) {
 		old := ephemeral.Recorded(set.Annotations)
 		if ephemeral.Encode(old) == ephemeral.Encode(desired) {
 			continue

@@ -13,90 +13,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
-	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
-
-// roles are a Rollout's ReplicaSets sorted by what they are to it.
-type roles struct {
-	newRS    *appsv1.ReplicaSet
-	stableRS *appsv1.ReplicaSet
-	others   []*appsv1.ReplicaSet
-}
-
-func classify(rsList []*appsv1.ReplicaSet, newHash, stableHash string) roles {
-	var r roles
-	for _, rs := range rsList {
-		h := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-		switch {
-		case h == newHash:
-			r.newRS = rs
-			if h == stableHash {
-				r.stableRS = rs
-			}
-		case h == stableHash && stableHash != "":
-			r.stableRS = rs
-		default:
-			r.others = append(r.others, rs)
-		}
-	}
-	return r
-}
-
-func revisionOf(rs *appsv1.ReplicaSet) int64 {
-	n, _ := strconv.ParseInt(rs.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
-	return n
-}
-
-// newReplicaSet builds the ReplicaSet for the Rollout's current template:
-// named <rollout>-<hash>, the hash added to its labels and selector, at 0
-// replicas (the caller sets the size), one revision above the newest,
-// with its pods' role metadata.
-func newReplicaSet(ro *v1alpha1.Rollout, hash string, revision int64, role *v1alpha1.PodTemplateMetadata) *appsv1.ReplicaSet {
-	tmpl := *ro.Spec.Template.DeepCopy()
-	tmpl.Labels, tmpl.Annotations = ephemeral.Swap(tmpl.Labels, tmpl.Annotations, nil, role)
-	if len(tmpl.Annotations) == 0 {
-		tmpl.Annotations = nil
-	}
-	tmpl.Labels = withLabel(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
-	if ro.Status.StableRS != hash {
-		withAntiAffinity(&tmpl.Spec, antiAffinityOf(ro), ro.Status.StableRS, ro.Namespace)
-	}
-	sel := ro.Spec.Selector.DeepCopy()
-	sel.MatchLabels = withLabel(sel.MatchLabels, v1alpha1.DefaultRolloutUniqueLabelKey, hash)
-	annotations := map[string]string{
-		v1alpha1.RevisionAnnotation:        strconv.FormatInt(revision, 10),
-		v1alpha1.DesiredReplicasAnnotation: strconv.Itoa(int(ro.ReplicasOrDefault())),
-	}
-	if enc := ephemeral.Encode(role); enc != "" {
-		annotations[v1alpha1.EphemeralMetadataAnnotation] = enc
-	}
-	return &appsv1.ReplicaSet{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            podhash.ReplicaSetName(ro.Name, hash),
-			Namespace:       ro.Namespace,
-			Labels:          tmpl.Labels,
-			Annotations:     annotations,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout"))},
-		},
-		Spec: appsv1.ReplicaSetSpec{
-			Replicas:        new(int32(0)),
-			MinReadySeconds: ro.Spec.MinReadySeconds,
-			Selector:        sel,
-			Template:        tmpl,
-		},
-	}
-}
-
-func withLabel(in map[string]string, k, v string) map[string]string {
-	out := make(map[string]string, len(in)+1)
-	for key, val := range in {
-		out[key] = val
-	}
-	out[k] = v
-	return out
-}
 
 // createNewReplicaSet creates the new template's ReplicaSet at replicas
 // and announces it; an existing one of ours is returned as it is.
@@ -138,7 +57,7 @@ func scalingMessage(name, revision string, from, to int32) string {
 // next revision number, its earlier ones kept in revision-history (undo and
 // the CLI read these) — and its minReadySeconds in step with the Rollout.
 func (r *Reconciler) syncNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet, maxOtherRev int64) error {
-	rev := revisionOf(rs)
+	rev := roles.Revision(rs)
 	if rev > maxOtherRev && rs.Spec.MinReadySeconds == ro.Spec.MinReadySeconds {
 		return nil
 	}
@@ -204,15 +123,4 @@ func (r *Reconciler) scaleReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, 
 		return false, fmt.Errorf("scale ReplicaSet %s to %d: %w", rs.Name, replicas, err)
 	}
 	return true, nil
-}
-
-// antiAffinityOf is the strategy's antiAffinity, either strategy.
-func antiAffinityOf(ro *v1alpha1.Rollout) *v1alpha1.AntiAffinity {
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		return bg.AntiAffinity
-	}
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		return c.AntiAffinity
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/restart"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 )
 
 // ReasonRolloutRestarting is the Event reason for each pod a restart evicts.
@@ -21,19 +22,19 @@ const ReasonRolloutRestarting = "RolloutRestarting"
 // restartPods carries out spec.restartAt: it evicts (through the Eviction
 // API, so PodDisruptionBudgets apply) the next pods created before it and
 // reports whether none are left. A PDB refusal just waits for a later turn.
-func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs roles) (bool, error) {
+func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs roles.Roles) (bool, error) {
 	if ro.Spec.RestartAt == nil || (ro.Status.RestartedAt != nil && ro.Status.RestartedAt.Equal(ro.Spec.RestartAt)) {
 		return true, nil
 	}
 	priority := map[*appsv1.ReplicaSet]int{}
-	for _, o := range rs.others {
+	for _, o := range rs.Others {
 		priority[o] = 0
 	}
-	if rs.stableRS != nil {
-		priority[rs.stableRS] = 1
+	if rs.Stable != nil {
+		priority[rs.Stable] = 1
 	}
-	if rs.newRS != nil && rs.newRS != rs.stableRS {
-		priority[rs.newRS] = 2
+	if rs.New != nil && rs.New != rs.Stable {
+		priority[rs.New] = 2
 	}
 	var pods []restart.Pod
 	byName := map[string]*corev1.Pod{}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/scaledown"
 )
@@ -19,32 +20,32 @@ import (
 // whether the new and stable ReplicaSets are already at the counts the
 // current step calls for (sizes reached, pods available, nothing left on
 // other ReplicaSets).
-func desiredScales(ro *v1alpha1.Rollout, rs roles) (map[*appsv1.ReplicaSet]int32, bool) {
+func desiredScales(ro *v1alpha1.Rollout, rs roles.Roles) (map[*appsv1.ReplicaSet]int32, bool) {
 	c, err := replicas.CanaryFromRollout(ro)
 	if err != nil {
 		// Bad maxSurge/maxUnavailable: validation reports it; scale nothing.
 		return nil, false
 	}
-	sets := replicas.ReplicaSets{New: replicas.FromReplicaSet(rs.newRS), Stable: replicas.FromReplicaSet(rs.stableRS)}
+	sets := replicas.ReplicaSets{New: replicas.FromReplicaSet(rs.New), Stable: replicas.FromReplicaSet(rs.Stable)}
 	byName := map[string]*appsv1.ReplicaSet{}
-	for _, o := range rs.others {
+	for _, o := range rs.Others {
 		sets.Others = append(sets.Others, *replicas.FromReplicaSet(o))
 		byName[o.Name] = o
 	}
 	weights := ro.Status.Canary.Weights
 	counts := c.DesiredCounts(sets, weights)
 	out := map[*appsv1.ReplicaSet]int32{}
-	if rs.newRS != nil {
-		out[rs.newRS] = counts.Canary
+	if rs.New != nil {
+		out[rs.New] = counts.Canary
 	}
-	if rs.stableRS != nil && rs.stableRS != rs.newRS {
-		out[rs.stableRS] = counts.Stable
+	if rs.Stable != nil && rs.Stable != rs.New {
+		out[rs.Stable] = counts.Stable
 	}
 	if c.TrafficRouted {
 		// Old ReplicaSets wait out scaleDownDelaySeconds (the router may
 		// still be draining traffic to them); applied by scaleDownOld.
-		for _, o := range rs.others {
-			out[o] = specReplicas(o)
+		for _, o := range rs.Others {
+			out[o] = roles.SpecReplicas(o)
 		}
 	} else {
 		for _, s := range replicas.BasicCanaryOtherScaleDowns(c.Replicas, c.Fenceposts.MaxUnavailable, sets) {
@@ -53,11 +54,11 @@ func desiredScales(ro *v1alpha1.Rollout, rs roles) (map[*appsv1.ReplicaSet]int32
 			}
 		}
 	}
-	if rs.stableRS == nil || rs.stableRS == rs.newRS {
+	if rs.Stable == nil || rs.Stable == rs.New {
 		// One ReplicaSet carries everything (first deploy, or fully
 		// promoted): done when all its pods are up and nothing else serves.
-		at := rs.newRS != nil && specReplicas(rs.newRS) == counts.Canary && rs.newRS.Status.AvailableReplicas >= counts.Canary
-		for _, o := range rs.others {
+		at := rs.New != nil && roles.SpecReplicas(rs.New) == counts.Canary && rs.New.Status.AvailableReplicas >= counts.Canary
+		for _, o := range rs.Others {
 			at = at && o.Status.AvailableReplicas == 0
 		}
 		return out, at
@@ -65,16 +66,14 @@ func desiredScales(ro *v1alpha1.Rollout, rs roles) (map[*appsv1.ReplicaSet]int32
 	return out, c.AtDesiredReplicaCounts(sets, weights)
 }
 
-func specReplicas(rs *appsv1.ReplicaSet) int32 { return ptrVal(rs.Spec.Replicas) }
-
 // scaleDownOld scales down old ReplicaSets as internal/plan/scaledown
 // decides, for a traffic-routed canary and for blue-green: the previous
 // stable is kept for scaleDownDelaySeconds, recorded in its
 // scale-down-deadline annotation (so a restarted controller keeps the same
 // deadline), then scaled to 0; abandoned intermediate ReplicaSets go at
 // once. It returns when the next deadline falls due.
-func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs roles, now time.Time) (time.Duration, error) {
-	if len(rs.others) == 0 {
+func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs roles.Roles, now time.Time) (time.Duration, error) {
+	if len(rs.Others) == 0 {
 		return 0, nil
 	}
 	in := scaledown.Old{Now: now, FullyPromoted: ro.Status.StableRS != "" && ro.Status.StableRS == ro.Status.CurrentPodHash,
@@ -94,7 +93,7 @@ func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs 
 		}
 		in.DynamicStableScale, in.RevisionLimit = c.DynamicStableScale, ro.Spec.Strategy.Canary.ScaleDownDelayRevisionLimit
 		var available int32
-		for _, set := range rs.all() {
+		for _, set := range rs.All() {
 			available += set.Status.AvailableReplicas
 		}
 		in.MaxScaleDown = available - (c.Replicas - c.Fenceposts.MaxUnavailable)
@@ -104,7 +103,7 @@ func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs 
 		}
 	}
 	byName := map[string]*appsv1.ReplicaSet{}
-	for _, o := range rs.others {
+	for _, o := range rs.Others {
 		mark, _ := scaledown.MarkOf(o.Annotations)
 		hash := o.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
 		in.Sets = append(in.Sets, scaledown.OldRS{RS: *replicas.FromReplicaSet(o), Deadline: mark, Referenced: referenced(hash)})
@@ -119,17 +118,17 @@ func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs 
 		var patch string
 		if a.Deadline != "" {
 			patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, a.Deadline, a.Replicas)
-		} else if a.Replicas != specReplicas(o) {
+		} else if a.Replicas != roles.SpecReplicas(o) {
 			patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, a.Replicas)
 		} else {
 			continue
 		}
-		from := specReplicas(o)
+		from := roles.SpecReplicas(o)
 		if err := r.Client.Patch(ctx, o, rawMerge(patch)); err != nil {
 			return 0, fmt.Errorf("scale down old ReplicaSet %s: %w", o.Name, err)
 		}
 		if a.Replicas != from {
-			ev := rules.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(o.Name, strconv.FormatInt(revisionOf(o), 10), from, a.Replicas)}
+			ev := rules.Event{Reason: ReasonScalingReplicaSet, Message: scalingMessage(o.Name, strconv.FormatInt(roles.Revision(o), 10), from, a.Replicas)}
 			if err := r.journal(ctx, ro, []rules.Event{ev}); err != nil {
 				return 0, err
 			}
@@ -144,9 +143,9 @@ func (r *Reconciler) scaleDownOld(ctx context.Context, ro *v1alpha1.Rollout, rs 
 // keeps its pods until then, so a router still draining requests to them
 // is not cut off. It takes the ReplicaSet out of scales while it is held
 // and returns when the deadline falls due.
-func (r *Reconciler) holdAbortedNew(ctx context.Context, ro *v1alpha1.Rollout, rs roles, scales map[*appsv1.ReplicaSet]int32, now time.Time) (time.Duration, error) {
-	newRS := rs.newRS
-	if newRS == nil || newRS == rs.stableRS {
+func (r *Reconciler) holdAbortedNew(ctx context.Context, ro *v1alpha1.Rollout, rs roles.Roles, scales map[*appsv1.ReplicaSet]int32, now time.Time) (time.Duration, error) {
+	newRS := rs.New
+	if newRS == nil || newRS == rs.Stable {
 		return 0, nil
 	}
 	desired, sized := scales[newRS]
@@ -154,9 +153,9 @@ func (r *Reconciler) holdAbortedNew(ctx context.Context, ro *v1alpha1.Rollout, r
 		return 0, nil
 	}
 	mark, _ := scaledown.MarkOf(newRS.Annotations)
-	stableFull := rs.stableRS != nil && rs.stableRS.Status.AvailableReplicas >= ro.ReplicasOrDefault()
+	stableFull := rs.Stable != nil && rs.Stable.Status.AvailableReplicas >= ro.ReplicasOrDefault()
 	plan := scaledown.PlanNew(scaledown.NewRS{Now: now, Policy: scaledown.AbortPolicyOf(ro), Aborted: ro.Status.Abort,
-		HasStable: rs.stableRS != nil, StableFullyAvailable: stableFull, Deadline: mark, Desired: desired})
+		HasStable: rs.Stable != nil, StableFullyAvailable: stableFull, Deadline: mark, Desired: desired})
 	key := v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey
 	var patch string
 	switch {

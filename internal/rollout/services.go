@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/services"
 )
 
@@ -32,13 +33,13 @@ type serviceRef struct {
 // selection in reconcileServices' result.
 const stableServiceField = "spec.strategy.canary.stableService"
 
-func canaryServiceRefs(ro *v1alpha1.Rollout, rs roles) []serviceRef {
+func canaryServiceRefs(ro *v1alpha1.Rollout, rs roles.Roles) []serviceRef {
 	c := ro.Spec.Strategy.Canary
-	stable := rs.stableRS
+	stable := rs.Stable
 	if stable == nil && ro.Status.StableRS == "" {
-		stable = rs.newRS // first deploy: the new ReplicaSet is the stable one
+		stable = rs.New // first deploy: the new ReplicaSet is the stable one
 	}
-	canaryTarget := rs.newRS
+	canaryTarget := rs.New
 	if ro.Status.Abort && abortedCanaryServiceToStable(c, ro.Status.Canary.Weights) {
 		// Users must not keep reaching the aborted version through the
 		// canary Service (a header route, or a client calling it directly).
@@ -91,7 +92,7 @@ func (r *Reconciler) reconcileServices(ctx context.Context, ro *v1alpha1.Rollout
 		}
 		target := services.Target{
 			Hash:      ref.target.Labels[v1alpha1.DefaultRolloutUniqueLabelKey],
-			Replicas:  specReplicas(ref.target),
+			Replicas:  roles.SpecReplicas(ref.target),
 			Available: ref.target.Status.AvailableReplicas,
 		}
 		if !services.ShouldSwitch(current, svc.Annotations[v1alpha1.ManagedByRolloutsKey] != "", target) {

@@ -26,6 +26,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 	"github.com/aviary-rollouts/aviary/internal/validation"
@@ -43,8 +44,8 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	if ro.Spec.Strategy.BlueGreen != nil {
 		return r.syncBlueGreen(ctx, ro, rsList, w)
 	}
-	newHash := currentHash(ro, rsList)
-	rs := classify(rsList, newHash, ro.Status.StableRS)
+	newHash := roles.CurrentHash(ro, rsList)
+	rs := roles.Classify(rsList, newHash, ro.Status.StableRS)
 	pending, err := r.prepareNew(ctx, ro, rsList, newHash, &rs)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -61,11 +62,11 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		return ctrl.Result{}, err
 	}
 
-	if err := r.syncRoleMetadata(ctx, ro, rs.withoutNew(pending)); err != nil {
+	if err := r.syncRoleMetadata(ctx, ro, rs.WithoutNew(pending)); err != nil {
 		return ctrl.Result{}, err
 	}
-	if rs.stableRS != nil {
-		if err := r.dropInjectedAntiAffinity(ctx, rs.stableRS); err != nil {
+	if rs.Stable != nil {
+		if err := r.dropInjectedAntiAffinity(ctx, rs.Stable); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -79,17 +80,17 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		NewHash:           newHash,
 		StepHash:          podhash.StepHash(ro.Spec.Strategy.Canary.Steps),
 		AtDesiredReplicas: atDesired,
-		Revision:          rs.newRS.Annotations[v1alpha1.RevisionAnnotation],
+		Revision:          rs.New.Annotations[v1alpha1.RevisionAnnotation],
 	}
 	observeRuns(&obs, ro, runs, newHash)
-	obs.RollbackWithinWindow = rollbackWithinWindow(ro, rs)
+	obs.RollbackWithinWindow = roles.RollbackWithinWindow(ro, rs)
 	progress := canary.Advance(ro, obs, r.Now())
 
 	// Scale against the status the decision produced, so a completed step's
 	// next weight is applied in the same reconcile.
 	next := ro.DeepCopy()
 	next.Status = progress.Status
-	nextRoles := classify(rsList, newHash, next.Status.StableRS).withNew(rs.newRS)
+	nextRoles := roles.Classify(rsList, newHash, next.Status.StableRS).WithNew(rs.New)
 	scales, _ := desiredScales(next, nextRoles)
 	scaled, abortDue, err := r.scaleAll(ctx, ro, next, nextRoles, &rs, pending, scales)
 	if errors.Is(err, errCollision) {
@@ -100,12 +101,12 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	}
 	progressed = progressed || scaled
 
-	nextRoles.newRS = rs.newRS // the created object, should the cache have held it already
+	nextRoles.New = rs.New // the created object, should the cache have held it already
 	scaleDownDue, err := r.scaleDownOld(ctx, next, nextRoles, r.Now())
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	for _, old := range history.ToDelete(rs.others, ro.RevisionHistoryLimitOrDefault()) {
+	for _, old := range history.ToDelete(rs.Others, ro.RevisionHistoryLimitOrDefault()) {
 		uid := old.UID
 		if err := r.Client.Delete(ctx, old, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, fmt.Errorf("delete old ReplicaSet %s beyond revisionHistoryLimit: %w", old.Name, err)
@@ -169,7 +170,7 @@ type finishing struct {
 // summary conditions, workloadRef bookkeeping, the decision events (journaled
 // before the status write that makes them, so a crash in between neither
 // loses nor repeats them) and the one status write.
-func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, rs roles, w *workload, f finishing) (ctrl.Result, error) {
+func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, rs roles.Roles, w *workload, f finishing) (ctrl.Result, error) {
 	st := f.status
 	if f.restarted && ro.Spec.RestartAt != nil {
 		st.RestartedAt = ro.Spec.RestartAt.DeepCopy()
@@ -189,13 +190,13 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 	stepMoved := !equality.Semantic.DeepEqual(st.CurrentStepIndex, ro.Status.CurrentStepIndex)
 	deadlineEvents, due := rules.TrackProgress(&st, rules.DeadlineInput{
 		Progressed:     f.progressed || stepMoved || countsMoved,
-		NewRSName:      rs.newRS.Name,
+		NewRSName:      rs.New.Name,
 		Deadline:       time.Duration(ro.ProgressDeadlineSecondsOrDefault()) * time.Second,
 		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
 		Paused:         ro.Spec.Paused,
 		Replicas:       ro.ReplicasOrDefault(),
 	}, r.Now())
-	revision := rs.newRS.Annotations[v1alpha1.RevisionAnnotation]
+	revision := rs.New.Annotations[v1alpha1.RevisionAnnotation]
 	bg := ro.Spec.Strategy.BlueGreen
 	summaryEvents := rules.Summarize(&st, rules.SummaryInput{Replicas: ro.ReplicasOrDefault(), Revision: revision, SpecPaused: ro.Spec.Paused,
 		BlueGreen: bg != nil, PreviewService: bg != nil && bg.PreviewService != ""}, r.Now())
@@ -208,7 +209,7 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.recordRevision(ctx, ro, rs.newRS); err != nil {
+	if err := r.recordRevision(ctx, ro, rs.New); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.journal(ctx, ro, slices.Concat(summaryEvents, f.events, deadlineEvents)); err != nil {
@@ -227,24 +228,24 @@ func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []
 	return ctrl.Result{RequeueAfter: requeue}, err
 }
 
-// scaleAll creates the pending new ReplicaSet (if any, setting rs.newRS to
+// scaleAll creates the pending new ReplicaSet (if any, setting rs.New to
 // the object), holds an aborted new ReplicaSet for its abort delay (judged
-// on next and hold, the decided status and roles), and scales every
+// on next and hold, the decided status and roles.Roles), and scales every
 // ReplicaSet in scales. It reports whether anything was created or scaled
 // and when an abort delay falls due; errCollision is returned for the
 // caller to move to the next hash.
-func (r *Reconciler) scaleAll(ctx context.Context, ro, next *v1alpha1.Rollout, hold roles, rs *roles, pending *appsv1.ReplicaSet, scales map[*appsv1.ReplicaSet]int32) (bool, time.Duration, error) {
+func (r *Reconciler) scaleAll(ctx context.Context, ro, next *v1alpha1.Rollout, hold roles.Roles, rs *roles.Roles, pending *appsv1.ReplicaSet, scales map[*appsv1.ReplicaSet]int32) (bool, time.Duration, error) {
 	if pending != nil {
 		created, err := r.createPending(ctx, ro, pending, scales)
 		if err != nil {
 			return false, 0, err
 		}
-		rs.newRS = created
-		if hold.newRS == pending {
-			hold.newRS = created
+		rs.New = created
+		if hold.New == pending {
+			hold.New = created
 		}
 	}
-	abortDue, err := r.holdAbortedNew(ctx, next, hold.withNew(rs.newRS), scales, r.Now())
+	abortDue, err := r.holdAbortedNew(ctx, next, hold.WithNew(rs.New), scales, r.Now())
 	if err != nil {
 		return false, 0, err
 	}
@@ -284,14 +285,14 @@ func (r *Reconciler) bumpCollisionCount(ctx context.Context, ro *v1alpha1.Rollou
 func (r *Reconciler) applyScales(ctx context.Context, ro *v1alpha1.Rollout, scales map[*appsv1.ReplicaSet]int32) (bool, error) {
 	changed := false
 	for rsObj, n := range scales {
-		from := ptrVal(rsObj.Spec.Replicas) // the patch below updates rsObj
+		from := roles.SpecReplicas(rsObj) // the patch below updates rsObj
 		scaled, err := r.scaleReplicaSet(ctx, ro, rsObj, n)
 		if err != nil {
 			return changed, err
 		}
 		if scaled {
 			changed = true
-			if err := r.journal(ctx, ro, []rules.Event{{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rsObj.Name, strconv.FormatInt(revisionOf(rsObj), 10), from, n)}}); err != nil {
+			if err := r.journal(ctx, ro, []rules.Event{{Reason: ReasonScalingReplicaSet, Message: scalingMessage(rsObj.Name, strconv.FormatInt(roles.Revision(rsObj), 10), from, n)}}); err != nil {
 				return changed, err
 			}
 		}
@@ -299,87 +300,22 @@ func (r *Reconciler) applyScales(ctx context.Context, ro *v1alpha1.Rollout, scal
 	return changed, nil
 }
 
-// prepareNew makes sure rs.newRS is the current template's ReplicaSet.
+// prepareNew makes sure rs.New is the current template's ReplicaSet.
 // A ReplicaSet not created yet is only built here and returned as pending:
 // the caller creates it already at the size it needs, in one write, with
 // the role metadata its pods start with.
-func (r *Reconciler) prepareNew(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, newHash string, rs *roles) (*appsv1.ReplicaSet, error) {
+func (r *Reconciler) prepareNew(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, newHash string, rs *roles.Roles) (*appsv1.ReplicaSet, error) {
 	var maxRev int64 // newest revision among the other ReplicaSets
 	for _, o := range rsList {
-		if o != rs.newRS {
-			maxRev = max(maxRev, revisionOf(o))
+		if o != rs.New {
+			maxRev = max(maxRev, roles.Revision(o))
 		}
 	}
-	if rs.newRS != nil {
-		return nil, r.syncNewReplicaSet(ctx, ro, rs.newRS, maxRev)
+	if rs.New != nil {
+		return nil, r.syncNewReplicaSet(ctx, ro, rs.New, maxRev)
 	}
-	rs.newRS = newReplicaSet(ro, newHash, maxRev+1, ephemeral.ForNew(ro, rs.stableRS != nil))
-	return rs.newRS, nil
-}
-
-// currentHash is the pod-template hash of the Rollout's template: Argo
-// Rollouts' hash, or the older Kubernetes-style hash when a ReplicaSet already
-// carries that one (created by an old Argo Rollouts), so it is kept rather
-// than redeployed.
-func currentHash(ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) string {
-	hash := podhash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
-	if len(rsList) == 0 || hasHash(rsList, hash) {
-		return hash
-	}
-	if legacy := podhash.LegacyPodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount); hasHash(rsList, legacy) {
-		return legacy
-	}
-	if rs := sameTemplate(ro, rsList); rs != nil {
-		return rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-	}
-	return hash
-}
-
-// sameTemplate finds a ReplicaSet whose pod template is the Rollout's,
-// though the hashes differ: `kubectl argo rollouts undo` copies a
-// ReplicaSet's template back into the Rollout, and that copy carries the
-// fields the API server defaulted, so it hashes differently from the
-// template the ReplicaSet was made from. Going back to that ReplicaSet
-// (and, if it is the stable, skipping the steps) is what the user asked
-// for. The newest revision wins if several match.
-func sameTemplate(ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
-	want := normalTemplate(ro.Spec.Template)
-	var found *appsv1.ReplicaSet
-	for _, rs := range rsList {
-		t := rs.Spec.Template.DeepCopy()
-		delete(t.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
-		withoutInjectedAntiAffinity(&t.Spec)
-		stripped := t.DeepCopy()
-		stripped.Labels, stripped.Annotations = ephemeral.Swap(t.Labels, t.Annotations, ephemeral.Recorded(rs.Annotations), nil)
-		delete(stripped.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
-		if !equality.Semantic.DeepEqual(want, normalTemplate(*t)) && !equality.Semantic.DeepEqual(want, normalTemplate(*stripped)) {
-			continue
-		}
-		if found == nil || revisionOf(rs) > revisionOf(found) {
-			found = rs
-		}
-	}
-	return found
-}
-
-// normalTemplate treats empty and absent label and annotation maps alike.
-func normalTemplate(t corev1.PodTemplateSpec) corev1.PodTemplateSpec {
-	if len(t.Labels) == 0 {
-		t.Labels = nil
-	}
-	if len(t.Annotations) == 0 {
-		t.Annotations = nil
-	}
-	return t
-}
-
-func hasHash(rsList []*appsv1.ReplicaSet, hash string) bool {
-	for _, rs := range rsList {
-		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == hash {
-			return true
-		}
-	}
-	return false
+	rs.New = roles.NewReplicaSet(ro, newHash, maxRev+1, ephemeral.ForNew(ro, rs.Stable != nil))
+	return rs.New, nil
 }
 
 // earliest is the sooner of two requeue delays, 0 meaning none.
@@ -388,29 +324,6 @@ func earliest(a, b time.Duration) time.Duration {
 		return b
 	}
 	return a
-}
-
-func (r roles) withNew(rs *appsv1.ReplicaSet) roles {
-	if r.newRS == nil {
-		r.newRS = rs
-	}
-	return r
-}
-
-// withoutNew drops a new ReplicaSet not created yet (it is built with its
-// role metadata already).
-func (r roles) withoutNew(pending *appsv1.ReplicaSet) roles {
-	if pending != nil && r.newRS == pending {
-		r.newRS = nil
-	}
-	return r
-}
-
-func ptrVal(p *int32) int32 {
-	if p == nil {
-		return 1
-	}
-	return *p
 }
 
 // aggregate fills the replica counts, scale-subresource fields and phase.
@@ -552,17 +465,6 @@ func withoutCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutCondi
 	for _, c := range conds {
 		if c.Type != t {
 			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// all lists every ReplicaSet of the roles once.
-func (r roles) all() []*appsv1.ReplicaSet {
-	var out []*appsv1.ReplicaSet
-	for _, rs := range append([]*appsv1.ReplicaSet{r.newRS, r.stableRS}, r.others...) {
-		if rs != nil && !slices.Contains(out, rs) {
-			out = append(out, rs)
 		}
 	}
 	return out

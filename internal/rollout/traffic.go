@@ -10,6 +10,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/weights"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
@@ -62,8 +63,8 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet) tr
 // stableSelects is the hash the stable Service selects: after a promotion
 // the weight comes off the canary only once it selects the new stable, or
 // the requests would go back to the old pods.
-func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, rs roles, stableSelects string) error {
-	routers := r.routers(ro, rs.all())
+func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, rs roles.Roles, stableSelects string) error {
+	routers := r.routers(ro, rs.All())
 	if len(routers) == 0 {
 		// Without routing there are no weights to report, as in Argo
 		// Rollouts; the status no longer claims the last ones routed.
@@ -76,8 +77,8 @@ func (r *Reconciler) reconcileTraffic(ctx context.Context, ro *v1alpha1.Rollout,
 	if err != nil {
 		return nil // validation reports it
 	}
-	sets := replicas.ReplicaSets{New: replicas.FromReplicaSet(rs.newRS), Stable: replicas.FromReplicaSet(rs.stableRS)}
-	for _, o := range rs.others {
+	sets := replicas.ReplicaSets{New: replicas.FromReplicaSet(rs.New), Stable: replicas.FromReplicaSet(rs.Stable)}
+	for _, o := range rs.Others {
 		sets.Others = append(sets.Others, *replicas.FromReplicaSet(o))
 	}
 	d := weights.Decide(weights.Input{Canary: c, Sets: sets, Current: st.Canary.Weights})

@@ -1,4 +1,4 @@
-package rollout
+package roles
 
 import (
 	"testing"
@@ -21,13 +21,13 @@ func TestCurrentHashFindsTheReplicaSetAnUndoCopied(t *testing.T) {
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "demo:blue"}}}}
 	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}}}
 	blueHash := podhash.PodTemplateHash(&ro.Spec.Template, nil)
-	blue := newReplicaSet(ro, blueHash, 1, ro.Spec.Strategy.Canary.StableMetadata)
+	blue := NewReplicaSet(ro, blueHash, 1, ro.Spec.Strategy.Canary.StableMetadata)
 	// What the API server stores: defaults filled in.
 	blue.Spec.Template.Spec.Containers[0].TerminationMessagePath = "/dev/termination-log"
 	blue.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
 
 	ro.Spec.Template.Spec.Containers[0].Image = "demo:green"
-	green := newReplicaSet(ro, podhash.PodTemplateHash(&ro.Spec.Template, nil), 2, nil)
+	green := NewReplicaSet(ro, podhash.PodTemplateHash(&ro.Spec.Template, nil), 2, nil)
 	rsList := []*appsv1.ReplicaSet{blue, green}
 
 	// undo --to-revision 1: the ReplicaSet's template minus the hash label
@@ -35,12 +35,12 @@ func TestCurrentHashFindsTheReplicaSetAnUndoCopied(t *testing.T) {
 	undone := *blue.Spec.Template.DeepCopy()
 	delete(undone.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
 	ro.Spec.Template = undone
-	if got := currentHash(ro, rsList); got != blueHash {
+	if got := CurrentHash(ro, rsList); got != blueHash {
 		t.Fatalf("currentHash = %q, want blue's %q", got, blueHash)
 	}
 	// A genuinely new template still gets its own hash.
 	ro.Spec.Template.Spec.Containers[0].Image = "demo:yellow"
-	if got := currentHash(ro, rsList); got == blueHash || got == green.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] {
+	if got := CurrentHash(ro, rsList); got == blueHash || got == green.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] {
 		t.Fatalf("a new template matched an old ReplicaSet: %q", got)
 	}
 }
