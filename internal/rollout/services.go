@@ -35,29 +35,11 @@ const stableServiceField = "spec.strategy.canary.stableService"
 
 func canaryServiceRefs(ro *v1alpha1.Rollout, rs roles.Roles) []serviceRef {
 	c := ro.Spec.Strategy.Canary
-	stable := rs.Stable
-	if stable == nil && ro.Status.StableRS == "" {
-		stable = rs.New // first deploy: the new ReplicaSet is the stable one
-	}
-	canaryTarget := rs.New
-	if ro.Status.Abort && abortedCanaryServiceToStable(c, ro.Status.Canary.Weights) {
-		// Users must not keep reaching the aborted version through the
-		// canary Service (a header route, or a client calling it directly).
-		canaryTarget = stable
-	}
+	canaryTarget, stable := services.Canary(ro, rs)
 	return []serviceRef{
 		{field: "spec.strategy.canary.canaryService", name: c.CanaryService, target: canaryTarget},
 		{field: stableServiceField, name: c.StableService, target: stable},
 	}
-}
-
-// abortedCanaryServiceToStable is when an aborted canary's Service goes back
-// to the stable: at once for a basic canary or a routed one that drops its
-// weight to 0 in one move; with dynamicStableScale only once the router
-// has no weight left on the canary, since until then the canary Service
-// still carries its share.
-func abortedCanaryServiceToStable(c *v1alpha1.CanaryStrategy, w *v1alpha1.TrafficWeights) bool {
-	return c.TrafficRouting == nil || !c.DynamicStableScale || w == nil || w.Canary.Weight == 0
 }
 
 // reconcileServices points each referenced Service's selector at its

@@ -26,6 +26,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
+	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
 	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
@@ -71,7 +72,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 		}
 	}
 
-	_, atDesired := desiredScales(ro, rs)
+	_, atDesired := replicas.Desired(ro, rs)
 	runs, err := r.ownedRuns(ctx, ro)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -91,7 +92,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	next := ro.DeepCopy()
 	next.Status = progress.Status
 	nextRoles := roles.Classify(rsList, newHash, next.Status.StableRS).WithNew(rs.New)
-	scales, _ := desiredScales(next, nextRoles)
+	scales, _ := replicas.Desired(next, nextRoles)
 	scaled, abortDue, err := r.scaleAll(ctx, ro, next, nextRoles, &rs, pending, scales)
 	if errors.Is(err, errCollision) {
 		return ctrl.Result{}, r.bumpCollisionCount(ctx, ro)

@@ -1,6 +1,13 @@
-// Package services decides when a Service a Rollout manages (canary/stable,
-// later active/preview) is pointed at a ReplicaSet's pod-template hash.
+// Package services decides which ReplicaSet each Service a Rollout manages
+// (canary/stable, active/preview) selects, and when it is switched.
 package services
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/roles"
+)
 
 // Target is a ReplicaSet a Service should select.
 type Target struct {
@@ -23,4 +30,31 @@ func ShouldSwitch(currentHash string, managed bool, target Target) bool {
 		return target.Replicas > 0 && target.Available >= target.Replicas
 	}
 	return target.Available > 0
+}
+
+// Canary is the ReplicaSet each of a canary Rollout's Services should
+// select: the stable Service the stable ReplicaSet (the new one on a first
+// deploy, which is the stable at once), the canary Service the new one —
+// or, once an abort has no weight left on the canary, the stable, so users
+// no longer reach the aborted version through it (a header route, or a
+// client calling the canary Service directly).
+func Canary(ro *v1alpha1.Rollout, rs roles.Roles) (canary, stable *appsv1.ReplicaSet) {
+	stable = rs.Stable
+	if stable == nil && ro.Status.StableRS == "" {
+		stable = rs.New
+	}
+	canary = rs.New
+	if ro.Status.Abort && AbortedCanaryToStable(ro.Spec.Strategy.Canary, ro.Status.Canary.Weights) {
+		canary = stable
+	}
+	return canary, stable
+}
+
+// AbortedCanaryToStable is when an aborted canary's Service goes back to
+// the stable: at once for a basic canary or a routed one that drops its
+// weight to 0 in one move; with dynamicStableScale only once the weight
+// the router last applied (status.canary.weights) leaves nothing on the
+// canary, since until then the canary Service still carries its share.
+func AbortedCanaryToStable(c *v1alpha1.CanaryStrategy, applied *v1alpha1.TrafficWeights) bool {
+	return c.TrafficRouting == nil || !c.DynamicStableScale || applied == nil || applied.Canary.Weight == 0
 }

@@ -55,9 +55,6 @@ type Decision struct {
 	// RemoveManagedRoutes asks the routers to drop header and mirror
 	// routes. It holds whether or not MayMove.
 	RemoveManagedRoutes bool
-	// CanaryServiceToStable points the canary Service back at the stable
-	// after an abort, once no traffic is left on the canary.
-	CanaryServiceToStable bool
 	// ResetFirst asks for SetWeight(Desired) before UpdateHash: the canary
 	// had weight but has no pods now, and moving the hash first would send
 	// that weight to nothing.
@@ -110,7 +107,7 @@ func decide(in Input) Decision {
 		return Decision{RemoveManagedRoutes: true, Reason: ReasonFullyPromoted}
 	case c.Abort:
 		w := stepBackWeight(in)
-		return Decision{Desired: w, RemoveManagedRoutes: true, CanaryServiceToStable: !c.DynamicStableScale || w == 0, Reason: ReasonAborted}
+		return Decision{Desired: w, RemoveManagedRoutes: true, Reason: ReasonAborted}
 	case !hasAvailable(sets.New):
 		return Decision{Additional: in.Experiment, RemoveManagedRoutes: true, Reason: ReasonNoCanaryPods}
 	case c.PromoteFull:

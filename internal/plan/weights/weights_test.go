@@ -144,13 +144,13 @@ func TestDecide(t *testing.T) {
 			name: "abort: 0 at once, canary Service back to stable",
 			in:   midUpdate(0, 5),
 			mod:  func(in *Input) { in.Canary.Abort = true; in.Current = weightsAt(50, "c") },
-			want: Decision{Stable: 100, RemoveManagedRoutes: true, CanaryServiceToStable: true, MayMove: true, Reason: ReasonAborted},
+			want: Decision{Stable: 100, RemoveManagedRoutes: true, MayMove: true, Reason: ReasonAborted},
 		},
 		{
 			name: "abort beats a canary with no pods",
 			in:   midUpdate(0, 5),
 			mod:  func(in *Input) { in.Canary.Abort = true; in.Sets.New = nil; in.Experiment = experiment },
-			want: Decision{Stable: 100, RemoveManagedRoutes: true, CanaryServiceToStable: true, MayMove: true, Reason: ReasonAborted},
+			want: Decision{Stable: 100, RemoveManagedRoutes: true, MayMove: true, Reason: ReasonAborted},
 		},
 		{
 			name: "abort, dynamicStableScale, no weights yet: the larger of step and what stable leaves",
@@ -205,7 +205,7 @@ func TestDecide(t *testing.T) {
 			got := Decide(in)
 			got.CanaryHash, got.StableHash = "", ""
 			if got.Desired != c.want.Desired || got.Stable != c.want.Stable || got.Reason != c.want.Reason ||
-				got.RemoveManagedRoutes != c.want.RemoveManagedRoutes || got.CanaryServiceToStable != c.want.CanaryServiceToStable ||
+				got.RemoveManagedRoutes != c.want.RemoveManagedRoutes ||
 				got.ResetFirst != c.want.ResetFirst || got.MayMove != c.want.MayMove || !slices.Equal(got.Additional, c.want.Additional) {
 				t.Errorf("got  %+v\nwant %+v", got, c.want)
 			}
@@ -302,10 +302,6 @@ func TestDecideAbortStepsBack(t *testing.T) {
 		d := Decide(in)
 		if d.Desired != c.want || d.Reason != ReasonAborted || !d.MayMove || !d.RemoveManagedRoutes {
 			t.Errorf("%s: got %+v, want weight %d", c.name, d, c.want)
-		}
-		// The canary Service keeps its canary pods until no traffic is left.
-		if d.CanaryServiceToStable != (c.want == 0) {
-			t.Errorf("%s: canary Service to stable %v", c.name, d.CanaryServiceToStable)
 		}
 	}
 }
