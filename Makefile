@@ -15,7 +15,7 @@ VERSION_PKG := github.com/aviary-rollouts/aviary/internal/version
 LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 RELEASE_STAMP = -version $(VERSION) -commit $(COMMIT) -created $(BUILD_DATE) -ldflags "$(LDFLAGS)"
 
-.PHONY: all demo prereqs-test build install generate manifests test lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean image image-push dist
+.PHONY: all demo prereqs-test build install generate manifests test unit lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean image image-push dist
 
 all: build
 
@@ -85,6 +85,16 @@ test: prereqs-test lint build ## every test: lint, unit, drift, end-to-end on th
 
 prereqs-test:
 	@$(GO) run ./internal/localprom/prereqs test
+
+# unit is the fast loop: every package's tests but the end-to-end suites
+# (test/e2e), the benchmarks (bench) and internal/localprom (a real
+# Prometheus), with -short skipping what shells out to build (the CRD drift
+# check, the cross-compiled dist, linking the controller). GOFLAGS=-count=1
+# reruns what the test cache would otherwise replay.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e '/test/e2e/' -e '/bench/' -e '/internal/localprom$$')
+unit: ## the tests that need no cluster, browser or Prometheus: under a minute on two cores with a warm build cache
+	@echo "go test -short: $(words $(UNIT_PKGS)) packages (all but test/e2e, bench and internal/localprom)"
+	@$(GO) test -short $(UNIT_PKGS)
 
 N ?= 200
 bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 for the large run
