@@ -23,48 +23,22 @@ const ReasonRolloutRestarting = "RolloutRestarting"
 // API, so PodDisruptionBudgets apply) the next pods created before it and
 // reports whether none are left. A PDB refusal just waits for a later turn.
 func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs roles.Roles) (bool, error) {
-	if ro.Spec.RestartAt == nil || (ro.Status.RestartedAt != nil && ro.Status.RestartedAt.Equal(ro.Spec.RestartAt)) {
+	if !restart.Due(ro) {
 		return true, nil
 	}
-	priority := map[*appsv1.ReplicaSet]int{}
-	for _, o := range rs.Others {
-		priority[o] = 0
-	}
-	if rs.Stable != nil {
-		priority[rs.Stable] = 1
-	}
-	if rs.New != nil && rs.New != rs.Stable {
-		priority[rs.New] = 2
-	}
-	var pods []restart.Pod
+	pods := map[*appsv1.ReplicaSet][]corev1.Pod{}
 	byName := map[string]*corev1.Pod{}
-	wanted := int32(0)
-	for set, prio := range priority {
-		if set.Spec.Replicas != nil {
-			wanted += *set.Spec.Replicas
-		}
+	for _, set := range rs.All() {
 		list, err := r.podsOf(ctx, set)
 		if err != nil {
 			return false, err
 		}
+		pods[set] = list
 		for i := range list {
-			p := &list[i]
-			byName[p.Name] = p
-			ready, since := podReadySince(p)
-			pods = append(pods, restart.Pod{Name: p.Name, Created: p.CreationTimestamp.Time, Ready: ready, ReadySince: since,
-				Terminating: p.DeletionTimestamp != nil, Priority: prio})
+			byName[list[i].Name] = &list[i]
 		}
 	}
-	d := restart.Plan(restart.Input{
-		Pods:      pods,
-		RestartAt: ro.Spec.RestartAt.Time,
-		Replicas:  ro.ReplicasOrDefault(),
-		Wanted:    wanted,
-		MaxUnavailable: restart.MaxUnavailable(ro.ReplicasOrDefault(), ro.Spec.Strategy.BlueGreen == nil,
-			ro.MaxSurgeOrDefault(), ro.MaxUnavailableOrDefault()),
-		MinReady: time.Duration(ro.Spec.MinReadySeconds) * time.Second,
-		Now:      r.Now(),
-	})
+	d := restart.ForRollout(ro, rs, pods, r.Now())
 	evicted := 0
 	for _, name := range d.Order {
 		if evicted >= d.Batch {
@@ -86,16 +60,6 @@ func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, rs r
 		}
 	}
 	return d.Done, nil
-}
-
-// podReadySince reads a pod's Ready condition and when it last changed.
-func podReadySince(p *corev1.Pod) (bool, time.Time) {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time
-		}
-	}
-	return false, time.Time{}
 }
 
 // restartRecheckAfter is when an unfinished restart is looked at again if

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/workloadref"
 )
 
 // workload is what a workloadRef resolved to.
@@ -94,21 +95,11 @@ func (r *Reconciler) recordWorkloadGeneration(ctx context.Context, ro *v1alpha1.
 // zero once the Rollout is healthy, "progressively" shrinks it as Rollout
 // pods become ready. "never" (the default) leaves it alone.
 func (r *Reconciler) scaleDownWorkload(ctx context.Context, ro *v1alpha1.Rollout, d *appsv1.Deployment, st *v1alpha1.RolloutStatus, revision string) error {
-	if d == nil || revision != "1" {
+	if d == nil {
 		return nil
 	}
-	var want int32
-	switch ro.Spec.WorkloadRef.ScaleDown {
-	case "onsuccess":
-		if st.StableRS == "" || st.StableRS != st.CurrentPodHash || st.AvailableReplicas < ro.ReplicasOrDefault() {
-			return nil
-		}
-	case "progressively":
-		want = max(ro.ReplicasOrDefault()-st.ReadyReplicas, 0)
-	default:
-		return nil
-	}
-	if d.Spec.Replicas != nil && *d.Spec.Replicas == want {
+	want, due := workloadref.ScaleDown(ro, st, d.Spec.Replicas, revision)
+	if !due {
 		return nil
 	}
 	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, want)
