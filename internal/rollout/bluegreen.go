@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -138,8 +137,7 @@ func (r *Reconciler) syncBlueGreen(ctx context.Context, ro *v1alpha1.Rollout, rs
 		return r.invalidOr(ctx, ro, rsList, err)
 	}
 	return r.finish(ctx, ro, rsList, rs, w, finishing{status: st, progressed: progressed, restarted: restarted,
-		requeue: earliest(earliest(progress.RequeueAfter, scaleDownDue), abortDue),
-		adjust:  func(s *v1alpha1.RolloutStatus) { scaleFromActive(s, rsList) }})
+		requeue: earliest(earliest(progress.RequeueAfter, scaleDownDue), abortDue)})
 }
 
 // invalidOr reports an *invalidSpec as InvalidSpec and returns any other
@@ -150,24 +148,6 @@ func (r *Reconciler) invalidOr(ctx context.Context, ro *v1alpha1.Rollout, rsList
 		return r.markInvalid(ctx, ro, rsList, invalid.msg)
 	}
 	return ctrl.Result{}, err
-}
-
-// scaleFromActive takes the scale subresource's fields and the ready and
-// available counts from the ReplicaSet the active Service selects, as Argo
-// Rollouts reports them: an HPA must size what serves users, and the
-// preview or an old ReplicaSet waiting out its scale-down delay serve
-// nobody. (Without an active ReplicaSet the totals stand.)
-func scaleFromActive(st *v1alpha1.RolloutStatus, rsList []*appsv1.ReplicaSet) {
-	for _, set := range rsList {
-		if set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] != st.BlueGreen.ActiveSelector {
-			continue
-		}
-		st.HPAReplicas = set.Status.Replicas
-		st.ReadyReplicas, st.AvailableReplicas = set.Status.ReadyReplicas, set.Status.AvailableReplicas
-		if sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector); err == nil {
-			st.Selector = sel.String()
-		}
-	}
 }
 
 // namedRun is the run a status reference names, if it exists.

@@ -25,7 +25,6 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
-	"github.com/aviary-rollouts/aviary/internal/plan/phase"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
 	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
@@ -162,66 +161,34 @@ type finishing struct {
 	restarted  bool
 	events     []rules.Event
 	requeue    time.Duration
-	// adjust, when set, amends the aggregated status (blue-green takes the
-	// scale-subresource fields from the active ReplicaSet).
-	adjust func(*v1alpha1.RolloutStatus)
 }
 
-// finish is the common end of a sync: counts, the progress deadline, the
-// summary conditions, workloadRef bookkeeping, the decision events (journaled
-// before the status write that makes them, so a crash in between neither
-// loses nor repeats them) and the one status write.
+// finish is the common end of a sync: rules.Conclude decides the written
+// status (counts, progress deadline, summary conditions, phase); this
+// applies workloadRef bookkeeping, journals the decision events (before
+// the status write that makes them, so a crash in between neither loses nor
+// repeats them) and writes the status once.
 func (r *Reconciler) finish(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, rs roles.Roles, w *workload, f finishing) (ctrl.Result, error) {
-	st := f.status
-	if f.restarted && ro.Spec.RestartAt != nil {
-		st.RestartedAt = ro.Spec.RestartAt.DeepCopy()
-	}
-	summarize := func(s *v1alpha1.RolloutStatus) {
-		aggregate(s, ro, rsList)
-		if f.adjust != nil {
-			f.adjust(s)
-			setPhase(s, ro)
-		}
-	}
-	summarize(&st)
-	// Pods becoming ready or available count as progress, as they do for
-	// a Deployment, not only the controller's own actions.
-	countsMoved := st.UpdatedReplicas != ro.Status.UpdatedReplicas || st.ReadyReplicas != ro.Status.ReadyReplicas ||
-		st.AvailableReplicas != ro.Status.AvailableReplicas
-	stepMoved := !equality.Semantic.DeepEqual(st.CurrentStepIndex, ro.Status.CurrentStepIndex)
-	deadlineEvents, due := rules.TrackProgress(&st, rules.DeadlineInput{
-		Progressed:     f.progressed || stepMoved || countsMoved,
-		NewRSName:      rs.New.Name,
-		Deadline:       time.Duration(ro.ProgressDeadlineSecondsOrDefault()) * time.Second,
-		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
-		Paused:         ro.Spec.Paused,
-		Replicas:       ro.ReplicasOrDefault(),
-	}, r.Now())
-	revision := rs.New.Annotations[v1alpha1.RevisionAnnotation]
-	bg := ro.Spec.Strategy.BlueGreen
-	summaryEvents := rules.Summarize(&st, rules.SummaryInput{Replicas: ro.ReplicasOrDefault(), Revision: revision, SpecPaused: ro.Spec.Paused,
-		BlueGreen: bg != nil, PreviewService: bg != nil && bg.PreviewService != ""}, r.Now())
-	// Only a workloadRef rollout has an observed workload generation; one
-	// switched to an inline template drops it.
-	st.WorkloadObservedGeneration = ""
+	end := rules.Ending{Rollout: ro, ReplicaSets: rsList, NewRS: rs.New, Status: f.status, Progressed: f.progressed,
+		Restarted: f.restarted, Now: r.Now()}
 	if w != nil {
-		st.WorkloadObservedGeneration = strconv.FormatInt(w.generation, 10)
-		if err := r.scaleDownWorkload(ctx, ro, w.deployment, &st, revision); err != nil {
+		end.WorkloadGeneration = &w.generation
+	}
+	c := rules.Conclude(end)
+	revision := rs.New.Annotations[v1alpha1.RevisionAnnotation]
+	if w != nil {
+		if err := r.scaleDownWorkload(ctx, ro, w.deployment, &c.Status, revision); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
 	if err := r.recordRevision(ctx, ro, rs.New); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.journal(ctx, ro, slices.Concat(summaryEvents, f.events, deadlineEvents)); err != nil {
+	if err := r.journal(ctx, ro, slices.Concat(c.Summary, f.events, c.Deadline)); err != nil {
 		return ctrl.Result{}, err
 	}
-	err := r.writeStatusTimed(ctx, ro, rs, func(s *v1alpha1.RolloutStatus) {
-		*s = st
-		s.Conditions = withoutCondition(s.Conditions, v1alpha1.InvalidSpec)
-		summarize(s)
-	})
-	requeue := earliest(f.requeue, due)
+	err := r.writeStatusTimed(ctx, ro, rs, func(s *v1alpha1.RolloutStatus) { *s = c.Status })
+	requeue := earliest(f.requeue, c.DeadlineDue)
 	if !f.restarted {
 		// Pod events drive the restart; this is only a safety net.
 		requeue = earliest(requeue, r.restartRecheckAfter(ro))
@@ -327,33 +294,6 @@ func earliest(a, b time.Duration) time.Duration {
 	return a
 }
 
-// aggregate fills the replica counts, scale-subresource fields and phase.
-func aggregate(st *v1alpha1.RolloutStatus, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet) {
-	st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas = 0, 0, 0, 0
-	for _, rs := range rsList {
-		st.Replicas += rs.Status.Replicas
-		st.ReadyReplicas += rs.Status.ReadyReplicas
-		st.AvailableReplicas += rs.Status.AvailableReplicas
-		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == st.CurrentPodHash {
-			st.UpdatedReplicas = rs.Status.Replicas
-		}
-	}
-	st.HPAReplicas = st.Replicas
-	if sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector); err == nil {
-		st.Selector = sel.String()
-	}
-	st.ObservedGeneration = strconv.FormatInt(ro.Generation, 10)
-	setPhase(st, ro)
-}
-
-// setPhase derives the phase and message from the status as it will be
-// written.
-func setPhase(st *v1alpha1.RolloutStatus, ro *v1alpha1.Rollout) {
-	withStatus := ro.DeepCopy()
-	withStatus.Status = *st
-	st.Phase, st.Message = phase.Calculate(withStatus)
-}
-
 // writeStatus applies change to a copy of the status and sends a merge patch
 // of the difference to the status subresource, or nothing if unchanged.
 func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, change func(*v1alpha1.RolloutStatus)) error {
@@ -445,7 +385,7 @@ func (r *Reconciler) markInvalid(ctx context.Context, ro *v1alpha1.Rollout, rsLi
 	}
 	err := r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
 		now := metav1.NewTime(r.Now())
-		st.Conditions = withoutCondition(st.Conditions, v1alpha1.InvalidSpec)
+		st.Conditions = rules.WithoutCondition(st.Conditions, v1alpha1.InvalidSpec)
 		st.Conditions = append(st.Conditions, v1alpha1.RolloutCondition{Type: v1alpha1.InvalidSpec, Status: corev1.ConditionTrue,
 			Reason: v1alpha1.InvalidSpecReason, Message: msg, LastUpdateTime: now, LastTransitionTime: now})
 		if prev == msg {
@@ -456,17 +396,7 @@ func (r *Reconciler) markInvalid(ctx context.Context, ro *v1alpha1.Rollout, rsLi
 				}
 			}
 		}
-		aggregate(st, ro, rsList)
+		rules.Aggregate(st, ro, rsList)
 	})
 	return ctrl.Result{RequeueAfter: invalidSpecRequeue}, err
-}
-
-func withoutCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutConditionType) []v1alpha1.RolloutCondition {
-	var out []v1alpha1.RolloutCondition
-	for _, c := range conds {
-		if c.Type != t {
-			out = append(out, c)
-		}
-	}
-	return out
 }
