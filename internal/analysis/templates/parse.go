@@ -73,8 +73,10 @@ func Parse(m v1alpha1.Metric) (engine.Metric, error) {
 		return fail("count %d needs an interval between measurements", count)
 	}
 	if count > 0 {
-		need := out.ConsecutiveSuccessLimit + max(out.FailureLimit, 0)
-		if count < need {
+		// Summed in 64 bits: two limits near 2^31 would wrap to a negative
+		// need and let any count through.
+		need := int64(out.ConsecutiveSuccessLimit) + int64(max(out.FailureLimit, 0))
+		if int64(count) < need {
 			return fail("count %d must be >= failureLimit + consecutiveSuccessLimit (%d)", count, need)
 		}
 		if count < out.InconclusiveLimit {
