@@ -11,51 +11,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
-	"github.com/aviary-rollouts/aviary/internal/plan/roles"
 )
-
-// syncRoleMetadata brings each ReplicaSet's template, and its live pods, to
-// the role metadata it should carry, removing what an earlier role added.
-//
-// Pods are not cached (they are needed only at these role changes), so the
-// change is made in two writes: the template first, so pods created from now
-// on carry the new role; then, once the live pods are patched from an
-// uncached list, the ephemeral-metadata annotation that marks the change done.
-// A controller killed in between finds the annotation unchanged and redoes
-// the (idempotent) work.
-func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout, rs roles.Roles) error {
-	for set, desired := range roles.Metadata(ro, rs) {
-		old := ephemeral.Recorded(set.Annotations)
-		if ephemeral.Encode(old) == ephemeral.Encode(desired) {
-			continue
-		}
-		labels, annotations := ephemeral.Swap(set.Spec.Template.Labels, set.Spec.Template.Annotations, old, desired)
-		labels[v1alpha1.DefaultRolloutUniqueLabelKey] = set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
-		if !maps.Equal(labels, set.Spec.Template.Labels) || !maps.Equal(annotations, set.Spec.Template.Annotations) {
-			orig := set.DeepCopy()
-			set.Spec.Template.Labels, set.Spec.Template.Annotations = labels, annotations
-			if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
-				return fmt.Errorf("update role metadata of ReplicaSet %s: %w", set.Name, err)
-			}
-		}
-		if err := r.syncPodMetadata(ctx, set, old, desired); err != nil {
-			return err
-		}
-		orig := set.DeepCopy()
-		if set.Annotations == nil {
-			set.Annotations = map[string]string{}
-		}
-		if enc := ephemeral.Encode(desired); enc != "" {
-			set.Annotations[v1alpha1.EphemeralMetadataAnnotation] = enc
-		} else {
-			delete(set.Annotations, v1alpha1.EphemeralMetadataAnnotation)
-		}
-		if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
-			return fmt.Errorf("record role metadata of ReplicaSet %s: %w", set.Name, err)
-		}
-	}
-	return nil
-}
 
 // syncPodMetadata patches the ReplicaSet's live pods that lack the desired
 // role metadata or still carry the old one.

@@ -198,7 +198,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// story there. Aviary records it once, the first time any
 		// controller sees the rollout (it has never written its status),
 		// through the journal, so a restart neither repeats nor loses it.
-		if err := r.journal(ctx, &ro, []rules.Event{{Reason: ReasonAddedToInformer,
+		if err := r.journal(ctx, &ro, []rules.Event{{Reason: rules.ReasonAddedToInformer,
 			Message: fmt.Sprintf("Rollout resource added to informer: %s/%s", ro.Namespace, ro.Name)}}); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -297,7 +297,7 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *v1alpha1.Rollout) ([]
 		if err := r.Client.Patch(ctx, rs, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 			return nil, fmt.Errorf("adopt ReplicaSet %s into rollout %s: %w", rs.Name, ro.Name, err)
 		}
-		r.event(ro, false, "AdoptedReplicaSet", "Adopted orphaned ReplicaSet "+rs.Name)
+		r.event(ro, false, rules.ReasonAdoptedReplicaSet, "Adopted orphaned ReplicaSet "+rs.Name)
 		adopted = append(adopted, rs)
 	}
 	return adopted, nil

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/revision"
 )
 
 // recordRevision writes the new ReplicaSet's revision onto the Rollout's
@@ -19,11 +17,7 @@ import (
 // resourceVersion, so the events are keyed by the version a redo after a
 // crash reads, and the write is remembered so an older cached copy is not
 // reconciled (and patched) again.
-func (r *Reconciler) recordRevision(ctx context.Context, ro *v1alpha1.Rollout, newRS *appsv1.ReplicaSet) error {
-	want, due := revision.Annotation(ro, newRS)
-	if !due {
-		return nil
-	}
+func (r *Reconciler) recordRevision(ctx context.Context, ro *v1alpha1.Rollout, want string) error {
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.RevisionAnnotation, want)
 	// A fresh object: ro's spec may hold a workloadRef's resolved template,
 	// and ro's status must stay the one this reconcile decided from.

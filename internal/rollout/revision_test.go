@@ -12,10 +12,11 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/manager"
+	"github.com/aviary-rollouts/aviary/internal/plan/revision"
 )
 
-// recordRevision sends one metadata patch when the new ReplicaSet's
-// revision differs from the Rollout's annotation and none when it does
+// recordRevision, as a plan asks for it (revision.Annotation), sends one
+// metadata patch when the new ReplicaSet's revision differs from the Rollout's annotation and none when it does
 // not; the Rollout's other annotations and its status are left alone.
 func TestRecordRevisionPatchesOnlyOnChange(t *testing.T) {
 	scheme, err := manager.Scheme()
@@ -44,8 +45,10 @@ func TestRecordRevisionPatchesOnlyOnChange(t *testing.T) {
 			t.Fatal(err)
 		}
 		ro.Status.CurrentPodHash = "decided" // what this reconcile decided, not yet written
-		if err := r.recordRevision(ctx, &ro, newRS(step.rev)); err != nil {
-			t.Fatal(err)
+		if want, due := revision.Annotation(&ro, newRS(step.rev)); due {
+			if err := r.recordRevision(ctx, &ro, want); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if patches != step.wantPatches {
 			t.Fatalf("step %d (revision %s): %d patches in all, want %d", i, step.rev, patches, step.wantPatches)

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/workloadref"
 )
 
 // workload is what a workloadRef resolved to.
@@ -87,25 +86,5 @@ func (r *Reconciler) recordWorkloadGeneration(ctx context.Context, ro *v1alpha1.
 	}
 	ro.Annotations[v1alpha1.WorkloadGenerationAnnotation] = want
 	ro.ResourceVersion = target.ResourceVersion
-	return nil
-}
-
-// scaleDownWorkload applies workloadRef.scaleDown to a referenced
-// Deployment during the Rollout's first revision: "onsuccess" scales it to
-// zero once the Rollout is healthy, "progressively" shrinks it as Rollout
-// pods become ready. "never" (the default) leaves it alone.
-func (r *Reconciler) scaleDownWorkload(ctx context.Context, ro *v1alpha1.Rollout, d *appsv1.Deployment, st *v1alpha1.RolloutStatus, revision string) error {
-	if d == nil {
-		return nil
-	}
-	want, due := workloadref.ScaleDown(ro, st, d.Spec.Replicas, revision)
-	if !due {
-		return nil
-	}
-	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, want)
-	if err := r.Client.Patch(ctx, d, rawMerge(patch)); err != nil {
-		return fmt.Errorf("scale down workloadRef Deployment %s/%s: %w", d.Namespace, d.Name, err)
-	}
-	r.event(ro, false, ReasonScalingReplicaSet, fmt.Sprintf("Scaled Deployment %s to %d (workloadRef scaleDown %s)", d.Name, want, ro.Spec.WorkloadRef.ScaleDown))
 	return nil
 }

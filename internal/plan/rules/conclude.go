@@ -5,6 +5,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -129,4 +130,27 @@ func WithoutCondition(conds []v1alpha1.RolloutCondition, t v1alpha1.RolloutCondi
 		}
 	}
 	return out
+}
+
+// invalidRequeue is how soon an invalid Rollout is looked at again, for
+// fixes to objects it references (its own edits trigger a reconcile anyway).
+const invalidRequeue = 20 * time.Second
+
+// Invalid is the status of a Rollout halted where it is by an invalid spec:
+// an InvalidSpec condition with msg (phase Degraded), its timestamps kept
+// while the message is the same, and the counts as they are. first reports
+// a new message, which deserves a Warning event; requeue is when to look
+// again for a fix to an object the Rollout references.
+func Invalid(ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, msg string, now time.Time) (st v1alpha1.RolloutStatus, first bool, requeue time.Duration) {
+	st = *ro.Status.DeepCopy()
+	prev := FindCondition(ro.Status.Conditions, v1alpha1.InvalidSpec)
+	first = prev == nil || prev.Message != msg
+	cond := v1alpha1.RolloutCondition{Type: v1alpha1.InvalidSpec, Status: corev1.ConditionTrue, Reason: v1alpha1.InvalidSpecReason,
+		Message: msg, LastUpdateTime: metav1.NewTime(now), LastTransitionTime: metav1.NewTime(now)}
+	if !first {
+		cond = *prev.DeepCopy() // nothing changed
+	}
+	st.Conditions = append(WithoutCondition(st.Conditions, v1alpha1.InvalidSpec), cond)
+	Aggregate(&st, ro, rsList)
+	return st, first, invalidRequeue
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -55,5 +56,25 @@ func TestConclude(t *testing.T) {
 	st.WorkloadObservedGeneration = "4"
 	if c := Conclude(Ending{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{active}, NewRS: active, Status: st, Now: t0}); c.Status.WorkloadObservedGeneration != "" {
 		t.Errorf("workload generation %q kept without a workloadRef", c.Status.WorkloadObservedGeneration)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	ro := &v1alpha1.Rollout{}
+	ro.Spec.Replicas = new(int32(2))
+	st, first, requeue := Invalid(ro, nil, "spec.strategy: Required value: set canary or blueGreen", t0)
+	c := FindCondition(st.Conditions, v1alpha1.InvalidSpec)
+	if !first || requeue <= 0 || c == nil || c.Status != corev1.ConditionTrue || c.Reason != v1alpha1.InvalidSpecReason || st.Phase != v1alpha1.RolloutPhaseDegraded {
+		t.Fatalf("first report: first %v requeue %v condition %+v phase %q", first, requeue, c, st.Phase)
+	}
+	// The same message again keeps the condition as it was and is no news.
+	ro.Status = st
+	again, first, _ := Invalid(ro, nil, c.Message, t0.Add(time.Minute))
+	if first || !FindCondition(again.Conditions, v1alpha1.InvalidSpec).LastUpdateTime.Equal(&c.LastUpdateTime) {
+		t.Fatalf("same message: first %v condition %+v", first, FindCondition(again.Conditions, v1alpha1.InvalidSpec))
+	}
+	// Another message is.
+	if _, first, _ := Invalid(ro, nil, "another", t0.Add(time.Minute)); !first {
+		t.Fatal("a new message is not reported")
 	}
 }

@@ -5,6 +5,8 @@
 // never talks to the API server.
 package rules
 
+import "fmt"
+
 // Event is something worth telling users, with Argo Rollouts' reason string
 // (notification triggers are keyed on these).
 type Event struct {
@@ -29,3 +31,26 @@ const InitialDeploy = "Initial deploy"
 
 // ReasonAborted is the event reason of an abort.
 const ReasonAborted = "RolloutAborted"
+
+// Reasons of the events about ReplicaSets and other objects, recorded
+// by the shell as it applies a plan.
+const (
+	ReasonNewReplicaSetCreated = "NewReplicaSetCreated"
+	ReasonScalingReplicaSet    = "ScalingReplicaSet"
+	ReasonAddedToInformer      = "RolloutAddedToInformer"
+	ReasonAdoptedReplicaSet    = "AdoptedReplicaSet"
+	ReasonAnalysisRunCreated   = "AnalysisRunCreated"
+	ReasonSwitchService        = "SwitchService"
+	ReasonTrafficWeightUpdated = "TrafficWeightUpdated"
+	ReasonRolloutRestarting    = "RolloutRestarting"
+)
+
+// ScalingMessage is the ScalingReplicaSet message in Argo Rollouts' words
+// ("Scaled up ReplicaSet web-abc (revision 2) from 0 to 1").
+func ScalingMessage(name, revision string, from, to int32) string {
+	dir := "up"
+	if to < from {
+		dir = "down"
+	}
+	return fmt.Sprintf("Scaled %s ReplicaSet %s (revision %s) from %d to %d", dir, name, revision, from, to)
+}

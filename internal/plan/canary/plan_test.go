@@ -1,0 +1,158 @@
+package canary
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/pass"
+	"github.com/aviary-rollouts/aviary/internal/podhash"
+)
+
+// planRollout is a canary with a 50% step, an indefinite pause and a
+// canary and stable Service.
+func planRollout() *v1alpha1.Rollout {
+	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "u1", Generation: 1}}
+	ro.Spec.Replicas = new(int32(2))
+	ro.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	ro.Spec.Template.Labels = map[string]string{"app": "web"}
+	ro.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: "web:1"}}
+	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{CanaryService: "web-canary", StableService: "web-stable",
+		Steps: []v1alpha1.CanaryStep{{SetWeight: new(int32(50))}, {Pause: &v1alpha1.RolloutPause{}}}}
+	return ro
+}
+
+func planService(name, hash string) *corev1.Service {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"}}
+	svc.Spec.Selector = map[string]string{"app": "web"}
+	if hash != "" {
+		svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] = hash
+		svc.Annotations = map[string]string{v1alpha1.ManagedByRolloutsKey: "web"}
+	}
+	return svc
+}
+
+// replicaSetOf is the ReplicaSet the planner would have created for ro's
+// template, at replicas, all of them available.
+func replicaSetOf(ro *v1alpha1.Rollout, revision string, replicas int32) *appsv1.ReplicaSet {
+	hash := podhash.PodTemplateHash(&ro.Spec.Template, nil)
+	return &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: podhash.ReplicaSetName(ro.Name, hash), Namespace: "shop",
+			Labels:            map[string]string{"app": "web", v1alpha1.DefaultRolloutUniqueLabelKey: hash},
+			Annotations:       map[string]string{v1alpha1.RevisionAnnotation: revision, v1alpha1.DesiredReplicasAnnotation: "2"},
+			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))},
+		Spec:   appsv1.ReplicaSetSpec{Replicas: &replicas, Template: ro.Spec.Template},
+		Status: appsv1.ReplicaSetStatus{Replicas: replicas, ReadyReplicas: replicas, AvailableReplicas: replicas},
+	}
+}
+
+// describe renders a plan's steps one per line, in a form a table can
+// state.
+func describe(p pass.Plan) string {
+	if p.Invalid != "" {
+		return "invalid: " + p.Invalid
+	}
+	var out []string
+	for _, s := range p.Steps {
+		switch s := s.(type) {
+		case pass.Journal:
+			var reasons []string
+			for _, e := range s.Events {
+				reasons = append(reasons, e.Reason)
+			}
+			out = append(out, "journal "+strings.Join(reasons, ","))
+		case pass.WriteStatus:
+			idx := "-"
+			if s.Status.CurrentStepIndex != nil {
+				idx = fmt.Sprint(*s.Status.CurrentStepIndex)
+			}
+			out = append(out, fmt.Sprintf("status step %s paused %v phase %s", idx, len(s.Status.PauseConditions) > 0, s.Status.Phase))
+		case pass.CreateReplicaSet:
+			out = append(out, fmt.Sprintf("create at %d", *s.ReplicaSet.Spec.Replicas))
+		case pass.Scale:
+			out = append(out, fmt.Sprintf("scale %s %d->%d", s.ReplicaSet[len(s.ReplicaSet)-3:], s.From, s.To))
+		case pass.SwitchService:
+			out = append(out, "switch "+s.Name)
+		default:
+			out = append(out, fmt.Sprintf("%T", s)[len("pass."):])
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+var planNow = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func TestPlan(t *testing.T) {
+	v1 := planRollout()
+	stableRS := replicaSetOf(v1, "1", 2)
+	stableHash := stableRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	// v2 is an update of v1 with the stable's status.
+	v2 := func(step int32, pauses ...v1alpha1.PauseCondition) *v1alpha1.Rollout {
+		ro := planRollout()
+		ro.Spec.Template.Spec.Containers[0].Image = "web:2"
+		ro.Status.StableRS, ro.Status.CurrentPodHash = stableHash, podhash.PodTemplateHash(&ro.Spec.Template, nil)
+		ro.Status.CurrentStepHash = podhash.StepHash(ro.Spec.Strategy.Canary.Steps)
+		ro.Status.CurrentStepIndex = &step
+		ro.Status.PauseConditions = pauses
+		ro.Status.ControllerPause = true // paused at the gate, or resumed there with no condition left
+		ro.Annotations = map[string]string{v1alpha1.RevisionAnnotation: "2"}
+		return ro
+	}
+	services := func(canaryHash string) map[string]*corev1.Service {
+		return map[string]*corev1.Service{"web-canary": planService("web-canary", canaryHash), "web-stable": planService("web-stable", stableHash)}
+	}
+	for _, c := range []struct {
+		name string
+		obs  pass.Observed
+		want []string
+	}{
+		{
+			name: "first deploy: the ReplicaSet is created at full size before any Service points at it, then the status",
+			obs:  pass.Observed{Rollout: v1, Services: map[string]*corev1.Service{"web-canary": planService("web-canary", ""), "web-stable": planService("web-stable", "")}},
+			want: []string{"ReleaseUnreferenced", "create at 2", "RecordRevision", "journal RolloutCompleted", "status step 2 paused false phase Progressing"},
+		},
+		{
+			name: "a missing Service is InvalidSpec, and nothing is done",
+			obs:  pass.Observed{Rollout: v1, Services: map[string]*corev1.Service{}},
+			want: []string{`invalid: spec.strategy.canary.canaryService: service "web-canary" not found in namespace "shop": create the Service or correct the name`},
+		},
+		{
+			name: "an update: the new ReplicaSet is created at the first step's size, the stable kept whole",
+			obs: pass.Observed{Rollout: func() *v1alpha1.Rollout {
+				ro := planRollout()
+				ro.Spec.Template.Spec.Containers[0].Image = "web:2"
+				ro.Status.StableRS, ro.Status.CurrentPodHash = stableHash, stableHash
+				return ro
+			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS}, Services: services(stableHash)},
+			// RolloutUpdated and NewReplicaSetCreated go with the create.
+			want: []string{"ReleaseUnreferenced", "create at 1", "RecordRevision", "journal RolloutNotCompleted", "status step 0 paused false phase Progressing"},
+		},
+		{
+			name: "at a pause: the gate holds; the stable is at the step's size (50%: 1 of 2)",
+			obs: pass.Observed{Rollout: v2(1, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(planNow)}),
+				ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(podhash.PodTemplateHash(&v2(1).Spec.Template, nil))},
+			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1", "journal RolloutNotCompleted", "status step 1 paused true phase Paused"},
+		},
+		{
+			name: "promoted at the gate: the last step completes in the same pass, and the stable makes room first (maxSurge 1 of 2)",
+			obs: pass.Observed{Rollout: v2(1), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)},
+				Services: services(podhash.PodTemplateHash(&v2(1).Spec.Template, nil))},
+			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
+				"journal RolloutNotCompleted,RolloutStepCompleted,RolloutResumed", "status step 2 paused false phase Progressing"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.obs.Now = planNow
+			got := describe(Plan(c.obs))
+			if want := strings.Join(c.want, "\n"); got != want {
+				t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,290 @@
+// Package pass is one reconcile pass of a Rollout as the planners see it:
+// Observed is everything the shell read, Plan the ordered steps it is to
+// take. The canary and blue-green planners (canary.Plan, bluegreen.Plan)
+// each turn an Observed into a Plan in one call; the helpers here are the
+// parts of a plan both strategies build alike. Nothing here talks to the
+// API server.
+package pass
+
+import (
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+	"github.com/aviary-rollouts/aviary/internal/plan/weights"
+)
+
+// Observed is what the shell read for one reconcile of a valid Rollout.
+type Observed struct {
+	// Rollout is the Rollout as read, a workloadRef's template resolved
+	// into its spec.
+	Rollout *v1alpha1.Rollout
+	// ReplicaSets are the Rollout's own ReplicaSets (orphans it adopted
+	// included), none being deleted.
+	ReplicaSets []*appsv1.ReplicaSet
+	// Runs are the Rollout's AnalysisRuns, none being deleted.
+	Runs []*v1alpha1.AnalysisRun
+	// Services are the Services the strategy names, by name; one that
+	// does not exist is absent.
+	Services map[string]*corev1.Service
+	// Pods are the live pods of each ReplicaSet, read only while a
+	// restart is due (spec.restartAt not yet done).
+	Pods map[*appsv1.ReplicaSet][]corev1.Pod
+	// Workload is the workloadRef's Deployment and generation, nil for an
+	// inline template.
+	Workload *Workload
+	// Routed is whether the Rollout has traffic routers to drive.
+	Routed bool
+	// Now is the clock.
+	Now time.Time
+}
+
+// Workload is the object a workloadRef names.
+type Workload struct {
+	Generation int64
+	// Deployment is set when the workloadRef is a Deployment.
+	Deployment *appsv1.Deployment
+}
+
+// Plan is one reconcile's decision as the steps that carry it out, in the
+// order they are to be applied: that order is the contract (the stable
+// Service before the weight, the journal before the status…).
+type Plan struct {
+	// Invalid, when set, is the InvalidSpec message; Steps are then empty.
+	Invalid string
+	Steps   []Step
+	// RequeueAfter is when the decision may change by the clock alone.
+	RequeueAfter time.Duration
+}
+
+// Step is one thing the shell does. Each names what it acts on and says
+// why (Describe), which the shell logs.
+type Step interface {
+	Describe() string
+}
+
+// StampRevision keeps the current ReplicaSet the newest revision (a
+// rollback renumbers an older one, the earlier numbers kept in its
+// revision-history) and its minReadySeconds in step with the Rollout.
+type StampRevision struct {
+	ReplicaSet      string
+	Revision        string // the new revision; "" leaves it
+	History         string // the revision-history annotation with Revision
+	MinReadySeconds int32
+	// Events are journaled once the stamp is written.
+	Events []rules.Event
+}
+
+// ReleaseUnreferenced lets go of the Services and router objects the
+// Rollout marked or created and its spec no longer names.
+type ReleaseUnreferenced struct{}
+
+// SwitchService points a Service's selector at a pod-template hash,
+// taking it over (managed-by annotation) if the Rollout did not manage it.
+type SwitchService struct {
+	Field, Name string
+	From, To    string
+	Adopt       bool
+}
+
+// SyncRoleMetadata brings each named ReplicaSet's template and live pods to
+// the role metadata (canary/stable, preview/active) it should carry.
+type SyncRoleMetadata struct {
+	Desired map[string]*v1alpha1.PodTemplateMetadata
+}
+
+// DropAntiAffinity removes from a ReplicaSet that became stable the
+// anti-affinity it was given as a canary.
+type DropAntiAffinity struct{ ReplicaSet string }
+
+// MarkSuperseded marks the runs of an aborted attempt, so that they never
+// count again once a retry has cleared status.abortedAt.
+type MarkSuperseded struct {
+	Runs []string
+	At   string
+}
+
+// CreateReplicaSet creates the current template's ReplicaSet at its size
+// in one write; Events are journaled if it was created (not found there
+// already, from a stale cache). A name taken by another object is a hash
+// collision: the shell bumps status.collisionCount and stops.
+type CreateReplicaSet struct {
+	ReplicaSet *appsv1.ReplicaSet
+	Events     []rules.Event
+}
+
+// MarkAbortDeadline writes (or clears) the scale-down deadline of an
+// aborted canary's ReplicaSet held for abortScaleDownDelaySeconds.
+type MarkAbortDeadline struct {
+	ReplicaSet string
+	Deadline   string // "" clears it
+}
+
+// Scale sets a ReplicaSet's spec.replicas and the desired-replicas
+// annotation; Event is journaled when the size changed.
+type Scale struct {
+	ReplicaSet      string
+	From, To        int32
+	DesiredReplicas string
+	Event           *rules.Event
+}
+
+// ScaleDownOld scales an old ReplicaSet as its scale-down deadline
+// decides: writes the deadline (Deadline set) or clears it and scales.
+type ScaleDownOld struct {
+	ReplicaSet string
+	From, To   int32
+	Deadline   string
+	Event      *rules.Event
+}
+
+// DeleteReplicaSet deletes an old ReplicaSet beyond revisionHistoryLimit.
+type DeleteReplicaSet struct {
+	ReplicaSet string
+	UID        types.UID
+}
+
+// Evict evicts pods for spec.restartAt, through the Eviction API so
+// PodDisruptionBudgets apply; a refusal just waits for a later pass.
+type Evict struct {
+	// Pods are in eviction order; at most Batch are evicted, a refused
+	// one's place going to the next.
+	Pods      []string
+	Batch     int
+	RestartAt string
+}
+
+// RunSlot is the status field that names a run.
+type RunSlot int
+
+// The status fields that name a run.
+const (
+	StepRun RunSlot = iota
+	BackgroundRun
+	PrePromotionRun
+	PostPromotionRun
+)
+
+// CreateRun creates an AnalysisRun from the analysis's templates. The
+// status the plan writes names it by Name; the shell tries the next free
+// name if that one belongs to something else, and the status then names
+// the run created. Reuse, when set, names a run the status already points
+// at that the cache does not hold yet: it is created only if it is really
+// gone.
+type CreateRun struct {
+	Slot     RunSlot
+	Analysis *v1alpha1.RolloutAnalysis
+	Type     string
+	Step     int32
+	Name     string
+	Hash     string
+	Revision int64
+	Args     []v1alpha1.Argument
+	Reuse    string
+}
+
+// TerminateRun stops a running run no longer needed.
+type TerminateRun struct{ Name string }
+
+// DeleteRun deletes a completed run beyond the run history limits.
+type DeleteRun struct{ Name string }
+
+// Route gives the traffic routers the weight decided, and the header and
+// mirror routes in force. The status the plan writes records Weights; if
+// the routers must wait for their subsets to follow the hashes, the shell
+// keeps the weights last recorded instead.
+type Route struct {
+	Decision weights.Decision
+	Routes   weights.Routes
+	// Previous is the canary weight recorded before.
+	Previous int32
+	Weights  *v1alpha1.TrafficWeights
+}
+
+// ScaleWorkload scales the workloadRef Deployment (workloadRef.scaleDown).
+type ScaleWorkload struct {
+	Deployment string
+	Replicas   int32
+}
+
+// RecordRevision writes the Rollout's revision annotation.
+type RecordRevision struct{ Revision string }
+
+// Journal records decision events exactly once.
+type Journal struct{ Events []rules.Event }
+
+// WriteStatus writes the status, once, at the end; Ended are the updates
+// it ends, for the duration histograms once the write went through.
+type WriteStatus struct {
+	Status v1alpha1.RolloutStatus
+	Ended  []v1alpha1.RolloutDuration
+}
+
+func (s StampRevision) Describe() string {
+	return fmt.Sprintf("stamp ReplicaSet %s revision %q minReadySeconds %d", s.ReplicaSet, s.Revision, s.MinReadySeconds)
+}
+func (ReleaseUnreferenced) Describe() string { return "release objects the spec no longer names" }
+func (s SwitchService) Describe() string {
+	return fmt.Sprintf("switch service %s (%s) from %q to %q", s.Name, s.Field, s.From, s.To)
+}
+func (s SyncRoleMetadata) Describe() string {
+	return fmt.Sprintf("sync role metadata of %d ReplicaSets", len(s.Desired))
+}
+func (s DropAntiAffinity) Describe() string {
+	return "drop canary anti-affinity from stable ReplicaSet " + s.ReplicaSet
+}
+func (s MarkSuperseded) Describe() string {
+	return fmt.Sprintf("mark runs %v superseded by the abort at %s", s.Runs, s.At)
+}
+func (s CreateReplicaSet) Describe() string {
+	return fmt.Sprintf("create ReplicaSet %s at %d", s.ReplicaSet.Name, *s.ReplicaSet.Spec.Replicas)
+}
+func (s MarkAbortDeadline) Describe() string {
+	return fmt.Sprintf("aborted ReplicaSet %s scale-down deadline %q", s.ReplicaSet, s.Deadline)
+}
+func (s Scale) Describe() string {
+	return fmt.Sprintf("scale ReplicaSet %s from %d to %d", s.ReplicaSet, s.From, s.To)
+}
+func (s ScaleDownOld) Describe() string {
+	return fmt.Sprintf("old ReplicaSet %s from %d to %d, deadline %q", s.ReplicaSet, s.From, s.To, s.Deadline)
+}
+func (s DeleteReplicaSet) Describe() string {
+	return "delete ReplicaSet " + s.ReplicaSet + " beyond revisionHistoryLimit"
+}
+func (s Evict) Describe() string { return fmt.Sprintf("evict pods %v for restart", s.Pods) }
+func (s CreateRun) Describe() string {
+	return fmt.Sprintf("create %s AnalysisRun %s", s.Type, s.Name)
+}
+func (s TerminateRun) Describe() string { return "terminate AnalysisRun " + s.Name }
+func (s DeleteRun) Describe() string {
+	return "delete AnalysisRun " + s.Name + " beyond the history limits"
+}
+func (s Route) Describe() string {
+	return fmt.Sprintf("route canary weight %d (%s), may move %v", s.Decision.Desired, s.Decision.Reason, s.Decision.MayMove)
+}
+func (s ScaleWorkload) Describe() string {
+	return fmt.Sprintf("scale workloadRef Deployment %s to %d", s.Deployment, s.Replicas)
+}
+func (s RecordRevision) Describe() string { return "record rollout revision " + s.Revision }
+func (s Journal) Describe() string {
+	reasons := make([]string, 0, len(s.Events))
+	for _, e := range s.Events {
+		reasons = append(reasons, e.Reason)
+	}
+	return fmt.Sprintf("journal %v", reasons)
+}
+func (s WriteStatus) Describe() string {
+	return fmt.Sprintf("write status phase %s step %v stable %q", s.Status.Phase, ptrString(s.Status.CurrentStepIndex), s.Status.StableRS)
+}
+
+func ptrString(p *int32) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprint(*p)
+}

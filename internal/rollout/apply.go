@@ -1,0 +1,475 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
+	"github.com/aviary-rollouts/aviary/internal/metrics"
+	"github.com/aviary-rollouts/aviary/internal/plan/duration"
+	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
+	"github.com/aviary-rollouts/aviary/internal/plan/pass"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+	"github.com/aviary-rollouts/aviary/internal/traffic"
+)
+
+// applying is what the steps of one plan learn as they go: the objects
+// they act on by name (a ReplicaSet created joins them), the names the
+// shell gave the runs it created, and whether the routers kept the last
+// weights.
+type applying struct {
+	ro          *v1alpha1.Rollout
+	obs         pass.Observed
+	sets        map[string]*appsv1.ReplicaSet
+	runs        map[string]*v1alpha1.AnalysisRun
+	created     map[pass.RunSlot]string
+	weightsHeld bool
+}
+
+// apply carries out a plan's steps in order. It stops at the first error;
+// nothing later in the plan depends on a step that failed, and the next
+// reconcile plans again from what is there. An *invalidSpec from a step
+// (a template or router object that is missing or wrong) marks the
+// Rollout InvalidSpec; a hash collision moves to the next hash.
+func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.Observed, p pass.Plan) (ctrl.Result, error) {
+	a := &applying{ro: ro, obs: obs, sets: map[string]*appsv1.ReplicaSet{}, runs: map[string]*v1alpha1.AnalysisRun{},
+		created: map[pass.RunSlot]string{}}
+	for _, set := range obs.ReplicaSets {
+		a.sets[set.Name] = set
+	}
+	for _, run := range obs.Runs {
+		a.runs[run.Name] = run
+	}
+	r.logPlan(ctx, ro, p)
+	for _, s := range p.Steps {
+		if err := r.applyStep(ctx, a, s); err != nil {
+			if errors.Is(err, errCollision) {
+				return ctrl.Result{}, r.bumpCollisionCount(ctx, ro)
+			}
+			return r.invalidOr(ctx, ro, obs.ReplicaSets, err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+}
+
+// logPlan logs the plan's decisions at info, once per reconcile that does
+// more than keep the status as it is.
+func (r *Reconciler) logPlan(ctx context.Context, ro *v1alpha1.Rollout, p pass.Plan) {
+	if r.Log == nil {
+		return
+	}
+	var what []string
+	for _, s := range p.Steps {
+		if _, status := s.(pass.WriteStatus); !status {
+			what = append(what, s.Describe())
+		}
+	}
+	if len(what) > 0 {
+		r.Log.InfoContext(ctx, "reconcile plan", "rollout", ro.Namespace+"/"+ro.Name, "steps", strings.Join(what, "; "))
+	}
+}
+
+// applyStep carries out one step.
+func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) error {
+	ro := a.ro
+	switch s := s.(type) {
+	case pass.StampRevision:
+		return r.stampRevision(ctx, a, s)
+	case pass.ReleaseUnreferenced:
+		return r.releaseUnreferenced(ctx, ro)
+	case pass.SwitchService:
+		return r.switchService(ctx, a, s)
+	case pass.SyncRoleMetadata:
+		for _, name := range slices.Sorted(maps.Keys(s.Desired)) {
+			if set := a.sets[name]; set != nil {
+				if err := r.syncRoleMetadata(ctx, set, s.Desired[name]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	case pass.DropAntiAffinity:
+		return r.dropInjectedAntiAffinity(ctx, a.sets[s.ReplicaSet])
+	case pass.MarkSuperseded:
+		for _, name := range s.Runs {
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, rules.SupersededAnnotation, s.At)
+			if err := r.Client.Patch(ctx, a.runs[name], rawMerge(patch)); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("mark AnalysisRun %s as superseded by the abort of rollout %s: %w", name, ro.Name, err)
+			}
+		}
+		return nil
+	case pass.CreateReplicaSet:
+		return r.createPlanned(ctx, a, s)
+	case pass.MarkAbortDeadline:
+		value := "null"
+		if s.Deadline != "" {
+			value = fmt.Sprintf("%q", s.Deadline)
+		}
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, value)
+		if err := r.Client.Patch(ctx, a.sets[s.ReplicaSet], rawMerge(patch)); err != nil {
+			return fmt.Errorf("mark aborted ReplicaSet %s for scale-down: %w", s.ReplicaSet, err)
+		}
+		return nil
+	case pass.Scale:
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, v1alpha1.DesiredReplicasAnnotation, s.DesiredReplicas, s.To)
+		if err := r.Client.Patch(ctx, a.sets[s.ReplicaSet], rawMerge(patch)); err != nil {
+			return fmt.Errorf("scale ReplicaSet %s to %d: %w", s.ReplicaSet, s.To, err)
+		}
+		return r.journalOne(ctx, ro, s.Event)
+	case pass.ScaleDownOld:
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, s.To)
+		if s.Deadline != "" {
+			patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, s.Deadline, s.To)
+		}
+		if err := r.Client.Patch(ctx, a.sets[s.ReplicaSet], rawMerge(patch)); err != nil {
+			return fmt.Errorf("scale down old ReplicaSet %s: %w", s.ReplicaSet, err)
+		}
+		return r.journalOne(ctx, ro, s.Event)
+	case pass.DeleteReplicaSet:
+		uid := s.UID
+		if err := r.Client.Delete(ctx, a.sets[s.ReplicaSet], client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete old ReplicaSet %s beyond revisionHistoryLimit: %w", s.ReplicaSet, err)
+		}
+		return nil
+	case pass.Evict:
+		return r.evict(ctx, a, s)
+	case pass.CreateRun:
+		return r.createRun(ctx, a, s)
+	case pass.TerminateRun:
+		if err := r.Client.Patch(ctx, a.runs[s.Name], rawMerge(`{"spec":{"terminate":true}}`)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("terminate AnalysisRun %s: %w", s.Name, err)
+		}
+		return nil
+	case pass.DeleteRun:
+		if err := r.Client.Delete(ctx, a.runs[s.Name]); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete old AnalysisRun %s: %w", s.Name, err)
+		}
+		return nil
+	case pass.Route:
+		return r.route(ctx, a, s)
+	case pass.ScaleWorkload:
+		d := a.obs.Workload.Deployment
+		if err := r.Client.Patch(ctx, d, rawMerge(fmt.Sprintf(`{"spec":{"replicas":%d}}`, s.Replicas))); err != nil {
+			return fmt.Errorf("scale down workloadRef Deployment %s/%s: %w", d.Namespace, d.Name, err)
+		}
+		r.event(ro, false, rules.ReasonScalingReplicaSet, fmt.Sprintf("Scaled Deployment %s to %d (workloadRef scaleDown %s)", d.Name, s.Replicas, ro.Spec.WorkloadRef.ScaleDown))
+		return nil
+	case pass.RecordRevision:
+		return r.recordRevision(ctx, ro, s.Revision)
+	case pass.Journal:
+		return r.journal(ctx, ro, s.Events)
+	case pass.WriteStatus:
+		return r.writePlannedStatus(ctx, a, s)
+	}
+	return fmt.Errorf("rollout %s/%s: no way to apply step %T", ro.Namespace, ro.Name, s)
+}
+
+// journalOne journals e, if any.
+func (r *Reconciler) journalOne(ctx context.Context, ro *v1alpha1.Rollout, e *rules.Event) error {
+	if e == nil {
+		return nil
+	}
+	return r.journal(ctx, ro, []rules.Event{*e})
+}
+
+// stampRevision writes a ReplicaSet's new revision, revision-history and
+// minReadySeconds.
+func (r *Reconciler) stampRevision(ctx context.Context, a *applying, s pass.StampRevision) error {
+	set := a.sets[s.ReplicaSet]
+	orig := set.DeepCopy()
+	set.Spec.MinReadySeconds = s.MinReadySeconds
+	if s.Revision != "" {
+		if set.Annotations == nil {
+			set.Annotations = map[string]string{}
+		}
+		set.Annotations[v1alpha1.RevisionAnnotation] = s.Revision
+		set.Annotations[v1alpha1.RevisionHistoryAnnotation] = s.History
+	}
+	if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
+		return fmt.Errorf("update revision of ReplicaSet %s: %w", set.Name, err)
+	}
+	return r.journal(ctx, a.ro, s.Events)
+}
+
+// switchService points a Service's selector at a hash, with a strategic
+// merge patch that takes it over (managed-by annotation) if need be.
+func (r *Reconciler) switchService(ctx context.Context, a *applying, s pass.SwitchService) error {
+	ro := a.ro
+	svc := a.obs.Services[s.Name]
+	patch := fmt.Sprintf(`{"spec":{"selector":{%q:%q}}}`, v1alpha1.DefaultRolloutUniqueLabelKey, s.To)
+	if s.Adopt {
+		patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,
+			v1alpha1.ManagedByRolloutsKey, ro.Name, v1alpha1.DefaultRolloutUniqueLabelKey, s.To)
+	}
+	if err := r.Client.Patch(ctx, svc, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
+		return fmt.Errorf("switch service %s/%s to %s: %w", ro.Namespace, s.Name, s.To, err)
+	}
+	r.event(ro, false, rules.ReasonSwitchService, fmt.Sprintf("Switched selector for service '%s' from '%s' to '%s'", s.Name, s.From, s.To))
+	return nil
+}
+
+// createPlanned creates the new ReplicaSet at its planned size and
+// journals its events; one of ours found there already (a stale cache) is
+// scaled to that size instead.
+func (r *Reconciler) createPlanned(ctx context.Context, a *applying, s pass.CreateReplicaSet) error {
+	rs := s.ReplicaSet.DeepCopy()
+	created, err := r.createReplicaSet(ctx, a.ro, rs)
+	if err != nil {
+		return err
+	}
+	a.sets[created.Name] = created
+	if created == rs {
+		return r.journal(ctx, a.ro, s.Events)
+	}
+	want := *s.ReplicaSet.Spec.Replicas
+	if created.Spec.Replicas != nil && *created.Spec.Replicas == want {
+		return nil
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, v1alpha1.DesiredReplicasAnnotation,
+		s.ReplicaSet.Annotations[v1alpha1.DesiredReplicasAnnotation], want)
+	if err := r.Client.Patch(ctx, created, rawMerge(patch)); err != nil {
+		return fmt.Errorf("scale ReplicaSet %s to %d: %w", created.Name, want, err)
+	}
+	return nil
+}
+
+// evict evicts the step's pods in order, at most its batch; a pod gone
+// already takes its place in the batch, one a PodDisruptionBudget keeps
+// gives it to the next.
+func (r *Reconciler) evict(ctx context.Context, a *applying, s pass.Evict) error {
+	byName := map[string]*corev1.Pod{}
+	for _, pods := range a.obs.Pods {
+		for i := range pods {
+			byName[pods[i].Name] = &pods[i]
+		}
+	}
+	evicted := 0
+	for _, name := range s.Pods {
+		if evicted >= s.Batch {
+			break
+		}
+		p := byName[name]
+		if p == nil {
+			continue
+		}
+		ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}}
+		err := r.Client.SubResource("eviction").Create(ctx, p, ev)
+		switch {
+		case err == nil:
+			evicted++
+			r.event(a.ro, false, rules.ReasonRolloutRestarting, fmt.Sprintf("Evicted pod %s for the restart requested at %s", p.Name, s.RestartAt))
+		case apierrors.IsNotFound(err):
+			evicted++
+		case apierrors.IsTooManyRequests(err):
+		default:
+			return fmt.Errorf("evict pod %s for restart: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// createRun makes an AnalysisRun from its templates (read around the
+// cache: only now are they needed), named and labelled as Argo Rollouts
+// does; a name taken by something else moves to the next one, and one of
+// ours from an earlier attempt whose status write was lost is reused.
+func (r *Reconciler) createRun(ctx context.Context, a *applying, s pass.CreateRun) error {
+	ro := a.ro
+	if s.Reuse != "" {
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: s.Reuse}, &v1alpha1.AnalysisRun{})
+		if !apierrors.IsNotFound(err) {
+			return client.IgnoreNotFound(err)
+		}
+	}
+	an := s.Analysis
+	spec, err := templates.Build(templates.Request{Templates: an.Templates, Args: s.Args, DryRun: an.DryRun, MeasurementRetention: an.MeasurementRetention}, r.lookupTemplate(ctx, ro.Namespace))
+	if err != nil {
+		return &invalidSpec{msg: fmt.Sprintf("analysis of rollout %s: %v", ro.Name, err)}
+	}
+	meta := an.AnalysisRunMetadata
+	var matchLabels map[string]string
+	if ro.Spec.Selector != nil {
+		matchLabels = ro.Spec.Selector.MatchLabels
+	}
+	for n := 0; ; n++ {
+		name := s.Name
+		if n > 0 {
+			name = templates.CollisionName(s.Name, n)
+		}
+		run := &v1alpha1.AnalysisRun{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: name, Namespace: ro.Namespace,
+				Labels:          templates.Labels(s.Type, s.Step, s.Hash, ro.Labels[v1alpha1.LabelControllerInstanceID], meta, matchLabels),
+				Annotations:     templates.Annotations(s.Revision, meta),
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout"))},
+			},
+			Spec: spec,
+		}
+		err := r.Client.Create(ctx, run)
+		if err == nil {
+			r.event(ro, false, rules.ReasonAnalysisRunCreated, fmt.Sprintf("Created AnalysisRun %s", name))
+			a.created[s.Slot] = name
+			return nil
+		}
+		if !apierrors.IsAlreadyExists(err) || n > 20 {
+			return fmt.Errorf("create AnalysisRun %s: %w", name, err)
+		}
+		var existing v1alpha1.AnalysisRun
+		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, &existing); err == nil {
+			if ref := metav1.GetControllerOf(&existing); ref != nil && ref.UID == ro.UID && !existing.Spec.Terminate && !existing.Status.Phase.Completed() &&
+				existing.Annotations[rules.SupersededAnnotation] == "" {
+				a.created[s.Slot] = name
+				return nil
+			}
+		}
+	}
+}
+
+// route drives the routers as the step says: managed routes removed when
+// asked; unless the weight may not move, the step's header and mirror
+// routes set, the weight reset first if the canary lost its pods, the
+// hashes updated and the weight set. A router still waiting for its
+// subsets to follow the hashes keeps the last weights (the ReplicaSet's
+// next status change brings the next reconcile).
+func (r *Reconciler) route(ctx context.Context, a *applying, s pass.Route) error {
+	ro, d := a.ro, s.Decision
+	routers := r.routers(ro, slicesOf(a.sets))
+	if d.RemoveManagedRoutes {
+		if err := routers.RemoveManagedRoutes(ctx); err != nil {
+			return routingError(ro, err)
+		}
+	}
+	if !d.MayMove {
+		return nil
+	}
+	for i := range s.Routes.Headers {
+		if err := routers.SetHeaderRoute(ctx, &s.Routes.Headers[i]); err != nil {
+			return routingError(ro, err)
+		}
+	}
+	for i := range s.Routes.Mirrors {
+		if err := routers.SetMirrorRoute(ctx, &s.Routes.Mirrors[i]); err != nil {
+			return routingError(ro, err)
+		}
+	}
+	if d.ResetFirst {
+		if err := routers.SetWeight(ctx, d.Desired, d.Additional...); err != nil {
+			return routingError(ro, err)
+		}
+	}
+	if err := routers.UpdateHash(ctx, d.CanaryHash, d.StableHash, d.Additional...); err != nil {
+		if errors.Is(err, traffic.ErrWait) {
+			a.weightsHeld = true
+			return nil
+		}
+		return routingError(ro, err)
+	}
+	if err := routers.SetWeight(ctx, d.Desired, d.Additional...); err != nil {
+		return routingError(ro, err)
+	}
+	if s.Previous != d.Desired {
+		r.event(ro, false, rules.ReasonTrafficWeightUpdated, fmt.Sprintf("Traffic weight updated from %d to %d", s.Previous, d.Desired))
+	}
+	return nil
+}
+
+// slicesOf lists the ReplicaSets the plan acts on.
+func slicesOf(sets map[string]*appsv1.ReplicaSet) []*appsv1.ReplicaSet {
+	out := make([]*appsv1.ReplicaSet, 0, len(sets))
+	for _, set := range sets {
+		out = append(out, set)
+	}
+	return out
+}
+
+// writePlannedStatus writes the plan's status — with the names of the runs
+// the shell created, and the last weights if the routers kept them — and,
+// once written, records the updates it ends in the duration histograms. A
+// failed write records nothing: the next reconcile derives the same ending
+// again, so each is counted once.
+func (r *Reconciler) writePlannedStatus(ctx context.Context, a *applying, s pass.WriteStatus) error {
+	ro := a.ro
+	st := s.Status
+	if a.weightsHeld {
+		st.Canary.Weights = ro.Status.Canary.Weights.DeepCopy()
+	}
+	for slot, name := range a.created {
+		ref := &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhasePending}
+		switch slot {
+		case pass.StepRun:
+			st.Canary.CurrentStepAnalysisRunStatus = ref
+		case pass.BackgroundRun:
+			st.Canary.CurrentBackgroundAnalysisRunStatus = ref
+		case pass.PrePromotionRun:
+			st.BlueGreen.PrePromotionAnalysisRunStatus = ref
+		case pass.PostPromotionRun:
+			st.BlueGreen.PostPromotionAnalysisRunStatus = ref
+		}
+	}
+	if err := r.writeStatus(ctx, ro, func(cur *v1alpha1.RolloutStatus) { *cur = st }); err != nil {
+		return err
+	}
+	for _, d := range s.Ended {
+		total, progression, pause, ok := duration.Seconds(d)
+		if !ok {
+			continue
+		}
+		metrics.ObserveRolloutDuration(string(d.CompletionStatus), total, progression, pause)
+		if r.Log != nil {
+			r.Log.InfoContext(ctx, "rollout update ended", "rollout", ro.Namespace+"/"+ro.Name, "status", d.CompletionStatus,
+				"seconds", total, "progressionSeconds", progression, "manualPauseSeconds", pause)
+		}
+	}
+	return nil
+}
+
+// syncRoleMetadata brings a ReplicaSet's template, and its live pods, to
+// the role metadata it should carry, removing what an earlier role added.
+//
+// Pods are not cached (they are needed only at these role changes), so the
+// change is made in two writes: the template first, so pods created from now
+// on carry the new role; then, once the live pods are patched from an
+// uncached list, the ephemeral-metadata annotation that marks the change done.
+// A controller killed in between finds the annotation unchanged and redoes
+// the (idempotent) work.
+func (r *Reconciler) syncRoleMetadata(ctx context.Context, set *appsv1.ReplicaSet, desired *v1alpha1.PodTemplateMetadata) error {
+	old := ephemeral.Recorded(set.Annotations)
+	labels, annotations := ephemeral.Swap(set.Spec.Template.Labels, set.Spec.Template.Annotations, old, desired)
+	labels[v1alpha1.DefaultRolloutUniqueLabelKey] = set.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	if !maps.Equal(labels, set.Spec.Template.Labels) || !maps.Equal(annotations, set.Spec.Template.Annotations) {
+		orig := set.DeepCopy()
+		set.Spec.Template.Labels, set.Spec.Template.Annotations = labels, annotations
+		if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
+			return fmt.Errorf("update role metadata of ReplicaSet %s: %w", set.Name, err)
+		}
+	}
+	if err := r.syncPodMetadata(ctx, set, old, desired); err != nil {
+		return err
+	}
+	orig := set.DeepCopy()
+	if set.Annotations == nil {
+		set.Annotations = map[string]string{}
+	}
+	if enc := ephemeral.Encode(desired); enc != "" {
+		set.Annotations[v1alpha1.EphemeralMetadataAnnotation] = enc
+	} else {
+		delete(set.Annotations, v1alpha1.EphemeralMetadataAnnotation)
+	}
+	if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
+		return fmt.Errorf("record role metadata of ReplicaSet %s: %w", set.Name, err)
+	}
+	return nil
+}
