@@ -20,10 +20,8 @@ import (
 
 // PodTemplateHash returns the rollouts-pod-template-hash value for template.
 // A non-nil collisionCount (status.collisionCount) is mixed in, as Argo does
-// to move off a name that is taken; nil and 0 give different hashes.
-//
-// It panics only if the template cannot be JSON-encoded, which cannot
-// happen for a template read from the API server.
+// to move off a name that is taken; nil and 0 give different hashes. It
+// never panics (see normalizedJSON).
 func PodTemplateHash(template *corev1.PodTemplateSpec, collisionCount *int32) string {
 	h := fnv.New32a()
 	_, _ = h.Write(normalizedJSON(template))
@@ -56,9 +54,7 @@ func LegacyPodTemplateHash(template *corev1.PodTemplateSpec, collisionCount *int
 // StepHash returns the status.currentStepHash value for a canary step list.
 // Empty and nil lists hash alike: Argo hashes after a JSON round trip of the
 // Rollout, in which `steps: []` is dropped (omitempty) and comes back nil.
-//
-// It panics only if a step cannot be JSON-encoded (a plugin config that is
-// not valid JSON), which cannot happen for steps read from the API server.
+// It never panics (see normalizedJSON).
 func StepHash(steps []v1alpha1.CanaryStep) string {
 	if len(steps) == 0 {
 		steps = nil
@@ -97,18 +93,25 @@ func encode(sum uint32) string {
 // hashing. Round-tripping just the hashed field is equivalent, and unlike a
 // whole-Rollout round trip it keeps a template resolved from workloadRef
 // (RolloutSpec.MarshalJSON leaves those out).
+//
+// A value that does not survive the round trip has no Argo hash to match,
+// and hashing runs on every reconcile, so it must not panic: a value that
+// encodes but does not decode again (metav1.Time writes a year outside
+// 0000-9999, such as "0000-01-01T00:30:00+01:00" in UTC, but cannot parse
+// it back) hashes its first encoding, and one that does not encode at all
+// (a plugin config that is not JSON, set in memory) hashes its Go dump.
+// Both are deterministic, so the hash stays put across reconciles.
 func normalizedJSON[T any](v *T) []byte {
 	data, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("podhash: encoding %T: %v", v, err))
+		return []byte(dump.ForHash(v))
 	}
 	var fresh T
 	if err := json.Unmarshal(data, &fresh); err != nil {
-		panic(fmt.Sprintf("podhash: decoding %T: %v", v, err))
+		return data
 	}
-	data, err = json.Marshal(&fresh)
-	if err != nil {
-		panic(fmt.Sprintf("podhash: re-encoding %T: %v", v, err))
+	if again, err := json.Marshal(&fresh); err == nil {
+		return again
 	}
 	return data
 }
