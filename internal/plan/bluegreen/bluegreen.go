@@ -19,13 +19,6 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
-// Event reasons particular to blue-green; the shared ones are canary's.
-const (
-	// ReasonSkipAnalysis is the fast rollback to a ReplicaSet still inside
-	// its scale-down delay.
-	ReasonSkipAnalysis = "SkipSteps"
-)
-
 // Observed is what Advance needs to know beyond the Rollout.
 type Observed struct {
 	// NewHash is the pod-template hash of the Rollout's template.
@@ -98,7 +91,7 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		case st.StableRS != "" && obs.FastRollback:
 			// promoteFull is the memory of the fast track across reconciles.
 			st.PromoteFull = true
-			p.Events = append(p.Events, rules.Event{Reason: ReasonSkipAnalysis, Message: "Fast rollback to a ReplicaSet within its scale-down delay"})
+			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonSkipSteps, Message: "Fast rollback to a ReplicaSet within its scale-down delay"})
 		case st.StableRS != "" && obs.RollbackWithinWindow:
 			st.PromoteFull = true
 			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonSkipSteps, Message: rules.RollbackWithinWindowMessage})
