@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"time"
 
@@ -144,7 +145,8 @@ type RolloutPause struct {
 }
 
 // DurationSeconds converts the pause duration to whole seconds: 0 when it is
-// not set, -1 when the string is neither digits nor a Go duration.
+// not set, -1 when the string is neither digits nor a Go duration, or is a
+// duration too long for int32 seconds (over about 68 years).
 func (p RolloutPause) DurationSeconds() int32 {
 	if p.Duration == nil {
 		return 0
@@ -156,10 +158,13 @@ func (p RolloutPause) DurationSeconds() int32 {
 		return int32(n)
 	}
 	d, err := time.ParseDuration(p.Duration.StrVal)
-	if err != nil {
+	// Converting an out-of-range float to int32 gives a value of the
+	// platform's choosing (math.MinInt32 on amd64, math.MaxInt32 on arm64),
+	// so the range is checked on the integer seconds instead.
+	if secs := d / time.Second; err != nil || secs < math.MinInt32 || secs > math.MaxInt32 {
 		return -1
 	}
-	return int32(d.Seconds())
+	return int32(d / time.Second)
 }
 
 // DurationFromInt returns a pause duration of i seconds.
