@@ -86,6 +86,17 @@ test: prereqs-test lint build ## every test: lint, unit, drift, end-to-end on th
 prereqs-test:
 	@$(GO) run ./internal/localprom/prereqs test
 
+# The model-based fuzzer (test/model; docs/fuzzing.md) for FUZZ_TIME from a
+# fresh base seed (FUZZ_SEED=… repeats a run), then the Go native fuzz
+# targets through hack/fuzz-go.sh, FUZZ_GO_TIME each, when that script is
+# there. Both print what they ran; a violation is shrunk and saved.
+FUZZ_TIME ?= 10m
+FUZZ_GO_TIME ?= 1m
+.PHONY: fuzz
+fuzz: ## the Rollout model fuzzer for FUZZ_TIME (default 10m), then hack/fuzz-go.sh if present
+	$(GO) test ./test/model -run '^TestModel$$' -count=1 -v -timeout 0 -model.duration=$(FUZZ_TIME) -model.base=$(or $(FUZZ_SEED),$$(date +%s))
+	@if test -x hack/fuzz-go.sh; then FUZZTIME=$(FUZZ_GO_TIME) hack/fuzz-go.sh; else echo "fuzz: no hack/fuzz-go.sh, so no Go native fuzz targets run"; fi
+
 # unit is the fast loop: every package's tests but the end-to-end suites
 # (test/e2e), the benchmarks (bench) and internal/localprom (a real
 # Prometheus), with -short skipping what shells out to build (the CRD drift
