@@ -170,7 +170,7 @@ func TestCompleteFromTemplateNames(t *testing.T) {
 	ns := "ns"
 	flags.Namespace = &ns
 	o := &Options{Flags: flags}
-	o.SetClient(fakeClient(t, at("smoke", "ns"), at("success-rate", "ns"), at("smoke-elsewhere", "other"), cat), nil)
+	o.SetClient(fakeClient(t, at("smoke", "ns"), at("success-rate", "ns"), at("smoke-elsewhere", "other"), cat))
 	cmd := newCreateAnalysisRunCommand(o)
 	complete, ok := cmd.GetFlagCompletionFunc("from")
 	if !ok {

@@ -29,7 +29,7 @@ func getOptions(t *testing.T, ns string) (*Options, *bytes.Buffer) {
 	flags.Namespace = &ns
 	var out bytes.Buffer
 	o := &Options{Flags: flags, Streams: genericiooptions.IOStreams{Out: &out, ErrOut: &out}}
-	o.SetClient(fakeClient(t, ro("demo", "ns"), ro("elsewhere", "other")), nil)
+	o.SetClient(fakeClient(t, ro("demo", "ns"), ro("elsewhere", "other")))
 	return o, &out
 }
 

@@ -61,7 +61,7 @@ func newFakeCLI(t *testing.T, objs ...client.Object) *fakeCLI {
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.Namespace = &ns
 	f.o = &Options{Streams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: &f.out, ErrOut: &f.errOut}, Flags: flags}
-	f.o.SetClient(f.client, nil)
+	f.o.SetClient(f.client)
 	return f
 }
 
@@ -321,7 +321,7 @@ func TestStatusWatchesUntilHealthy(t *testing.T) {
 			return c.Get(ctx, key, obj, opts...)
 		},
 	}).Build()
-	f.o.SetClient(c, nil)
+	f.o.SetClient(c)
 	if err := f.run(newStatusCommand, "demo", "--timeout", "10s"); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,8 +28,7 @@ type Options struct {
 	KlogLevel int
 	LogLevel  string
 
-	client    client.Client
-	clientset kubernetes.Interface
+	client client.Client
 }
 
 // NewRootCommand is `kubectl argo rollouts` with every subcommand.
@@ -110,25 +108,8 @@ func (o *Options) Client() (client.Client, error) {
 	return o.client, nil
 }
 
-// Clientset is a typed Kubernetes client.
-func (o *Options) Clientset() (kubernetes.Interface, error) {
-	if o.clientset != nil {
-		return o.clientset, nil
-	}
-	cfg, err := o.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect to the cluster: %w", err)
-	}
-	o.clientset = cs
-	return cs, nil
-}
-
-// SetClient replaces the clients, for tests.
-func (o *Options) SetClient(c client.Client, cs kubernetes.Interface) { o.client, o.clientset = c, cs }
+// SetClient replaces the client, for tests.
+func (o *Options) SetClient(c client.Client) { o.client = c }
 
 // kubeconfigError turns a kubeconfig problem into one line a person can
 // act on.

@@ -164,13 +164,6 @@ func severity(p v1alpha1.AnalysisPhase) int {
 	return 0
 }
 
-// Worst is the worse of two phases; a tie keeps a.
-func Worst(a, b v1alpha1.AnalysisPhase) v1alpha1.AnalysisPhase {
-	if severity(b) > severity(a) {
-		return b
-	}
-	return a
-}
 
 // Transition is a metric whose phase Assess changed, for events
 // (Metric<Phase> when To is completed).

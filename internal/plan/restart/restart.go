@@ -74,9 +74,6 @@ type Decision struct {
 	Done bool
 }
 
-// Evict is the first Batch pods of Order: what is evicted when no
-// PodDisruptionBudget refuses.
-func (d Decision) Evict() []string { return d.Order[:min(d.Batch, len(d.Order))] }
 
 // Plan decides the restart's next batch. A restartAt still in the future
 // (`restart --in`) evicts nothing yet.
