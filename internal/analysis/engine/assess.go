@@ -164,7 +164,6 @@ func severity(p v1alpha1.AnalysisPhase) int {
 	return 0
 }
 
-
 // Transition is a metric whose phase Assess changed, for events
 // (Metric<Phase> when To is completed).
 type Transition struct {
