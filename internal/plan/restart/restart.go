@@ -74,7 +74,6 @@ type Decision struct {
 	Done bool
 }
 
-
 // Plan decides the restart's next batch. A restartAt still in the future
 // (`restart --in`) evicts nothing yet.
 func Plan(in Input) Decision {
