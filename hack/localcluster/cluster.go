@@ -35,6 +35,16 @@ func (c *cluster) name() string {
 	return "aviary-" + hex.EncodeToString(sum[:])[:8]
 }
 
+// controlPlaneFlags are extra flags of the control plane's components. One
+// controller manager and one scheduler need no leader election, and with it
+// a busy machine (the API server slow to answer a lease renewal within its
+// 10 s deadline) made kube-controller-manager exit, stopping every
+// ReplicaSet and namespace controller for the rest of the test run.
+var controlPlaneFlags = []string{
+	"--extra-args", "kube-controller-manager=leader-elect=false",
+	"--extra-args", "kube-scheduler=leader-elect=false",
+}
+
 // up starts the cluster unless a healthy one is already running with the
 // current stages.yaml; it is safe to call from several processes at once.
 func (c *cluster) up() error {
@@ -45,7 +55,9 @@ func (c *cluster) up() error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(stages)
+	// The stamp covers the control plane's own flags too, so a cluster
+	// started with other flags is restarted like one with other stages.
+	sum := sha256.Sum256(append(stages, []byte(strings.Join(controlPlaneFlags, "\n"))...))
 	stagesSum := hex.EncodeToString(sum[:])
 	unlock, err := lockFile(filepath.Join(c.dir, ".cluster.lock"))
 	if err != nil {
@@ -71,7 +83,7 @@ func (c *cluster) up() error {
 			fmt.Fprintf(c.log, "localcluster: reusing running cluster %s\n", c.name())
 			return nil
 		}
-		fmt.Fprintf(c.log, "localcluster: stages.yaml changed since cluster %s started: restarting it so that kwok plays the new stages\n", c.name())
+		fmt.Fprintf(c.log, "localcluster: stages.yaml or the control plane flags changed since cluster %s started: restarting it with the new ones\n", c.name())
 		if out, err := c.kwokctl(bins, "delete", "cluster").CombinedOutput(); err != nil {
 			return fmt.Errorf("kwokctl delete cluster: %w\n%s", err, out)
 		}
@@ -100,6 +112,7 @@ func (c *cluster) up() error {
 		"--disable-qps-limits",
 		"--wait", "2m",
 	)
+	create.Args = append(create.Args, controlPlaneFlags...)
 	if out, err := create.CombinedOutput(); err != nil {
 		return fmt.Errorf("kwokctl create cluster: %w\n%s", err, out)
 	}
