@@ -67,14 +67,18 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 }
 
 // logPlan logs the plan's decisions at info, once per reconcile that does
-// more than keep the status as it is.
+// more than keep the status as it is. The status write and the release of
+// what the spec no longer names are in every plan; a release that lets go
+// of something records an event of its own.
 func (r *Reconciler) logPlan(ctx context.Context, ro *v1alpha1.Rollout, p pass.Plan) {
 	if r.Log == nil {
 		return
 	}
 	var what []string
 	for _, s := range p.Steps {
-		if _, status := s.(pass.WriteStatus); !status {
+		switch s.(type) {
+		case pass.WriteStatus, pass.ReleaseUnreferenced:
+		default:
 			what = append(what, s.Describe())
 		}
 	}
