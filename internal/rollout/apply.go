@@ -172,8 +172,8 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 		}
 		r.event(ro, false, rules.ReasonScalingReplicaSet, fmt.Sprintf("Scaled Deployment %s to %d (workloadRef scaleDown %s)", d.Name, s.Replicas, ro.Spec.WorkloadRef.ScaleDown))
 		return nil
-	case pass.RecordRevision:
-		return r.recordRevision(ctx, ro, s.Revision)
+	case pass.Annotate:
+		return r.annotate(ctx, ro, s.Annotations)
 	case pass.Journal:
 		return r.journal(ctx, ro, s.Events)
 	case pass.WriteStatus:

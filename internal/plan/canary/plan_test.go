@@ -2,6 +2,7 @@ package canary
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/pass"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
 
@@ -79,6 +81,13 @@ func describe(p pass.Plan) string {
 			out = append(out, fmt.Sprintf("scale %s %d->%d", s.ReplicaSet[len(s.ReplicaSet)-3:], s.From, s.To))
 		case pass.SwitchService:
 			out = append(out, "switch "+s.Name)
+		case pass.Annotate:
+			var keys []string
+			for k, v := range s.Annotations {
+				keys = append(keys, k+"="+v)
+			}
+			slices.Sort(keys)
+			out = append(out, "annotate "+strings.Join(keys, ","))
 		default:
 			out = append(out, fmt.Sprintf("%T", s)[len("pass."):])
 		}
@@ -104,6 +113,7 @@ func TestPlan(t *testing.T) {
 		ro.Annotations = map[string]string{v1alpha1.RevisionAnnotation: "2"}
 		return ro
 	}
+	v2Hash := podhash.PodTemplateHash(&v2(0).Spec.Template, nil)
 	services := func(canaryHash string) map[string]*corev1.Service {
 		return map[string]*corev1.Service{"web-canary": planService("web-canary", canaryHash), "web-stable": planService("web-stable", stableHash)}
 	}
@@ -115,7 +125,7 @@ func TestPlan(t *testing.T) {
 		{
 			name: "first deploy: the ReplicaSet is created at full size before any Service points at it, then the status",
 			obs:  pass.Observed{Rollout: v1, Services: map[string]*corev1.Service{"web-canary": planService("web-canary", ""), "web-stable": planService("web-stable", "")}},
-			want: []string{"ReleaseUnreferenced", "create at 2", "RecordRevision", "journal RolloutCompleted", "status step 2 paused false phase Progressing"},
+			want: []string{"ReleaseUnreferenced", "create at 2", "annotate rollout.argoproj.io/revision=1", "journal RolloutCompleted", "status step 2 paused false phase Progressing"},
 		},
 		{
 			name: "a missing Service is InvalidSpec, and nothing is done",
@@ -131,18 +141,41 @@ func TestPlan(t *testing.T) {
 				return ro
 			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS}, Services: services(stableHash)},
 			// RolloutUpdated and NewReplicaSetCreated go with the create.
-			want: []string{"ReleaseUnreferenced", "create at 1", "RecordRevision", "journal RolloutNotCompleted", "status step 0 paused false phase Progressing"},
+			want: []string{"ReleaseUnreferenced", "create at 1", "annotate rollout.argoproj.io/revision=2", "journal RolloutNotCompleted", "status step 0 paused false phase Progressing"},
 		},
 		{
 			name: "at a pause: the gate holds; the stable is at the step's size (50%: 1 of 2)",
 			obs: pass.Observed{Rollout: v2(1, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(planNow)}),
 				ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(podhash.PodTemplateHash(&v2(1).Spec.Template, nil))},
-			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1", "journal RolloutNotCompleted", "status step 1 paused true phase Paused"},
+			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
+				"annotate rollouts.aviary.dev/paused-at=" + v2Hash + "/1", "journal RolloutNotCompleted", "status step 1 paused true phase Paused"},
 		},
 		{
 			name: "promoted at the gate: the last step completes in the same pass, and the stable makes room first (maxSurge 1 of 2)",
 			obs: pass.Observed{Rollout: v2(1), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)},
 				Services: services(podhash.PodTemplateHash(&v2(1).Spec.Template, nil))},
+			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
+				"journal RolloutNotCompleted,RolloutStepCompleted,RolloutResumed", "status step 2 paused false phase Progressing"},
+		},
+		{
+			name: "Argo CD's skip from one pause: {} onto the next: the second gate holds (the flag it leaves is the first gate's)",
+			obs: pass.Observed{Rollout: func() *v1alpha1.Rollout {
+				ro := v2(1) // skip: currentStepIndex 0 -> 1, pauseConditions cleared, controllerPause left set
+				ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{}}, {Pause: &v1alpha1.RolloutPause{}}}
+				ro.Status.CurrentStepHash = podhash.StepHash(ro.Spec.Strategy.Canary.Steps)
+				ro.Annotations[rules.PausedAtAnnotation] = v2Hash + "/0"
+				return ro
+			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(v2Hash)},
+			want: []string{"ReleaseUnreferenced", "scale " + v2Hash[len(v2Hash)-3:] + " 1->0",
+				"annotate rollouts.aviary.dev/paused-at=" + v2Hash + "/1", "journal RolloutNotCompleted,RolloutPaused", "status step 1 paused true phase Paused"},
+		},
+		{
+			name: "a promote at the gate the controller holds resumes it",
+			obs: pass.Observed{Rollout: func() *v1alpha1.Rollout {
+				ro := v2(1)
+				ro.Annotations[rules.PausedAtAnnotation] = v2Hash + "/1"
+				return ro
+			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(v2Hash)},
 			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
 				"journal RolloutNotCompleted,RolloutStepCompleted,RolloutResumed", "status step 2 paused false phase Progressing"},
 		},

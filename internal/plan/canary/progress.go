@@ -26,6 +26,10 @@ type Progress struct {
 	RequeueAfter time.Duration
 	// Runs are the AnalysisRuns the update needs now.
 	Runs Runs
+	// PausedAt names the pause step the rollout is held at (PausedAtValue),
+	// "" when it is not at one; the shell records it on the Rollout before
+	// the status that pauses there.
+	PausedAt string
 }
 
 // Observed is what Advance needs to know about the ReplicaSets.
@@ -47,6 +51,10 @@ type Observed struct {
 	// RollbackWithinWindow: the new ReplicaSet is an older one within
 	// spec.rollbackWindow (see WithinRollbackWindow).
 	RollbackWithinWindow bool
+	// PausedAt is the pause step the controller last held the rollout at
+	// (the Rollout's rules.PausedAtAnnotation, PausedAtValue's form), ""
+	// when unknown.
+	PausedAt string
 }
 
 // Advance moves the canary's step state one decision forward. ro is not
@@ -54,7 +62,16 @@ type Observed struct {
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	p := advance(ro, obs, now)
 	rules.SettlePause(&p.Status, ro.Spec.Paused)
+	if rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) && p.Status.CurrentStepIndex != nil {
+		p.PausedAt = PausedAtValue(p.Status.CurrentPodHash, *p.Status.CurrentStepIndex)
+	}
 	return p
+}
+
+// PausedAtValue names a pause step of a revision, as the Rollout's
+// rules.PausedAtAnnotation records it.
+func PausedAtValue(hash string, step int32) string {
+	return fmt.Sprintf("%s/%d", hash, step)
 }
 
 func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
@@ -208,7 +225,7 @@ func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed
 	case step.SetWeight != nil, step.SetCanaryScale != nil:
 		return obs.AtDesiredReplicas, 0, nil
 	case step.Pause != nil:
-		return pauseDone(st, *step.Pause, now)
+		return pauseDone(st, *step.Pause, obs, now)
 	case step.SetHeaderRoute != nil, step.SetMirrorRoute != nil:
 		// Done at once: the traffic reconcile applies every route step up
 		// to the current index (weights.RoutesAt), in this same pass.
@@ -222,7 +239,15 @@ func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed
 // pauseDone handles a pause step: the first visit adds the CanaryPauseStep
 // condition; a user clearing the conditions (controllerPause still true)
 // resumes; a duration elapses on its own.
-func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time.Time) (bool, time.Duration, []rules.Event) {
+//
+// The flag alone does not say which step was resumed: Argo CD's
+// skip-current-step clears the conditions and moves currentStepIndex at
+// once, leaving the flag of the pause it skipped. Landing on another pause
+// step that way is not a resume of it (Argo Rollouts takes it for one and
+// passes the gate); obs.PausedAt, the step the controller last held, tells
+// the two apart. Without it (a rollout paused before Aviary recorded it)
+// the flag is taken as a resume, as before.
+func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, obs Observed, now time.Time) (bool, time.Duration, []rules.Event) {
 	var cond *v1alpha1.PauseCondition
 	for i := range st.PauseConditions {
 		if st.PauseConditions[i].Reason == v1alpha1.PauseReasonCanaryPauseStep {
@@ -230,7 +255,8 @@ func pauseDone(st *v1alpha1.RolloutStatus, pause v1alpha1.RolloutPause, now time
 		}
 	}
 	if cond == nil {
-		if st.ControllerPause {
+		moved := obs.PausedAt != "" && st.CurrentStepIndex != nil && obs.PausedAt != PausedAtValue(st.CurrentPodHash, *st.CurrentStepIndex)
+		if st.ControllerPause && !moved {
 			// The user resumed (promote cleared the conditions).
 			st.ControllerPause = false
 			return true, 0, []rules.Event{{Reason: rules.ReasonResumed, Message: "Rollout is resumed"}}

@@ -44,6 +44,8 @@ type Builder struct {
 	managed  map[string]bool
 	invalid  string
 	requeue  time.Duration
+	// annotations are written on the Rollout before the journal and status.
+	annotations map[string]string
 	// Progressed: a step moves the Rollout on (a ReplicaSet created or
 	// scaled, a Service switched).
 	Progressed bool
@@ -72,6 +74,15 @@ func (b *Builder) Invalid(msg string) {
 
 // Failed reports whether the plan became an InvalidSpec report.
 func (b *Builder) Failed() bool { return b.invalid != "" }
+
+// Annotate asks for an annotation on the Rollout, written before the
+// journal and the status that depend on it.
+func (b *Builder) Annotate(key, value string) {
+	if b.annotations == nil {
+		b.annotations = map[string]string{}
+	}
+	b.annotations[key] = value
+}
 
 // Requeue asks to be looked at again after d at the latest (0: no ask).
 func (b *Builder) Requeue(d time.Duration) { b.requeue = Earliest(b.requeue, d) }
@@ -473,7 +484,10 @@ func (b *Builder) Finish(rs roles.Roles, st v1alpha1.RolloutStatus, restarted bo
 		}
 	}
 	if want, due := revision.Annotation(ro, rs.New); due {
-		b.Add(RecordRevision{Revision: want})
+		b.Annotate(v1alpha1.RevisionAnnotation, want)
+	}
+	if len(b.annotations) > 0 {
+		b.Add(Annotate{Annotations: b.annotations})
 	}
 	if evs := slices.Concat(c.Summary, events, c.Deadline); len(evs) > 0 {
 		b.Add(Journal{Events: evs})

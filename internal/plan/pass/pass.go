@@ -212,8 +212,10 @@ type ScaleWorkload struct {
 	Replicas   int32
 }
 
-// RecordRevision writes the Rollout's revision annotation.
-type RecordRevision struct{ Revision string }
+// Annotate writes annotations of the Rollout itself in one metadata patch:
+// its revision (rollout.argoproj.io/revision, which Argo CD shows) and the
+// pause step the controller holds it at (rules.PausedAtAnnotation).
+type Annotate struct{ Annotations map[string]string }
 
 // Journal records decision events exactly once.
 type Journal struct{ Events []rules.Event }
@@ -270,7 +272,7 @@ func (s Route) Describe() string {
 func (s ScaleWorkload) Describe() string {
 	return fmt.Sprintf("scale workloadRef Deployment %s to %d", s.Deployment, s.Replicas)
 }
-func (s RecordRevision) Describe() string { return "record rollout revision " + s.Revision }
+func (s Annotate) Describe() string { return fmt.Sprintf("annotate rollout %v", s.Annotations) }
 func (s Journal) Describe() string {
 	reasons := make([]string, 0, len(s.Events))
 	for _, e := range s.Events {

@@ -54,3 +54,9 @@ func ScalingMessage(name, revision string, from, to int32) string {
 	}
 	return fmt.Sprintf("Scaled %s ReplicaSet %s (revision %s) from %d to %d", dir, name, revision, from, to)
 }
+
+// PausedAtAnnotation records on the Rollout the pause step the controller
+// last held it at ("<pod-template-hash>/<step index>"), so that a client
+// moving the step and clearing the pause (Argo CD's skip) is not taken for
+// a resume of the pause step it lands on.
+const PausedAtAnnotation = "rollouts.aviary.dev/paused-at"

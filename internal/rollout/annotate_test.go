@@ -15,10 +15,10 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/revision"
 )
 
-// recordRevision, as a plan asks for it (revision.Annotation), sends one
+// annotate, as a plan asks for it (revision.Annotation), sends one
 // metadata patch when the new ReplicaSet's revision differs from the Rollout's annotation and none when it does
 // not; the Rollout's other annotations and its status are left alone.
-func TestRecordRevisionPatchesOnlyOnChange(t *testing.T) {
+func TestAnnotateRevisionPatchesOnlyOnChange(t *testing.T) {
 	scheme, err := manager.Scheme()
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestRecordRevisionPatchesOnlyOnChange(t *testing.T) {
 		}
 		ro.Status.CurrentPodHash = "decided" // what this reconcile decided, not yet written
 		if want, due := revision.Annotation(&ro, newRS(step.rev)); due {
-			if err := r.recordRevision(ctx, &ro, want); err != nil {
+			if err := r.annotate(ctx, &ro, map[string]string{v1alpha1.RevisionAnnotation: want}); err != nil {
 				t.Fatal(err)
 			}
 		}
