@@ -61,6 +61,9 @@ type Progress struct {
 	// Active and Preview are the hashes the active and preview Services
 	// should select ("" leaves a Service as it is).
 	Active, Preview string
+	// resumedInconclusive: a user promoted past an inconclusive run in
+	// this pass.
+	resumedInconclusive bool
 }
 
 // Advance moves a blue-green Rollout one decision forward. ro is not
@@ -151,7 +154,10 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			p.Status = st
 			return p
 		}
-		if !st.PromoteFull && !pauseDone(bg, &st, &p, now) {
+		// A user's promote past an inconclusive pre-promotion run is the
+		// promotion itself: asking for another at the BlueGreenPause would
+		// judge the run again on the next pass and pause once more.
+		if !st.PromoteFull && !p.resumedInconclusive && !pauseDone(bg, &st, &p, now) {
 			p.Status = st
 			return p
 		}
@@ -257,6 +263,7 @@ func judge(run *rules.Run, ref **v1alpha1.RolloutAnalysisRunStatus, st *v1alpha1
 		}
 		if st.ControllerPause {
 			st.ControllerPause = false
+			p.resumedInconclusive = true
 			p.Events = append(p.Events, rules.Event{Reason: rules.ReasonResumed, Message: "Rollout is resumed"})
 			return true
 		}

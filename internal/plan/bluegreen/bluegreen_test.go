@@ -234,3 +234,37 @@ func TestPromoteFullLiftsAnAbort(t *testing.T) {
 		t.Fatalf("promote --full must lift the abort and switch: %+v", p)
 	}
 }
+
+// One promote past an inconclusive pre-promotion run promotes a rollout
+// with autoPromotionEnabled false: the BlueGreenPause is not asked for on
+// top, the run is not judged again, and the resume is recorded once. (The
+// model fuzzer found the loop this replaced: bluegreen-inconclusive-
+// promote-cycles.)
+func TestPromotePastInconclusivePrePromotion(t *testing.T) {
+	ro := updating(func(bg *v1alpha1.BlueGreenStrategy) {
+		bg.AutoPromotionEnabled = new(false)
+		bg.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "smoke"}}}
+	})
+	obs := seen(3, 3, "old")
+	obs.PreRun = &rules.Run{Name: "r-pre", Phase: v1alpha1.AnalysisPhaseInconclusive}
+	p := step(ro, obs, t0)
+	if !rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) || !p.Status.ControllerPause {
+		t.Fatalf("an inconclusive run pauses: %+v", p.Status)
+	}
+	ro.Status.PauseConditions = nil // promote
+	resumes := 0
+	for i := range 4 {
+		p = step(ro, obs, t0.Add(time.Duration(i)*time.Minute))
+		for _, e := range p.Events {
+			if e.Reason == rules.ReasonResumed {
+				resumes++
+			}
+		}
+		if len(p.Status.PauseConditions) != 0 {
+			t.Fatalf("pass %d after the promote: paused again %v", i, p.Status.PauseConditions)
+		}
+	}
+	if resumes != 1 || p.Active != "new" || !p.Status.BlueGreen.ScaleUpPreviewCheckPoint {
+		t.Fatalf("resumed %d times, active %q, checkpoint %v: want one resume and the promotion", resumes, p.Active, p.Status.BlueGreen.ScaleUpPreviewCheckPoint)
+	}
+}
