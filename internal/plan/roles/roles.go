@@ -300,9 +300,10 @@ func Metadata(ro *v1alpha1.Rollout, rs Roles) map[*appsv1.ReplicaSet]*v1alpha1.P
 }
 
 // RollbackTarget reports whether the desired ReplicaSet is older than the
-// stable one: the template went back to an earlier revision.
+// stable one: the template went back to an earlier revision. One not
+// created yet (no creation time) is the newest of all.
 func RollbackTarget(rs Roles) bool {
-	return rs.New != nil && rs.Stable != nil && rs.New != rs.Stable &&
+	return rs.New != nil && rs.Stable != nil && rs.New != rs.Stable && !rs.New.CreationTimestamp.IsZero() &&
 		rs.New.CreationTimestamp.Before(&rs.Stable.CreationTimestamp)
 }
 

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -42,5 +43,31 @@ func TestCurrentHashFindsTheReplicaSetAnUndoCopied(t *testing.T) {
 	ro.Spec.Template.Spec.Containers[0].Image = "demo:yellow"
 	if got := CurrentHash(ro, rsList); got == blueHash || got == green.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] {
 		t.Fatalf("a new template matched an old ReplicaSet: %q", got)
+	}
+}
+
+func TestRollbackTarget(t *testing.T) {
+	at := func(min int) *appsv1.ReplicaSet {
+		rs := &appsv1.ReplicaSet{}
+		if min >= 0 {
+			rs.CreationTimestamp = metav1.NewTime(time.Date(2026, 1, 1, 0, min, 0, 0, time.UTC))
+		}
+		return rs
+	}
+	stable := at(10)
+	for _, c := range []struct {
+		name string
+		rs   Roles
+		want bool
+	}{
+		{"an older ReplicaSet again", Roles{New: at(5), Stable: stable}, true},
+		{"a newer one", Roles{New: at(15), Stable: stable}, false},
+		{"one being created", Roles{New: at(-1), Stable: stable}, false},
+		{"the stable itself", Roles{New: stable, Stable: stable}, false},
+		{"no stable", Roles{New: at(5)}, false},
+	} {
+		if got := RollbackTarget(c.rs); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
 	}
 }
