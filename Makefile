@@ -94,7 +94,7 @@ FUZZ_TIME ?= 10m
 FUZZ_GO_TIME ?= 1m
 .PHONY: fuzz
 fuzz: ## the Rollout model fuzzer for FUZZ_TIME (default 10m), then hack/fuzz-go.sh if present
-	$(GO) test ./test/model -run '^TestModel$$' -count=1 -v -timeout 0 -model.duration=$(FUZZ_TIME) -model.base=$(or $(FUZZ_SEED),$$(date +%s))
+	$(GO) test ./test/model -run '^TestModel$$' -count=1 -v -timeout 0 -model.duration=$(FUZZ_TIME) -model.base=$(or $(FUZZ_SEED),$$(date +%s)) -model.save=testdata/regressions
 	@if test -x hack/fuzz-go.sh; then FUZZTIME=$(FUZZ_GO_TIME) hack/fuzz-go.sh; else echo "fuzz: no hack/fuzz-go.sh, so no Go native fuzz targets run"; fi
 
 # unit is the fast loop: every package's tests but the end-to-end suites
