@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,9 +68,9 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 }
 
 // logPlan logs the plan's decisions at info, once per reconcile that does
-// more than keep the status as it is. The status write and the release of
-// what the spec no longer names are in every plan; a release that lets go
-// of something records an event of its own.
+// more than keep the status as it is. The status write and the look for
+// router objects to release are in every plan; a release that lets go of
+// something records an event of its own.
 func (r *Reconciler) logPlan(ctx context.Context, ro *v1alpha1.Rollout, p pass.Plan) {
 	if r.Log == nil {
 		return
@@ -77,7 +78,7 @@ func (r *Reconciler) logPlan(ctx context.Context, ro *v1alpha1.Rollout, p pass.P
 	var what []string
 	for _, s := range p.Steps {
 		switch s.(type) {
-		case pass.WriteStatus, pass.ReleaseUnreferenced:
+		case pass.WriteStatus, pass.ReleaseRouterObjects:
 		default:
 			what = append(what, s.Describe())
 		}
@@ -93,8 +94,26 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 	switch s := s.(type) {
 	case pass.StampRevision:
 		return r.stampRevision(ctx, a, s)
-	case pass.ReleaseUnreferenced:
-		return r.releaseUnreferenced(ctx, ro)
+	case pass.ReleaseService:
+		released, err := r.releaseService(ctx, ro.Namespace, s.Name, s.ResourceVersion)
+		if err != nil {
+			return fmt.Errorf("release service %s/%s no longer named by rollout %s: %w", ro.Namespace, s.Name, ro.Name, err)
+		}
+		if released {
+			r.event(ro, false, ReasonServiceReleased, fmt.Sprintf("Released service '%s': the rollout no longer names it, so its selector no longer pins %s and it is no longer marked %s",
+				s.Name, v1alpha1.DefaultRolloutUniqueLabelKey, v1alpha1.ManagedByRolloutsKey))
+		}
+		return nil
+	case pass.DeleteIngress:
+		uid := s.UID
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ro.Namespace, Name: s.Name}}
+		if err := r.Client.Delete(ctx, ing, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete canary ingress %s/%s no longer used by rollout %s: %w", ro.Namespace, s.Name, ro.Name, err)
+		}
+		r.event(ro, false, ReasonCanaryIngressDeleted, fmt.Sprintf("Deleted canary ingress '%s': the rollout's NGINX routing no longer uses it", s.Name))
+		return nil
+	case pass.ReleaseRouterObjects:
+		return r.releaseRouterObjects(ctx, ro)
 	case pass.SwitchService:
 		return r.switchService(ctx, a, s)
 	case pass.SyncRoleMetadata:

@@ -30,6 +30,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+	"github.com/aviary-rollouts/aviary/internal/plan/services"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
@@ -95,7 +96,7 @@ func Indexes() []Index {
 		{&v1alpha1.AnalysisRun{}, runOwnerKey, ownedBy},
 		{&v1alpha1.Rollout{}, serviceKey, func(o client.Object) []string {
 			var names []string
-			for _, n := range serviceNames(o.(*v1alpha1.Rollout)) {
+			for _, n := range services.Named(o.(*v1alpha1.Rollout)) {
 				if n != "" {
 					names = append(names, n)
 				}
@@ -335,18 +336,6 @@ func (r *Reconciler) rolloutsReferencingService(ctx context.Context, o client.Ob
 		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
 	}
 	return out
-}
-
-// serviceNames are the Services a Rollout's strategy names.
-func serviceNames(ro *v1alpha1.Rollout) []string {
-	var names []string
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		names = append(names, c.CanaryService, c.StableService)
-	}
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		names = append(names, bg.ActiveService, bg.PreviewService)
-	}
-	return names
 }
 
 // rolloutsReferencingWorkload maps a workload event to the Rollouts in its

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,7 +15,6 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/release"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
-	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
 	"github.com/aviary-rollouts/aviary/internal/traffic/smi"
 )
 
@@ -37,65 +35,6 @@ const (
 	// routing is no longer called for and was deleted.
 	ReasonTrafficSplitDeleted = "TrafficSplitDeleted"
 )
-
-// releaseUnreferenced lets go of what ro marked or created for itself and
-// its spec no longer names (internal/plan/release decides which):
-//   - Services annotated as managed by ro that its strategy no longer
-//     names lose the rollouts-pod-template-hash selector key and the
-//     annotation, so they select what their owner wrote again (after a
-//     switch from blue-green to canary, a renamed or removed Service);
-//   - canary Ingresses ro created for NGINX routing that no stable Ingress
-//     calls for any more are deleted, or NGINX would keep sending them
-//     their last weight;
-//   - the Istio DestinationRule annotated as managed by ro, when no longer
-//     named, loses its subsets' hash labels and the annotation;
-//   - TrafficSplits ro created for SMI routing and no longer uses are
-//     deleted, or the mesh would keep splitting at their last weights.
-//
-// Services and Ingresses come from the cache. DestinationRules and
-// TrafficSplits are not cached, so they are listed once per generation of
-// a Rollout that routes through Istio or SMI, or did until now
-// (status.canary.weights still set).
-func (r *Reconciler) releaseUnreferenced(ctx context.Context, ro *v1alpha1.Rollout) error {
-	if ro.Spec.Strategy.Canary == nil && ro.Spec.Strategy.BlueGreen == nil {
-		return nil // invalid (validation says so): a spec without a strategy releases nothing
-	}
-	if err := r.releaseServices(ctx, ro); err != nil {
-		return err
-	}
-	if err := r.deleteUnusedCanaryIngresses(ctx, ro); err != nil {
-		return err
-	}
-	return r.releaseRouterObjects(ctx, ro)
-}
-
-// releaseServices releases the Services ro manages but no longer names.
-func (r *Reconciler) releaseServices(ctx context.Context, ro *v1alpha1.Rollout) error {
-	var list corev1.ServiceList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("list services of namespace %s: %w", ro.Namespace, err)
-	}
-	held := make([]release.Object, 0, len(list.Items))
-	versions := map[string]string{}
-	for i := range list.Items {
-		svc := &list.Items[i]
-		if owner := svc.Annotations[v1alpha1.ManagedByRolloutsKey]; owner != "" {
-			held = append(held, release.Object{Name: svc.Name, Holder: owner})
-			versions[svc.Name] = svc.ResourceVersion
-		}
-	}
-	for _, name := range release.Unreferenced(ro.Name, serviceNames(ro), held) {
-		released, err := r.releaseService(ctx, ro.Namespace, name, versions[name])
-		if err != nil {
-			return fmt.Errorf("release service %s/%s no longer named by rollout %s: %w", ro.Namespace, name, ro.Name, err)
-		}
-		if released {
-			r.event(ro, false, ReasonServiceReleased, fmt.Sprintf("Released service '%s': the rollout no longer names it, so its selector no longer pins %s and it is no longer marked %s",
-				name, v1alpha1.DefaultRolloutUniqueLabelKey, v1alpha1.ManagedByRolloutsKey))
-		}
-	}
-	return nil
-}
 
 // releaseService removes the hash selector key and the managed-by
 // annotation of Service ns/name, as the cache saw it at resourceVersion.
@@ -153,44 +92,6 @@ func (r *Reconciler) releaseAfterDeletion(ctx context.Context, key types.Namespa
 			r.Log.InfoContext(ctx, "released service of deleted rollout: hash selector and managed-by annotation removed",
 				"rollout", key.String(), "service", name)
 		}
-	}
-	return nil
-}
-
-// deleteUnusedCanaryIngresses deletes the canary Ingresses ro controls
-// that its NGINX routing no longer calls for (none without NGINX routing).
-func (r *Reconciler) deleteUnusedCanaryIngresses(ctx context.Context, ro *v1alpha1.Rollout) error {
-	var list networkingv1.IngressList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("list ingresses of namespace %s: %w", ro.Namespace, err)
-	}
-	var owned []release.Object
-	uids := map[string]types.UID{}
-	for i := range list.Items {
-		ing := &list.Items[i]
-		ref := metav1.GetControllerOf(ing)
-		if ref == nil || ref.UID != ro.UID || ref.Kind != "Rollout" || ing.DeletionTimestamp != nil {
-			continue
-		}
-		owned = append(owned, release.Object{Name: ing.Name, Holder: ro.Name})
-		uids[ing.Name] = ing.UID
-	}
-	if len(owned) == 0 {
-		return nil
-	}
-	var wanted []string
-	if c := ro.Spec.Strategy.Canary; c != nil && c.TrafficRouting != nil && c.TrafficRouting.Nginx != nil {
-		for _, stable := range nginx.StableIngresses(ro) {
-			wanted = append(wanted, nginx.CanaryIngressName(ro.Name, stable))
-		}
-	}
-	for _, name := range release.Unreferenced(ro.Name, wanted, owned) {
-		uid := uids[name]
-		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ro.Namespace, Name: name}}
-		if err := r.Client.Delete(ctx, ing, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("delete canary ingress %s/%s no longer used by rollout %s: %w", ro.Namespace, name, ro.Name, err)
-		}
-		r.event(ro, false, ReasonCanaryIngressDeleted, fmt.Sprintf("Deleted canary ingress '%s': the rollout's NGINX routing no longer uses it", name))
 	}
 	return nil
 }

@@ -43,30 +43,31 @@ func serviceState(t *testing.T, c client.Client, name string) string {
 	return fmt.Sprintf("%v %v", svc.Spec.Selector, svc.Annotations)
 }
 
-// TestReleaseServices: after a switch from blue-green to canary, the
-// rollout's active and preview Services lose the hash key and the
-// managed-by annotation (their other keys stay); the Service it still
-// names, another rollout's and an unmarked one are left alone.
-func TestReleaseServices(t *testing.T) {
-	c := releaseFixture(t, markedService("active", "web"), markedService("preview", "web"), markedService("stable", "web"),
-		markedService("api", "api"), markedService("unmarked", ""))
-	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}}
-	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{StableService: "stable"}
+// TestReleaseService: a released Service loses the hash key and the
+// managed-by annotation, its other keys stay; one changed since the
+// version decided on is left alone (the next pass looks again).
+func TestReleaseService(t *testing.T) {
+	c := releaseFixture(t, markedService("active", "web"), markedService("preview", "web"))
 	r := &Reconciler{Client: c}
-	if err := r.releaseServices(context.Background(), ro); err != nil {
+	ctx := context.Background()
+	var active, preview corev1.Service
+	if err := c.Get(ctx, types.NamespacedName{Namespace: "ns", Name: "active"}, &active); err != nil {
 		t.Fatal(err)
 	}
-	pinned := "map[app:web rollouts-pod-template-hash:abc]"
-	for name, want := range map[string]string{
-		"active":   "map[app:web] map[team:payments]",
-		"preview":  "map[app:web] map[team:payments]",
-		"stable":   pinned + " map[argo-rollouts.argoproj.io/managed-by-rollouts:web team:payments]",
-		"api":      pinned + " map[argo-rollouts.argoproj.io/managed-by-rollouts:api team:payments]",
-		"unmarked": pinned + " map[]",
-	} {
-		if got := serviceState(t, c, name); got != want {
-			t.Errorf("%s: %s, want %s", name, got, want)
-		}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: "ns", Name: "preview"}, &preview); err != nil {
+		t.Fatal(err)
+	}
+	if released, err := r.releaseService(ctx, "ns", "active", active.ResourceVersion); err != nil || !released {
+		t.Fatalf("release active: %v, %v", released, err)
+	}
+	if got, want := serviceState(t, c, "active"), "map[app:web] map[team:payments]"; got != want {
+		t.Errorf("active: %s, want %s", got, want)
+	}
+	if released, err := r.releaseService(ctx, "ns", "preview", "1"); err != nil || released {
+		t.Fatalf("release preview at an old version: %v, %v; want left alone", released, err)
+	}
+	if got, want := serviceState(t, c, "preview"), "map[app:web rollouts-pod-template-hash:abc] map[argo-rollouts.argoproj.io/managed-by-rollouts:web team:payments]"; got != want {
+		t.Errorf("preview: %s, want %s", got, want)
 	}
 }
 

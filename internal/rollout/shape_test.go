@@ -23,14 +23,16 @@ var planUse = map[string]func(name string) bool{
 	"rules": func(n string) bool {
 		return strings.HasPrefix(n, "Reason") || slices.Contains([]string{"Event", "SupersededAnnotation", "Invalid"}, n)
 	},
-	// The ReleaseUnreferenced step lists what the Rollout marked in the
-	// namespace and lets plan/release pick what to let go of.
+	// A deleted Rollout has no plan: its Services are released by the
+	// shell, with plan/release picking them.
 	"release": only("Unreferenced", "Object"),
 	// Gathering: the pods are read only while a restart is due.
 	"restart":   only("Due"),
 	"ephemeral": only("Recorded", "Swap", "Encode"),
 	"roles":     only("WithoutInjectedAntiAffinity"),
-	"duration":  only("Seconds"),
+	// Gathering and the cache's index: which Services the strategy names.
+	"services": only("Named"),
+	"duration": only("Seconds"),
 }
 
 // shellHelpers are the package-level functions the shell may have besides

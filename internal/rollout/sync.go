@@ -10,8 +10,10 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,6 +26,8 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/pass"
 	"github.com/aviary-rollouts/aviary/internal/plan/restart"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+	"github.com/aviary-rollouts/aviary/internal/plan/services"
+	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
 	"github.com/aviary-rollouts/aviary/internal/validation"
 )
 
@@ -62,7 +66,7 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 		return obs, err
 	}
 	obs.Runs = runs
-	for _, name := range serviceNames(ro) {
+	for _, name := range services.Named(ro) {
 		if name == "" {
 			continue
 		}
@@ -75,6 +79,29 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 			return obs, fmt.Errorf("read service %s/%s: %w", ro.Namespace, name, err)
 		}
 		obs.Services[name] = &svc
+	}
+	var svcs corev1.ServiceList
+	if err := r.Client.List(ctx, &svcs, client.InNamespace(ro.Namespace)); err != nil {
+		return obs, fmt.Errorf("list services of namespace %s: %w", ro.Namespace, err)
+	}
+	for i := range svcs.Items {
+		if svcs.Items[i].Annotations[v1alpha1.ManagedByRolloutsKey] != "" {
+			obs.Managed = append(obs.Managed, &svcs.Items[i])
+		}
+	}
+	var ings networkingv1.IngressList
+	if err := r.Client.List(ctx, &ings, client.InNamespace(ro.Namespace)); err != nil {
+		return obs, fmt.Errorf("list ingresses of namespace %s: %w", ro.Namespace, err)
+	}
+	for i := range ings.Items {
+		if ref := metav1.GetControllerOf(&ings.Items[i]); ref != nil && ref.UID == ro.UID {
+			obs.Ingresses = append(obs.Ingresses, &ings.Items[i])
+		}
+	}
+	if c := ro.Spec.Strategy.Canary; c != nil && c.TrafficRouting != nil && c.TrafficRouting.Nginx != nil {
+		for _, stable := range nginx.StableIngresses(ro) {
+			obs.WantedIngresses = append(obs.WantedIngresses, nginx.CanaryIngressName(ro.Name, stable))
+		}
 	}
 	if restart.Due(ro) {
 		obs.Pods = map[*appsv1.ReplicaSet][]corev1.Pod{}

@@ -32,7 +32,7 @@ func Plan(obs pass.Observed) pass.Plan {
 	bg := ro.Spec.Strategy.BlueGreen
 	b := pass.NewBuilder(obs)
 	rs, pending := b.Prepare()
-	b.Add(pass.ReleaseUnreferenced{})
+	b.Release()
 	// The Services are read (and checked) before deciding: the decision
 	// depends on what the active Service selects.
 	before := b.Switch(refs(ro, nil, nil))

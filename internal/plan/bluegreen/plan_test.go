@@ -95,13 +95,13 @@ func TestPlan(t *testing.T) {
 				ro.Status.BlueGreen.ActiveSelector = blueHash
 				return ro
 			}(), ReplicaSets: []*appsv1.ReplicaSet{blueRS}, Services: map[string]*corev1.Service{"active": bgService("active", blueHash), "preview": bgService("preview", blueHash)}},
-			want: []string{"ReleaseUnreferenced", "create at 2", "journal RolloutNotCompleted", "status active " + blueHash[:3] + " paused false"},
+			want: []string{"ReleaseRouterObjects", "create at 2", "journal RolloutNotCompleted", "status active " + blueHash[:3] + " paused false"},
 		},
 		{
 			name: "once available the preview Service selects it and the rollout pauses before promotion; the active is untouched",
 			obs: pass.Observed{Rollout: green(), ReplicaSets: []*appsv1.ReplicaSet{blueRS, bgSet(green(), "2", 2, 2)},
 				Services: map[string]*corev1.Service{"active": bgService("active", blueHash), "preview": bgService("preview", blueHash)}},
-			want: []string{"ReleaseUnreferenced", "journal RolloutPaused", "switch preview to " + greenHash[:3],
+			want: []string{"ReleaseRouterObjects", "journal RolloutPaused", "switch preview to " + greenHash[:3],
 				"journal RolloutNotCompleted", "status active " + blueHash[:3] + " paused true"},
 		},
 		{
@@ -112,7 +112,7 @@ func TestPlan(t *testing.T) {
 				return ro
 			}(), ReplicaSets: []*appsv1.ReplicaSet{blueRS, bgSet(green(), "2", 2, 2)},
 				Services: map[string]*corev1.Service{"active": bgService("active", blueHash), "preview": bgService("preview", greenHash)}},
-			want: []string{"ReleaseUnreferenced", "journal RolloutResumed", "switch active to " + greenHash[:3],
+			want: []string{"ReleaseRouterObjects", "journal RolloutResumed", "switch active to " + greenHash[:3],
 				"journal RolloutNotCompleted", "status active " + greenHash[:3] + " paused false"},
 		},
 	} {

@@ -42,7 +42,7 @@ func Plan(obs pass.Observed) pass.Plan {
 	ro, now := obs.Rollout, obs.Now
 	b := pass.NewBuilder(obs)
 	rs, pending := b.Prepare()
-	b.Add(pass.ReleaseUnreferenced{})
+	b.Release()
 	selected := b.Switch(serviceRefs(ro, rs))
 	if b.Failed() {
 		return b.Plan()

@@ -125,7 +125,7 @@ func TestPlan(t *testing.T) {
 		{
 			name: "first deploy: the ReplicaSet is created at full size before any Service points at it, then the status",
 			obs:  pass.Observed{Rollout: v1, Services: map[string]*corev1.Service{"web-canary": planService("web-canary", ""), "web-stable": planService("web-stable", "")}},
-			want: []string{"ReleaseUnreferenced", "create at 2", "annotate rollout.argoproj.io/revision=1", "journal RolloutCompleted", "status step 2 paused false phase Progressing"},
+			want: []string{"ReleaseRouterObjects", "create at 2", "annotate rollout.argoproj.io/revision=1", "journal RolloutCompleted", "status step 2 paused false phase Progressing"},
 		},
 		{
 			name: "a missing Service is InvalidSpec, and nothing is done",
@@ -141,20 +141,20 @@ func TestPlan(t *testing.T) {
 				return ro
 			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS}, Services: services(stableHash)},
 			// RolloutUpdated and NewReplicaSetCreated go with the create.
-			want: []string{"ReleaseUnreferenced", "create at 1", "annotate rollout.argoproj.io/revision=2", "journal RolloutNotCompleted", "status step 0 paused false phase Progressing"},
+			want: []string{"ReleaseRouterObjects", "create at 1", "annotate rollout.argoproj.io/revision=2", "journal RolloutNotCompleted", "status step 0 paused false phase Progressing"},
 		},
 		{
 			name: "at a pause: the gate holds; the stable is at the step's size (50%: 1 of 2)",
 			obs: pass.Observed{Rollout: v2(1, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(planNow)}),
 				ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(podhash.PodTemplateHash(&v2(1).Spec.Template, nil))},
-			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
+			want: []string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
 				"annotate rollouts.aviary.dev/paused-at=" + v2Hash + "/1", "journal RolloutNotCompleted", "status step 1 paused true phase Paused"},
 		},
 		{
 			name: "promoted at the gate: the last step completes in the same pass, and the stable makes room first (maxSurge 1 of 2)",
 			obs: pass.Observed{Rollout: v2(1), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)},
 				Services: services(podhash.PodTemplateHash(&v2(1).Spec.Template, nil))},
-			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
+			want: []string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
 				"journal RolloutNotCompleted,RolloutStepCompleted,RolloutResumed", "status step 2 paused false phase Progressing"},
 		},
 		{
@@ -166,7 +166,7 @@ func TestPlan(t *testing.T) {
 				ro.Annotations[rules.PausedAtAnnotation] = v2Hash + "/0"
 				return ro
 			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(v2Hash)},
-			want: []string{"ReleaseUnreferenced", "scale " + v2Hash[len(v2Hash)-3:] + " 1->0",
+			want: []string{"ReleaseRouterObjects", "scale " + v2Hash[len(v2Hash)-3:] + " 1->0",
 				"annotate rollouts.aviary.dev/paused-at=" + v2Hash + "/1", "journal RolloutNotCompleted,RolloutPaused", "status step 1 paused true phase Paused"},
 		},
 		{
@@ -176,7 +176,7 @@ func TestPlan(t *testing.T) {
 				ro.Annotations[rules.PausedAtAnnotation] = v2Hash + "/1"
 				return ro
 			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(v2Hash)},
-			want: []string{"ReleaseUnreferenced", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
+			want: []string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
 				"journal RolloutNotCompleted,RolloutStepCompleted,RolloutResumed", "status step 2 paused false phase Progressing"},
 		},
 	} {

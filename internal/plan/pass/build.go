@@ -7,6 +7,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/engine"
@@ -14,6 +16,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/duration"
 	"github.com/aviary-rollouts/aviary/internal/plan/ephemeral"
 	"github.com/aviary-rollouts/aviary/internal/plan/history"
+	"github.com/aviary-rollouts/aviary/internal/plan/release"
 	"github.com/aviary-rollouts/aviary/internal/plan/restart"
 	"github.com/aviary-rollouts/aviary/internal/plan/revision"
 	"github.com/aviary-rollouts/aviary/internal/plan/roles"
@@ -159,6 +162,43 @@ func (b *Builder) Prepare() (rs roles.Roles, pending *appsv1.ReplicaSet) {
 	}
 	rs.New = stamped
 	return rs, nil
+}
+
+// Release lets go of what the Rollout marked or created for itself and its
+// spec no longer names (plan/release decides which): Services marked as
+// managed by it, the canary Ingresses of NGINX routing no stable Ingress
+// calls for, and the uncached router objects, which the routers look at.
+// A spec without a strategy is invalid and releases nothing.
+func (b *Builder) Release() {
+	ro := b.obs.Rollout
+	if ro.Spec.Strategy.Canary == nil && ro.Spec.Strategy.BlueGreen == nil {
+		return
+	}
+	var held []release.Object
+	versions := map[string]string{}
+	for _, svc := range b.obs.Managed {
+		if owner := svc.Annotations[v1alpha1.ManagedByRolloutsKey]; owner != "" {
+			held = append(held, release.Object{Name: svc.Name, Holder: owner})
+			versions[svc.Name] = svc.ResourceVersion
+		}
+	}
+	for _, name := range release.Unreferenced(ro.Name, services.Named(ro), held) {
+		b.Add(ReleaseService{Name: name, ResourceVersion: versions[name]})
+	}
+	var owned []release.Object
+	uids := map[string]types.UID{}
+	for _, ing := range b.obs.Ingresses {
+		ref := metav1.GetControllerOf(ing)
+		if ref == nil || ref.UID != ro.UID || ref.Kind != "Rollout" || ing.DeletionTimestamp != nil {
+			continue
+		}
+		owned = append(owned, release.Object{Name: ing.Name, Holder: ro.Name})
+		uids[ing.Name] = ing.UID
+	}
+	for _, name := range release.Unreferenced(ro.Name, b.obs.WantedIngresses, owned) {
+		b.Add(DeleteIngress{Name: name, UID: uids[name]})
+	}
+	b.Add(ReleaseRouterObjects{})
 }
 
 // ServiceRef is one Service field of the strategy and the ReplicaSet it

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -40,6 +41,13 @@ type Observed struct {
 	Workload *Workload
 	// Routed is whether the Rollout has traffic routers to drive.
 	Routed bool
+	// Managed are the namespace's Services some Rollout marked as managed
+	// by it; Ingresses are the Ingresses this Rollout controls (NGINX
+	// canary copies) and WantedIngresses the ones its routing calls for.
+	// The plan lets go of what the spec no longer names.
+	Managed         []*corev1.Service
+	Ingresses       []*networkingv1.Ingress
+	WantedIngresses []string
 	// Now is the clock.
 	Now time.Time
 }
@@ -80,9 +88,24 @@ type StampRevision struct {
 	Events []rules.Event
 }
 
-// ReleaseUnreferenced lets go of the Services and router objects the
-// Rollout marked or created and its spec no longer names.
-type ReleaseUnreferenced struct{}
+// ReleaseService lets go of a Service the Rollout marked and no longer
+// names: the hash key leaves its selector and the managed-by annotation
+// goes, so it selects what its owner wrote again. ResourceVersion is the
+// version decided on; a Service changed since is left for the next pass.
+type ReleaseService struct{ Name, ResourceVersion string }
+
+// DeleteIngress deletes a canary Ingress the Rollout created for NGINX
+// routing that no stable Ingress calls for any more, or NGINX would keep
+// sending it its last weight.
+type DeleteIngress struct {
+	Name string
+	UID  types.UID
+}
+
+// ReleaseRouterObjects lets go of the uncached router objects the Rollout
+// marked or created and no longer names (an Istio DestinationRule, SMI
+// TrafficSplits); the router packages list them and decide.
+type ReleaseRouterObjects struct{}
 
 // SwitchService points a Service's selector at a pod-template hash,
 // taking it over (managed-by annotation) if the Rollout did not manage it.
@@ -230,7 +253,15 @@ type WriteStatus struct {
 func (s StampRevision) Describe() string {
 	return fmt.Sprintf("stamp ReplicaSet %s revision %q minReadySeconds %d", s.ReplicaSet, s.Revision, s.MinReadySeconds)
 }
-func (ReleaseUnreferenced) Describe() string { return "release objects the spec no longer names" }
+func (s ReleaseService) Describe() string {
+	return "release service " + s.Name + ", no longer named"
+}
+func (s DeleteIngress) Describe() string {
+	return "delete canary ingress " + s.Name + ", no longer used"
+}
+func (ReleaseRouterObjects) Describe() string {
+	return "release router objects the spec no longer names"
+}
 func (s SwitchService) Describe() string {
 	return fmt.Sprintf("switch service %s (%s) from %q to %q", s.Name, s.Field, s.From, s.To)
 }

@@ -58,3 +58,16 @@ func Canary(ro *v1alpha1.Rollout, rs roles.Roles) (canary, stable *appsv1.Replic
 func AbortedCanaryToStable(c *v1alpha1.CanaryStrategy, applied *v1alpha1.TrafficWeights) bool {
 	return c.TrafficRouting == nil || !c.DynamicStableScale || applied == nil || applied.Canary.Weight == 0
 }
+
+// Named are the Services a Rollout's strategy names ("" for a field not
+// set).
+func Named(ro *v1alpha1.Rollout) []string {
+	var names []string
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		names = append(names, c.CanaryService, c.StableService)
+	}
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		names = append(names, bg.ActiveService, bg.PreviewService)
+	}
+	return names
+}
