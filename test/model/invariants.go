@@ -335,12 +335,16 @@ func BasicCanaryReplicaBounds(ro *v1alpha1.Rollout, before, after []appsv1.Repli
 		}
 	}
 	if grew != "" && sumAfter > replicas+surge {
-		return violation(InvReplicaBounds, "scaled %s: ReplicaSets add up to %d pods, more than replicas %d + maxSurge %d",
+		v := violation(InvReplicaBounds, "scaled %s: ReplicaSets add up to %d pods, more than replicas %d + maxSurge %d",
 			grew, sumAfter, replicas, surge)
+		v.Kind = "surge"
+		return v
 	}
 	if floor := replicas - unavailable; shrank != "" && availAfter < min(floor, availBefore) {
-		return violation(InvReplicaBounds, "scaled %s: %d pods stay available, fewer than replicas %d − maxUnavailable %d (and %d were)",
+		v := violation(InvReplicaBounds, "scaled %s: %d pods stay available, fewer than replicas %d − maxUnavailable %d (and %d were)",
 			shrank, availAfter, replicas, unavailable, availBefore)
+		v.Kind = "availability"
+		return v
 	}
 	return nil
 }
@@ -419,8 +423,10 @@ func DecisionEventsOnce(entries []journaled, versions map[string]rolloutVersion,
 		}
 		k := decisionKey(e, versions[e.subjectRV])
 		if first, dup := seen[k]; dup && first.name != e.name {
-			return violation(InvDecisionOnce, "%s %q recorded twice (reconciles %d and %d, from Rollout versions %s and %s)",
+			v := violation(InvDecisionOnce, "%s %q recorded twice (reconciles %d and %d, from Rollout versions %s and %s)",
 				e.reason, e.message, first.reconcile, e.reconcile, first.subjectRV, e.subjectRV)
+			v.Kind = e.reason
+			return v
 		}
 		seen[k] = e
 	}

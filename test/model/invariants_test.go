@@ -153,13 +153,13 @@ func TestBasicCanaryReplicaBounds(t *testing.T) {
 	// Growing the canary by one is within replicas 4 + maxSurge 1 …
 	wantNone(t, BasicCanaryReplicaBounds(ro, before, []appsv1.ReplicaSet{before[0], replicaSet("web-c", "c", "2", 1, 0)}))
 	// … by two is not.
-	wantViolation(t, BasicCanaryReplicaBounds(ro, before, []appsv1.ReplicaSet{before[0], replicaSet("web-c", "c", "2", 2, 0)}), InvReplicaBounds, "")
+	wantViolation(t, BasicCanaryReplicaBounds(ro, before, []appsv1.ReplicaSet{before[0], replicaSet("web-c", "c", "2", 2, 0)}), InvReplicaBounds, "surge")
 	// A new ReplicaSet created at a size counts as growing.
-	wantViolation(t, BasicCanaryReplicaBounds(ro, before[:1], []appsv1.ReplicaSet{before[0], replicaSet("web-c", "c", "2", 2, 0)}), InvReplicaBounds, "")
+	wantViolation(t, BasicCanaryReplicaBounds(ro, before[:1], []appsv1.ReplicaSet{before[0], replicaSet("web-c", "c", "2", 2, 0)}), InvReplicaBounds, "surge")
 	// Shrinking the stable while the canary's pod is not available yet
 	// takes availability below replicas − maxUnavailable = 4.
 	mid := []appsv1.ReplicaSet{replicaSet("web-s", "s", "1", 4, 4), replicaSet("web-c", "c", "2", 1, 0)}
-	wantViolation(t, BasicCanaryReplicaBounds(ro, mid, []appsv1.ReplicaSet{replicaSet("web-s", "s", "1", 3, 4), mid[1]}), InvReplicaBounds, "")
+	wantViolation(t, BasicCanaryReplicaBounds(ro, mid, []appsv1.ReplicaSet{replicaSet("web-s", "s", "1", 3, 4), mid[1]}), InvReplicaBounds, "availability")
 	// Once it is, the stable may give up a pod.
 	ready := []appsv1.ReplicaSet{replicaSet("web-s", "s", "1", 4, 4), replicaSet("web-c", "c", "2", 1, 1)}
 	wantNone(t, BasicCanaryReplicaBounds(ro, ready, []appsv1.ReplicaSet{replicaSet("web-s", "s", "1", 3, 4), ready[1]}))
@@ -190,7 +190,7 @@ func TestDecisionEventsOnce(t *testing.T) {
 	wantNone(t, DecisionEventsOnce([]journaled{step("web.a", "10"), step("web.a", "10")}, versions, map[string]journaled{}))
 	// The same decision redone from another version between the same user
 	// actions is.
-	wantViolation(t, DecisionEventsOnce([]journaled{step("web.a", "10"), step("web.b", "12")}, versions, map[string]journaled{}), InvDecisionOnce, "")
+	wantViolation(t, DecisionEventsOnce([]journaled{step("web.a", "10"), step("web.b", "12")}, versions, map[string]journaled{}), InvDecisionOnce, "RolloutStepCompleted")
 	// After a user action (a retry, say) the steps may complete again.
 	wantNone(t, DecisionEventsOnce([]journaled{step("web.a", "10"), step("web.b", "20")}, versions, map[string]journaled{}))
 	// Pauses at two different steps share a message and are distinct.
@@ -198,7 +198,7 @@ func TestDecisionEventsOnce(t *testing.T) {
 		return journaled{name: name, reason: "RolloutPaused", message: "Rollout is paused (CanaryPauseStep)", subjectRV: rv, stepAfter: ptr(at)}
 	}
 	wantNone(t, DecisionEventsOnce([]journaled{paused("web.a", "10", 1), paused("web.b", "12", 3)}, versions, map[string]journaled{}))
-	wantViolation(t, DecisionEventsOnce([]journaled{paused("web.a", "10", 1), paused("web.b", "12", 1)}, versions, map[string]journaled{}), InvDecisionOnce, "")
+	wantViolation(t, DecisionEventsOnce([]journaled{paused("web.a", "10", 1), paused("web.b", "12", 1)}, versions, map[string]journaled{}), InvDecisionOnce, "RolloutPaused")
 	// Scaling repeats legitimately and is not judged.
 	scale := journaled{name: "web.c", reason: "ScalingReplicaSet", message: "Scaled down ReplicaSet web-s (revision 1) from 3 to 2", subjectRV: "10"}
 	scale2 := scale

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -84,6 +85,8 @@ type runner struct {
 	// reconcile that wrote nothing (-1: none since the controller started).
 	idleWrites int
 	idleAt     time.Time
+	// lastStale is set when the last reconcile read the stale cache.
+	lastStale bool
 }
 
 // checker holds what the invariants need across steps.
@@ -168,11 +171,7 @@ func (r *runner) start() *Violation {
 			return violation("Harness", "create %T: %v", o, err)
 		}
 	}
-	ctl, err := r.w.newController(nil, 0, &r.staleLeft)
-	if err != nil {
-		return violation("Harness", "%v", err)
-	}
-	r.ctrl, r.idleWrites = ctl, -1
+	r.ctrl, r.idleWrites = r.w.newController(nil, 0, &r.staleLeft), -1
 	r.note("start: " + r.check.shape.String())
 	return r.runFor(settleBudget, false)
 }
@@ -190,11 +189,7 @@ func (r *runner) step(a Action) *Violation {
 	switch a.Kind {
 	case ControllerRestart:
 		back := min(max(a.Back, 1), len(r.snaps))
-		ctl, err := r.w.newController(r.snaps[len(r.snaps)-back], a.Stale, &r.staleLeft)
-		if err != nil {
-			return violation("Harness", "%v", err)
-		}
-		r.ctrl, r.idleWrites = ctl, -1
+		r.ctrl, r.idleWrites = r.w.newController(r.snaps[len(r.snaps)-back], a.Stale, &r.staleLeft), -1
 		r.dues = nil // the new process has no requeues pending; it starts by reconciling everything
 		r.note(a.String())
 		return r.runFor(settleBudget, false)
@@ -298,7 +293,12 @@ func (r *runner) burst() *Violation {
 			return v
 		}
 		if r.w.writes == before && !retry {
-			r.idleWrites, r.idleAt = r.w.writes, r.w.now
+			// Only a reconcile from a fresh cache is idle: once a stale
+			// cache catches up it delivers the changes it had missed as
+			// watch events, and the controller reconciles again.
+			if !r.lastStale {
+				r.idleWrites, r.idleAt = r.w.writes, r.w.now
+			}
 			return nil
 		}
 	}
@@ -315,6 +315,7 @@ func (r *runner) reconcile() (retry bool, v *Violation) {
 		return false, violation("Harness", "%v", err)
 	}
 	stale := r.staleLeft > 0
+	r.lastStale = stale
 	journalStart := len(w.journal)
 	r.reconciles++
 	res, err := r.safeReconcile(ctx)
@@ -324,10 +325,19 @@ func (r *runner) reconcile() (retry bool, v *Violation) {
 	if err != nil {
 		var panicked *panicError
 		if errors.As(err, &panicked) {
-			return false, violation(InvControllerErr, "the controller panicked: %v", panicked)
+			v := violation(InvControllerErr, "the controller panicked: %v", panicked)
+			v.Kind = errorKind(fmt.Sprint("panic: ", panicked.value))
+			return false, v
 		}
-		if !apierrors.IsConflict(err) {
-			return false, violation(InvControllerErr, "Reconcile returned an error: %v", err)
+		// A conflict is an ordinary retry. A reconcile that read a stale
+		// cache may also write to an object that is gone or create one
+		// that exists (the cache had not seen the change): the workqueue
+		// retries it too, with a fresher cache. With a fresh cache those
+		// are errors like any other.
+		if !apierrors.IsConflict(err) && !(stale && (apierrors.IsNotFound(err) || apierrors.IsAlreadyExists(err))) {
+			v := violation(InvControllerErr, "Reconcile returned an error: %v", err)
+			v.Kind = errorKind(err.Error())
+			return false, v
 		}
 		retry = true
 	}
@@ -344,16 +354,21 @@ func (r *runner) reconcile() (retry bool, v *Violation) {
 	}
 	c := r.check
 	c.checks += 4
-	if v := PauseGateHolds(beforeRo, afterRo, c.opened); v != nil {
-		return false, v
+	v = PauseGateHolds(beforeRo, afterRo, c.opened)
+	if v == nil {
+		v = BasicCanaryReplicaBounds(afterRo, beforeRS, afterRS)
 	}
-	if v := BasicCanaryReplicaBounds(afterRo, beforeRS, afterRS); v != nil {
-		return false, v
+	if v == nil {
+		v = OneReplicaSetPerRevision(afterRS)
 	}
-	if v := OneReplicaSetPerRevision(afterRS); v != nil {
-		return false, v
+	if v == nil {
+		v = DecisionEventsOnce(w.journal[c.judged:], w.versions, c.seen)
 	}
-	if v := DecisionEventsOnce(w.journal[c.judged:], w.versions, c.seen); v != nil {
+	if v != nil {
+		if stale {
+			// Told apart from the same rule broken with a fresh cache.
+			v.Kind = strings.TrimSpace(v.Kind + " (stale cache)")
+		}
 		return false, v
 	}
 	c.judged = len(w.journal)
@@ -389,6 +404,23 @@ func (r *runner) observe() (*v1alpha1.Rollout, []appsv1.ReplicaSet, error) {
 	return ro, rss, nil
 }
 
+// names and numbers are what differs between two occurrences of one error.
+var (
+	hashedName = regexp.MustCompile(`-[0-9a-z]{6,10}\b`)
+	number     = regexp.MustCompile(`[0-9]+`)
+)
+
+// errorKind is an error's message without the names and numbers of one
+// occurrence, to tell one failure from another (Violation.Kind).
+func errorKind(msg string) string {
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg = number.ReplaceAllString(hashedName.ReplaceAllString(msg, "-…"), "#")
+	if len(msg) > 160 {
+		msg = msg[:160]
+	}
+	return msg
+}
+
 // panicError is a panic of the controller, with its stack.
 type panicError struct {
 	value any
@@ -403,8 +435,6 @@ func (r *runner) safeReconcile(ctx context.Context) (res ctrl.Result, err error)
 			err = &panicError{value: p, stack: string(debug.Stack())}
 		}
 	}()
-	r.w.inReconcile = true
-	defer func() { r.w.inReconcile = false }()
 	return r.ctrl.Reconcile(ctx, ctrl.Request{NamespacedName: rolloutKey})
 }
 

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -69,13 +70,8 @@ type World struct {
 	// epoch counts the user actions that may legitimately make the
 	// controller repeat a decision (see invariant DecisionEventsOnce).
 	epoch int
-	// journal lists the decision events the controller journaled, in order.
+	// journal lists the events the controller journaled, in order.
 	journal []journaled
-	// recorded lists the events sent to the (queued) recorder.
-	recorded []string
-	// inReconcile is set while the controller runs, so the events it
-	// journals are attributed to that reconcile.
-	inReconcile bool
 }
 
 // rolloutVersion is what invariants need of one stored Rollout version.
@@ -329,7 +325,6 @@ func (w *World) recordVersion() {
 type staleClient struct {
 	client.Client // the live store, as the controller
 	snap          client.Client
-	w             *World
 	left          *int
 }
 
@@ -387,8 +382,10 @@ func (w *World) takeSnapshot() (snapshot, error) {
 }
 
 // newController is a freshly started controller: no in-memory state; with
-// snap, its cache serves the snapshot for its first stale reconciles.
-func (w *World) newController(snap snapshot, stale int, left *int) (*rollout.Reconciler, error) {
+// snap, its cache serves the snapshot for its first stale reconciles. The
+// queued recorder's events (SwitchService, AnalysisRunCreated…) are
+// dropped: no invariant reads them.
+func (w *World) newController(snap snapshot, stale int, left *int) *rollout.Reconciler {
 	live := w.as("controller")
 	var c client.Client = live
 	*left = 0
@@ -397,16 +394,16 @@ func (w *World) newController(snap snapshot, stale int, left *int) (*rollout.Rec
 		for i, o := range snap {
 			objs[i] = o.DeepCopyObject().(client.Object)
 		}
-		c = &staleClient{Client: live, snap: newFakeClient(w.store.Scheme(), objs...), w: w, left: left}
+		c = &staleClient{Client: live, snap: newFakeClient(w.store.Scheme(), objs...), left: left}
 		*left = stale
 	}
 	return &rollout.Reconciler{
 		Client:    c,
 		APIReader: live,
-		Recorder:  &recorder{w: w},
+		Recorder:  &record.FakeRecorder{},
 		Journal:   &events.Journal{Events: eventsGetter{c: live}, Host: "model", Now: w.Now},
 		Now:       w.Now,
-	}, nil
+	}
 }
 
 // eventsGetter hands the journal the simulated API server's Events; only
@@ -429,22 +426,6 @@ func (e eventWriter) Create(ctx context.Context, ev *corev1.Event, _ metav1.Crea
 		return nil, err
 	}
 	return ev, nil
-}
-
-// recorder keeps the queued recorder's events (SwitchService,
-// AnalysisRunCreated…) for the failure report.
-type recorder struct{ w *World }
-
-func (r *recorder) Event(_ runtime.Object, typ, reason, msg string) {
-	r.w.recorded = append(r.w.recorded, typ+" "+reason+": "+msg)
-}
-
-func (r *recorder) Eventf(o runtime.Object, typ, reason, format string, args ...any) {
-	r.Event(o, typ, reason, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) AnnotatedEventf(o runtime.Object, _ map[string]string, typ, reason, format string, args ...any) {
-	r.Event(o, typ, reason, fmt.Sprintf(format, args...))
 }
 
 // rolloutNow reads the live Rollout.
