@@ -92,13 +92,16 @@ func Plan(obs pass.Observed) pass.Plan {
 	return b.Finish(rs, st, restarted, nil)
 }
 
-// refs points the active Service at active and the preview Service at
-// preview (nil leaves a Service as it is).
+// refs points the preview Service at preview and the active Service at
+// active (nil leaves a Service as it is), in that order: when both switch
+// in one pass (the new pods became available together), the preview
+// selects the new version before users are sent to it, as in Argo
+// Rollouts.
 func refs(ro *v1alpha1.Rollout, active, preview *appsv1.ReplicaSet) []pass.ServiceRef {
 	bg := ro.Spec.Strategy.BlueGreen
 	return []pass.ServiceRef{
-		{Field: ActiveServiceField, Name: bg.ActiveService, Target: active},
 		{Field: PreviewServiceField, Name: bg.PreviewService, Target: preview},
+		{Field: ActiveServiceField, Name: bg.ActiveService, Target: active},
 	}
 }
 

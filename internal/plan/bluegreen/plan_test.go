@@ -115,6 +115,17 @@ func TestPlan(t *testing.T) {
 			want: []string{"ReleaseRouterObjects", "journal RolloutResumed", "switch active to " + greenHash[:3],
 				"journal RolloutNotCompleted", "status active " + greenHash[:3] + " paused false"},
 		},
+		{
+			name: "new pods available at once with auto-promotion: the preview Service switches before the active one in the same pass",
+			obs: pass.Observed{Rollout: func() *v1alpha1.Rollout {
+				ro := green()
+				ro.Spec.Strategy.BlueGreen.AutoPromotionEnabled = nil
+				return ro
+			}(), ReplicaSets: []*appsv1.ReplicaSet{blueRS, bgSet(green(), "2", 2, 2)},
+				Services: map[string]*corev1.Service{"active": bgService("active", blueHash), "preview": bgService("preview", blueHash)}},
+			want: []string{"ReleaseRouterObjects", "switch preview to " + greenHash[:3], "switch active to " + greenHash[:3],
+				"journal RolloutNotCompleted", "status active " + greenHash[:3] + " paused false"},
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.obs.Now = now

@@ -300,12 +300,18 @@ func (b *Builder) Supersede() {
 }
 
 // RunView is the planners' view of a run; a run of an aborted attempt is
-// none.
+// none. A run its controller has not looked at yet (no phase) is Pending,
+// as the status that named it at creation said: the status does not go
+// Pending, "", Running.
 func RunView(run *v1alpha1.AnalysisRun) *rules.Run {
 	if run == nil || run.Annotations[rules.SupersededAnnotation] != "" {
 		return nil
 	}
-	return &rules.Run{Name: run.Name, Phase: run.Status.Phase, Message: run.Status.Message, Passed: engine.Passed(run.Status)}
+	phase := run.Status.Phase
+	if phase == "" {
+		phase = v1alpha1.AnalysisPhasePending
+	}
+	return &rules.Run{Name: run.Name, Phase: phase, Message: run.Status.Message, Passed: engine.Passed(run.Status)}
 }
 
 // FindRun is the newest run of the current attempt matching key.

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 // After a switch from blue-green to canary, the rollout lets go of its
@@ -46,5 +47,22 @@ func TestRelease(t *testing.T) {
 		if b.steps[i] != want[i] {
 			t.Errorf("step %d: %#v, want %#v", i, b.steps[i], want[i])
 		}
+	}
+}
+
+// A run its controller has not looked at yet reads as Pending, as the
+// status named it at creation; a superseded run is none.
+func TestRunView(t *testing.T) {
+	run := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: "r"}}
+	if v := RunView(run); v == nil || v.Phase != v1alpha1.AnalysisPhasePending {
+		t.Errorf("new run: %+v, want Pending", v)
+	}
+	run.Status.Phase = v1alpha1.AnalysisPhaseRunning
+	if v := RunView(run); v.Phase != v1alpha1.AnalysisPhaseRunning {
+		t.Errorf("running run: %+v", v)
+	}
+	run.Annotations = map[string]string{rules.SupersededAnnotation: "2026-01-01T00:00:00Z"}
+	if v := RunView(run); v != nil {
+		t.Errorf("superseded run: %+v, want none", v)
 	}
 }
