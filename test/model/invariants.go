@@ -484,15 +484,15 @@ func PhaseAgreesWithConditions(ro *v1alpha1.Rollout) *Violation {
 	invalid := find(v1alpha1.InvalidSpec) != nil
 	degraded := invalid || prog != nil && (prog.Reason == v1alpha1.RolloutAbortedReason || prog.Reason == v1alpha1.TimedOutReason)
 	if (st.Phase == v1alpha1.RolloutPhaseDegraded) != degraded {
-		return violation(InvPhase, "phase %s (%q), but InvalidSpec %v and Progressing %s", st.Phase, st.Message, invalid, conditionString(prog))
+		return phaseViolation("degraded", "phase %s (%q), but InvalidSpec %v and Progressing %s", st.Phase, st.Message, invalid, conditionString(prog))
 	}
 	if st.Abort && st.AbortedAt != nil && !invalid && (prog == nil || prog.Reason != v1alpha1.RolloutAbortedReason) {
-		return violation(InvPhase, "aborted at %s, but Progressing is %s", st.AbortedAt.UTC().Format(time.RFC3339), conditionString(prog))
+		return phaseViolation("aborted", "aborted at %s, but Progressing is %s", st.AbortedAt.UTC().Format(time.RFC3339), conditionString(prog))
 	}
 	held := ro.Spec.Paused || len(st.PauseConditions) > 0
 	if !degraded {
 		if (st.Phase == v1alpha1.RolloutPhasePaused) != held {
-			return violation(InvPhase, "phase %s (%q), but spec.paused %v and pause conditions %v", st.Phase, st.Message, ro.Spec.Paused, st.PauseConditions)
+			return phaseViolation("paused", "phase %s (%q), but spec.paused %v and pause conditions %v", st.Phase, st.Message, ro.Spec.Paused, st.PauseConditions)
 		}
 		if held {
 			want := "manually paused"
@@ -500,16 +500,16 @@ func PhaseAgreesWithConditions(ro *v1alpha1.Rollout) *Violation {
 				want = string(st.PauseConditions[0].Reason)
 			}
 			if st.Message != want {
-				return violation(InvPhase, "phase Paused with message %q, want %q", st.Message, want)
+				return phaseViolation("paused message", "phase Paused with message %q, want %q", st.Message, want)
 			}
 		}
 	}
 	if pc := find(v1alpha1.RolloutPaused); held && (pc == nil || pc.Status != corev1.ConditionTrue) || !held && pc != nil && pc.Status == corev1.ConditionTrue {
-		return violation(InvPhase, "Paused condition %s, but spec.paused %v and pause conditions %v", conditionString(pc), ro.Spec.Paused, st.PauseConditions)
+		return phaseViolation("paused condition", "Paused condition %s, but spec.paused %v and pause conditions %v", conditionString(pc), ro.Spec.Paused, st.PauseConditions)
 	}
 	completed := st.StableRS != "" && st.StableRS == st.CurrentPodHash
 	if c := find(v1alpha1.RolloutCompleted); c != nil && (c.Status == corev1.ConditionTrue) != completed {
-		return violation(InvPhase, "Completed condition %s, but stableRS %q and currentPodHash %q", conditionString(c), st.StableRS, st.CurrentPodHash)
+		return phaseViolation("completed condition", "Completed condition %s, but stableRS %q and currentPodHash %q", conditionString(c), st.StableRS, st.CurrentPodHash)
 	}
 	if st.Phase == v1alpha1.RolloutPhaseHealthy {
 		want := []v1alpha1.RolloutConditionType{v1alpha1.RolloutAvailable, v1alpha1.RolloutCompleted}
@@ -518,11 +518,19 @@ func PhaseAgreesWithConditions(ro *v1alpha1.Rollout) *Violation {
 		}
 		for _, t := range want {
 			if !isTrue(t) {
-				return violation(InvPhase, "phase Healthy, but condition %s is %s", t, conditionString(find(t)))
+				return phaseViolation("healthy", "phase Healthy, but condition %s is %s", t, conditionString(find(t)))
 			}
 		}
 	}
 	return nil
+}
+
+// phaseViolation is a PhaseAgreesWithConditions violation of the rule
+// named kind.
+func phaseViolation(kind, format string, args ...any) *Violation {
+	v := violation(InvPhase, format, args...)
+	v.Kind = kind
+	return v
 }
 
 func conditionString(c *v1alpha1.RolloutCondition) string {

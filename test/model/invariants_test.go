@@ -236,34 +236,34 @@ func setCondition(ro *v1alpha1.Rollout, c v1alpha1.RolloutCondition) {
 func TestPhaseAgreesWithConditions(t *testing.T) {
 	wantNone(t, PhaseAgreesWithConditions(healthyRollout()))
 	for _, tc := range []struct {
-		name   string
-		mutate func(*v1alpha1.Rollout)
+		name, kind string
+		mutate     func(*v1alpha1.Rollout)
 	}{
-		{"Healthy but not Available", func(ro *v1alpha1.Rollout) {
+		{"Healthy but not Available", "healthy", func(ro *v1alpha1.Rollout) {
 			setCondition(ro, condition(v1alpha1.RolloutAvailable, corev1.ConditionFalse, v1alpha1.AvailableReason))
 		}},
-		{"Healthy with exact counts but the Healthy condition False", func(ro *v1alpha1.Rollout) {
+		{"Healthy with exact counts but the Healthy condition False", "healthy", func(ro *v1alpha1.Rollout) {
 			setCondition(ro, condition(v1alpha1.RolloutHealthy, corev1.ConditionFalse, v1alpha1.RolloutHealthyReason))
 		}},
-		{"Completed True but stable is not current", func(ro *v1alpha1.Rollout) {
+		{"Completed True but stable is not current", "completed condition", func(ro *v1alpha1.Rollout) {
 			ro.Status.CurrentPodHash = "new"
 			ro.Status.Phase = v1alpha1.RolloutPhaseProgressing
 		}},
-		{"aborted but Healthy", func(ro *v1alpha1.Rollout) {
+		{"aborted but Healthy", "degraded", func(ro *v1alpha1.Rollout) {
 			setCondition(ro, condition(v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason))
 		}},
-		{"Degraded without a cause", func(ro *v1alpha1.Rollout) { ro.Status.Phase = v1alpha1.RolloutPhaseDegraded }},
-		{"abort taken in, Progressing not RolloutAborted", func(ro *v1alpha1.Rollout) {
+		{"Degraded without a cause", "degraded", func(ro *v1alpha1.Rollout) { ro.Status.Phase = v1alpha1.RolloutPhaseDegraded }},
+		{"abort taken in, Progressing not RolloutAborted", "aborted", func(ro *v1alpha1.Rollout) {
 			ro.Status.Abort, ro.Status.AbortedAt = true, &metav1.Time{Time: epoch}
 		}},
-		{"spec.paused but Healthy", func(ro *v1alpha1.Rollout) { ro.Spec.Paused = true }},
-		{"Paused with nothing holding it", func(ro *v1alpha1.Rollout) { ro.Status.Phase = v1alpha1.RolloutPhasePaused }},
-		{"paused at a step, Paused condition False", func(ro *v1alpha1.Rollout) {
+		{"spec.paused but Healthy", "paused", func(ro *v1alpha1.Rollout) { ro.Spec.Paused = true }},
+		{"Paused with nothing holding it", "paused", func(ro *v1alpha1.Rollout) { ro.Status.Phase = v1alpha1.RolloutPhasePaused }},
+		{"paused at a step, Paused condition False", "paused condition", func(ro *v1alpha1.Rollout) {
 			ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhasePaused, string(v1alpha1.PauseReasonCanaryPauseStep)
 			ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep}}
 			setCondition(ro, condition(v1alpha1.RolloutPaused, corev1.ConditionFalse, v1alpha1.RolloutPausedReason))
 		}},
-		{"paused by the user, the message the step's", func(ro *v1alpha1.Rollout) {
+		{"paused by the user, the message the step's", "paused message", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Paused = true
 			ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhasePaused, string(v1alpha1.PauseReasonCanaryPauseStep)
 			ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep}}
@@ -273,7 +273,7 @@ func TestPhaseAgreesWithConditions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ro := healthyRollout()
 			tc.mutate(ro)
-			wantViolation(t, PhaseAgreesWithConditions(ro), InvPhase, "")
+			wantViolation(t, PhaseAgreesWithConditions(ro), InvPhase, tc.kind)
 		})
 	}
 	// What Argo Rollouts does too, not a violation: a scale-down's surplus

@@ -85,8 +85,9 @@ type runner struct {
 	// reconcile that wrote nothing (-1: none since the controller started).
 	idleWrites int
 	idleAt     time.Time
-	// lastStale is set when the last reconcile read the stale cache.
-	lastStale bool
+	// lastStale is set when the last reconcile read the stale cache;
+	// staleWrote when one wrote since the last user action.
+	lastStale, staleWrote bool
 }
 
 // checker holds what the invariants need across steps.
@@ -202,6 +203,9 @@ func (r *runner) step(a Action) *Violation {
 		return violation("Harness", "%v", err)
 	}
 	r.check.userAction(ro, a)
+	if a.Kind != Analysis {
+		r.staleWrote = false
+	}
 	if err := r.apply(context.Background(), a); err != nil && !apierrors.IsConflict(err) {
 		return violation("Harness", "%s: %v", a, err)
 	}
@@ -316,7 +320,7 @@ func (r *runner) reconcile() (retry bool, v *Violation) {
 	}
 	stale := r.staleLeft > 0
 	r.lastStale = stale
-	journalStart := len(w.journal)
+	journalStart, writesBefore := len(w.journal), w.writes
 	r.reconciles++
 	res, err := r.safeReconcile(ctx)
 	if r.staleLeft > 0 {
@@ -348,6 +352,9 @@ func (r *runner) reconcile() (retry bool, v *Violation) {
 	if err != nil {
 		return false, violation("Harness", "%v", err)
 	}
+	if stale && w.writes != writesBefore {
+		r.staleWrote = true
+	}
 	for i := journalStart; i < len(w.journal); i++ {
 		w.journal[i].reconcile = r.reconciles
 		w.journal[i].stepAfter = afterRo.Status.CurrentStepIndex
@@ -365,7 +372,17 @@ func (r *runner) reconcile() (retry bool, v *Violation) {
 		v = DecisionEventsOnce(w.journal[c.judged:], w.versions, c.seen)
 	}
 	if v != nil {
-		if stale {
+		// A stale reconcile's writes (status patched from an old base)
+		// can set the live Rollout back, and a fresh reconcile after them
+		// then breaks a rule for the same cause.
+		stale = stale || r.staleWrote
+		switch {
+		case stale && v.Invariant == InvDecisionOnce:
+			// One cause whatever the decision: the journal names an event
+			// after the Rollout version it was decided from, and a cache
+			// older than the last decision decides again from another.
+			v.Kind = "stale cache"
+		case stale:
 			// Told apart from the same rule broken with a fresh cache.
 			v.Kind = strings.TrimSpace(v.Kind + " (stale cache)")
 		}
