@@ -198,6 +198,14 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time
 	progressing := rules.FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	if st.Abort {
 		p.Active, p.NewReplicas = st.StableRS, obs.NewReplicas
+		if st.AbortedAt != nil && (progressing == nil || progressing.Reason != v1alpha1.RolloutAbortedReason) {
+			// Kept so while aborted, as Argo Rollouts rebuilds it each
+			// reconcile: a status written from a stale cache (a progress
+			// deadline decided again) must not leave another reason, or a
+			// retry would not be recognised.
+			rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason,
+				fmt.Sprintf("Rollout aborted update to revision %s", obs.Revision), now)
+		}
 		if st.AbortedAt == nil {
 			at := metav1.NewTime(now)
 			st.AbortedAt = &at

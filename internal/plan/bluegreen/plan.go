@@ -69,8 +69,9 @@ func Plan(obs pass.Observed) pass.Plan {
 		// The active version keeps every pod until it is replaced.
 		scales[rs.Stable] = ro.ReplicasOrDefault()
 	}
+	b.Create(pending, scales)
 	b.HoldAbortedNew(next, rs, scales)
-	b.Size(pending, scales)
+	b.Size(scales)
 
 	st := progress.Status
 	var active *appsv1.ReplicaSet

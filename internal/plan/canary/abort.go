@@ -21,6 +21,14 @@ func handleAbort(st *v1alpha1.RolloutStatus, obs Observed, now time.Time) (bool,
 	progressing := rules.FindCondition(st.Conditions, v1alpha1.RolloutProgressing)
 	if st.Abort {
 		if st.AbortedAt != nil {
+			// Kept so while aborted, as Argo Rollouts rebuilds it each
+			// reconcile: a status written from a stale cache (a progress
+			// deadline decided again) must not leave another reason, or a
+			// retry would not be recognised.
+			if progressing == nil || progressing.Reason != v1alpha1.RolloutAbortedReason {
+				rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.RolloutAbortedReason,
+					fmt.Sprintf("Rollout aborted update to revision %s", obs.Revision), now)
+			}
 			return true, nil
 		}
 		at := metav1.NewTime(now)

@@ -79,8 +79,9 @@ func Plan(obs pass.Observed) pass.Plan {
 	next.Status = progress.Status
 	nextRoles := roles.Classify(b.Sets, newHash, next.Status.StableRS).WithNew(rs.New)
 	scales, _ := replicas.Desired(next, nextRoles)
+	b.Create(pending, scales)
 	b.HoldAbortedNew(next, nextRoles, scales)
-	b.Size(pending, scales)
+	b.Size(scales)
 	b.ScaleDownOld(next, nextRoles)
 	b.History(rs.Others)
 	restarted := b.Restart(rs)

@@ -62,7 +62,10 @@ type Observed struct {
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	p := advance(ro, obs, now)
 	rules.SettlePause(&p.Status, ro.Spec.Paused)
-	if rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) && p.Status.CurrentStepIndex != nil {
+	// Any pause the controller holds at a step counts: a skip from an
+	// inconclusive analysis step leaves the flag just the same.
+	held := rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis)
+	if held && p.Status.CurrentStepIndex != nil {
 		p.PausedAt = PausedAtValue(p.Status.CurrentPodHash, *p.Status.CurrentStepIndex)
 	}
 	return p

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -352,5 +353,45 @@ func TestBackgroundRunAskedForAtTheStepReached(t *testing.T) {
 	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{}
 	if p := Advance(ro, obs(true), t0); p.Status.StableRS != "new" || p.Runs.Background {
 		t.Fatalf("completed: stable %q, runs %+v; want no background run", p.Status.StableRS, p.Runs)
+	}
+}
+
+// While aborted, Progressing stays False/RolloutAborted: a status written
+// from a stale cache with another reason is corrected, so a retry is still
+// recognised.
+func TestAbortedProgressingIsKept(t *testing.T) {
+	ro := midUpdate(0)
+	at := metav1.NewTime(t0)
+	ro.Status.Abort, ro.Status.AbortedAt = true, &at
+	rules.SetCondition(&ro.Status, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.TimedOutReason, "timed out", t0)
+	p := Advance(ro, obs(false), t0.Add(time.Minute))
+	if c := rules.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing); c == nil || c.Reason != v1alpha1.RolloutAbortedReason {
+		t.Fatalf("Progressing %+v, want RolloutAborted", c)
+	}
+	ro.Status = p.Status
+	ro.Status.Abort = false // retry
+	if p = Advance(ro, obs(false), t0.Add(2*time.Minute)); rules.FindCondition(p.Status.Conditions, v1alpha1.RolloutProgressing).Reason != v1alpha1.RolloutRetryReason {
+		t.Fatalf("retry not recognised: %+v", p.Status.Conditions)
+	}
+}
+
+// An inconclusive analysis step records the step it holds, like a pause
+// step, so a skip from it onto a pause: {} is not taken for a resume there.
+func TestInconclusivePauseRecordsItsStep(t *testing.T) {
+	ro := midUpdate(0)
+	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{{Analysis: &v1alpha1.RolloutAnalysis{}}, {Pause: &v1alpha1.RolloutPause{}}}
+	o := obs(false)
+	o.StepRun = &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseInconclusive}
+	p := Advance(ro, o, t0)
+	if !rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) || p.PausedAt != PausedAtValue("new", 0) {
+		t.Fatalf("inconclusive: pauses %v pausedAt %q", p.Status.PauseConditions, p.PausedAt)
+	}
+	// Argo CD's skip onto the pause: {} step.
+	ro.Status = p.Status
+	ro.Status.CurrentStepIndex, ro.Status.PauseConditions = new(int32(1)), nil
+	o.StepRun, o.PausedAt = nil, p.PausedAt
+	p = Advance(ro, o, t0)
+	if *p.Status.CurrentStepIndex != 1 || !rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) {
+		t.Fatalf("after the skip: step %d pauses %v, want held at the gate", *p.Status.CurrentStepIndex, p.Status.PauseConditions)
 	}
 }

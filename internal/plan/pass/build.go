@@ -363,30 +363,34 @@ func (b *Builder) HoldAbortedNew(next *v1alpha1.Rollout, rs roles.Roles, scales 
 	b.Requeue(p.RequeueAfter)
 }
 
-// Size creates the pending ReplicaSet (if any) at the size scales gives it
-// and scales every other ReplicaSet in scales, in name order.
-func (b *Builder) Size(pending *appsv1.ReplicaSet, scales map[*appsv1.ReplicaSet]int32) {
+// Create creates the pending ReplicaSet, if any, at the size scales gives
+// it, in one write, its events journaled with it.
+func (b *Builder) Create(pending *appsv1.ReplicaSet, scales map[*appsv1.ReplicaSet]int32) {
+	if pending == nil {
+		return
+	}
+	n := scales[pending]
+	pending.Spec.Replicas = &n // the plan's own object: later steps size it from here
+	rev := pending.Annotations[v1alpha1.RevisionAnnotation]
+	// Argo Rollouts' order: the update, then the ReplicaSet, then its size.
+	evs := []rules.Event{{Reason: rules.ReasonUpdated, Message: "Rollout updated to revision " + rev},
+		{Reason: rules.ReasonNewReplicaSetCreated, Message: "Created ReplicaSet " + pending.Name + " (revision " + rev + ")"}}
+	if n > 0 {
+		evs = append(evs, rules.Event{Reason: rules.ReasonScalingReplicaSet, Message: rules.ScalingMessage(pending.Name, rev, 0, n)})
+	}
+	b.Add(CreateReplicaSet{ReplicaSet: pending.DeepCopy(), Events: evs})
+	b.Progressed = true
+}
+
+// Size scales every ReplicaSet in scales to its size, in name order (one
+// created in this pass only if a later decision, such as an abort's hold,
+// changed its size).
+func (b *Builder) Size(scales map[*appsv1.ReplicaSet]int32) {
 	ro := b.obs.Rollout
 	desired := strconv.Itoa(int(ro.ReplicasOrDefault()))
-	if pending != nil {
-		created := pending.DeepCopy()
-		n := scales[pending]
-		created.Spec.Replicas = &n
-		rev := created.Annotations[v1alpha1.RevisionAnnotation]
-		// Argo Rollouts' order: the update, then the ReplicaSet, then its size.
-		evs := []rules.Event{{Reason: rules.ReasonUpdated, Message: "Rollout updated to revision " + rev},
-			{Reason: rules.ReasonNewReplicaSetCreated, Message: "Created ReplicaSet " + created.Name + " (revision " + rev + ")"}}
-		if n > 0 {
-			evs = append(evs, rules.Event{Reason: rules.ReasonScalingReplicaSet, Message: rules.ScalingMessage(created.Name, rev, 0, n)})
-		}
-		b.Add(CreateReplicaSet{ReplicaSet: created, Events: evs})
-		b.Progressed = true
-	}
 	sets := make([]*appsv1.ReplicaSet, 0, len(scales))
 	for set := range scales {
-		if set != pending {
-			sets = append(sets, set)
-		}
+		sets = append(sets, set)
 	}
 	slices.SortFunc(sets, func(x, y *appsv1.ReplicaSet) int { return cmp.Compare(x.Name, y.Name) })
 	for _, set := range sets {
