@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,10 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 )
 
+// conflictRetry is how soon a plan that met a changed object is made again
+// (the change's own watch event usually comes first).
+const conflictRetry = time.Second
+
 // applying is what the steps of one plan learn as they go: the objects
 // they act on by name (a ReplicaSet created joins them), the names the
 // shell gave the runs it created, and whether the routers kept the last
@@ -43,7 +48,10 @@ type applying struct {
 
 // apply carries out a plan's steps in order. It stops at the first error;
 // nothing later in the plan depends on a step that failed, and the next
-// reconcile plans again from what is there. An *invalidSpec from a step
+// reconcile plans again from what is there. Scales are optimistic: they
+// carry the ReplicaSet's resourceVersion, so a size decided from a stale
+// cache (a controller just restarted, a watch behind) conflicts instead of
+// landing — the rule Argo Rollouts gets from updating the cached object. An *invalidSpec from a step
 // (a template or router object that is missing or wrong) marks the
 // Rollout InvalidSpec; a hash collision moves to the next hash.
 func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.Observed, p pass.Plan) (ctrl.Result, error) {
@@ -60,6 +68,15 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 		if err := r.applyStep(ctx, a, s); err != nil {
 			if errors.Is(err, errCollision) {
 				return ctrl.Result{}, r.bumpCollisionCount(ctx, ro)
+			}
+			if apierrors.IsConflict(err) {
+				// A ReplicaSet changed since the cache showed it (scales
+				// carry the resourceVersion decided on): plan again from
+				// a fresher view instead of sizing from a stale one.
+				if r.Log != nil {
+					r.Log.InfoContext(ctx, "plan again: an object changed since it was read", "rollout", ro.Namespace+"/"+ro.Name, "step", s.Describe())
+				}
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
 			return r.invalidOr(ctx, ro, obs.ReplicaSets, err)
 		}
@@ -148,17 +165,22 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 		}
 		return nil
 	case pass.Scale:
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, v1alpha1.DesiredReplicasAnnotation, s.DesiredReplicas, s.To)
-		if err := r.Client.Patch(ctx, a.sets[s.ReplicaSet], rawMerge(patch)); err != nil {
+		set := a.sets[s.ReplicaSet]
+		patch := fmt.Sprintf(`{"metadata":{"resourceVersion":%q,"annotations":{%q:%q}},"spec":{"replicas":%d}}`,
+			set.ResourceVersion, v1alpha1.DesiredReplicasAnnotation, s.DesiredReplicas, s.To)
+		if err := r.Client.Patch(ctx, set, rawMerge(patch)); err != nil {
 			return fmt.Errorf("scale ReplicaSet %s to %d: %w", s.ReplicaSet, s.To, err)
 		}
 		return r.journalOne(ctx, ro, s.Event)
 	case pass.ScaleDownOld:
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, s.To)
+		set := a.sets[s.ReplicaSet]
+		deadline := "null"
 		if s.Deadline != "" {
-			patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, s.Deadline, s.To)
+			deadline = fmt.Sprintf("%q", s.Deadline)
 		}
-		if err := r.Client.Patch(ctx, a.sets[s.ReplicaSet], rawMerge(patch)); err != nil {
+		patch := fmt.Sprintf(`{"metadata":{"resourceVersion":%q,"annotations":{%q:%s}},"spec":{"replicas":%d}}`,
+			set.ResourceVersion, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, deadline, s.To)
+		if err := r.Client.Patch(ctx, set, rawMerge(patch)); err != nil {
 			return fmt.Errorf("scale down old ReplicaSet %s: %w", s.ReplicaSet, err)
 		}
 		return r.journalOne(ctx, ro, s.Event)
