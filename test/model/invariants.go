@@ -121,6 +121,10 @@ func PauseGateHolds(before, after *v1alpha1.Rollout, opened Opened) *Violation {
 				if k == from {
 					v.Kind = "at-entry"
 				}
+				if len(b.PauseConditions) > 0 {
+					// Worse: another pause condition held the rollout.
+					v.Kind += " while paused"
+				}
 				return v
 			}
 		}

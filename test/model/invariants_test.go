@@ -61,6 +61,13 @@ func TestPauseGateHolds(t *testing.T) {
 	wantViolation(t, PauseGateHolds(stale, passed, newOpened()), InvPauseGate, "at-entry")
 	// Reaching the gate and going through it in one pass.
 	wantViolation(t, PauseGateHolds(atStep(ro, "new", 0, nil), passed, newOpened()), InvPauseGate, "in-passing")
+	// Going on while another pause condition holds the rollout is told
+	// apart.
+	held := atStep(ro, "new", 0, func(st *v1alpha1.RolloutStatus) {
+		st.ControllerPause = true
+		st.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonInconclusiveAnalysis}}
+	})
+	wantViolation(t, PauseGateHolds(held, passed, newOpened()), InvPauseGate, "in-passing while paused")
 	// A promote at the gate opens it; promote --full opens them all.
 	opened := newOpened()
 	opened.gates[gateKey{"new", 1}] = true
