@@ -122,8 +122,9 @@ func PauseGateHolds(before, after *v1alpha1.Rollout, opened Opened) *Violation {
 					v.Kind = "at-entry"
 				}
 				if len(b.PauseConditions) > 0 {
-					// Worse: another pause condition held the rollout.
-					v.Kind += " while paused"
+					// Worse, and one cause however reached: another pause
+					// condition held the rollout.
+					v.Kind = "while paused"
 				}
 				return v
 			}

@@ -67,7 +67,7 @@ func TestPauseGateHolds(t *testing.T) {
 		st.ControllerPause = true
 		st.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonInconclusiveAnalysis}}
 	})
-	wantViolation(t, PauseGateHolds(held, passed, newOpened()), InvPauseGate, "in-passing while paused")
+	wantViolation(t, PauseGateHolds(held, passed, newOpened()), InvPauseGate, "while paused")
 	// A promote at the gate opens it; promote --full opens them all.
 	opened := newOpened()
 	opened.gates[gateKey{"new", 1}] = true
