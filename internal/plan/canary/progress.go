@@ -136,7 +136,12 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		p.Events = append(p.Events, background(ro, &st, obs, &p, now)...)
 		aborted = st.Abort
 	}
-	if aborted || ro.Spec.Paused {
+	// An inconclusive run's pause holds the steps until a user promotes,
+	// whichever run it was: a background run's too, or the steps would run
+	// on under a rollout that reports itself paused, and the next
+	// pause: {} would read that pause's flag as its own resume.
+	held := rules.HasPause(&st, v1alpha1.PauseReasonInconclusiveAnalysis)
+	if aborted || ro.Spec.Paused || held {
 		if aborted {
 			st.Canary.CurrentBackgroundAnalysisRunStatus, st.Canary.CurrentStepAnalysisRunStatus = nil, nil
 			p.Runs = Runs{}

@@ -395,3 +395,31 @@ func TestInconclusivePauseRecordsItsStep(t *testing.T) {
 		t.Fatalf("after the skip: step %d pauses %v, want held at the gate", *p.Status.CurrentStepIndex, p.Status.PauseConditions)
 	}
 }
+
+// A background run's inconclusive pause holds the steps like any other
+// pause until a user promotes: the rollout does not run on past its next
+// pause: {} while it reports itself paused.
+func TestBackgroundInconclusiveHoldsTheSteps(t *testing.T) {
+	ro := midUpdate(0)
+	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "bg"}}}}
+	o := obs(true)
+	o.BackgroundRun = &rules.Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseInconclusive}
+	p := Advance(ro, o, t0)
+	if !rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) {
+		t.Fatalf("inconclusive background run: pauses %v", p.Status.PauseConditions)
+	}
+	for range 3 {
+		ro.Status = p.Status
+		if p = Advance(ro, o, t0); *p.Status.CurrentStepIndex != 0 {
+			t.Fatalf("the steps ran on to %d under the inconclusive pause", *p.Status.CurrentStepIndex)
+		}
+	}
+	// A promote clears it: the setWeight step completes and the gate after
+	// it pauses.
+	ro.Status = p.Status
+	ro.Status.PauseConditions = nil
+	p = Advance(ro, o, t0)
+	if *p.Status.CurrentStepIndex != 1 || !rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) {
+		t.Fatalf("after the promote: step %d pauses %v, want held at the gate", *p.Status.CurrentStepIndex, p.Status.PauseConditions)
+	}
+}
