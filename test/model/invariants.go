@@ -48,7 +48,7 @@ func (v *Violation) Error() string {
 
 // Same reports the same invariant broken the same way.
 func (v *Violation) Same(o *Violation) bool {
-	return o != nil && v.Invariant == o.Invariant && v.Kind == o.Kind
+	return v != nil && o != nil && v.Invariant == o.Invariant && v.Kind == o.Kind
 }
 
 func violation(name, format string, args ...any) *Violation {
