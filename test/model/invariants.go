@@ -278,8 +278,13 @@ func Fenceposts(replicas int32, surge, unavailable *intstr.IntOrString) (int32, 
 //     up to more than replicas + maxSurge, and
 //   - never shrinks ReplicaSets so that the pods that stay available add
 //     up to less than replicas − maxUnavailable, or than were available
-//     before if that was already less (a scale-down removes unavailable
-//     pods first, so the survivors are min(available, new size) each).
+//     before if that was already less. Availability is what the
+//     ReplicaSets report (status.availableReplicas), as Argo's rule
+//     reads it (maxScaleDown = Σ available − minAvailable): a ReplicaSet
+//     already scaled down still counts the pods its controller has not
+//     removed yet, in Argo Rollouts and, on purpose, here. A scale-down
+//     loses the available pods beyond its new size among those within
+//     the old one (unavailable pods go first).
 //
 // The bounds are those of the Rollout as the controller reads it, so a
 // user's /scale moves them (a scale-down to fewer replicas lets the
@@ -314,7 +319,7 @@ func BasicCanaryReplicaBounds(ro *v1alpha1.Rollout, before, after []appsv1.Repli
 	for i := range before {
 		if rs := &before[i]; !kept[string(rs.UID)] {
 			// Deleted (only ever at 0): its available pods are gone.
-			availBefore += min(rs.Status.AvailableReplicas, specOf(rs))
+			availBefore += rs.Status.AvailableReplicas
 			if specOf(rs) > 0 {
 				shrank = fmt.Sprintf("%s %d→deleted", rs.Name, specOf(rs))
 			}
@@ -330,8 +335,11 @@ func BasicCanaryReplicaBounds(ro *v1alpha1.Rollout, before, after []appsv1.Repli
 		if existed {
 			was, avail = specOf(old), old.Status.AvailableReplicas
 		}
-		availBefore += min(avail, was)
-		availAfter += min(avail, n)
+		// Availability as the ReplicaSets report it, the way Argo's rule
+		// reads it; shrinking loses the available pods beyond the new
+		// size among those within the old one (unavailable ones go first).
+		availBefore += avail
+		availAfter += avail - max(0, min(avail, was)-n)
 		switch {
 		case n > was:
 			grew = fmt.Sprintf("%s %d→%d", rs.Name, was, n)
@@ -339,15 +347,22 @@ func BasicCanaryReplicaBounds(ro *v1alpha1.Rollout, before, after []appsv1.Repli
 			shrank = fmt.Sprintf("%s %d→%d", rs.Name, was, n)
 		}
 	}
+	sizes := func(rss []appsv1.ReplicaSet) string {
+		parts := make([]string, len(rss))
+		for i := range rss {
+			parts[i] = fmt.Sprintf("%s %d (%d available)", rss[i].Name, specOf(&rss[i]), rss[i].Status.AvailableReplicas)
+		}
+		return strings.Join(parts, ", ")
+	}
 	if grew != "" && sumAfter > replicas+surge {
-		v := violation(InvReplicaBounds, "scaled %s: ReplicaSets add up to %d pods, more than replicas %d + maxSurge %d",
-			grew, sumAfter, replicas, surge)
+		v := violation(InvReplicaBounds, "scaled %s: ReplicaSets add up to %d pods, more than replicas %d + maxSurge %d; before: %s",
+			grew, sumAfter, replicas, surge, sizes(before))
 		v.Kind = "surge"
 		return v
 	}
 	if floor := replicas - unavailable; shrank != "" && availAfter < min(floor, availBefore) {
-		v := violation(InvReplicaBounds, "scaled %s: %d pods stay available, fewer than replicas %d − maxUnavailable %d (and %d were)",
-			shrank, availAfter, replicas, unavailable, availBefore)
+		v := violation(InvReplicaBounds, "scaled %s: %d pods stay available, fewer than replicas %d − maxUnavailable %d (and %d were); before: %s; after: %s",
+			shrank, availAfter, replicas, unavailable, availBefore, sizes(before), sizes(after))
 		v.Kind = "availability"
 		return v
 	}

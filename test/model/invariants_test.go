@@ -172,6 +172,17 @@ func TestBasicCanaryReplicaBounds(t *testing.T) {
 	wantNone(t, BasicCanaryReplicaBounds(ro, ready, []appsv1.ReplicaSet{replicaSet("web-s", "s", "1", 3, 4), ready[1]}))
 	// Dropping unavailable pods never counts against the floor.
 	wantNone(t, BasicCanaryReplicaBounds(ro, mid, []appsv1.ReplicaSet{mid[0], replicaSet("web-c", "c", "2", 0, 0)}))
+	// A ReplicaSet already scaled to 0 whose pod is still reported
+	// available counts, as in Argo's arithmetic: giving up another pod
+	// keeps the reported floor of 3 …
+	three := canaryRollout(v1alpha1.CanaryStep{SetWeight: ptr(int32(75))})
+	three.Spec.Replicas = ptr(int32(3))
+	three.Spec.Strategy.Canary.MaxUnavailable = ptr(intstr.FromInt32(0))
+	lingering := []appsv1.ReplicaSet{replicaSet("web-a", "a", "3", 0, 1), replicaSet("web-s", "s", "1", 1, 1),
+		replicaSet("web-b", "b", "2", 1, 1), replicaSet("web-n", "n", "4", 1, 1)}
+	wantNone(t, BasicCanaryReplicaBounds(three, lingering, []appsv1.ReplicaSet{lingering[0], lingering[1], replicaSet("web-b", "b", "2", 0, 1), replicaSet("web-n", "n", "4", 2, 1)}))
+	// … giving up two does not.
+	wantViolation(t, BasicCanaryReplicaBounds(three, lingering, []appsv1.ReplicaSet{lingering[0], replicaSet("web-s", "s", "1", 0, 1), replicaSet("web-b", "b", "2", 0, 1), replicaSet("web-n", "n", "4", 2, 1)}), InvReplicaBounds, "availability")
 	// A traffic-routed canary is not judged here.
 	routed := ro.DeepCopy()
 	routed.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "web"}}
