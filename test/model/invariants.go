@@ -467,13 +467,18 @@ func DecisionEventsOnce(entries []journaled, versions map[string]rolloutVersion,
 //     currentPodHash;
 //   - Healthy requires Available True and Completed True, and Healthy
 //     True once the counts are exact (replicas, updated and available
-//     pods all equal spec.replicas).
+//     pods all equal spec.replicas) and, blue-green, a preview Service
+//     selects the current revision.
 //
-// Two implications one might expect are not rules, in Argo Rollouts or
+// Three implications one might expect are not rules, in Argo Rollouts or
 // here: the phase reads "at least" (updatedReplicas < replicas is
 // Progressing) where the Healthy condition reads "exactly", so while a
 // scale-down's surplus pods are still counted the phase is Healthy and
-// the condition False; and the Healthy condition looks at neither an
+// the condition False; a blue-green phase reads only the active Service
+// where the Healthy condition also wants the preview Service on the
+// current revision (after an undo at 0 replicas it never gets there: a
+// Service switches only to a ReplicaSet with an available pod); and the
+// Healthy condition looks at neither an
 // abort nor a pending restart, which the phase reports first (Degraded
 // "RolloutAborted", Progressing "rollout is restarting"), so a True
 // Healthy condition does not imply phase Healthy
@@ -533,7 +538,12 @@ func PhaseAgreesWithConditions(ro *v1alpha1.Rollout) *Violation {
 	}
 	if st.Phase == v1alpha1.RolloutPhaseHealthy {
 		want := []v1alpha1.RolloutConditionType{v1alpha1.RolloutAvailable, v1alpha1.RolloutCompleted}
-		if replicas := ro.ReplicasOrDefault(); st.Replicas == replicas && st.UpdatedReplicas == replicas && st.AvailableReplicas == replicas {
+		replicas := ro.ReplicasOrDefault()
+		exact := st.Replicas == replicas && st.UpdatedReplicas == replicas && st.AvailableReplicas == replicas
+		if bg := ro.Spec.Strategy.BlueGreen; bg != nil && bg.PreviewService != "" && st.BlueGreen.PreviewSelector != st.CurrentPodHash {
+			exact = false // the preview Service is not back on the current revision yet
+		}
+		if exact {
 			want = append(want, v1alpha1.RolloutHealthy)
 		}
 		for _, t := range want {

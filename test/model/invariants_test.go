@@ -301,6 +301,15 @@ func TestPhaseAgreesWithConditions(t *testing.T) {
 	scaling.Status.AvailableReplicas, scaling.Status.UpdatedReplicas = 4, 4
 	setCondition(scaling, condition(v1alpha1.RolloutHealthy, corev1.ConditionFalse, v1alpha1.RolloutHealthyReason))
 	wantNone(t, PhaseAgreesWithConditions(scaling))
+	// … a blue-green preview Service not back on the current revision
+	// (the phase reads the active Service only) …
+	bgHealthy := healthyRollout()
+	bgHealthy.Spec.Strategy = v1alpha1.RolloutStrategy{BlueGreen: &v1alpha1.BlueGreenStrategy{ActiveService: "a", PreviewService: "p"}}
+	bgHealthy.Status.BlueGreen.ActiveSelector, bgHealthy.Status.BlueGreen.PreviewSelector = "h", "old"
+	setCondition(bgHealthy, condition(v1alpha1.RolloutHealthy, corev1.ConditionFalse, v1alpha1.RolloutHealthyReason))
+	wantNone(t, PhaseAgreesWithConditions(bgHealthy))
+	bgHealthy.Status.BlueGreen.PreviewSelector = "h"
+	wantViolation(t, PhaseAgreesWithConditions(bgHealthy), InvPhase, "healthy")
 	// … and a fully promoted rollout aborted: Degraded, Healthy True.
 	aborted := healthyRollout()
 	aborted.Status.Phase, aborted.Status.Abort, aborted.Status.AbortedAt = v1alpha1.RolloutPhaseDegraded, true, &metav1.Time{Time: epoch}
