@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -66,31 +66,24 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 		return obs, err
 	}
 	obs.Runs = runs
-	for _, name := range services.Named(ro) {
-		if name == "" {
-			continue
-		}
-		var svc corev1.Service
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, &svc)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return obs, fmt.Errorf("read service %s/%s: %w", ro.Namespace, name, err)
-		}
-		obs.Services[name] = &svc
-	}
+	// One cached list serves both the Services the strategy names and the
+	// managed ones a release looks at (deep copies: a switch patches them).
 	var svcs corev1.ServiceList
 	if err := r.Client.List(ctx, &svcs, client.InNamespace(ro.Namespace)); err != nil {
 		return obs, fmt.Errorf("list services of namespace %s: %w", ro.Namespace, err)
 	}
+	named := services.Named(ro)
 	for i := range svcs.Items {
-		if svcs.Items[i].Annotations[v1alpha1.ManagedByRolloutsKey] != "" {
-			obs.Managed = append(obs.Managed, &svcs.Items[i])
+		svc := &svcs.Items[i]
+		if slices.Contains(named, svc.Name) {
+			obs.Services[svc.Name] = svc
+		}
+		if svc.Annotations[v1alpha1.ManagedByRolloutsKey] != "" {
+			obs.Managed = append(obs.Managed, svc)
 		}
 	}
 	var ings networkingv1.IngressList
-	if err := r.Client.List(ctx, &ings, client.InNamespace(ro.Namespace)); err != nil {
+	if err := r.Client.List(ctx, &ings, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return obs, fmt.Errorf("list ingresses of namespace %s: %w", ro.Namespace, err)
 	}
 	for i := range ings.Items {
