@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -221,28 +222,137 @@ func canaryAnalysis() fixture {
 	return f
 }
 
-// canaryExperiment runs an experiment at step 1 with a baseline and a
-// canary template and an analysis of the two.
+// canaryExperiment is at its experiment step (step 1): the Experiment
+// <rollout>-<hash>-<revision>-<step> runs a baseline and a canary template
+// with a Job-based analysis of the two, and the rollout's background
+// analysis runs beside it in the same revision.
 func canaryExperiment() fixture {
 	f := canaryPaused()
 	ro := f.ro
 	ro.Status.PauseConditions = nil
 	ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhaseProgressing, "more replicas need to be updated"
-	exp := &v1alpha1.Experiment{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: "canary-demo-65fb5ffc84-3-1", Namespace: "jesse-test", UID: "exp", CreationTimestamp: ago(time.Minute),
-			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: "3"},
-			OwnerReferences: []metav1.OwnerReference{{UID: ro.UID}},
-		},
-		Status: v1alpha1.ExperimentStatus{Phase: v1alpha1.AnalysisPhaseRunning},
-	}
-	f.objs.Experiments = append(f.objs.Experiments, *exp)
-	for _, tmpl := range []struct{ name, image string }{{"baseline", imageBlue}, {"canary", imageGreen}} {
-		rs := f.addRS(exp, tmpl.name, 0, tmpl.image, 1, time.Minute)
-		rs.Annotations = map[string]string{v1alpha1.ExperimentTemplateNameAnnotationKey: tmpl.name}
-	}
-	f.addRun(exp, "canary-demo-65fb5ffc84-3-1-compare", 0, v1alpha1.AnalysisPhasePending, 30*time.Second, 0, 0, 0, 0)
+	ro.Status.Canary.CurrentExperiment = "canary-demo-65fb5ffc84-3-1"
+	exp := f.addExperiment(ro, "canary-demo-65fb5ffc84-3-1", v1alpha1.AnalysisPhaseRunning, 100*time.Second)
+	exp.Annotations = map[string]string{v1alpha1.RevisionAnnotation: "3"}
+	f.addTemplateRS(exp, "baseline", "5c9b8d6f7d", imageBlue, 1, 100*time.Second)
+	f.addTemplateRS(exp, "canary", "65fb5ffc84", imageGreen, 1, 100*time.Second)
+	// Its Jobs start a minute apart.
+	f.addRun(exp, "canary-demo-65fb5ffc84-3-1-compare", 0, v1alpha1.AnalysisPhaseRunning, 80*time.Second, 1, 0, 0, 0,
+		"canary-demo-65fb5ffc84-3-1-compare-1", "canary-demo-65fb5ffc84-3-1-compare-2")
+	f.addRun(ro, "canary-demo-65fb5ffc84-3", 3, v1alpha1.AnalysisPhaseRunning, 2*time.Minute, 2, 0, 0, 0)
 	return f
+}
+
+// addExperiment adds an Experiment owned by owner (nil: standalone).
+func (f *fixture) addExperiment(owner metav1.Object, name string, phase v1alpha1.AnalysisPhase, age time.Duration) *v1alpha1.Experiment {
+	exp := v1alpha1.Experiment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "jesse-test", UID: types.UID(name), CreationTimestamp: ago(age)},
+		Spec:       v1alpha1.ExperimentSpec{Duration: "30s"},
+		Status:     v1alpha1.ExperimentStatus{Phase: phase},
+	}
+	if owner != nil {
+		exp.OwnerReferences = []metav1.OwnerReference{{UID: owner.GetUID(), Name: owner.GetName(), Controller: ptr.To(true)}}
+	}
+	f.objs.Experiments = append(f.objs.Experiments, exp)
+	return &f.objs.Experiments[len(f.objs.Experiments)-1]
+}
+
+// addTemplateRS adds the ReplicaSet of an experiment template as the
+// controller creates it: named <experiment>-<template>, carrying the
+// experiment and template names as annotations and no revision.
+func (f *fixture) addTemplateRS(exp *v1alpha1.Experiment, template, hash, image string, replicas int32, age time.Duration, podStates ...corev1.ContainerState) *appsv1.ReplicaSet {
+	rs := f.addRS(exp, template, 0, image, replicas, age, podStates...)
+	rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] = hash
+	rs.Annotations = map[string]string{
+		v1alpha1.ExperimentNameAnnotationKey:         exp.Name,
+		v1alpha1.ExperimentTemplateNameAnnotationKey: template,
+	}
+	exp.Spec.Templates = append(exp.Spec.Templates, v1alpha1.TemplateSpec{Name: template, Replicas: ptr.To(replicas)})
+	exp.Status.TemplateStatuses = append(exp.Status.TemplateStatuses, v1alpha1.TemplateStatus{
+		Name: template, PodTemplateHash: hash, Replicas: rs.Status.Replicas, UpdatedReplicas: rs.Status.Replicas,
+		ReadyReplicas: rs.Status.ReadyReplicas, AvailableReplicas: rs.Status.AvailableReplicas,
+	})
+	return rs
+}
+
+// scaleDown scales a template's ReplicaSet to zero and removes its pods,
+// as the end of the scale-down delay does.
+func (f *fixture) scaleDown(rs *appsv1.ReplicaSet) {
+	rs.Spec.Replicas = ptr.To[int32](0)
+	rs.Status = appsv1.ReplicaSetStatus{ObservedGeneration: rs.Generation}
+	f.objs.Pods = slices.DeleteFunc(f.objs.Pods, func(p corev1.Pod) bool { return ownedBy(p.OwnerReferences, rs.UID) })
+}
+
+// Standalone experiments: two templates (baseline on the stable image,
+// canary on the new one), duration 30s, an analysis comparing them.
+const demoExperiment = "demo-experiment"
+
+// experimentRunning: every template available for 40s, the analysis
+// measuring.
+func experimentRunning() (*v1alpha1.Experiment, Objects) {
+	var f fixture
+	exp := f.addExperiment(nil, demoExperiment, v1alpha1.AnalysisPhaseRunning, 70*time.Second)
+	exp.Status.AvailableAt = ptr.To(ago(40 * time.Second))
+	for _, tmpl := range []struct{ name, hash, image string }{{"baseline", "6f8c5b4d9", imageBlue}, {"canary", "7d5b6c8f4", imageGreen}} {
+		f.addTemplateRS(exp, tmpl.name, tmpl.hash, tmpl.image, 2, 70*time.Second)
+		exp.Status.TemplateStatuses[len(exp.Status.TemplateStatuses)-1].Status = v1alpha1.TemplateStatusRunning
+	}
+	f.addRun(exp, demoExperiment+"-compare", 0, v1alpha1.AnalysisPhaseRunning, 40*time.Second, 2, 0, 0, 0)
+	exp.Status.AnalysisRuns = []v1alpha1.ExperimentAnalysisRunStatus{{Name: "compare", AnalysisRun: demoExperiment + "-compare", Phase: v1alpha1.AnalysisPhaseRunning}}
+	return exp, f.objs
+}
+
+// experimentSuccessful: the duration passed, the analysis passed, and the
+// scale-down delay is over: the ReplicaSets are at zero, their deadline
+// annotation left behind.
+func experimentSuccessful() (*v1alpha1.Experiment, Objects) {
+	exp, objs := experimentRunning()
+	f := fixture{objs: objs}
+	exp = &f.objs.Experiments[0]
+	exp.Status.Phase = v1alpha1.AnalysisPhaseSuccessful
+	for i := range f.objs.ReplicaSets {
+		rs := &f.objs.ReplicaSets[i]
+		rs.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] = now.Add(-5 * time.Second).Format(time.RFC3339)
+		f.scaleDown(rs)
+		exp.Status.TemplateStatuses[i].Status = v1alpha1.TemplateStatusSuccessful
+		exp.Status.TemplateStatuses[i].Replicas, exp.Status.TemplateStatuses[i].AvailableReplicas = 0, 0
+	}
+	run := &f.objs.AnalysisRuns[0]
+	run.Status.Phase, run.Status.MetricResults[0].Successful = v1alpha1.AnalysisPhaseSuccessful, 3
+	exp.Status.AnalysisRuns[0].Phase = v1alpha1.AnalysisPhaseSuccessful
+	return exp, f.objs
+}
+
+// experimentFailed: the analysis failed before the duration was up; the
+// experiment carries the run's message and its ReplicaSets wait out the
+// scale-down delay with their pods still up.
+func experimentFailed() (*v1alpha1.Experiment, Objects) {
+	exp, objs := experimentRunning()
+	f := fixture{objs: objs}
+	exp = &f.objs.Experiments[0]
+	msg := `Metric "error-rate" assessed Failed due to failed (2) > failureLimit (1)`
+	exp.Status.Phase, exp.Status.Message = v1alpha1.AnalysisPhaseFailed, msg
+	for i := range f.objs.ReplicaSets {
+		f.objs.ReplicaSets[i].Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] = now.Add(25 * time.Second).Format(time.RFC3339)
+		exp.Status.TemplateStatuses[i].Status = v1alpha1.TemplateStatusSuccessful
+	}
+	run := &f.objs.AnalysisRuns[0]
+	run.Status.Phase, run.Status.Message = v1alpha1.AnalysisPhaseFailed, msg
+	run.Status.MetricResults[0].Successful, run.Status.MetricResults[0].Failed = 1, 2
+	exp.Status.AnalysisRuns[0].Phase, exp.Status.AnalysisRuns[0].Message = v1alpha1.AnalysisPhaseFailed, msg
+	return exp, f.objs
+}
+
+// experimentPending: the canary template's pod cannot pull its image, so
+// the templates are not all available and the analysis has not started.
+func experimentPending() (*v1alpha1.Experiment, Objects) {
+	var f fixture
+	exp := f.addExperiment(nil, demoExperiment, v1alpha1.AnalysisPhasePending, 20*time.Second)
+	f.addTemplateRS(exp, "baseline", "6f8c5b4d9", imageBlue, 1, 20*time.Second)
+	f.addTemplateRS(exp, "canary", "7d5b6c8f4", "argoproj/rollouts-demo:does-not-exist", 1, 20*time.Second,
+		corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}})
+	exp.Status.TemplateStatuses[0].Status, exp.Status.TemplateStatuses[1].Status = v1alpha1.TemplateStatusRunning, v1alpha1.TemplateStatusProgressing
+	return exp, f.objs
 }
 
 func TestRolloutGolden(t *testing.T) {
@@ -271,13 +381,46 @@ func TestRolloutGolden(t *testing.T) {
 	}
 }
 
+// TestExperimentGolden: `get experiment` of a standalone experiment in
+// each phase, and of the experiment step of canaryExperiment.
 func TestExperimentGolden(t *testing.T) {
-	f := canaryExperiment()
+	step := canaryExperiment()
+	for _, tc := range []struct {
+		name  string
+		exp   *v1alpha1.Experiment
+		objs  Objects
+		color bool
+	}{
+		{"experiment-step", &step.objs.Experiments[0], step.objs, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { experimentGolden(t, tc.name, tc.exp, tc.objs, tc.color) })
+	}
+	for _, tc := range []struct {
+		name  string
+		build func() (*v1alpha1.Experiment, Objects)
+		color bool
+	}{
+		{"experiment-pending", experimentPending, false},
+		{"experiment-running", experimentRunning, false},
+		{"experiment-running-color", experimentRunning, true},
+		{"experiment-successful", experimentSuccessful, false},
+		{"experiment-failed", experimentFailed, false},
+		{"experiment-failed-color", experimentFailed, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exp, objs := tc.build()
+			experimentGolden(t, tc.name, exp, objs, tc.color)
+		})
+	}
+}
+
+func experimentGolden(t *testing.T, name string, exp *v1alpha1.Experiment, objs Objects, color bool) {
+	t.Helper()
 	var out bytes.Buffer
-	if err := (Printer{Now: now}).Experiment(&out, NewExperiment(&f.objs.Experiments[0], f.objs)); err != nil {
+	if err := (Printer{Color: color, Now: now}).Experiment(&out, NewExperiment(exp, objs)); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "experiment", out.Bytes())
+	golden(t, name, out.Bytes())
 }
 
 // golden compares got with testdata/<name>.golden, or rewrites it with
