@@ -1,5 +1,6 @@
 // The page of one rollout: summary, containers (with image edit), steps,
-// revisions (with rollback) and analysis runs with their charts.
+// revisions (with rollback, and the Experiments of experiment steps) and
+// analysis runs with their charts.
 import { root, setImage, undo, watchRollout } from './api.js';
 import { h, replace, age } from './dom.js';
 import { chart } from './chart.js';
@@ -94,18 +95,45 @@ export function showRollout(el, ns, name, navigate) {
     replace(steps, h('h2', {}, 'Steps'), h('ol', { class: 'step-list' }, r.steps.map((st) => {
       const icon = st.state === 'done' ? '✔' : st.state === 'current' ? '▶' : '○';
       const line = [h('span', { class: 'step-icon', 'aria-hidden': 'true' }, icon), h('span', { class: 'step-text' }, st.text)];
-      const expandable = (st.details && st.details.length) || st.analysisRun;
+      const expandable = (st.details && st.details.length) || st.analysisRun || st.experiment;
       return h('li', { class: `step ${st.state} kind-${st.kind}`, dataset: { testid: 'step', index: String(st.index), state: st.state }, 'aria-current': st.state === 'current' ? 'step' : null },
         expandable
           ? fold(`step-${st.index}`, line,
             h('ul', { class: 'step-details' },
               (st.details || []).map((d) => h('li', {}, d)),
-              st.analysisRun ? h('li', {}, 'run ', h('a', { href: `#run-${st.analysisRun}` }, st.analysisRun), ' ', badge(runStatus(r, st.analysisRun))) : null))
+              st.analysisRun ? h('li', {}, 'run ', h('a', { href: `#run-${st.analysisRun}` }, st.analysisRun), ' ', badge(runStatus(r, st.analysisRun))) : null,
+              st.experiment ? h('li', { dataset: { testid: 'step-experiment' } }, 'experiment ', h('a', { href: `#exp-${st.experiment}` }, st.experiment), ' ', badge(st.experimentStatus)) : null))
           : line);
     })));
   }
 
   const runStatus = (r, runName) => r.analysisRuns.find((a) => a.name === runName)?.status;
+
+  const runLinks = (names) => names && names.length
+    ? h('p', { class: 'muted small' }, 'Analysis: ', names.map((n, i) => [i ? ', ' : '', h('a', { href: `#run-${n}` }, n)]))
+    : null;
+
+  function replicaSet(rs) {
+    return h('div', { class: 'replicaset', dataset: { testid: 'replicaset', name: rs.name } },
+      h('div', { class: 'rs-head' }, badge(rs.status), h('span', { class: 'rs-name' }, rs.name),
+        rs.template ? h('span', { class: 'tag template', title: `Experiment template ${rs.template}` }, `Σ ${rs.template}`) : null,
+        h('span', { class: 'muted' }, `${rs.available}/${rs.replicas} available`)),
+      h('div', { class: 'pods', role: 'list', 'aria-label': `Pods of ${rs.name}` }, (rs.pods || []).map((p) => h('span', {
+        class: `pod ${podClass(p.status)}`, role: 'listitem', dataset: { testid: 'pod', status: p.status }, title: `${p.name}: ${p.status} (${p.ready} ready${p.restarts ? `, ${p.restarts} restarts` : ''})`,
+      }))));
+  }
+
+  // An experiment step's Experiment: its templates' ReplicaSets with their
+  // pods, and links to its runs (drawn with the rollout's runs).
+  function experiment(e) {
+    const meta = [e.stepIndex !== undefined && e.stepIndex !== null ? `step ${e.stepIndex}` : null, age(e.creationTimestamp)].filter(Boolean).join(' · ');
+    return h('section', { class: `experiment ${statusClass(e.status)}`, id: `exp-${e.name}`, 'aria-label': `Experiment ${e.name}`, dataset: { testid: 'experiment', name: e.name, status: e.status } },
+      h('div', { class: 'exp-head' }, h('span', { class: 'glyph', 'aria-hidden': 'true', title: 'Experiment' }, 'Σ'), badge(e.status),
+        h('span', { class: 'exp-name' }, e.name), h('span', { class: 'muted' }, `Experiment · ${meta}`)),
+      e.message ? h('p', { class: `exp-message ${statusClass(e.status)}`, dataset: { testid: 'experiment-message' } }, e.message) : null,
+      e.replicaSets.map(replicaSet),
+      runLinks(e.analysisRuns));
+  }
 
   function drawRevisions(r) {
     replace(revisions, h('h2', {}, 'Revisions'), r.revisions.length === 0 ? h('p', { class: 'muted' }, 'No ReplicaSets yet.') : r.revisions.map((rev) => {
@@ -120,12 +148,9 @@ export function showRollout(el, ns, name, navigate) {
             onclick: () => run(`Roll rollout "${r.name}" back to revision ${rev.number} (${(rev.images || []).join(', ')})? This starts a new revision with that template.`, () => undo(ns, name, rev.number)),
           }, '↶ Rollback')),
         h('div', { class: 'images' }, (rev.images || []).map((i) => h('code', { class: 'image' }, i))),
-        rev.replicaSets.map((rs) => h('div', { class: 'replicaset', dataset: { testid: 'replicaset', name: rs.name } },
-          h('div', { class: 'rs-head' }, badge(rs.status), h('span', { class: 'rs-name' }, rs.name), h('span', { class: 'muted' }, `${rs.available}/${rs.replicas} available`)),
-          h('div', { class: 'pods', role: 'list', 'aria-label': `Pods of ${rs.name}` }, (rs.pods || []).map((p) => h('span', {
-            class: `pod ${podClass(p.status)}`, role: 'listitem', dataset: { testid: 'pod', status: p.status }, title: `${p.name}: ${p.status} (${p.ready} ready${p.restarts ? `, ${p.restarts} restarts` : ''})`,
-          }))))),
-        rev.analysisRuns && rev.analysisRuns.length ? h('p', { class: 'muted small' }, 'Analysis: ', rev.analysisRuns.map((n, i) => [i ? ', ' : '', h('a', { href: `#run-${n}` }, n)])) : null);
+        rev.replicaSets.map(replicaSet),
+        (rev.experiments || []).map(experiment),
+        runLinks(rev.analysisRuns));
     }));
   }
 
@@ -140,7 +165,7 @@ export function showRollout(el, ns, name, navigate) {
       if (i === 0 && !ui.open.has(`seen-${a.name}`)) { ui.open.add(key); ui.open.add(`seen-${a.name}`); }
       return h('article', { class: `run ${statusClass(a.status)}`, id: key, dataset: { testid: 'analysisrun', name: a.name, status: a.status } },
         fold(key, h('span', { class: 'run-head' }, badge(a.status), h('span', { class: 'run-name' }, a.name),
-          h('span', { class: 'muted' }, [a.type, a.stepIndex !== undefined && a.stepIndex !== null ? `step ${a.stepIndex}` : null, `revision ${a.revision}`, age(a.creationTimestamp)].filter(Boolean).join(' · '))),
+          h('span', { class: 'muted' }, [a.experiment ? `Experiment ${a.experiment}` : a.type, a.stepIndex !== undefined && a.stepIndex !== null ? `step ${a.stepIndex}` : null, `revision ${a.revision}`, age(a.creationTimestamp)].filter(Boolean).join(' · '))),
         a.message ? h('p', { class: `run-message ${statusClass(a.status)}` }, a.message) : null,
         a.metrics.map((m) => metric(a, m))));
     }));

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -63,15 +64,31 @@ func summary(ro *v1alpha1.Rollout, t *tree.Rollout) Summary {
 func NewDetail(ro *v1alpha1.Rollout, objs tree.Objects) Detail {
 	t := tree.NewRollout(ro, objs)
 	d := Detail{
-		Summary:     summary(ro, t),
-		Containers:  containers(ro.Spec.Template.Spec),
-		Revisions:   revisions(t),
-		Experiments: t.Experiments,
+		Summary:    summary(ro, t),
+		Containers: containers(ro.Spec.Template.Spec),
+		Revisions:  revisions(ro, t),
 	}
 	for i := range objs.AnalysisRuns {
 		run := &objs.AnalysisRuns[i]
-		if owned(run.OwnerReferences, ro) {
+		if owned(run.OwnerReferences, ro.UID) {
 			d.AnalysisRuns = append(d.AnalysisRuns, analysisRun(run))
+		}
+	}
+	// The runs of the rollout's Experiments are listed with the rollout's,
+	// under the Experiment's revision.
+	for i := range objs.Experiments {
+		exp := &objs.Experiments[i]
+		if !owned(exp.OwnerReferences, ro.UID) {
+			continue
+		}
+		rev, _ := strconv.Atoi(exp.Annotations[v1alpha1.RevisionAnnotation])
+		for j := range objs.AnalysisRuns {
+			run := &objs.AnalysisRuns[j]
+			if owned(run.OwnerReferences, exp.UID) {
+				ar := analysisRun(run)
+				ar.Experiment, ar.Revision = exp.Name, rev
+				d.AnalysisRuns = append(d.AnalysisRuns, ar)
+			}
 		}
 	}
 	// Newest first, as `get rollout` lists them.
@@ -79,7 +96,7 @@ func NewDetail(ro *v1alpha1.Rollout, objs tree.Objects) Detail {
 		return cmp.Or(b.Revision-a.Revision, b.Created.Compare(a.Created), strings.Compare(a.Name, b.Name))
 	})
 	if ro.Spec.Strategy.Canary != nil {
-		d.Steps = steps(ro, d.AnalysisRuns)
+		d.Steps = steps(ro, d.AnalysisRuns, d.Revisions)
 	}
 	if d.AnalysisRuns == nil {
 		d.AnalysisRuns = []AnalysisRun{}
@@ -87,8 +104,8 @@ func NewDetail(ro *v1alpha1.Rollout, objs tree.Objects) Detail {
 	return d
 }
 
-func owned(refs []metav1.OwnerReference, ro *v1alpha1.Rollout) bool {
-	return slices.ContainsFunc(refs, func(r metav1.OwnerReference) bool { return r.UID == ro.UID })
+func owned(refs []metav1.OwnerReference, uid types.UID) bool {
+	return slices.ContainsFunc(refs, func(r metav1.OwnerReference) bool { return r.UID == uid })
 }
 
 func images(spec corev1.PodSpec) []string {
@@ -165,16 +182,20 @@ func attention(ro *v1alpha1.Rollout, status, message string) string {
 	return ""
 }
 
-func revisions(t *tree.Rollout) []Revision {
+func revisions(ro *v1alpha1.Rollout, t *tree.Rollout) []Revision {
 	byNumber := map[int]*Revision{}
 	var out []*Revision
-	for _, rs := range t.ReplicaSets {
-		r := byNumber[rs.Revision]
+	revision := func(n int) *Revision {
+		r := byNumber[n]
 		if r == nil {
-			r = &Revision{Number: rs.Revision}
-			byNumber[rs.Revision] = r
+			r = &Revision{Number: n, ReplicaSets: []tree.ReplicaSet{}}
+			byNumber[n] = r
 			out = append(out, r)
 		}
+		return r
+	}
+	for _, rs := range t.ReplicaSets {
+		r := revision(rs.Revision)
 		r.ReplicaSets = append(r.ReplicaSets, rs)
 		for _, img := range rs.Images {
 			if !slices.Contains(r.Images, img) {
@@ -187,6 +208,23 @@ func revisions(t *tree.Rollout) []Revision {
 			r.AnalysisRuns = append(r.AnalysisRuns, run.Name)
 		}
 	}
+	for _, e := range t.Experiments {
+		x := Experiment{Name: e.Name, Created: e.Created, Status: e.Status, Message: e.Message,
+			StepIndex: experimentStep(ro, e.Name, e.Revision), ReplicaSets: e.ReplicaSets}
+		if x.Status == "" {
+			x.Status = string(v1alpha1.AnalysisPhasePending)
+		}
+		if x.ReplicaSets == nil {
+			x.ReplicaSets = []tree.ReplicaSet{}
+		}
+		for _, run := range e.AnalysisRuns {
+			x.AnalysisRuns = append(x.AnalysisRuns, run.Name)
+		}
+		// An Experiment outlives no revision of its own, but one whose
+		// ReplicaSet is gone still shows under its number.
+		r := revision(e.Revision)
+		r.Experiments = append(r.Experiments, x)
+	}
 	slices.SortFunc(out, func(a, b *Revision) int { return b.Number - a.Number })
 	res := make([]Revision, 0, len(out))
 	for i, r := range out {
@@ -196,7 +234,28 @@ func revisions(t *tree.Rollout) []Revision {
 	return res
 }
 
-func steps(ro *v1alpha1.Rollout, runs []AnalysisRun) []Step {
+// experimentStep is the step that started the Experiment name of
+// revision rev: the rollout controller names it
+// <rollout>-<pod-template-hash>-<revision>-<step index>. Nil when the name
+// is not of that form.
+func experimentStep(ro *v1alpha1.Rollout, name string, rev int) *int32 {
+	rest, ok := strings.CutPrefix(name, ro.Name+"-")
+	if !ok {
+		return nil
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i < 0 || !strings.HasSuffix(rest[:i], "-"+strconv.Itoa(rev)) {
+		return nil
+	}
+	step, err := strconv.ParseInt(rest[i+1:], 10, 32)
+	if err != nil || step < 0 {
+		return nil
+	}
+	s := int32(step)
+	return &s
+}
+
+func steps(ro *v1alpha1.Rollout, runs []AnalysisRun, revs []Revision) []Step {
 	c := ro.Spec.Strategy.Canary
 	current := -1
 	if ro.Status.CurrentStepIndex != nil {
@@ -222,6 +281,13 @@ func steps(ro *v1alpha1.Rollout, runs []AnalysisRun) []Step {
 				if run.Revision == latest && run.Type == v1alpha1.RolloutTypeStepLabel && run.StepIndex != nil && int(*run.StepIndex) == i {
 					s.AnalysisRun = run.Name
 					break
+				}
+			}
+		}
+		if st.Experiment != nil && len(revs) > 0 {
+			for _, e := range revs[0].Experiments {
+				if e.StepIndex != nil && int(*e.StepIndex) == i {
+					s.Experiment, s.ExperimentStatus = e.Name, e.Status
 				}
 			}
 		}

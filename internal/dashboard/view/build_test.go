@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -124,6 +125,106 @@ func TestDetail(t *testing.T) {
 	}
 	if len(m.Measurements) != 2 || !slices.Equal(m.Measurements[0].Values, []float64{0.97}) || m.Measurements[1].Values != nil {
 		t.Errorf("measurements %+v", m.Measurements)
+	}
+}
+
+// TestDetailExperiment: an experiment step's Experiment shows under its
+// revision with its ReplicaSets, pods and runs, its runs are listed with
+// the rollout's, and the step names it.
+func TestDetailExperiment(t *testing.T) {
+	ro := canary(1)
+	ro.Spec.Strategy.Canary.Steps[1] = v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{
+		Duration:  "30s",
+		Templates: []v1alpha1.RolloutExperimentTemplate{{Name: "baseline", SpecRef: "stable"}, {Name: "canary", SpecRef: "canary"}},
+		Analyses:  []v1alpha1.RolloutExperimentStepAnalysisTemplateRef{{Name: "compare", TemplateName: "compare"}},
+	}}
+	exp := v1alpha1.Experiment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "web-b-2-1", Namespace: "ns", UID: "exp-uid", CreationTimestamp: metav1.NewTime(time.Unix(150, 0)),
+			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: "2"},
+			OwnerReferences: []metav1.OwnerReference{{UID: "ro-uid", Name: "web", Kind: "Rollout"}},
+		},
+		Status: v1alpha1.ExperimentStatus{Phase: v1alpha1.AnalysisPhaseRunning},
+	}
+	// Another rollout's experiment, and this one's of an older revision.
+	other := *exp.DeepCopy()
+	other.Name, other.UID, other.OwnerReferences = "api-c-3-1", "other-uid", []metav1.OwnerReference{{UID: "other-ro"}}
+	old := *exp.DeepCopy()
+	old.Name, old.UID, old.Annotations[v1alpha1.RevisionAnnotation], old.Status.Phase = "web-a-1-1", "old-uid", "1", v1alpha1.AnalysisPhaseSuccessful
+	expRS := func(owner v1alpha1.Experiment, template, image string) appsv1.ReplicaSet {
+		rs := replicaSet(template, "", image)
+		rs.Name, rs.UID = owner.Name+"-"+template, types.UID(owner.Name+"-"+template)
+		rs.Annotations = map[string]string{v1alpha1.ExperimentNameAnnotationKey: owner.Name, v1alpha1.ExperimentTemplateNameAnnotationKey: template}
+		rs.OwnerReferences = []metav1.OwnerReference{{UID: owner.UID, Name: owner.Name, Kind: "Experiment"}}
+		rs.Spec.Replicas = ptr(int32(1))
+		rs.Status.Replicas, rs.Status.AvailableReplicas = 1, 1
+		return rs
+	}
+	baseline, canaryRS := expRS(exp, "baseline", "demo:blue"), expRS(exp, "canary", "demo:green")
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-b-2-1-canary-x1", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{UID: canaryRS.UID}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	compare := run("x")
+	compare.Name, compare.Labels, compare.Annotations = "web-b-2-1-compare", nil, nil
+	compare.OwnerReferences = []metav1.OwnerReference{{UID: exp.UID, Name: exp.Name, Kind: "Experiment"}}
+	foreign := run("y")
+	foreign.Name, foreign.OwnerReferences = "api-c-3-1-compare", []metav1.OwnerReference{{UID: other.UID}}
+	objs := tree.Objects{
+		ReplicaSets:  []appsv1.ReplicaSet{replicaSet("a", "1", "demo:blue"), replicaSet("b", "2", "demo:green"), baseline, canaryRS, expRS(other, "canary", "x")},
+		Pods:         []corev1.Pod{pod},
+		AnalysisRuns: []v1alpha1.AnalysisRun{compare, foreign},
+		Experiments:  []v1alpha1.Experiment{other, exp, old},
+	}
+	d := NewDetail(ro, objs)
+
+	if len(d.Revisions) != 2 {
+		t.Fatalf("revisions %+v", d.Revisions)
+	}
+	cur := d.Revisions[0]
+	if len(cur.Experiments) != 1 || len(cur.ReplicaSets) != 1 || cur.ReplicaSets[0].Name != "web-b" {
+		t.Fatalf("revision 2: experiments %+v, replicaSets %+v", cur.Experiments, cur.ReplicaSets)
+	}
+	e := cur.Experiments[0]
+	if e.Name != "web-b-2-1" || e.Status != "Running" || e.StepIndex == nil || *e.StepIndex != 1 ||
+		!slices.Equal(e.AnalysisRuns, []string{"web-b-2-1-compare"}) || len(e.ReplicaSets) != 2 {
+		t.Errorf("experiment %+v", e)
+	}
+	if rs := e.ReplicaSets[1]; rs.Name != "web-b-2-1-canary" || rs.Template != "canary" || len(rs.Pods) != 1 || rs.Pods[0].Name != "web-b-2-1-canary-x1" {
+		t.Errorf("experiment ReplicaSet %+v", rs)
+	}
+	if prev := d.Revisions[1].Experiments; len(prev) != 1 || prev[0].Name != "web-a-1-1" || prev[0].Status != "Successful" || len(prev[0].ReplicaSets) != 0 {
+		t.Errorf("revision 1 experiments %+v", prev)
+	}
+	if len(d.AnalysisRuns) != 1 || d.AnalysisRuns[0].Name != "web-b-2-1-compare" || d.AnalysisRuns[0].Experiment != "web-b-2-1" || d.AnalysisRuns[0].Revision != 2 {
+		t.Errorf("runs %+v", d.AnalysisRuns)
+	}
+	s := d.Steps[1]
+	if s.Kind != "experiment" || s.Text != "Experiment for 30s" || s.Experiment != "web-b-2-1" || s.ExperimentStatus != "Running" || s.State != StepCurrent ||
+		!slices.Equal(s.Details, []string{"template baseline (spec ref stable)", "template canary (spec ref canary)", "analysis compare: compare"}) {
+		t.Errorf("experiment step %+v", s)
+	}
+}
+
+// TestExperimentStep: the step index is read from the rollout controller's
+// name for an Experiment, and only from that.
+func TestExperimentStep(t *testing.T) {
+	ro := canary(0)
+	for _, tc := range []struct {
+		name string
+		rev  int
+		want *int32
+	}{
+		{"web-6f8c5b4d9-3-2", 3, ptr(int32(2))},
+		{"web-6f8c5b4d9-3-12", 3, ptr(int32(12))},
+		{"web-6f8c5b4d9-4-2", 3, nil},
+		{"api-6f8c5b4d9-3-2", 3, nil},
+		{"web-6f8c5b4d9-3-x", 3, nil},
+		{"web-3", 3, nil},
+		{"my-experiment", 0, nil},
+	} {
+		got := experimentStep(ro, tc.name, tc.rev)
+		if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+			t.Errorf("%s (revision %d): got %v, want %v", tc.name, tc.rev, got, tc.want)
+		}
 	}
 }
 

@@ -55,11 +55,11 @@ type Actions struct {
 // Detail is one rollout as its page shows it.
 type Detail struct {
 	Summary
-	Containers   []Container       `json:"containers"`
-	Steps        []Step            `json:"steps,omitempty"`
-	Revisions    []Revision        `json:"revisions"`
-	AnalysisRuns []AnalysisRun     `json:"analysisRuns"`
-	Experiments  []tree.Experiment `json:"experiments,omitempty"`
+	Containers []Container `json:"containers"`
+	Steps      []Step      `json:"steps,omitempty"`
+	Revisions  []Revision  `json:"revisions"`
+	// AnalysisRuns are the rollout's runs and its experiments' runs.
+	AnalysisRuns []AnalysisRun `json:"analysisRuns"`
 }
 
 // Container is a container of the pod template.
@@ -84,6 +84,10 @@ type Step struct {
 	Details []string `json:"details,omitempty"`
 	// AnalysisRun is the run this step started, if any.
 	AnalysisRun string `json:"analysisRun,omitempty"`
+	// Experiment is the Experiment this step started in the newest
+	// revision, if any, and ExperimentStatus its phase.
+	Experiment       string `json:"experiment,omitempty"`
+	ExperimentStatus string `json:"experimentStatus,omitempty"`
 }
 
 // Revision is one revision of the pod template with its ReplicaSets.
@@ -95,6 +99,24 @@ type Revision struct {
 	Current bool `json:"current,omitempty"`
 	// AnalysisRuns are the names of the runs of this revision.
 	AnalysisRuns []string `json:"analysisRuns,omitempty"`
+	// Experiments are the Experiments of this revision's experiment
+	// steps, oldest first.
+	Experiments []Experiment `json:"experiments,omitempty"`
+}
+
+// Experiment is an Experiment of an experiment step with its ReplicaSets
+// (and their pods) and the names of its runs, which are among the
+// Detail's AnalysisRuns.
+type Experiment struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"creationTimestamp"`
+	// Status is the phase (Pending, Running, Successful...).
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
+	// StepIndex is the step that started it, when its name tells.
+	StepIndex    *int32            `json:"stepIndex,omitempty"`
+	ReplicaSets  []tree.ReplicaSet `json:"replicaSets"`
+	AnalysisRuns []string          `json:"analysisRuns,omitempty"`
 }
 
 // AnalysisRun is a run with every metric's measurements.
@@ -105,9 +127,11 @@ type AnalysisRun struct {
 	Message  string    `json:"message,omitempty"`
 	Revision int       `json:"revision"`
 	// Type is why it runs: Step, Background, PrePromotion, PostPromotion.
-	Type      string   `json:"type,omitempty"`
-	StepIndex *int32   `json:"stepIndex,omitempty"`
-	Metrics   []Metric `json:"metrics"`
+	Type string `json:"type,omitempty"`
+	// Experiment names the Experiment the run belongs to, if any.
+	Experiment string   `json:"experiment,omitempty"`
+	StepIndex  *int32   `json:"stepIndex,omitempty"`
+	Metrics    []Metric `json:"metrics"`
 }
 
 // Metric is one metric of a run: its rules, its resolved query and its
