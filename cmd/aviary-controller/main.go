@@ -20,6 +20,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/analysisrun"
 	"github.com/aviary-rollouts/aviary/internal/clientmetrics"
 	"github.com/aviary-rollouts/aviary/internal/events"
+	"github.com/aviary-rollouts/aviary/internal/experiment"
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/malformed"
 	"github.com/aviary-rollouts/aviary/internal/manager"
@@ -150,11 +151,27 @@ func run(args []string) error {
 	if err := runs.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	experiments := &experiment.Reconciler{
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Recorder:         recorder,
+		Journal:          &events.Journal{Events: journalCS.CoreV1(), Host: identity, Now: time.Now},
+		Log:              log.With("controller", "experiment"),
+		Threads:          opts.ExperimentThreads,
+		ClusterTemplates: !opts.Namespaced,
+	}
+	if !opts.AnalysisOnly() {
+		if err := experiments.SetupWithManager(mgr); err != nil {
+			return err
+		}
+	}
 	if err := mgr.Add(malformed.New(undecodable, mgr.GetClient(), recorder, log.With("controller", "malformed"))); err != nil {
 		return fmt.Errorf("add malformed-object reporter: %w", err)
 	}
 	if !opts.AnalysisOnly() {
 		ctrlmetrics.Registry.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
+		ctrlmetrics.Registry.MustRegister(&metrics.ExperimentCollector{Reader: mgr.GetCache()})
+		metrics.RegisterExperiments(ctrlmetrics.Registry)
 	}
 	metrics.Register(ctrlmetrics.Registry)
 	elected := mgr.Elected()

@@ -18,6 +18,9 @@ type Request struct {
 	// before the templates' in the run.
 	DryRun               []v1alpha1.DryRun
 	MeasurementRetention []v1alpha1.MeasurementRetention
+	// Caller names where Args, DryRun and MeasurementRetention are written,
+	// for errors; empty means "the rollout's analysis".
+	Caller string
 }
 
 // Build makes the spec of an AnalysisRun from the requested templates:
@@ -41,16 +44,20 @@ func Build(req Request, lookup Lookup) (v1alpha1.AnalysisRunSpec, error) {
 	if spec.Metrics, err = mergeMetrics(ts); err != nil {
 		return v1alpha1.AnalysisRunSpec{}, err
 	}
-	if spec.Args, err = mergeArgs(ts, req.Args); err != nil {
+	caller := req.Caller
+	if caller == "" {
+		caller = "the rollout's analysis"
+	}
+	if spec.Args, err = mergeArgs(ts, req.Args, caller); err != nil {
 		return v1alpha1.AnalysisRunSpec{}, err
 	}
-	spec.DryRun, err = mergeRules("dryRun", req.DryRun, ts,
+	spec.DryRun, err = mergeRules("dryRun", caller, req.DryRun, ts,
 		func(s *v1alpha1.AnalysisTemplateSpec) []v1alpha1.DryRun { return s.DryRun },
 		func(r v1alpha1.DryRun) string { return r.MetricName })
 	if err != nil {
 		return v1alpha1.AnalysisRunSpec{}, err
 	}
-	spec.MeasurementRetention, err = mergeRules("measurementRetention", req.MeasurementRetention, ts,
+	spec.MeasurementRetention, err = mergeRules("measurementRetention", caller, req.MeasurementRetention, ts,
 		func(s *v1alpha1.AnalysisTemplateSpec) []v1alpha1.MeasurementRetention { return s.MeasurementRetention },
 		func(r v1alpha1.MeasurementRetention) string { return r.MetricName })
 	if err != nil {
@@ -96,7 +103,7 @@ type sourced struct {
 //     arguments no template declares are ignored, as in the reference;
 //   - an argument still without a value is an error naming the template
 //     that requires it.
-func mergeArgs(ts []Template, incoming []v1alpha1.Argument) ([]v1alpha1.Argument, error) {
+func mergeArgs(ts []Template, incoming []v1alpha1.Argument, caller string) ([]v1alpha1.Argument, error) {
 	var merged []sourced
 	index := map[string]int{}
 	for _, t := range ts {
@@ -127,7 +134,7 @@ func mergeArgs(ts []Template, incoming []v1alpha1.Argument) ([]v1alpha1.Argument
 	args := make([]v1alpha1.Argument, 0, len(merged))
 	for _, s := range merged {
 		if !isSet(s.arg) {
-			return nil, fmt.Errorf("args.%s was not resolved (template %s: supply it in the rollout's analysis args)", s.arg.Name, s.from.Name)
+			return nil, fmt.Errorf("args.%s was not resolved (template %s: supply it in %s args)", s.arg.Name, s.from.Name, caller)
 		}
 		args = append(args, s.arg)
 	}
@@ -157,7 +164,7 @@ func describeValue(a v1alpha1.Argument) string {
 // mergeRules concatenates the caller's rules and the templates' and rejects
 // a metricName listed twice: two rules for one pattern would silently
 // depend on their order.
-func mergeRules[T any](field string, own []T, ts []Template, rules func(*v1alpha1.AnalysisTemplateSpec) []T, name func(T) string) ([]T, error) {
+func mergeRules[T any](field, caller string, own []T, ts []Template, rules func(*v1alpha1.AnalysisTemplateSpec) []T, name func(T) string) ([]T, error) {
 	var out []T
 	from := map[string]string{}
 	add := func(r T, where string) error {
@@ -173,7 +180,7 @@ func mergeRules[T any](field string, own []T, ts []Template, rules func(*v1alpha
 		return nil
 	}
 	for _, r := range own {
-		if err := add(r, "the rollout's analysis"); err != nil {
+		if err := add(r, caller); err != nil {
 			return nil, err
 		}
 	}

@@ -204,7 +204,7 @@ func TestMergeArgs(t *testing.T) {
 		},
 	}
 	for _, c := range cases {
-		got, err := mergeArgs(c.ts, c.incoming)
+		got, err := mergeArgs(c.ts, c.incoming, "the rollout's analysis")
 		if c.wantErr != "" {
 			if err == nil || err.Error() != c.wantErr {
 				t.Errorf("%s: error %v, want %q", c.name, err, c.wantErr)

@@ -1,0 +1,86 @@
+package experiment
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+)
+
+// twoTemplates is a baseline on the stable image and a canary on a new one,
+// running DURATION once available; the canary has a Service.
+const twoTemplates = `apiVersion: argoproj.io/v1alpha1
+kind: Experiment
+metadata:
+  name: NAME
+spec:
+  duration: DURATION
+  scaleDownDelaySeconds: 3
+  templates:
+  - name: baseline
+    replicas: 2
+    selector:
+      matchLabels: {app: demo, role: baseline}
+    template:
+      metadata:
+        labels: {app: demo, role: baseline}
+      spec:
+        containers:
+        - name: demo
+          image: argoproj/rollouts-demo:blue
+          ports: [{name: http, containerPort: 8080}]
+  - name: canary
+    selector:
+      matchLabels: {app: demo, role: canary}
+    service: {}
+    template:
+      metadata:
+        labels: {app: demo, role: canary}
+      spec:
+        containers:
+        - name: demo
+          image: CANARY
+          ports: [{name: http, containerPort: 8080}]
+`
+
+// TestDurationSuccessful: two templates run their duration, the Experiment
+// goes Pending → Running → Successful, the canary's Service exists while it
+// runs and is deleted after, and both ReplicaSets end at 0 replicas after
+// the scale-down delay.
+func TestDurationSuccessful(t *testing.T) {
+	ns, _ := scoped(t)
+	apply(t, ns, replace(twoTemplates, "NAME", "exp", "DURATION", "10s", "CANARY", "argoproj/rollouts-demo:yellow"))
+	ex := waitForPhase(t, ns, "exp", v1alpha1.AnalysisPhaseRunning, 60*time.Second)
+	if ex.Status.AvailableAt == nil {
+		t.Fatalf("running without availableAt: %s", describe(ex))
+	}
+	rss := replicaSets(t, ns)
+	base, canary := rss["exp-baseline"], rss["exp-canary"]
+	if *base.Spec.Replicas != 2 || *canary.Spec.Replicas != 1 || base.Annotations[v1alpha1.ExperimentTemplateNameAnnotationKey] != "baseline" ||
+		base.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == "" {
+		t.Fatalf("ReplicaSets: baseline %v %v, canary %v", base.Spec.Replicas, base.Annotations, canary.Spec.Replicas)
+	}
+	svc, ok := services(t, ns)["exp-canary"]
+	if !ok || svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] != canary.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] || svc.Spec.Ports[0].Port != 8080 {
+		t.Fatalf("canary Service: %v %+v", ok, svc.Spec)
+	}
+	for _, ts := range ex.Status.TemplateStatuses {
+		if ts.Status != v1alpha1.TemplateStatusRunning {
+			t.Errorf("template %s: %s", ts.Name, ts.Status)
+		}
+		if ts.Name == "canary" && (ts.ServiceName != "exp-canary" || ts.PodTemplateHash != canary.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]) {
+			t.Errorf("canary status: service %q hash %q", ts.ServiceName, ts.PodTemplateHash)
+		}
+	}
+	waitForPhase(t, ns, "exp", v1alpha1.AnalysisPhaseSuccessful, 60*time.Second)
+	waitScaledDown(t, ns, 30*time.Second, "exp-baseline", "exp-canary")
+	if _, ok := services(t, ns)["exp-canary"]; ok {
+		t.Errorf("the canary Service outlived the experiment")
+	}
+	ex = getExperiment(t, ns, "exp")
+	for _, ts := range ex.Status.TemplateStatuses {
+		if ts.Status != v1alpha1.TemplateStatusSuccessful || ts.ServiceName != "" {
+			t.Errorf("template %s after: %s service %q", ts.Name, ts.Status, ts.ServiceName)
+		}
+	}
+}
