@@ -44,6 +44,9 @@ type applying struct {
 	runs        map[string]*v1alpha1.AnalysisRun
 	created     map[pass.RunSlot]string
 	weightsHeld bool
+	// experiment is the name of the step's Experiment as created (or found
+	// running) by CreateExperiment, "" when none was.
+	experiment string
 }
 
 // apply carries out a plan's steps in order. It stops at the first error;
@@ -145,10 +148,16 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 	case pass.DropAntiAffinity:
 		return r.dropInjectedAntiAffinity(ctx, a.sets[s.ReplicaSet])
 	case pass.MarkSuperseded:
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, rules.SupersededAnnotation, s.At)
 		for _, name := range s.Runs {
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, rules.SupersededAnnotation, s.At)
 			if err := r.Client.Patch(ctx, a.runs[name], rawMerge(patch)); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("mark AnalysisRun %s as superseded by the abort of rollout %s: %w", name, ro.Name, err)
+			}
+		}
+		for _, name := range s.Experiments {
+			ex := &v1alpha1.Experiment{ObjectMeta: metav1.ObjectMeta{Namespace: ro.Namespace, Name: name}}
+			if err := r.Client.Patch(ctx, ex, rawMerge(patch)); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("mark Experiment %s as superseded by the abort of rollout %s: %w", name, ro.Name, err)
 			}
 		}
 		return nil
@@ -204,6 +213,12 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 			return fmt.Errorf("delete old AnalysisRun %s: %w", s.Name, err)
 		}
 		return nil
+	case pass.CreateExperiment:
+		return r.createExperiment(ctx, a, s)
+	case pass.TerminateExperiment:
+		return r.terminateExperiment(ctx, a, s.Name)
+	case pass.DeleteExperiment:
+		return r.deleteExperiment(ctx, a, s)
 	case pass.Route:
 		return r.route(ctx, a, s)
 	case pass.ScaleWorkload:
@@ -450,6 +465,9 @@ func (r *Reconciler) writePlannedStatus(ctx context.Context, a *applying, s pass
 	st := s.Status
 	if a.weightsHeld {
 		st.Canary.Weights = ro.Status.Canary.Weights.DeepCopy()
+	}
+	if a.experiment != "" {
+		st.Canary.CurrentExperiment = a.experiment
 	}
 	for slot, name := range a.created {
 		ref := &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhasePending}

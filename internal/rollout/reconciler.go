@@ -94,6 +94,7 @@ func Indexes() []Index {
 	return []Index{
 		{&appsv1.ReplicaSet{}, ownerKey, ownedBy},
 		{&v1alpha1.AnalysisRun{}, runOwnerKey, ownedBy},
+		{&v1alpha1.Experiment{}, experimentOwnerKey, ownedBy},
 		{&v1alpha1.Rollout{}, serviceKey, func(o client.Object) []string {
 			var names []string
 			for _, n := range services.Named(o.(*v1alpha1.Rollout)) {
@@ -137,6 +138,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&v1alpha1.AnalysisRun{}).
+		Owns(&v1alpha1.Experiment{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingService)).
 		Watches(&v1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingTemplate(false))).
 		Owns(&networkingv1.Ingress{}).

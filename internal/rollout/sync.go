@@ -56,7 +56,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	return r.apply(ctx, ro, obs, p)
 }
 
-// observe reads what the planners decide on: the runs, the Services the
+// observe reads what the planners decide on: the runs and experiments, the Services the
 // strategy names, a due restart's live pods, the workload, the clock.
 func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, w *workload) (pass.Observed, error) {
 	obs := pass.Observed{Rollout: ro, ReplicaSets: rsList, Services: map[string]*corev1.Service{},
@@ -66,6 +66,11 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 		return obs, err
 	}
 	obs.Runs = runs
+	if ro.Spec.Strategy.Canary != nil {
+		if obs.Experiments, err = r.ownedExperiments(ctx, ro); err != nil {
+			return obs, err
+		}
+	}
 	// One cached list serves both the Services the strategy names and the
 	// managed ones a release looks at (deep copies: a switch patches them).
 	var svcs corev1.ServiceList

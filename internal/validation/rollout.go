@@ -104,6 +104,9 @@ func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 		if step.Analysis != nil && len(step.Analysis.Templates) == 0 {
 			errs = append(errs, field.Required(sp.Child("analysis", "templates"), "name at least one AnalysisTemplate (templateName) or ClusterAnalysisTemplate (clusterScope: true)"))
 		}
+		if step.Experiment != nil {
+			errs = append(errs, experimentStep(step.Experiment, sp.Child("experiment"), routed, maxW)...)
+		}
 		if step.SetCanaryScale != nil && !routed {
 			errs = append(errs, field.Forbidden(sp.Child("setCanaryScale"), "needs trafficRouting: without a router the canary size is what sets the weight"))
 		}

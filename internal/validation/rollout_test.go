@@ -54,9 +54,35 @@ func TestRollout(t *testing.T) {
 		{"analysis step without templates", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}})
 		}, "spec.strategy.canary.steps[2].analysis.templates: Required value: name at least one AnalysisTemplate"},
-		{"experiment step not built yet", func(ro *v1alpha1.Rollout) {
-			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{}})
-		}, "spec.strategy.canary.steps[2].experiment: Forbidden: this Aviary build does not carry out experiment steps yet"},
+		{"experiment step, Argo Rollouts' documented shape", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Experiment: docExperiment()})
+		}, ""},
+		{"experiment step without templates", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Templates = nil }),
+			"spec.strategy.canary.steps[2].experiment.templates: Required value: list at least one template"},
+		{"experiment templates named twice", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Templates[1].Name = "baseline" }),
+			`spec.strategy.canary.steps[2].experiment.templates[1].name: Duplicate value: "baseline"`},
+		{"experiment template unnamed", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Templates[0].Name = "" }),
+			"spec.strategy.canary.steps[2].experiment.templates[0].name: Required value"},
+		{"experiment template name not a label", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Templates[0].Name = "Base_Line" }),
+			`spec.strategy.canary.steps[2].experiment.templates[0].name: Invalid value: "Base_Line"`},
+		{"experiment specRef unknown", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Templates[0].SpecRef = "preview" }),
+			`spec.strategy.canary.steps[2].experiment.templates[0].specRef: Unsupported value: "preview": supported values: "canary", "stable"`},
+		{"experiment negative replicas", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Templates[0].Replicas = new(int32(-1)) }),
+			"spec.strategy.canary.steps[2].experiment.templates[0].replicas: Invalid value: -1: must not be negative"},
+		{"experiment weight without routing", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Templates[1].Weight = new(int32(10)) }),
+			"spec.strategy.canary.steps[2].experiment.templates[1].weight: Forbidden: Experiment template weight requires traffic routing"},
+		{"experiment bad duration", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Duration = "an hour" }),
+			`spec.strategy.canary.steps[2].experiment.duration: Invalid value: "an hour": must be a duration such as 30s`},
+		{"experiment analysis unnamed", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Analyses[0].Name = "" }),
+			"spec.strategy.canary.steps[2].experiment.analyses[0].name: Required value"},
+		{"experiment analysis without template", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Analyses[0].TemplateName = "" }),
+			"spec.strategy.canary.steps[2].experiment.analyses[0].templateName: Required value"},
+		{"experiment analyses named twice", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) { ex.Analyses = append(ex.Analyses, ex.Analyses[0]) }),
+			`spec.strategy.canary.steps[2].experiment.analyses[1].name: Duplicate value: "compare"`},
+		{"experiment arg hash value unknown", withExperiment(func(ex *v1alpha1.RolloutExperimentStep) {
+			v := v1alpha1.ValueFromPodTemplateHash("Canary")
+			ex.Analyses[0].Args = append(ex.Analyses[0].Args, v1alpha1.AnalysisRunArgument{Name: "h", ValueFrom: &v1alpha1.ArgumentValueFrom{PodTemplateHashValue: &v}})
+		}), `spec.strategy.canary.steps[2].experiment.analyses[0].args[2].valueFrom.podTemplateHashValue: Unsupported value: "Canary"`},
 		{"blue-green", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary = nil
 			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "active", PreviewService: "preview"}
@@ -93,5 +119,31 @@ func TestRollout(t *testing.T) {
 				t.Fatalf("want an error containing %q, got %v", c.want, errs.ToAggregate())
 			}
 		})
+	}
+}
+
+// docExperiment is the experiment step Argo Rollouts documents: a baseline
+// on the stable template, a canary on the new one, an analysis comparing
+// the two by their pod-template hashes.
+func docExperiment() *v1alpha1.RolloutExperimentStep {
+	return &v1alpha1.RolloutExperimentStep{
+		Duration: "1h",
+		Templates: []v1alpha1.RolloutExperimentTemplate{
+			{Name: "baseline", SpecRef: v1alpha1.StableSpecRef},
+			{Name: "canary", SpecRef: v1alpha1.CanarySpecRef},
+		},
+		Analyses: []v1alpha1.RolloutExperimentStepAnalysisTemplateRef{{Name: "compare", TemplateName: "mann-whitney", Args: []v1alpha1.AnalysisRunArgument{
+			{Name: "baseline-hash", Value: "{{templates.baseline.podTemplateHash}}"},
+			{Name: "canary-hash", Value: "{{templates.canary.podTemplateHash}}"},
+		}}},
+	}
+}
+
+// withExperiment appends the documented experiment step, changed by f.
+func withExperiment(f func(*v1alpha1.RolloutExperimentStep)) func(*v1alpha1.Rollout) {
+	return func(ro *v1alpha1.Rollout) {
+		ex := docExperiment()
+		f(ex)
+		ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Experiment: ex})
 	}
 }

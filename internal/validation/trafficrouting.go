@@ -14,26 +14,29 @@ import (
 type router struct {
 	path                 *field.Path
 	header, mirror, maxW bool
+	// additional: the router takes experiment templates' weights as
+	// destinations of their own.
+	additional bool
 }
 
 // routers lists the routers trafficRouting configures.
 func routers(tr *v1alpha1.RolloutTrafficRouting, p *field.Path) []router {
 	var out []router
-	add := func(set bool, child string, header, mirror, maxW bool) {
+	add := func(set bool, child string, header, mirror, maxW, additional bool) {
 		if set {
-			out = append(out, router{path: p.Child(child), header: header, mirror: mirror, maxW: maxW})
+			out = append(out, router{path: p.Child(child), header: header, mirror: mirror, maxW: maxW, additional: additional})
 		}
 	}
-	add(tr.Istio != nil, "istio", true, true, false)
-	add(tr.Nginx != nil, "nginx", true, false, true)
-	add(tr.ALB != nil, "alb", true, false, false)
-	add(tr.SMI != nil, "smi", false, false, false)
-	add(tr.Ambassador != nil, "ambassador", false, false, false)
-	add(tr.AppMesh != nil, "appMesh", false, false, false)
-	add(tr.Traefik != nil, "traefik", false, false, false)
-	add(tr.Apisix != nil, "apisix", true, false, false)
+	add(tr.Istio != nil, "istio", true, true, false, true)
+	add(tr.Nginx != nil, "nginx", true, false, true, false)
+	add(tr.ALB != nil, "alb", true, false, false, true)
+	add(tr.SMI != nil, "smi", false, false, false, true)
+	add(tr.Ambassador != nil, "ambassador", false, false, false, false)
+	add(tr.AppMesh != nil, "appMesh", false, false, false, false)
+	add(tr.Traefik != nil, "traefik", false, false, false, false)
+	add(tr.Apisix != nil, "apisix", true, false, false, false)
 	for name := range tr.Plugins {
-		out = append(out, router{path: p.Child("plugins").Key(name), header: true, mirror: true, maxW: true})
+		out = append(out, router{path: p.Child("plugins").Key(name), header: true, mirror: true, maxW: true, additional: true})
 	}
 	return out
 }
@@ -81,6 +84,15 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 			if step.SetMirrorRoute != nil && !r.mirror {
 				errs = append(errs, field.Forbidden(sp.Child("setMirrorRoute"),
 					fmt.Sprintf("%s cannot mirror requests; use istio or the Gateway API for mirror routes, or remove the step", r.path)))
+			}
+			if step.Experiment == nil || r.additional {
+				continue
+			}
+			for j, t := range step.Experiment.Templates {
+				if t.Weight != nil {
+					errs = append(errs, field.Forbidden(sp.Child("experiment", "templates").Index(j).Child("weight"),
+						fmt.Sprintf("%s cannot route to an experiment template's Service; use istio, smi or the Gateway API for experiment weights, or remove the weight", r.path)))
+				}
 			}
 		}
 	}

@@ -26,6 +26,8 @@ func TestTrafficRouting(t *testing.T) {
 	nginx := &v1alpha1.NginxTrafficRouting{StableIngress: "web"}
 	istioVS := &v1alpha1.IstioTrafficRouting{VirtualService: &v1alpha1.IstioVirtualService{Name: "web"}}
 	traefik := &v1alpha1.TraefikTrafficRouting{WeightedTraefikServiceName: "web"}
+	weighted := v1alpha1.CanaryStep{Experiment: docExperiment()}
+	weighted.Experiment.Templates[1].Weight = new(int32(10))
 	cases := []struct {
 		name  string
 		tr    *v1alpha1.RolloutTrafficRouting
@@ -40,6 +42,13 @@ func TestTrafficRouting(t *testing.T) {
 			"spec.strategy.canary.trafficRouting.nginx.stableIngress: Required value"},
 		{"nginx with both", &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "a", StableIngresses: []string{"b"}}}, nil,
 			"spec.strategy.canary.trafficRouting.nginx.stableIngresses: Forbidden: set stableIngress or stableIngresses, not both"},
+		{"istio experiment weight", &v1alpha1.RolloutTrafficRouting{Istio: istioVS}, []v1alpha1.CanaryStep{weighted}, ""},
+		{"smi experiment weight", &v1alpha1.RolloutTrafficRouting{SMI: &v1alpha1.SMITrafficRouting{}}, []v1alpha1.CanaryStep{weighted}, ""},
+		{"nginx experiment weight", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, []v1alpha1.CanaryStep{weighted},
+			"spec.strategy.canary.steps[0].experiment.templates[1].weight: Forbidden: spec.strategy.canary.trafficRouting.nginx cannot route to an experiment template's Service"},
+		{"traefik experiment weight", &v1alpha1.RolloutTrafficRouting{Traefik: traefik}, []v1alpha1.CanaryStep{weighted},
+			"spec.strategy.canary.steps[0].experiment.templates[1].weight: Forbidden: spec.strategy.canary.trafficRouting.traefik cannot route"},
+		{"nginx experiment without weight", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, []v1alpha1.CanaryStep{{Experiment: docExperiment()}}, ""},
 		{"nginx mirror", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, []v1alpha1.CanaryStep{mirror},
 			"spec.strategy.canary.steps[0].setMirrorRoute: Forbidden: spec.strategy.canary.trafficRouting.nginx cannot mirror requests"},
 		{"istio header and mirror", &v1alpha1.RolloutTrafficRouting{Istio: istioVS}, []v1alpha1.CanaryStep{header, mirror}, ""},

@@ -40,10 +40,7 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	}
 	for i, s := range c.Steps {
 		sp := p.Child("steps").Index(i)
-		switch {
-		case s.Experiment != nil:
-			add(sp.Child("experiment"), "experiment steps")
-		case s.Plugin != nil:
+		if s.Plugin != nil {
 			add(sp.Child("plugin"), "step plugins")
 		}
 	}

@@ -39,7 +39,7 @@ func analysisStep(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now tim
 	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError:
 		return false, abortFor(st, obs, runCause(run), now)
 	case v1alpha1.AnalysisPhaseInconclusive:
-		return inconclusive(st, now)
+		return inconclusive(st, v1alpha1.PauseReasonInconclusiveAnalysis, now)
 	}
 	return false, nil
 }
@@ -64,27 +64,27 @@ func background(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, 
 		return abortFor(st, obs, runCause(run), now)
 	case v1alpha1.AnalysisPhaseInconclusive:
 		if rules.HasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) || !st.ControllerPause {
-			_, evs := inconclusive(st, now)
+			_, evs := inconclusive(st, v1alpha1.PauseReasonInconclusiveAnalysis, now)
 			return evs
 		}
 	}
 	return nil
 }
 
-// inconclusive pauses with InconclusiveAnalysisRun; once a user has cleared
-// the pause (promote) while the controller still holds it, the step counts
-// as done.
-func inconclusive(st *v1alpha1.RolloutStatus, now time.Time) (bool, []rules.Event) {
-	if rules.HasPause(st, v1alpha1.PauseReasonInconclusiveAnalysis) {
+// inconclusive pauses with reason (InconclusiveAnalysisRun, or
+// InconclusiveExperiment); once a user has cleared the pause (promote)
+// while the controller still holds it, the step counts as done.
+func inconclusive(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason, now time.Time) (bool, []rules.Event) {
+	if rules.HasPause(st, reason) {
 		return false, nil
 	}
 	if st.ControllerPause {
 		st.ControllerPause = false
 		return true, []rules.Event{{Reason: rules.ReasonResumed, Message: "Rollout is resumed"}}
 	}
-	st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.NewTime(now)})
+	st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: reason, StartTime: metav1.NewTime(now)})
 	st.ControllerPause = true
-	return false, []rules.Event{{Reason: rules.ReasonPaused, Message: "Rollout is paused (InconclusiveAnalysisRun)"}}
+	return false, []rules.Event{{Reason: rules.ReasonPaused, Message: fmt.Sprintf("Rollout is paused (%s)", reason)}}
 }
 
 // abortFor aborts the update because of cause (a failed run): the same

@@ -62,6 +62,13 @@ func Plan(obs pass.Observed) pass.Plan {
 	if idx := ro.Status.CurrentStepIndex; idx != nil {
 		o.StepRun = pass.RunView(pass.FindRun(b.Runs, rules.RunKey{Type: v1alpha1.RolloutTypeStepLabel, Step: *idx, Hash: newHash, Revision: o.Revision}))
 	}
+	var stepEx *v1alpha1.Experiment
+	if atExperimentStep(ro, &ro.Status) {
+		stepEx = pass.StepExperiment(b.Experiments, ro.Status.Canary.CurrentExperiment, experimentBase(ro, rs, *ro.Status.CurrentStepIndex))
+		if stepEx != nil {
+			o.StepExperiment = &Experiment{Name: stepEx.Name, Phase: stepEx.Status.Phase, Message: stepEx.Status.Message}
+		}
+	}
 	o.BackgroundRun = pass.RunView(pass.FindRun(b.Runs, rules.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: newHash, Revision: o.Revision}))
 	if pending == nil {
 		o.RollbackWithinWindow = roles.RollbackWithinWindow(ro, rs)
@@ -90,11 +97,17 @@ func Plan(obs pass.Observed) pass.Plan {
 	if len(b.Runs) > 0 || progress.Runs != (Runs{}) {
 		runs(b, ro, &st, progress.Runs, rs)
 	}
+	if len(b.Experiments) > 0 || progress.Experiment {
+		if !progress.Experiment {
+			stepEx = nil
+		}
+		experiments(b, ro, &st, progress, stepEx, rs)
+	}
 	if st.StableRS != ro.Status.StableRS {
 		selected = b.Switch(serviceRefs(next, nextRoles))
 		b.RoleMetadata(next, nextRoles)
 	}
-	route(b, obs, &st, rs, selected[StableServiceField])
+	route(b, obs, &st, rs, selected[StableServiceField], experimentDestinations(ro, st.CurrentStepIndex, stepEx))
 	return b.Finish(rs, st, restarted, progress.Events)
 }
 
@@ -141,11 +154,12 @@ func runs(b *pass.Builder, ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, wan
 
 // route gives the routers the weight internal/plan/weights decides (weight
 // never leads canary readiness, and moves only when the stable can take
-// the rest) and records it in status.canary.weights. stableSelects is the
+// the rest), with the running experiment's weighted templates as
+// additional destinations, and records it in status.canary.weights. stableSelects is the
 // hash the stable Service selects: after a promotion the weight comes off
 // the canary only once it selects the new stable, or the requests would go
 // back to the old pods.
-func route(b *pass.Builder, obs pass.Observed, st *v1alpha1.RolloutStatus, rs roles.Roles, stableSelects string) {
+func route(b *pass.Builder, obs pass.Observed, st *v1alpha1.RolloutStatus, rs roles.Roles, stableSelects string, experiment []v1alpha1.WeightDestination) {
 	ro := obs.Rollout
 	if !obs.Routed {
 		// Without routing there are no weights to report, as in Argo
@@ -163,7 +177,7 @@ func route(b *pass.Builder, obs pass.Observed, st *v1alpha1.RolloutStatus, rs ro
 	for _, o := range rs.Others {
 		sets.Others = append(sets.Others, *replicas.FromReplicaSet(o))
 	}
-	d := weights.Decide(weights.Input{Canary: c, Sets: sets, Current: st.Canary.Weights})
+	d := weights.Decide(weights.Input{Canary: c, Sets: sets, Current: st.Canary.Weights, Experiment: experiment})
 	if st.StableRS != "" && st.StableRS == st.CurrentPodHash && ro.Spec.Strategy.Canary.StableService != "" && stableSelects != st.StableRS {
 		d.MayMove = false
 	}

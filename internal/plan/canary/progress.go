@@ -30,6 +30,10 @@ type Progress struct {
 	// "" when it is not at one; the shell records it on the Rollout before
 	// the status that pauses there.
 	PausedAt string
+	// Experiment: the current experiment step's Experiment is still
+	// needed; NewExperiment: one may be created if there is none (not
+	// while the rollout is held).
+	Experiment, NewExperiment bool
 }
 
 // Observed is what Advance needs to know about the ReplicaSets.
@@ -48,6 +52,9 @@ type Observed struct {
 	// BackgroundRun is the background analysis run of this revision, if
 	// created.
 	BackgroundRun *rules.Run
+	// StepExperiment is the Experiment of the current experiment step, if
+	// created (pass.StepExperiment).
+	StepExperiment *Experiment
 	// RollbackWithinWindow: the new ReplicaSet is an older one within
 	// spec.rollbackWindow (see WithinRollbackWindow).
 	RollbackWithinWindow bool
@@ -64,7 +71,8 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	rules.SettlePause(&p.Status, ro.Spec.Paused)
 	// Any pause the controller holds at a step counts: a skip from an
 	// inconclusive analysis step leaves the flag just the same.
-	held := rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis)
+	held := rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) ||
+		rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveExperiment)
 	if held && p.Status.CurrentStepIndex != nil {
 		p.PausedAt = PausedAtValue(p.Status.CurrentPodHash, *p.Status.CurrentStepIndex)
 	}
@@ -87,6 +95,7 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	if templateChanged || stepsChanged {
 		st.CurrentPodHash, st.CurrentStepHash = obs.NewHash, obs.StepHash
 		st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
+		st.Canary.CurrentExperiment = ""
 		idx := int32(0)
 		switch {
 		case st.StableRS == "":
@@ -140,11 +149,17 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	// whichever run it was: a background run's too, or the steps would run
 	// on under a rollout that reports itself paused, and the next
 	// pause: {} would read that pause's flag as its own resume.
-	held := rules.HasPause(&st, v1alpha1.PauseReasonInconclusiveAnalysis)
+	held := rules.HasPause(&st, v1alpha1.PauseReasonInconclusiveAnalysis) || rules.HasPause(&st, v1alpha1.PauseReasonInconclusiveExperiment)
 	if aborted || ro.Spec.Paused || held {
 		if aborted {
 			st.Canary.CurrentBackgroundAnalysisRunStatus, st.Canary.CurrentStepAnalysisRunStatus = nil, nil
+			st.Canary.CurrentExperiment = ""
 			p.Runs = Runs{}
+		} else if atExperimentStep(ro, &st) && obs.StepExperiment != nil {
+			// A hold keeps the step's Experiment running (and named), as
+			// Argo Rollouts does, but starts none.
+			p.Experiment = true
+			st.Canary.CurrentExperiment = obs.StepExperiment.Name
 		}
 		p.Status = st
 		return p
@@ -165,9 +180,12 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		step := ro.Spec.Strategy.Canary.Steps[idx]
 		var done bool
 		var requeue time.Duration
-		if step.Analysis != nil {
+		switch {
+		case step.Analysis != nil:
 			done, events = analysisStep(&st, obs, &p, now)
-		} else {
+		case step.Experiment != nil:
+			done, events = experimentStep(&st, obs, &p, now)
+		default:
 			done, requeue, events = stepDone(&st, step, obs, now)
 		}
 		p.RequeueAfter = requeue
@@ -175,7 +193,8 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			p.Events = append(p.Events, events...)
 		}
 		if st.Abort {
-			p.Runs = Runs{}
+			p.Runs, p.Experiment, p.NewExperiment = Runs{}, false, false
+			st.Canary.CurrentExperiment = ""
 			st.Canary.CurrentBackgroundAnalysisRunStatus, st.Canary.CurrentStepAnalysisRunStatus = nil, nil
 			p.Status = st
 			return p
@@ -183,7 +202,7 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		if !done {
 			break
 		}
-		p.Runs.Step = false
+		p.Runs.Step, p.Experiment, p.NewExperiment = false, false, false
 		idx++
 		st.CurrentStepIndex = &idx
 		// A resume belongs to the step it was given at: the steps after
@@ -203,6 +222,9 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			break
 		}
 	}
+	if !p.Experiment {
+		st.Canary.CurrentExperiment = ""
+	}
 	if atEnd && st.StableRS != obs.NewHash && obs.AtDesiredReplicas {
 		st.StableRS = obs.NewHash
 		st.PromoteFull = false
@@ -218,6 +240,12 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	}
 	p.Status = st
 	return p
+}
+
+// atExperimentStep reports whether the status is at an experiment step.
+func atExperimentStep(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus) bool {
+	steps := ro.Spec.Strategy.Canary.Steps
+	return st.CurrentStepIndex != nil && int(*st.CurrentStepIndex) < len(steps) && steps[*st.CurrentStepIndex].Experiment != nil
 }
 
 // instant reports steps that need no readiness measured at their own

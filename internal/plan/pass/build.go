@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -41,6 +42,8 @@ type Builder struct {
 	Sets []*appsv1.ReplicaSet
 	// Runs are its runs as the plan leaves them.
 	Runs []*v1alpha1.AnalysisRun
+	// Experiments are its Experiments as the plan leaves them.
+	Experiments []*v1alpha1.Experiment
 	// selector and managed model each named Service: the hash it selects
 	// and whether the Rollout manages it.
 	selector map[string]string
@@ -57,7 +60,7 @@ type Builder struct {
 // NewBuilder starts the plan of a pass.
 func NewBuilder(obs Observed) *Builder {
 	b := &Builder{obs: obs, Sets: slices.Clone(obs.ReplicaSets), Runs: slices.Clone(obs.Runs),
-		selector: map[string]string{}, managed: map[string]bool{}}
+		Experiments: slices.Clone(obs.Experiments), selector: map[string]string{}, managed: map[string]bool{}}
 	for name, svc := range obs.Services {
 		b.selector[name] = svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
 		b.managed[name] = svc.Annotations[v1alpha1.ManagedByRolloutsKey] != ""
@@ -272,31 +275,52 @@ func (b *Builder) DropAntiAffinity(stable *appsv1.ReplicaSet) {
 	}
 }
 
-// Supersede marks the runs of an aborted attempt (status.abortedAt set,
-// which lasts into the reconcile that handles a retry), once per abort, so
-// they never count again once the retry has cleared abortedAt.
+// Supersede marks the runs and experiments of an aborted attempt
+// (status.abortedAt set, which lasts into the reconcile that handles a
+// retry), once per abort, so they never count again once the retry has
+// cleared abortedAt: a terminated experiment ends Successful, and must not
+// pass the retried step.
 func (b *Builder) Supersede() {
 	ro := b.obs.Rollout
-	var names []string
 	at := ""
 	if ro.Status.AbortedAt != nil {
 		at = ro.Status.AbortedAt.UTC().Format(time.RFC3339)
 	}
+	step := MarkSuperseded{At: at}
 	for i, run := range b.Runs {
-		if run.Annotations[rules.SupersededAnnotation] != "" || !rules.SupersededByAbort(run.CreationTimestamp, ro.Status.AbortedAt) {
-			continue
+		if marked := superseded(run, ro.Status.AbortedAt, at); marked != nil {
+			b.Runs[i] = marked.(*v1alpha1.AnalysisRun)
+			step.Runs = append(step.Runs, run.Name)
 		}
-		marked := run.DeepCopy()
-		if marked.Annotations == nil {
-			marked.Annotations = map[string]string{}
+	}
+	for i, ex := range b.Experiments {
+		if marked := superseded(ex, ro.Status.AbortedAt, at); marked != nil {
+			b.Experiments[i] = marked.(*v1alpha1.Experiment)
+			step.Experiments = append(step.Experiments, ex.Name)
 		}
-		marked.Annotations[rules.SupersededAnnotation] = at
-		b.Runs[i] = marked
-		names = append(names, run.Name)
 	}
-	if len(names) > 0 {
-		b.Add(MarkSuperseded{Runs: names, At: at})
+	if len(step.Runs) > 0 || len(step.Experiments) > 0 {
+		b.Add(step)
 	}
+}
+
+// superseded is a marked copy of obj if it belongs to the attempt aborted
+// at abortedAt and is not marked yet, else nil.
+func superseded(obj interface {
+	metav1.Object
+	DeepCopyObject() runtime.Object
+}, abortedAt *metav1.Time, at string) metav1.Object {
+	if obj.GetAnnotations()[rules.SupersededAnnotation] != "" || !rules.SupersededByAbort(obj.GetCreationTimestamp(), abortedAt) {
+		return nil
+	}
+	marked := obj.DeepCopyObject().(metav1.Object)
+	annotations := marked.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[rules.SupersededAnnotation] = at
+	marked.SetAnnotations(annotations)
+	return marked
 }
 
 // RunView is the planners' view of a run; a run of an aborted attempt is

@@ -30,6 +30,9 @@ type Observed struct {
 	ReplicaSets []*appsv1.ReplicaSet
 	// Runs are the Rollout's AnalysisRuns, none being deleted.
 	Runs []*v1alpha1.AnalysisRun
+	// Experiments are the Rollout's Experiments (those of its experiment
+	// steps), none being deleted.
+	Experiments []*v1alpha1.Experiment
 	// Services are the Services the strategy names, by name; one that
 	// does not exist is absent.
 	Services map[string]*corev1.Service
@@ -125,11 +128,12 @@ type SyncRoleMetadata struct {
 // anti-affinity it was given as a canary.
 type DropAntiAffinity struct{ ReplicaSet string }
 
-// MarkSuperseded marks the runs of an aborted attempt, so that they never
-// count again once a retry has cleared status.abortedAt.
+// MarkSuperseded marks the runs and experiments of an aborted attempt, so
+// that they never count again once a retry has cleared status.abortedAt.
 type MarkSuperseded struct {
-	Runs []string
-	At   string
+	Runs        []string
+	Experiments []string
+	At          string
 }
 
 // CreateReplicaSet creates the current template's ReplicaSet at its size
@@ -217,6 +221,25 @@ type TerminateRun struct{ Name string }
 // DeleteRun deletes a completed run beyond the run history limits.
 type DeleteRun struct{ Name string }
 
+// CreateExperiment creates the Experiment of the current experiment step.
+// The status the plan writes names it by its name; the shell tries the
+// next free name (Argo Rollouts' "-1", "-2"… suffixes) if that one belongs
+// to something else, and the status then names the Experiment created.
+type CreateExperiment struct {
+	Experiment *v1alpha1.Experiment
+}
+
+// TerminateExperiment stops a running Experiment no longer needed
+// (spec.terminate), so its ReplicaSets scale down and its runs stop.
+type TerminateExperiment struct{ Name string }
+
+// DeleteExperiment deletes an Experiment whose ReplicaSet is gone, or a
+// completed one beyond the history limits.
+type DeleteExperiment struct {
+	Name string
+	UID  types.UID
+}
+
 // Route gives the traffic routers the weight decided, and the header and
 // mirror routes in force. The status the plan writes records Weights; if
 // the routers must wait for their subsets to follow the hashes, the shell
@@ -272,7 +295,7 @@ func (s DropAntiAffinity) Describe() string {
 	return "drop canary anti-affinity from stable ReplicaSet " + s.ReplicaSet
 }
 func (s MarkSuperseded) Describe() string {
-	return fmt.Sprintf("mark runs %v superseded by the abort at %s", s.Runs, s.At)
+	return fmt.Sprintf("mark runs %v and experiments %v superseded by the abort at %s", s.Runs, s.Experiments, s.At)
 }
 func (s CreateReplicaSet) Describe() string {
 	return fmt.Sprintf("create ReplicaSet %s at %d", s.ReplicaSet.Name, *s.ReplicaSet.Spec.Replicas)
@@ -296,6 +319,13 @@ func (s CreateRun) Describe() string {
 func (s TerminateRun) Describe() string { return "terminate AnalysisRun " + s.Name }
 func (s DeleteRun) Describe() string {
 	return "delete AnalysisRun " + s.Name + " beyond the history limits"
+}
+func (s CreateExperiment) Describe() string {
+	return "create Experiment " + s.Experiment.Name
+}
+func (s TerminateExperiment) Describe() string { return "terminate Experiment " + s.Name }
+func (s DeleteExperiment) Describe() string {
+	return "delete Experiment " + s.Name + " beyond the history limits or with its ReplicaSet gone"
 }
 func (s Route) Describe() string {
 	return fmt.Sprintf("route canary weight %d (%s), may move %v", s.Decision.Desired, s.Decision.Reason, s.Decision.MayMove)

@@ -68,6 +68,7 @@ func Conclude(in Ending) Conclusion {
 		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
 		Paused:         ro.Spec.Paused,
 		Replicas:       ro.ReplicasOrDefault(),
+		Indefinite:     indefiniteStep(ro, st.CurrentStepIndex),
 	}, in.Now)
 	bg := ro.Spec.Strategy.BlueGreen
 	summary := Summarize(&st, SummaryInput{Replicas: ro.ReplicasOrDefault(), Revision: in.NewRS.Annotations[v1alpha1.RevisionAnnotation],
@@ -81,6 +82,16 @@ func Conclude(in Ending) Conclusion {
 	st.Conditions = WithoutCondition(st.Conditions, v1alpha1.InvalidSpec)
 	Aggregate(&st, ro, in.ReplicaSets)
 	return Conclusion{Status: st, Summary: summary, Deadline: deadline, DeadlineDue: due}
+}
+
+// indefiniteStep reports a canary at an analysis or experiment step.
+func indefiniteStep(ro *v1alpha1.Rollout, idx *int32) bool {
+	c := ro.Spec.Strategy.Canary
+	if c == nil || idx == nil || int(*idx) >= len(c.Steps) {
+		return false
+	}
+	s := c.Steps[*idx]
+	return s.Analysis != nil || s.Experiment != nil
 }
 
 // Aggregate fills the replica counts, the scale subresource's fields and

@@ -29,13 +29,18 @@ type DeadlineInput struct {
 	// Replicas is spec.replicas (defaulted): an update is only done once
 	// that many pods of the stable version are up and available.
 	Replicas int32
+	// Indefinite: the rollout is at an analysis or experiment step, which
+	// takes as long as it takes; as in Argo Rollouts the deadline does
+	// not run out there.
+	Indefinite bool
 }
 
 // TrackProgress maintains the Progressing condition and the progress
 // deadline. Progress refreshes the condition; an update that makes none for
 // the deadline gets Progressing False / ProgressDeadlineExceeded (phase
 // Degraded), and with progressDeadlineAbort also an abort. Time spent paused
-// (by the user or at a pause step) or aborted does not count, and an
+// (by the user or at a pause step), at an analysis or experiment step or
+// aborted does not count, and an
 // update whose stable version has every pod available has nothing left to
 // time (the first revision is stable at once, but may never come up). It
 // returns the events and when the deadline falls due (0 when it is not
@@ -63,6 +68,9 @@ func TrackProgress(st *v1alpha1.RolloutStatus, in DeadlineInput, now time.Time) 
 		// Progress, or the clock (re)starts after a pause or a completion.
 		markProgress(st, in.NewRSName, now)
 		return nil, in.Deadline
+	}
+	if in.Indefinite {
+		return nil, 0
 	}
 	due := cond.LastUpdateTime.Add(in.Deadline)
 	if now.Before(due) {

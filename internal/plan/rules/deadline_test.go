@@ -100,3 +100,22 @@ func TestUnavailableFirstRevisionTimesOut(t *testing.T) {
 }
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// At an analysis or experiment step the deadline does not run out, as in
+// Argo Rollouts; leaving the step (a step move is progress) restarts it.
+func TestIndefiniteStepsStopTheClock(t *testing.T) {
+	in := DeadlineInput{NewRSName: "web-abc", Deadline: time.Minute, Progressed: true}
+	st := v1alpha1.RolloutStatus{StableRS: "old", CurrentPodHash: "new"}
+	TrackProgress(&st, in, t0)
+	in.Progressed, in.Indefinite = false, true
+	if ev, due := TrackProgress(&st, in, t0.Add(time.Hour)); len(ev) != 0 || due != 0 {
+		t.Fatalf("at an experiment step: events %v due %s", ev, due)
+	}
+	if c := FindCondition(st.Conditions, v1alpha1.RolloutProgressing); c.Reason == v1alpha1.TimedOutReason {
+		t.Fatalf("timed out at an experiment step: %+v", c)
+	}
+	in.Indefinite = false
+	if ev, _ := TrackProgress(&st, in, t0.Add(time.Hour)); len(ev) != 1 {
+		t.Fatalf("past the step without progress the deadline applies again: events %v", ev)
+	}
+}

@@ -40,6 +40,7 @@ const (
 	ReasonAddedToInformer      = "RolloutAddedToInformer"
 	ReasonAdoptedReplicaSet    = "AdoptedReplicaSet"
 	ReasonAnalysisRunCreated   = "AnalysisRunCreated"
+	ReasonExperimentCreated    = "ExperimentCreated"
 	ReasonSwitchService        = "SwitchService"
 	ReasonTrafficWeightUpdated = "TrafficWeightUpdated"
 	ReasonRolloutRestarting    = "RolloutRestarting"
