@@ -39,6 +39,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
+	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
@@ -122,6 +123,8 @@ func Check(data []byte) []Finding {
 			if _, err := templates.RunMetrics(o.Spec); err != nil {
 				f.add(d, "spec", fmt.Sprintf("the controller would end this run in Error: %v", err))
 			}
+		case *v1alpha1.Experiment:
+			f.experiment(d, o)
 		}
 	}
 	sort.SliceStable(f.findings, func(i, j int) bool { return f.findings[i].Doc < f.findings[j].Doc })
@@ -428,60 +431,115 @@ func (f *file) routers(d *doc, ro *v1alpha1.Rollout) {
 	}
 }
 
-// analyses builds, with the controller's code, the AnalysisRun spec of
-// every analysis the Rollout asks for whose templates are all in the file.
-// Argument values the controller only knows at run time (pod-template
-// hashes, field references) stand in as placeholders.
+// analysis is one analysis a Rollout or Experiment asks for, as lint
+// checks it: where it is written, the templates it merges and the run's
+// own arguments and rules.
+type analysis struct {
+	field                string
+	refs                 []v1alpha1.AnalysisTemplateRef
+	args                 []v1alpha1.Argument
+	dryRun               []v1alpha1.DryRun
+	measurementRetention []v1alpha1.MeasurementRetention
+	// caller says where the run's own args are written, for messages
+	// (empty: the rollout's analysis).
+	caller string
+	// refField names the field of the i-th template reference.
+	refField func(i int) string
+}
+
+// analyses checks every analysis the Rollout asks for (canary background
+// and step analyses, experiment steps' analyses, blue-green pre- and
+// post-promotion). Argument values the controller only knows at run time
+// (pod-template hashes, field references) stand in as placeholders.
 func (f *file) analyses(d *doc, ro *v1alpha1.Rollout) {
-	type analysis struct {
-		field string
-		a     *v1alpha1.RolloutAnalysis
-	}
 	var as []analysis
+	add := func(field string, a *v1alpha1.RolloutAnalysis) {
+		as = append(as, analysis{field: field, refs: a.Templates, args: placeholderArgs(ro, a.Args), dryRun: a.DryRun, measurementRetention: a.MeasurementRetention,
+			refField: func(i int) string { return fmt.Sprintf("%s.templates[%d].templateName", field, i) }})
+	}
 	if c := ro.Spec.Strategy.Canary; c != nil {
 		if c.Analysis != nil {
-			as = append(as, analysis{"spec.strategy.canary.analysis", &c.Analysis.RolloutAnalysis})
+			add("spec.strategy.canary.analysis", &c.Analysis.RolloutAnalysis)
 		}
 		for i, s := range c.Steps {
 			if s.Analysis != nil {
-				as = append(as, analysis{fmt.Sprintf("spec.strategy.canary.steps[%d].analysis", i), s.Analysis})
+				add(fmt.Sprintf("spec.strategy.canary.steps[%d].analysis", i), s.Analysis)
+			}
+			if s.Experiment == nil {
+				continue
+			}
+			// Each experiment analysis becomes a run of the Experiment,
+			// with the step's dryRun; its {{templates...}} placeholders are
+			// the Experiment's to fill and pass through as text.
+			for j, a := range s.Experiment.Analyses {
+				field := fmt.Sprintf("spec.strategy.canary.steps[%d].experiment.analyses[%d]", i, j)
+				as = append(as, analysis{field: field, refs: []v1alpha1.AnalysisTemplateRef{{TemplateName: a.TemplateName, ClusterScope: a.ClusterScope}},
+					args: placeholderArgs(ro, a.Args), dryRun: s.Experiment.DryRun, caller: "the experiment step's analysis",
+					refField: func(int) string { return field + ".templateName" }})
 			}
 		}
 	}
 	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
 		if bg.PrePromotionAnalysis != nil {
-			as = append(as, analysis{"spec.strategy.blueGreen.prePromotionAnalysis", bg.PrePromotionAnalysis})
+			add("spec.strategy.blueGreen.prePromotionAnalysis", bg.PrePromotionAnalysis)
 		}
 		if bg.PostPromotionAnalysis != nil {
-			as = append(as, analysis{"spec.strategy.blueGreen.postPromotionAnalysis", bg.PostPromotionAnalysis})
+			add("spec.strategy.blueGreen.postPromotionAnalysis", bg.PostPromotionAnalysis)
 		}
 	}
 	for _, a := range as {
-		complete := true
-		lookup := func(name string, cluster bool) (*v1alpha1.AnalysisTemplateSpec, error) {
-			if spec := f.templateSpec(name, cluster); spec != nil {
-				return spec, nil
-			}
-			complete = false
-			return nil, errors.New("not in this file")
+		f.analysis(d, a)
+	}
+}
+
+// analysis builds, with the controller's code, the AnalysisRun spec of a
+// whose templates are all in the file. A template missing from the file is
+// reported (when the file has templates of that kind) but does not make
+// the analysis an error, since it may already be on the cluster.
+func (f *file) analysis(d *doc, a analysis) {
+	complete := true
+	lookup := func(name string, cluster bool) (*v1alpha1.AnalysisTemplateSpec, error) {
+		if spec := f.templateSpec(name, cluster); spec != nil {
+			return spec, nil
 		}
-		// Collect first: a template missing from the file is reported (when
-		// the file has templates of that kind) but does not make the whole
-		// analysis an error, since it may already be on the cluster.
-		for i, ref := range a.a.Templates {
-			kind := "AnalysisTemplate"
-			if ref.IsClusterScope() {
-				kind = "ClusterAnalysisTemplate"
-			}
-			f.reference(d, fmt.Sprintf("%s.templates[%d].templateName", a.field, i), kind, argoGroup, ref.TemplateName)
+		complete = false
+		return nil, errors.New("not in this file")
+	}
+	for i, ref := range a.refs {
+		kind := "AnalysisTemplate"
+		if ref.IsClusterScope() {
+			kind = "ClusterAnalysisTemplate"
 		}
-		if _, err := templates.Collect(a.a.Templates, lookup); err != nil || !complete {
-			continue
+		f.reference(d, a.refField(i), kind, argoGroup, ref.TemplateName)
+	}
+	if _, err := templates.Collect(a.refs, lookup); err != nil || !complete {
+		return
+	}
+	req := templates.Request{Templates: a.refs, Args: a.args, DryRun: a.dryRun, MeasurementRetention: a.measurementRetention, Caller: a.caller}
+	if _, err := templates.Build(req, lookup); err != nil {
+		f.add(d, a.field, fmt.Sprintf("the controller could not start this analysis: %v", err))
+	}
+}
+
+// experiment checks an Experiment with the experiment controller's own
+// validation (what it would mark InvalidSpec), then its analyses as the
+// controller would build their runs. Placeholders such as
+// {{templates.canary.podTemplateHash}} are the controller's to fill, so
+// they reach the templates as text; Validate has checked that they name
+// something.
+func (f *file) experiment(d *doc, ex *v1alpha1.Experiment) {
+	for _, msg := range experiment.Validate(ex) {
+		field, rest, ok := strings.Cut(msg, ": ")
+		if !ok {
+			field, rest = "", msg
 		}
-		req := templates.Request{Templates: a.a.Templates, Args: placeholderArgs(ro, a.a.Args), DryRun: a.a.DryRun, MeasurementRetention: a.a.MeasurementRetention}
-		if _, err := templates.Build(req, lookup); err != nil {
-			f.add(d, a.field, fmt.Sprintf("the controller could not start this analysis: %v", err))
-		}
+		f.add(d, field, rest)
+	}
+	for i, a := range ex.Spec.Analyses {
+		field := fmt.Sprintf("spec.analyses[%d]", i)
+		f.analysis(d, analysis{field: field, refs: []v1alpha1.AnalysisTemplateRef{{TemplateName: a.TemplateName, ClusterScope: a.ClusterScope}},
+			args: a.Args, dryRun: ex.Spec.DryRun, measurementRetention: ex.Spec.MeasurementRetention, caller: "the Experiment's analysis",
+			refField: func(int) string { return field + ".templateName" }})
 	}
 }
 

@@ -28,7 +28,9 @@ func TestSeedsPass(t *testing.T) {
 func TestValidFilesPass(t *testing.T) {
 	// valid-rollout-only.yaml names Services and an Ingress the file does
 	// not hold, and no object of those kinds: a Rollout-only manifest.
-	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml", "valid-rollout-only.json"} {
+	// valid-experiment-step.yaml is Argo Rollouts' documented experiment
+	// step; valid-experiment.yaml a standalone Experiment.
+	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml", "valid-rollout-only.json", "valid-experiment-step.yaml", "valid-experiment.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range Check(read(t, filepath.Join("testdata", name))) {
 				t.Error(f)
@@ -39,6 +41,7 @@ func TestValidFilesPass(t *testing.T) {
 
 func TestBrokenFilesRejected(t *testing.T) {
 	const ro = `document 1 (Rollout "demo"): `
+	const exp = `document 1 (Experiment "demo-experiment"): `
 	cases := []struct {
 		file string
 		want []string // each finding's String(), in order
@@ -74,6 +77,27 @@ func TestBrokenFilesRejected(t *testing.T) {
 		// validates; lint does the same with a Deployment in the file.
 		{"invalid-workloadref-selector.yaml", []string{ro + `spec.selector: Invalid value: "app=demo": does not match the template labels map[app:other]: ` +
 			"make spec.template.metadata.labels satisfy the selector"}},
+		// Experiment steps are checked by the controller's validation.
+		{"invalid-experiment-step.yaml", []string{
+			ro + `spec.strategy.canary.steps[0].experiment.templates[0].specRef: Unsupported value: "newest": supported values: "canary", "stable"`,
+			ro + "spec.strategy.canary.steps[0].experiment.templates[1].weight: Forbidden: Experiment template weight requires traffic routing: " +
+				"configure spec.strategy.canary.trafficRouting (istio, smi or the Gateway API), or remove the weight",
+		}},
+		// An experiment step's analyses are checked as the controller
+		// would start them: templates in the file, arguments supplied.
+		{"invalid-experiment-step-analysis.yaml", []string{
+			ro + "spec.strategy.canary.steps[0].experiment.analyses[0]: the controller could not start this analysis: " +
+				"args.service was not resolved (template needs-arg: supply it in the experiment step's analysis args)",
+			ro + `spec.strategy.canary.steps[0].experiment.analyses[1].templateName: AnalysisTemplate "comparison" is not in this file, which has other AnalysisTemplates: add it or correct the name`,
+		}},
+		// A standalone Experiment: the experiment controller's validation,
+		// then its analyses.
+		{"invalid-experiment.yaml", []string{
+			exp + `spec.templates[0].selector: Invalid value: "app=other": does not match spec.templates[0].template.metadata.labels (app=demo); make the selector select the template's labels`,
+			exp + `spec.analyses[0].args[0].value: Invalid value: "{{templates.canary.podTemplatehash}}": failed to resolve {{templates.canary.podTemplatehash}}; ` +
+				"use {{templates.<template>.podTemplateHash}}, {{templates.<template>.replicaset.name}}, {{experiment.availableAt}} or, with a duration, {{experiment.finishedAt}}",
+			exp + "spec.analyses[0]: the controller could not start this analysis: args.threshold was not resolved (template compare: supply it in the Experiment's analysis args)",
+		}},
 		{"invalid-template-count-without-interval.yaml", []string{`document 2 (AnalysisTemplate "counted"): spec.metrics[0]: metric "up": count 3 needs an interval between measurements`}},
 	}
 	for _, c := range cases {
