@@ -306,9 +306,9 @@ func experimentRunning() (*v1alpha1.Experiment, Objects) {
 // scale-down delay is over: the ReplicaSets are at zero, their deadline
 // annotation left behind.
 func experimentSuccessful() (*v1alpha1.Experiment, Objects) {
-	exp, objs := experimentRunning()
+	_, objs := experimentRunning()
 	f := fixture{objs: objs}
-	exp = &f.objs.Experiments[0]
+	exp := &f.objs.Experiments[0]
 	exp.Status.Phase = v1alpha1.AnalysisPhaseSuccessful
 	for i := range f.objs.ReplicaSets {
 		rs := &f.objs.ReplicaSets[i]
@@ -327,9 +327,9 @@ func experimentSuccessful() (*v1alpha1.Experiment, Objects) {
 // experiment carries the run's message and its ReplicaSets wait out the
 // scale-down delay with their pods still up.
 func experimentFailed() (*v1alpha1.Experiment, Objects) {
-	exp, objs := experimentRunning()
+	_, objs := experimentRunning()
 	f := fixture{objs: objs}
-	exp = &f.objs.Experiments[0]
+	exp := &f.objs.Experiments[0]
 	msg := `Metric "error-rate" assessed Failed due to failed (2) > failureLimit (1)`
 	exp.Status.Phase, exp.Status.Message = v1alpha1.AnalysisPhaseFailed, msg
 	for i := range f.objs.ReplicaSets {
