@@ -247,3 +247,92 @@ func TestDashboardExperimentStep(t *testing.T) {
 	}
 	b.screenshots("experiment-step", d.URL+"/rollout/"+ns+"/exp", expSel)
 }
+
+// liveExperimentRollout's second step runs a baseline and a canary for 20s.
+const liveExperimentRollout = `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: live
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: live}
+  template:
+    metadata:
+      labels: {app: live}
+    spec:
+      containers: [{name: web, image: "argoproj/rollouts-demo:blue"}]
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+      - experiment:
+          duration: 20s
+          templates:
+          - {name: baseline, specRef: stable}
+          - {name: canary, specRef: canary}
+      - pause: {}
+`
+
+// TestDashboardExperimentStepLive: with the controller running a real
+// update, the open rollout page shows the experiment step's Experiment as
+// the controller creates it (under the new revision, both templates'
+// pods), then its success and the rollout moving on to the pause.
+func TestDashboardExperimentStepLive(t *testing.T) {
+	t.Parallel()
+	ns := framework.Namespace(t)
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
+	if out, err := framework.Get(t).KubectlStdin(context.Background(), []byte(liveExperimentRollout), "apply", "-n", ns, "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	d := startDashboard(t, ns, "0")
+	b := newBrowser(t)
+	b.open(d.URL+"/rollout/"+ns+"/live", "[data-testid=revision]")
+	b.waitFor(time.Minute, "the rollout healthy at revision 1", func() (bool, string) {
+		st := b.text("[data-testid=rollout-status]")
+		return st == "Healthy", st
+	})
+	b.markPage()
+
+	framework.SetRolloutImage(t, ns, "live", "argoproj/rollouts-demo:green")
+	exp := `[data-testid=revision][data-revision="2"] [data-testid=experiment]`
+	b.waitFor(2*time.Minute, "the controller's Experiment running under revision 2 with both templates' pods", func() (bool, string) {
+		pods := b.attrs(exp+" [data-testid=pod]", "data-status")
+		return b.attr(exp, "data-status") == "Running" && len(pods) == 2 && pods[0] == "Running" && pods[1] == "Running",
+			fmt.Sprintf("experiment %s, pods %v; page: %s", b.attr(exp, "data-status"), pods, b.describe())
+	})
+	var ro v1alpha1.Rollout
+	if err := framework.Get(t).Client.Get(context.Background(), framework.Key(ns, "live"), &ro); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("live-%s-2-1", ro.Status.CurrentPodHash)
+	if got := b.attr(exp, "data-name"); got != name {
+		t.Errorf("Experiment %q, want %q (<rollout>-<hash>-<revision>-<step>)", got, name)
+	}
+	if got := b.attrs(exp+" [data-testid=replicaset]", "data-name"); len(got) != 2 || got[0] != name+"-baseline" || got[1] != name+"-canary" {
+		t.Errorf("Experiment ReplicaSets %v", got)
+	}
+	b.wantSteps(3, 1)
+
+	// The Experiment succeeds after its 20s and the rollout moves on to
+	// the pause; the step keeps the Experiment and its outcome.
+	b.waitFor(time.Minute, "the Experiment Successful", func() (bool, string) {
+		return b.attr(exp, "data-status") == "Successful", b.attr(exp, "data-status")
+	})
+	framework.Eventually(t, time.Minute, "the rollout at its pause (step 2)", func() (bool, string) {
+		if err := framework.Get(t).Client.Get(context.Background(), framework.Key(ns, "live"), &ro); err != nil {
+			return false, err.Error()
+		}
+		return ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 2, fmt.Sprintf("step %v, phase %s", ro.Status.CurrentStepIndex, ro.Status.Phase)
+	})
+	b.wantSteps(3, 2)
+	step := `[data-testid=step][data-index="1"]`
+	b.click(step + " summary")
+	b.waitFor(pageTimeout, "the done step naming its Experiment", func() (bool, string) {
+		got := b.text(step + " [data-testid=step-experiment]")
+		return got == "experiment "+name+" Successful", got
+	})
+	if !b.kept() {
+		t.Error("the page reloaded; it should update in place")
+	}
+}
