@@ -35,9 +35,10 @@ spec:
           image: argoproj/rollouts-demo:blue
 `
 
-// experimentReplicaSet is the baseline template's ReplicaSet, as an
-// experiment controller would make it (Aviary runs none yet, so the test
-// plays its part).
+// experimentReplicaSet is the baseline template's ReplicaSet, as the
+// experiment controller would make it; no controller runs in this test, so
+// the output depends on these objects alone (TestExperimentCLILive has the
+// controller run one).
 const experimentReplicaSet = `apiVersion: apps/v1
 kind: ReplicaSet
 metadata:
