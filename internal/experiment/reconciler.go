@@ -20,6 +20,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/events"
@@ -79,8 +81,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("index %T by %s: %w", ix.Object, ownerKey, err)
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.ClusterTemplates {
+		b = b.Watches(&v1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.waitingForTemplates))
+	}
+	return b.
 		For(&v1alpha1.Experiment{}).
+		Watches(&v1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.waitingForTemplates)).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&corev1.Service{}).
 		Owns(&v1alpha1.AnalysisRun{}).
@@ -131,4 +138,29 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+}
+
+// waitingForTemplates maps a template event to the Experiments (in its
+// namespace, or anywhere for a cluster template) that report InvalidSpec,
+// so one waiting for its template starts as soon as the template exists.
+func (r *Reconciler) waitingForTemplates(ctx context.Context, o client.Object) []reconcile.Request {
+	var opts []client.ListOption
+	if o.GetNamespace() != "" {
+		opts = append(opts, client.InNamespace(o.GetNamespace()))
+	}
+	var list v1alpha1.ExperimentList
+	if err := r.Client.List(ctx, &list, opts...); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		ex := &list.Items[i]
+		for _, c := range ex.Status.Conditions {
+			if c.Type == v1alpha1.InvalidExperimentSpec {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(ex)})
+				break
+			}
+		}
+	}
+	return out
 }

@@ -56,6 +56,13 @@ func Decide(obs Observed) Plan {
 		return p.invalid(invalidMessage(errs))
 	}
 	if msg := p.analysisProblems(); msg != "" {
+		// A template may be applied just after its Experiment (one
+		// `kubectl apply` of both): wait for it, within the progress
+		// deadline counted from the Experiment's creation.
+		waited := p.now.Sub(ex.CreationTimestamp.Time)
+		if limit := time.Duration(progressDeadline(ex)) * time.Second; waited < limit {
+			return p.hold(msg, min(HoldRecheck, limit-waited))
+		}
 		return p.invalid(msg)
 	}
 	p.clearInvalid()
@@ -495,9 +502,8 @@ func collected(ts []templates.Template) templates.Lookup {
 func (p *planner) analysisProblems() string {
 	var errs []string
 	for i, a := range p.ex.Spec.Analyses {
-		// Checked until the run exists; a wound-down Experiment only to
-		// keep (or clear) an InvalidSpec it already reports.
-		if r := runStatus(&p.ex.Status, a.Name); r != nil && r.AnalysisRun != "" || p.terminating && condition(&p.ex.Status, v1alpha1.InvalidExperimentSpec) == nil {
+		// Checked until the run exists, unless the Experiment winds down.
+		if r := runStatus(&p.ex.Status, a.Name); r != nil && r.AnalysisRun != "" || p.terminating {
 			continue
 		}
 		f := fmt.Sprintf("spec.analyses[%d]", i)

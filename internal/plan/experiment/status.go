@@ -210,16 +210,36 @@ func (p *planner) timers() {
 	}
 }
 
-// invalid reports an invalid spec: the InvalidSpec condition (and a
-// Warning event when the message is new), phase Error with the message
-// unless the Experiment already completed, and whatever it still runs
-// wound down at once.
-func (p *planner) invalid(msg string) Plan {
+// HoldRecheck is how often an Experiment waiting for its analysis
+// templates looks again (template events also wake it).
+const HoldRecheck = 10 * time.Second
+
+// hold reports an analysis that cannot start yet (InvalidSpec condition,
+// a Warning event when the message is new) and changes nothing else: no
+// ReplicaSet is created before the analysis could run.
+func (p *planner) hold(msg string, recheck time.Duration) Plan {
+	p.markInvalid(msg)
+	if p.st.Phase == "" {
+		p.st.Phase = v1alpha1.AnalysisPhasePending
+	}
+	p.after(recheck)
+	return p.finish()
+}
+
+func (p *planner) markInvalid(msg string) {
 	if cur := condition(p.st, v1alpha1.InvalidExperimentSpec); cur == nil || cur.Message != msg {
 		removeCondition(p.st, v1alpha1.InvalidExperimentSpec)
 		p.st.Conditions = append(p.st.Conditions, p.newCondition(v1alpha1.InvalidExperimentSpec, corev1.ConditionTrue, ReasonInvalidSpec, msg))
 		p.event(Event{Warning: true, Reason: ReasonInvalidSpec, Message: msg})
 	}
+}
+
+// invalid reports an invalid spec: the InvalidSpec condition (and a
+// Warning event when the message is new), phase Error with the message
+// unless the Experiment already completed, and whatever it still runs
+// wound down at once.
+func (p *planner) invalid(msg string) Plan {
+	p.markInvalid(msg)
 	if !p.st.Phase.Completed() {
 		p.st.Phase, p.st.Message = v1alpha1.AnalysisPhaseError, msg
 	}
