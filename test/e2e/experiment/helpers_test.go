@@ -1,6 +1,12 @@
 package experiment
 
-import "strings"
+import (
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // replace substitutes old/new pairs in a manifest.
 func replace(s string, oldNew ...string) string { return strings.NewReplacer(oldNew...).Replace(s) }
+
+func metav1ListOptions() metav1.ListOptions { return metav1.ListOptions{} }
