@@ -385,7 +385,10 @@ func (p *planner) analysis(a v1alpha1.ExperimentAnalysisTemplateRef) {
 			return
 		}
 		if run := p.adoptable(a.Name); run != nil {
-			next.AnalysisRun, next.Phase, next.Message = run.Name, observedPhase(run), run.Status.Message
+			// Recorded as its creation would have been (Pending), so the
+			// transition events are the same whichever pass records it;
+			// the next pass follows its phase.
+			next.AnalysisRun, next.Phase = run.Name, v1alpha1.AnalysisPhasePending
 			return
 		}
 		run, err := p.newRun(a)

@@ -346,7 +346,7 @@ func TestAnalyses(t *testing.T) {
 		old := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: "ex-compare", Annotations: map[string]string{AttemptAnnotation: "2020-01-01T00:00:00Z"}}}
 		p := Decide(Observed{Experiment: ex, ReplicaSets: []*appsv1.ReplicaSet{rsOf(ex, 0, 1, 1), rsOf(ex, 1, 1, 1)}, Runs: []*v1alpha1.AnalysisRun{old, run},
 			Templates: map[string]Resolved{"compare": {Templates: cmp}}, Now: t0})
-		if len(stepsOf[CreateRun](p)) != 0 || status(p).AnalysisRuns[0].AnalysisRun != "ex-compare.1" || status(p).AnalysisRuns[0].Phase != v1alpha1.AnalysisPhaseRunning {
+		if len(stepsOf[CreateRun](p)) != 0 || status(p).AnalysisRuns[0].AnalysisRun != "ex-compare.1" || status(p).AnalysisRuns[0].Phase != v1alpha1.AnalysisPhasePending {
 			t.Errorf("plan: %+v", p.Steps)
 		}
 	})

@@ -3,8 +3,8 @@ package experiment
 import (
 	"context"
 	"net/http"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

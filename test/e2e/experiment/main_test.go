@@ -115,3 +115,12 @@ func waitScaledDown(t *testing.T, ns string, timeout time.Duration, names ...str
 		return true, ""
 	})
 }
+
+func runsIn(t *testing.T, ns string) []v1alpha1.AnalysisRun {
+	t.Helper()
+	var list v1alpha1.AnalysisRunList
+	if err := framework.Get(t).Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatalf("list AnalysisRuns: %v", err)
+	}
+	return list.Items
+}
