@@ -124,11 +124,13 @@ func statusPatch(u *unstructured.Unstructured, msg string, now time.Time) ([]byt
 	switch u.GetKind() {
 	case "Rollout":
 		status = rolloutStatus(u, msg, now)
-	case "AnalysisRun":
+	case "AnalysisRun", "Experiment":
+		// Both end in phase Error with the message: the Experiment
+		// controller never sees an Experiment the Go types refuse, so
+		// nothing else would say why it does not run.
 		status = runStatus(u, msg)
 	default:
-		// Templates have no status; the controller may not write an
-		// Experiment's (and does not run experiments).
+		// Templates have no status.
 	}
 	if status == nil {
 		return nil, nil
@@ -179,9 +181,9 @@ func rolloutStatus(u *unstructured.Unstructured, msg string, now time.Time) map[
 	}
 }
 
-// runStatus ends a run in Error, so a Rollout waiting on it stops with the
-// reason instead of waiting forever. A run that already completed keeps
-// its result.
+// runStatus ends a run (or an Experiment) in Error, so a Rollout waiting
+// on it stops with the reason instead of waiting forever. One that already
+// completed keeps its result.
 func runStatus(u *unstructured.Unstructured, msg string) map[string]any {
 	phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
 	current, _, _ := unstructured.NestedString(u.Object, "status", "message")
