@@ -1,10 +1,12 @@
 package experiment
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
 // twoTemplates is a baseline on the stable image and a canary on a new one,
@@ -48,7 +50,7 @@ spec:
 // runs and is deleted after, and both ReplicaSets end at 0 replicas after
 // the scale-down delay.
 func TestDurationSuccessful(t *testing.T) {
-	ns, _ := scoped(t)
+	ns, ctl := scoped(t)
 	apply(t, ns, replace(twoTemplates, "NAME", "exp", "DURATION", "10s", "CANARY", "argoproj/rollouts-demo:yellow"))
 	ex := waitForPhase(t, ns, "exp", v1alpha1.AnalysisPhaseRunning, 60*time.Second)
 	if ex.Status.AvailableAt == nil {
@@ -77,6 +79,13 @@ func TestDurationSuccessful(t *testing.T) {
 	if _, ok := services(t, ns)["exp-canary"]; ok {
 		t.Errorf("the canary Service outlived the experiment")
 	}
+	// The metrics as Argo Rollouts names them, read at scrape time.
+	framework.Eventually(t, 15*time.Second, "experiment metrics", func() (bool, string) {
+		body, err := framework.HTTPGet("http://" + ctl.MetricsAddr + "/metrics")
+		return err == nil && strings.Contains(body, `experiment_info{name="exp",namespace="`+ns+`",phase="Successful"} 1`) &&
+			strings.Contains(body, `experiment_phase{name="exp",namespace="`+ns+`",phase="Running"} 0`) &&
+			strings.Contains(body, `experiment_reconcile_count{name="exp",namespace="`+ns+`"}`), body
+	})
 	ex = getExperiment(t, ns, "exp")
 	for _, ts := range ex.Status.TemplateStatuses {
 		if ts.Status != v1alpha1.TemplateStatusSuccessful || ts.ServiceName != "" {
