@@ -14,6 +14,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
+	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -108,6 +109,31 @@ func TestNewExperimentCreatesReplicaSetsAtZero(t *testing.T) {
 	}
 	if got := reasons(p); !reflect.DeepEqual(got, []string{"TemplateProgressing", "TemplateProgressing"}) {
 		t.Errorf("events: %v", got)
+	}
+}
+
+// TestTemplateFromRolloutReplicaSetGetsItsOwnHash: a specRef template is
+// the Rollout ReplicaSet's pod template, hash label included. The
+// experiment's ReplicaSet must not carry that hash, or the Rollout's
+// Services, subsets and ReplicaSet selectors would take in its pods; like
+// Argo Rollouts, it hashes as Kubernetes hashes a Deployment's template.
+func TestTemplateFromRolloutReplicaSetGetsItsOwnHash(t *testing.T) {
+	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "img:1"}}}}
+	stableHash := podhash.PodTemplateHash(&tmpl, nil)
+	copied := *tmpl.DeepCopy()
+	copied.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] = stableHash
+	ex := exp(func(e *v1alpha1.Experiment) {
+		e.Spec.Templates = []v1alpha1.TemplateSpec{{Name: "baseline", Template: copied,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", v1alpha1.DefaultRolloutUniqueLabelKey: stableHash}}}}
+	})
+	rs := stepsOf[CreateReplicaSet](Decide(Observed{Experiment: ex, Now: t0}))[0].ReplicaSet
+	got := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	if got == stableHash || got != podhash.LegacyPodTemplateHash(&tmpl, nil) {
+		t.Fatalf("hash %q: want Kubernetes' Deployment hash %q of the template, never the Rollout's %q", got, podhash.LegacyPodTemplateHash(&tmpl, nil), stableHash)
+	}
+	if rs.Spec.Selector.MatchLabels[v1alpha1.DefaultRolloutUniqueLabelKey] != got || rs.Spec.Template.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] != got {
+		t.Fatalf("selector %v and pod labels %v must carry the experiment's hash %q", rs.Spec.Selector.MatchLabels, rs.Spec.Template.Labels, got)
 	}
 }
 

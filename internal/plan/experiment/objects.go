@@ -27,10 +27,16 @@ func RunName(experiment, analysis string) string { return experiment + "-" + ana
 // collisionCount) into the rollouts-pod-template-hash label of the
 // ReplicaSet, its selector and its pods; annotated with the experiment and
 // template names, which is how the controller finds it again.
+//
+// The hash is Kubernetes' Deployment hash, as Argo Rollouts' experiment
+// controller computes it, not the Rollout's: a template copied from a
+// Rollout's ReplicaSet (specRef stable or canary) must not get that
+// ReplicaSet's hash, or the stable and canary Services, DestinationRule
+// subsets and ReplicaSet selectors would take in the experiment's pods.
 func newReplicaSet(ex *v1alpha1.Experiment, t v1alpha1.TemplateSpec, collisionCount *int32) *appsv1.ReplicaSet {
 	tmpl := *t.Template.DeepCopy()
 	delete(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
-	hash := podhash.PodTemplateHash(&tmpl, collisionCount)
+	hash := podhash.LegacyPodTemplateHash(&tmpl, collisionCount)
 	if tmpl.Labels == nil {
 		tmpl.Labels = map[string]string{}
 	}

@@ -140,7 +140,8 @@ func healthy(t *testing.T, ns, name string) string {
 
 // templateHash is the hash the Experiment controller gives a template taken
 // from the ReplicaSet with the rollout hash: its stored pod template
-// without the hash label, hashed as Argo Rollouts hashes it.
+// without the hash label, hashed as Kubernetes hashes a Deployment's
+// (which is what Argo Rollouts' experiment controller uses).
 func templateHash(t *testing.T, ns, rolloutHash string) string {
 	t.Helper()
 	var found string
@@ -149,7 +150,7 @@ func templateHash(t *testing.T, ns, rolloutHash string) string {
 			if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == rolloutHash && len(rs.OwnerReferences) > 0 && rs.OwnerReferences[0].Kind == "Rollout" {
 				tmpl := rs.Spec.Template.DeepCopy()
 				delete(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
-				found = podhash.PodTemplateHash(tmpl, nil)
+				found = podhash.LegacyPodTemplateHash(tmpl, nil)
 				return true, ""
 			}
 		}
