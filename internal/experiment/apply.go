@@ -101,7 +101,18 @@ func (r *Reconciler) create(ctx context.Context, ex *v1alpha1.Experiment, obj cl
 	if ref := metav1.GetControllerOf(found); ref != nil && ref.UID == ex.UID {
 		return nil
 	}
+	if _, ok := obj.(*appsv1.ReplicaSet); ok {
+		return &foreignReplicaSet{name: obj.GetName()}
+	}
 	return fmt.Errorf("%s %s already exists and is not controlled by experiment %s/%s: delete or rename it", kind, obj.GetName(), ex.Namespace, ex.Name)
+}
+
+// foreignReplicaSet is a template's ReplicaSet name found held by a
+// ReplicaSet the Experiment does not control.
+type foreignReplicaSet struct{ name string }
+
+func (e *foreignReplicaSet) Error() string {
+	return "ReplicaSet " + e.name + " already exists and is not controlled by the experiment: delete or rename it"
 }
 
 // journal records the plan's events for ex synchronously, named from the

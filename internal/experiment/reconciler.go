@@ -134,7 +134,18 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	p := experiment.Decide(obs)
-	if err := r.apply(ctx, &ex, p); err != nil {
+	err = r.apply(ctx, &ex, p)
+	// A template's ReplicaSet name held by a ReplicaSet the Experiment does
+	// not control shows only on create (the cache holds only ReplicaSets
+	// with a pod-template hash): plan again knowing it, so the status says so.
+	var foreign *foreignReplicaSet
+	if errors.As(err, &foreign) {
+		r.Log.Info("a template's ReplicaSet name is taken; planning again", "experiment", req.String(), "replicaSet", foreign.name)
+		obs.ForeignReplicaSets = map[string]bool{foreign.name: true}
+		p = experiment.Decide(obs)
+		err = r.apply(ctx, &ex, p)
+	}
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil

@@ -213,7 +213,13 @@ func (p *planner) template(t v1alpha1.TemplateSpec) {
 	ts := *prev.DeepCopy()
 	desired := p.desiredReplicas(t)
 	rs := p.rs[t.Name]
-	switch {
+	switch name := ReplicaSetName(p.ex.Name, t.Name); {
+	case rs == nil && desired > 0 && p.obs.ForeignReplicaSets[name] && !ts.Status.Completed():
+		// Argo Rollouts bumps collisionCount here, which changes the hash
+		// but not the name, and so retries forever; say what is wrong instead.
+		ts.Status = v1alpha1.TemplateStatusError
+		ts.Message = fmt.Sprintf("Failed to create ReplicaSet %s for template '%s': a ReplicaSet of that name already exists and is not controlled by experiment %s; delete it or rename the template",
+			name, t.Name, p.ex.Name)
 	case rs == nil && desired > 0:
 		p.add(CreateReplicaSet{Template: t.Name, ReplicaSet: newReplicaSet(p.ex, t, ts.CollisionCount)})
 		ts.LastTransitionTime = &p.stamp

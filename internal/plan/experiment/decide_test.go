@@ -137,6 +137,30 @@ func TestTemplateFromRolloutReplicaSetGetsItsOwnHash(t *testing.T) {
 	}
 }
 
+// TestForeignReplicaSetName: a template's ReplicaSet name held by a
+// ReplicaSet the Experiment does not control is an Error naming it and the
+// fix, not a create retried forever.
+func TestForeignReplicaSetName(t *testing.T) {
+	ex := exp()
+	p := Decide(Observed{Experiment: ex, Now: t0, ForeignReplicaSets: map[string]bool{"ex-baseline": true}})
+	creates := stepsOf[CreateReplicaSet](p)
+	if len(creates) != 1 || creates[0].Template != "canary" {
+		t.Fatalf("creates %v: want only the canary's", creates)
+	}
+	st := status(p)
+	ts := st.TemplateStatuses[0]
+	want := "Failed to create ReplicaSet ex-baseline for template 'baseline': a ReplicaSet of that name already exists and is not controlled by experiment ex; delete it or rename the template"
+	if ts.Status != v1alpha1.TemplateStatusError || ts.Message != want {
+		t.Fatalf("template status %+v, want Error with %q", ts, want)
+	}
+	// The next pass (phase no longer empty) ends the Experiment with it.
+	ex.Status = st
+	st = status(Decide(Observed{Experiment: ex, Now: t0.Add(time.Second), ForeignReplicaSets: map[string]bool{"ex-baseline": true}}))
+	if st.Phase != v1alpha1.AnalysisPhaseError || st.Message != want {
+		t.Fatalf("phase %s %q, want Error with the template's message", st.Phase, st.Message)
+	}
+}
+
 func TestPlan(t *testing.T) {
 	base := exp()
 	cases := []struct {

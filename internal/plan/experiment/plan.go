@@ -28,6 +28,9 @@ type Observed struct {
 	Runs []*v1alpha1.AnalysisRun
 	// TakenRunNames are the names of every AnalysisRun in the namespace.
 	TakenRunNames map[string]bool
+	// ForeignReplicaSets are the names a template's ReplicaSet would take
+	// that a ReplicaSet the Experiment does not control already holds.
+	ForeignReplicaSets map[string]bool
 	// Templates are, per spec.analyses[].name, the analysis templates the
 	// analysis names (nested ones included), or the error reading them.
 	// Only analyses still waiting for their run need an entry.

@@ -163,3 +163,41 @@ func experimentEvents(t *testing.T, ns, name, reason string) []string {
 	}
 	return out
 }
+
+// TestReplicaSetNameTaken: a ReplicaSet the Experiment does not control
+// already holds a template's ReplicaSet name. The Experiment ends in Error
+// with a message naming the ReplicaSet and the fix (Argo Rollouts retries
+// with a new collisionCount forever, as the name does not change), and the
+// other ReplicaSet is left alone.
+func TestReplicaSetNameTaken(t *testing.T) {
+	ns, _ := scoped(t)
+	apply(t, ns, `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: taken-baseline
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: someone-else}
+  template:
+    metadata:
+      labels: {app: someone-else}
+    spec:
+      containers:
+      - name: demo
+        image: argoproj/rollouts-demo:blue
+`)
+	apply(t, ns, replace(twoTemplates, "NAME", "taken", "DURATION", "1m", "CANARY", "argoproj/rollouts-demo:yellow"))
+	ex := waitForPhase(t, ns, "taken", v1alpha1.AnalysisPhaseError, 60*time.Second)
+	want := "Failed to create ReplicaSet taken-baseline for template 'baseline': a ReplicaSet of that name already exists and is not controlled by experiment taken; delete it or rename the template"
+	if ex.Status.Message != want {
+		t.Errorf("message %q, want %q (%s)", ex.Status.Message, want, describe(ex))
+	}
+	rs := replicaSets(t, ns)["taken-baseline"]
+	if len(rs.OwnerReferences) != 0 || rs.Spec.Template.Labels["app"] != "someone-else" {
+		t.Errorf("the other ReplicaSet was changed: %+v", rs.ObjectMeta)
+	}
+	if evs := experimentEvents(t, ns, "taken", "TemplateError"); len(evs) != 1 || !strings.Contains(evs[0], want) {
+		t.Errorf("TemplateError events: %q", evs)
+	}
+}
