@@ -158,6 +158,7 @@ func run(args []string) error {
 		Journal:          &events.Journal{Events: journalCS.CoreV1(), Host: identity, Now: time.Now},
 		Log:              log.With("controller", "experiment"),
 		Threads:          opts.ExperimentThreads,
+		Undecodable:      undecodable,
 		ClusterTemplates: !opts.Namespaced,
 	}
 	if !opts.AnalysisOnly() {

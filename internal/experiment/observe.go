@@ -15,6 +15,7 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
 // observe reads what the planner decides on, from the cache: the
@@ -112,6 +113,9 @@ func (r *Reconciler) lookup(ctx context.Context, ns string) templates.Lookup {
 			err := reader.Get(ctx, types.NamespacedName{Name: name}, &t)
 			switch {
 			case apierrors.IsNotFound(err):
+				if m := r.malformed("ClusterAnalysisTemplate", "", name); m != nil {
+					return nil, m
+				}
 				return nil, &missingTemplate{fmt.Sprintf("ClusterAnalysisTemplate %q not found; create it or fix the name", name)}
 			case apierrors.IsForbidden(err):
 				return nil, &missingTemplate{fmt.Sprintf("ClusterAnalysisTemplate %q cannot be read (%v); a controller limited to one namespace (--namespaced) can only use AnalysisTemplates in that namespace", name, err)}
@@ -123,6 +127,9 @@ func (r *Reconciler) lookup(ctx context.Context, ns string) templates.Lookup {
 		var t v1alpha1.AnalysisTemplate
 		err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &t)
 		if apierrors.IsNotFound(err) {
+			if m := r.malformed("AnalysisTemplate", ns, name); m != nil {
+				return nil, m
+			}
 			return nil, &missingTemplate{fmt.Sprintf("AnalysisTemplate %q not found in namespace %s; create it or fix the name", name, ns)}
 		}
 		if err != nil {
@@ -130,4 +137,17 @@ func (r *Reconciler) lookup(ctx context.Context, ns string) templates.Lookup {
 		}
 		return &t.Spec, nil
 	}
+}
+
+// malformed reports a template missing from the cache because the tolerant
+// informers could not decode it, or nil.
+func (r *Reconciler) malformed(kind, ns, name string) *missingTemplate {
+	if r.Undecodable == nil {
+		return nil
+	}
+	key := tolerant.Key{Kind: v1alpha1.GroupVersion.WithKind(kind).GroupKind(), Namespace: ns, Name: name}
+	if de := r.Undecodable.Failing(key); de != nil {
+		return &missingTemplate{fmt.Sprintf("%s %q cannot be read: %v; correct it and re-apply", kind, name, de)}
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
+	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
 // Reconciler reconciles Experiments.
@@ -47,6 +48,9 @@ type Reconciler struct {
 	// ClusterTemplates reads ClusterAnalysisTemplates from the cache; off
 	// for a controller limited to a namespace, which may not list them.
 	ClusterTemplates bool
+	// Undecodable knows the objects the tolerant informers left out of the
+	// cache, so a malformed template is reported as such, not as missing.
+	Undecodable *tolerant.Registry
 }
 
 // ownerKey indexes ReplicaSets, Services and AnalysisRuns by the name of

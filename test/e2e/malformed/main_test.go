@@ -42,7 +42,7 @@ func startController(t *testing.T, ns string) *framework.Controller {
 }
 
 var resources = map[string]string{
-	"Rollout": "rollouts", "AnalysisRun": "analysisruns", "AnalysisTemplate": "analysistemplates",
+	"Rollout": "rollouts", "AnalysisRun": "analysisruns", "AnalysisTemplate": "analysistemplates", "Experiment": "experiments",
 }
 
 // create writes the YAML documents into ns through the dynamic client: the
