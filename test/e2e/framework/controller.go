@@ -57,8 +57,10 @@ type Controller struct {
 }
 
 // StartController runs the controller binary against the local cluster with
-// free metrics and health ports and the given extra flags (the admin
-// kubeconfig unless args name another). It is stopped
+// free metrics and health ports and the given extra flags. Unless args name
+// a kubeconfig it runs as the install's ServiceAccount would, with the
+// rules of manifests/cluster-install (see ControllerKubeconfig), never as
+// admin; the tests' own clients stay admin. It is stopped
 // (SIGKILL) when the test ends if still running; its output is logged if the
 // test failed.
 func StartController(t testing.TB, args ...string) *Controller {
@@ -74,8 +76,13 @@ func StartControllerBinary(t testing.TB, binary string, args ...string) *Control
 	c := &Controller{t: t, out: &syncBuffer{}, done: make(chan struct{}),
 		MetricsAddr: FreeAddr(t), HealthAddr: FreeAddr(t)}
 	full := []string{"--metrics-addr", c.MetricsAddr, "--health-addr", c.HealthAddr}
-	if !slices.Contains(args, "--kubeconfig") {
-		full = append(full, "--kubeconfig", e.Kubeconfig)
+	asInstall := !namesKubeconfig(args)
+	if asInstall {
+		kubeconfig, err := e.ControllerKubeconfig()
+		if err != nil {
+			t.Fatalf("the controller's credentials: %v", err)
+		}
+		full = append(full, "--kubeconfig", kubeconfig)
 	}
 	full = append(full, args...)
 	c.cmd = exec.Command(binary, full...)
@@ -86,11 +93,46 @@ func StartControllerBinary(t testing.TB, binary string, args ...string) *Control
 	go func() { _ = c.cmd.Wait(); close(c.done) }()
 	t.Cleanup(func() {
 		c.Kill()
+		// The controller tolerates some refusals (a log line instead of a
+		// retry loop), so a test can pass while the install lacks a rule.
+		if asInstall {
+			if refused := refusals(c.Output()); len(refused) > 0 {
+				t.Errorf("the API server refused the controller what it needs; add the rules to manifests/cluster-install/clusterrole.yaml, manifests/namespace-install/role.yaml and charts/aviary/templates/_helpers.tpl:\n%s",
+					strings.Join(refused, "\n"))
+			}
+		}
 		if t.Failed() {
 			t.Logf("aviary-controller %v output:\n%s", full, c.Output())
 		}
 	})
 	return c
+}
+
+// refusals are the distinct "cannot VERB resource ..." phrases of the
+// API server's Forbidden errors in the controller's output.
+func refusals(output string) []string {
+	var found []string
+	for _, m := range refusalRE.FindAllString(output, -1) {
+		if !slices.Contains(found, m) {
+			found = append(found, m)
+		}
+	}
+	return found
+}
+
+// refusalRE matches what the API server says when RBAC refuses the
+// framework's ServiceAccount, up to the API group (quotes possibly escaped
+// in structured logs).
+var refusalRE = regexp.MustCompile(`User \\?"system:serviceaccount:` + controllerAuthNamespace + `:` + controllerAuthName +
+	`\\?" cannot [a-z]+ resource \\?"[^"\\]+\\?"( in API group \\?"[^"\\]*\\?")?`)
+
+// namesKubeconfig reports whether controller args choose a kubeconfig
+// (--kubeconfig PATH or --kubeconfig=PATH, with one dash or two).
+func namesKubeconfig(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		return strings.HasPrefix(a, "-") && name == "kubeconfig"
+	})
 }
 
 // Output is everything the process has written so far.

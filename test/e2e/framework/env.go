@@ -53,7 +53,9 @@ func Main(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "e2e: cannot prepare the local cluster: %v\n", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeControllerKubeconfigs()
+	os.Exit(code)
 }
 
 // Get returns the package's Env; only valid in tests of a package whose
