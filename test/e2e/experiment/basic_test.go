@@ -9,41 +9,9 @@ import (
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
-// twoTemplates is a baseline on the stable image and a canary on a new one,
-// running DURATION once available; the canary has a Service.
-const twoTemplates = `apiVersion: argoproj.io/v1alpha1
-kind: Experiment
-metadata:
-  name: NAME
-spec:
-  duration: DURATION
-  scaleDownDelaySeconds: 3
-  templates:
-  - name: baseline
-    replicas: 2
-    selector:
-      matchLabels: {app: demo, role: baseline}
-    template:
-      metadata:
-        labels: {app: demo, role: baseline}
-      spec:
-        containers:
-        - name: demo
-          image: argoproj/rollouts-demo:blue
-          ports: [{name: http, containerPort: 8080}]
-  - name: canary
-    selector:
-      matchLabels: {app: demo, role: canary}
-    service: {}
-    template:
-      metadata:
-        labels: {app: demo, role: canary}
-      spec:
-        containers:
-        - name: demo
-          image: CANARY
-          ports: [{name: http, containerPort: 8080}]
-`
+// twoTemplates is framework.TwoTemplateExperiment: a baseline and a canary
+// with a Service, running DURATION.
+const twoTemplates = framework.TwoTemplateExperiment
 
 // TestDurationSuccessful: two templates run their duration, the Experiment
 // goes Pending → Running → Successful, the canary's Service exists while it

@@ -177,25 +177,15 @@ func startHashTraffic(t *testing.T) *hashTraffic {
 	reg.MustRegister(h.requests)
 	srv := &http.Server{Addr: h.Addr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	go func() { _ = srv.ListenAndServe() }()
-	stop := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				h.mu.Lock()
-				for hash, r := range h.ratios {
-					h.requests.WithLabelValues(hash, "200").Add(100 - 100*r)
-					h.requests.WithLabelValues(hash, "500").Add(100 * r)
-				}
-				h.mu.Unlock()
-			}
+	t.Cleanup(func() { _ = srv.Close() })
+	every(t, 100*time.Millisecond, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for hash, r := range h.ratios {
+			h.requests.WithLabelValues(hash, "200").Add(100 - 100*r)
+			h.requests.WithLabelValues(hash, "500").Add(100 * r)
 		}
-	}()
-	t.Cleanup(func() { close(stop); _ = srv.Close() })
+	})
 	return h
 }
 
@@ -204,4 +194,36 @@ func (h *hashTraffic) Serve(hash string, errRatio float64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.ratios[hash] = errRatio
+}
+
+// every calls fn every interval, from a goroutine, until the test ends.
+func every(t *testing.T, interval time.Duration, fn func()) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				fn()
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// edit applies each old/new replacement in turn and fails the test when an
+// old string is not there (the fixture it edits has changed).
+func edit(t *testing.T, s string, oldNew ...string) string {
+	t.Helper()
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		if !strings.Contains(s, oldNew[i]) {
+			t.Fatalf("fixture edit: %q not found in:\n%s", oldNew[i], s)
+		}
+		s = strings.ReplaceAll(s, oldNew[i], oldNew[i+1])
+	}
+	return s
 }

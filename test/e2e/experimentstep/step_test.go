@@ -15,8 +15,8 @@ import (
 
 // documented is Argo Rollouts' documented experiment step: after 50%, a
 // baseline on the stable template and a canary on the new one run
-// DURATION while an analysis compares them through their pod-template
-// hashes; then the rollout completes.
+// DURATION while an analysis (compareTemplate) compares them through their
+// pod-template hashes; then the rollout completes.
 const documented = `apiVersion: argoproj.io/v1alpha1
 kind: Rollout
 metadata:
@@ -54,8 +54,12 @@ spec:
               value: "{{templates.baseline.podTemplateHash}}"
             - name: canary-hash
               value: "{{templates.canary.podTemplateHash}}"
----
-apiVersion: argoproj.io/v1alpha1
+`
+
+// compareTemplate is the analysis of the documented step: the canary's
+// error ratio minus the baseline's, each selected by its template's hash,
+// on the Prometheus at ADDRESS.
+const compareTemplate = `apiVersion: argoproj.io/v1alpha1
 kind: AnalysisTemplate
 metadata:
   name: compare
@@ -87,7 +91,7 @@ func startDocumented(t *testing.T, ns, duration string, canaryErrors float64) st
 	t.Helper()
 	traffic := startHashTraffic(t)
 	prom := framework.StartPrometheus(t, traffic.Addr)
-	apply(t, ns, strings.NewReplacer("DURATION", duration, "ADDRESS", prom.Address).Replace(documented))
+	apply(t, ns, strings.NewReplacer("DURATION", duration, "ADDRESS", prom.Address).Replace(documented+"---\n"+compareTemplate))
 	stable := healthy(t, ns, "web")
 	framework.SetRolloutImage(t, ns, "web", "argoproj/rollouts-demo:yellow")
 	ro := waitRollout(t, ns, "web", 30*time.Second, "the update to start", func(ro *v1alpha1.Rollout) bool {
