@@ -209,7 +209,9 @@ func experimentDestinations(ro *v1alpha1.Rollout, idx *int32, ex *v1alpha1.Exper
 	}
 	var out []v1alpha1.WeightDestination
 	for _, ts := range ex.Status.TemplateStatuses {
-		if w, ok := weights[ts.Name]; ok {
+		// A template without its Service yet (or without a container
+		// port, so without one at all) has nothing to route to.
+		if w, ok := weights[ts.Name]; ok && ts.ServiceName != "" {
 			out = append(out, v1alpha1.WeightDestination{ServiceName: ts.ServiceName, PodTemplateHash: ts.PodTemplateHash, Weight: w})
 		}
 	}

@@ -289,9 +289,14 @@ func TestExperimentTraffic(t *testing.T) {
 		{"running", v1alpha1.AnalysisPhaseRunning, []v1alpha1.WeightDestination{{ServiceName: s.base + "-canary", PodTemplateHash: "c1", Weight: 10}}, 70},
 		{"pending: not yet", v1alpha1.AnalysisPhasePending, nil, 80},
 		{"inconclusive: no longer", v1alpha1.AnalysisPhaseInconclusive, nil, 80},
+		{"running, its Service not there yet", v1alpha1.AnalysisPhaseRunning, nil, 80},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			obs := s.obs(s.experiment(s.base, c.phase, ""))
+			ex := s.experiment(s.base, c.phase, "")
+			if strings.Contains(c.name, "Service not there") {
+				ex.Status.TemplateStatuses[1].ServiceName = ""
+			}
+			obs := s.obs(ex)
 			obs.Routed = true
 			routes := stepsOf[pass.Route](Plan(obs))
 			if len(routes) != 1 {
