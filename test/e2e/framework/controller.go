@@ -121,10 +121,10 @@ func refusals(output string) []string {
 }
 
 // refusalRE matches what the API server says when RBAC refuses the
-// framework's ServiceAccount, up to the API group (quotes possibly escaped
-// in structured logs).
+// framework's ServiceAccount a resource (up to its API group) or a
+// non-resource path (quotes possibly escaped in structured logs).
 var refusalRE = regexp.MustCompile(`User \\?"system:serviceaccount:` + controllerAuthNamespace + `:` + controllerAuthName +
-	`\\?" cannot [a-z]+ resource \\?"[^"\\]+\\?"( in API group \\?"[^"\\]*\\?")?`)
+	`\\?" cannot \S+ (resource \\?"[^"\\]+\\?"( in API group \\?"[^"\\]*\\?")?|path \\?"[^"\\]+\\?")`)
 
 // namesKubeconfig reports whether controller args choose a kubeconfig
 // (--kubeconfig PATH or --kubeconfig=PATH, with one dash or two).

@@ -24,6 +24,11 @@ W0101 reflector.go:1] failed to list *v1.Experiment: experiments.argoproj.io is 
 			},
 		},
 		{
+			name:   "a path",
+			output: `error="forbidden: User \"system:serviceaccount:aviary-e2e:aviary-e2e-controller\" cannot impersonate-on:user-info:get path \"/apis/argoproj.io/v1alpha1\""`,
+			want:   []string{`User \"system:serviceaccount:aviary-e2e:aviary-e2e-controller\" cannot impersonate-on:user-info:get path \"/apis/argoproj.io/v1alpha1\"`},
+		},
+		{
 			name:   "another user's refusal is the test's business",
 			output: `secrets is forbidden: User "system:serviceaccount:aviary:aviary-controller" cannot get resource "secrets" in API group "" in the namespace "x"`,
 		},
