@@ -159,9 +159,11 @@ func templateHash(t *testing.T, ns, rolloutHash string) string {
 	return found
 }
 
-// hashTraffic is a stand-in for per-version request metrics:
-// requests_total{hash,status}, growing by 100 requests per 100 ms for each
-// hash it was given, with that hash's share of status-500 answers.
+// hashTraffic is a stand-in for per-version request metrics as a pod
+// scrape with Kubernetes service discovery labels them:
+// http_requests_total{rollouts_pod_template_hash,code}, growing by 100
+// requests per 100 ms for each hash it was given, with that hash's share of
+// code-500 answers.
 type hashTraffic struct {
 	Addr     string
 	mu       sync.Mutex
@@ -173,7 +175,7 @@ func startHashTraffic(t *testing.T) *hashTraffic {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	h := &hashTraffic{Addr: framework.FreeAddr(t), ratios: map[string]float64{},
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests_total", Help: "Requests by pod-template hash and status."}, []string{"hash", "status"})}
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "Requests by pod-template hash and status code."}, []string{"rollouts_pod_template_hash", "code"})}
 	reg.MustRegister(h.requests)
 	srv := &http.Server{Addr: h.Addr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	go func() { _ = srv.ListenAndServe() }()

@@ -78,8 +78,8 @@ spec:
       prometheus:
         address: ADDRESS
         query: >+
-          sum(rate(requests_total{hash="{{args.canary-hash}}",status="500"}[10s])) / sum(rate(requests_total{hash="{{args.canary-hash}}"}[10s]))
-          - sum(rate(requests_total{hash="{{args.baseline-hash}}",status="500"}[10s])) / sum(rate(requests_total{hash="{{args.baseline-hash}}"}[10s]))
+          sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}",code=~"5.."}[10s])) / sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}"}[10s]))
+          - sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.baseline-hash}}",code=~"5.."}[10s])) / sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.baseline-hash}}"}[10s]))
 `
 
 // startDocumented applies the documented rollout, waits for its first
