@@ -2,14 +2,10 @@ package experiment
 
 import (
 	"context"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -18,7 +14,7 @@ import (
 )
 
 // comparison fails when the canary's error ratio exceeds the baseline's by
-// more than 5 points, both read from requests_total{hash,status} by the
+// more than 5 points, both read from framework.HashTraffic's counters by the
 // pod-template hashes the Experiment passes as args.
 const comparison = `apiVersion: argoproj.io/v1alpha1
 kind: AnalysisTemplate
@@ -39,9 +35,7 @@ spec:
       prometheus:
         address: ADDRESS
         query: >+
-          sum(rate(requests_total{hash="{{args.canary-hash}}",status="500"}[10s])) / sum(rate(requests_total{hash="{{args.canary-hash}}"}[10s]))
-          - sum(rate(requests_total{hash="{{args.baseline-hash}}",status="500"}[10s])) / sum(rate(requests_total{hash="{{args.baseline-hash}}"}[10s]))
-`
+          ` + framework.ErrorRatioDifference + "\n"
 
 // analysed is twoTemplates with the comparison as an analysis.
 const analysed = `  analyses:
@@ -55,58 +49,10 @@ const analysed = `  analyses:
       value: "{{ templates.canary.podTemplateHash }}"
 `
 
-// traffic serves requests_total{hash,status} counters that grow by 100
-// requests per 100 ms for each pod-template hash added, the given share
-// of them with status 500: a stand-in for the templates' real traffic,
-// keyed as a query over their pods would be.
-type traffic struct {
-	Addr     string
-	mu       sync.Mutex
-	ratios   map[string]float64
-	requests *prometheus.CounterVec
-}
-
-func startTraffic(t *testing.T) *traffic {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	tr := &traffic{Addr: framework.FreeAddr(t), ratios: map[string]float64{},
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests_total", Help: "Requests by pod-template hash and status."}, []string{"hash", "status"})}
-	reg.MustRegister(tr.requests)
-	srv := &http.Server{Addr: tr.Addr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
-	go func() { _ = srv.ListenAndServe() }()
-	stop := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				tr.mu.Lock()
-				for h, r := range tr.ratios {
-					tr.requests.WithLabelValues(h, "200").Add(100 * (1 - r))
-					tr.requests.WithLabelValues(h, "500").Add(100 * r)
-				}
-				tr.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); _ = srv.Close() })
-	return tr
-}
-
-// serve starts counting requests for the pods of hash.
-func (tr *traffic) serve(hash string, errRatio float64) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.ratios[hash] = errRatio
-}
-
 // serveTemplates waits for the Experiment's ReplicaSets and counts
 // traffic for their hashes with the given error ratios; it returns the
 // hashes by template.
-func serveTemplates(t *testing.T, tr *traffic, ns, experiment string, ratios map[string]float64) map[string]string {
+func serveTemplates(t *testing.T, tr *framework.HashTraffic, ns, experiment string, ratios map[string]float64) map[string]string {
 	t.Helper()
 	hashes := map[string]string{}
 	framework.Eventually(t, 60*time.Second, "the ReplicaSets of "+experiment, func() (bool, string) {
@@ -121,7 +67,7 @@ func serveTemplates(t *testing.T, tr *traffic, ns, experiment string, ratios map
 		return true, ""
 	})
 	for tmpl, r := range ratios {
-		tr.serve(hashes[tmpl], r)
+		tr.Serve(hashes[tmpl], r)
 	}
 	return hashes
 }
@@ -161,7 +107,7 @@ func durationLine(d string) string {
 func TestAnalysisComparesTemplates(t *testing.T) {
 	ns, _ := scoped(t)
 	m := experimentWithAnalysis("exp", "argoproj/rollouts-demo:yellow", "30s", "", false)
-	tr := startTraffic(t)
+	tr := framework.StartHashTraffic(t)
 	prom := startPrometheus(t, tr.Addr)
 	apply(t, ns, strings.ReplaceAll(m, "ADDRESS", prom.Address))
 	hashes := serveTemplates(t, tr, ns, "exp", map[string]float64{"baseline": 0, "canary": 0})
@@ -201,7 +147,7 @@ func TestRequiredAnalysis(t *testing.T) {
 	bad := experimentWithAnalysis("bad", "argoproj/rollouts-demo:red", "", "count: 3", true)
 	bad = strings.Replace(bad, "name: compare\nspec:", "name: compare-bad\nspec:", 1)
 	bad = strings.Replace(bad, "templateName: compare\n", "templateName: compare-bad\n", 1)
-	tr := startTraffic(t)
+	tr := framework.StartHashTraffic(t)
 	prom := startPrometheus(t, tr.Addr)
 	apply(t, ns, strings.ReplaceAll(good, "ADDRESS", prom.Address))
 	apply(t, ns, strings.ReplaceAll(bad, "ADDRESS", prom.Address))

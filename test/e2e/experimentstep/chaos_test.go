@@ -115,7 +115,7 @@ func TestChaosKillsDuringExperimentsAndSteps(t *testing.T) {
 		return framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
 	}
 	framework.CLIBinary(t) // built now, not while the kills go on
-	traffic := startHashTraffic(t)
+	traffic := framework.StartHashTraffic(t)
 	prom := framework.StartPrometheus(t, traffic.Addr)
 	serveExperimentHashes(t, ns, traffic)
 
@@ -251,9 +251,9 @@ func TestChaosKillsDuringExperimentsAndSteps(t *testing.T) {
 // hash as soon as it exists: the canary template of an Experiment whose
 // name says fail answers half of them with errors, every other template
 // none.
-func serveExperimentHashes(t *testing.T, ns string, traffic *hashTraffic) {
+func serveExperimentHashes(t *testing.T, ns string, traffic *framework.HashTraffic) {
 	e := framework.Get(t)
-	every(t, 300*time.Millisecond, func() {
+	framework.Every(t, 300*time.Millisecond, func() {
 		var list appsv1.ReplicaSetList
 		if err := e.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return // the next tick tries again

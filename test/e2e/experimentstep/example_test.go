@@ -20,7 +20,7 @@ func TestExample09(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	traffic := startHashTraffic(t)
+	traffic := framework.StartHashTraffic(t)
 	prom := framework.StartPrometheus(t, traffic.Addr)
 	apply(t, ns, edit(t, string(data),
 		"http://prometheus.monitoring.svc:9090", prom.Address,

@@ -7,15 +7,11 @@ package experimentstep
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -157,64 +153,6 @@ func templateHash(t *testing.T, ns, rolloutHash string) string {
 		return false, "not there yet"
 	})
 	return found
-}
-
-// hashTraffic is a stand-in for per-version request metrics as a pod
-// scrape with Kubernetes service discovery labels them:
-// http_requests_total{rollouts_pod_template_hash,code}, growing by 100
-// requests per 100 ms for each hash it was given, with that hash's share of
-// code-500 answers.
-type hashTraffic struct {
-	Addr     string
-	mu       sync.Mutex
-	ratios   map[string]float64
-	requests *prometheus.CounterVec
-}
-
-func startHashTraffic(t *testing.T) *hashTraffic {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	h := &hashTraffic{Addr: framework.FreeAddr(t), ratios: map[string]float64{},
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "Requests by pod-template hash and status code."}, []string{"rollouts_pod_template_hash", "code"})}
-	reg.MustRegister(h.requests)
-	srv := &http.Server{Addr: h.Addr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
-	go func() { _ = srv.ListenAndServe() }()
-	t.Cleanup(func() { _ = srv.Close() })
-	every(t, 100*time.Millisecond, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for hash, r := range h.ratios {
-			h.requests.WithLabelValues(hash, "200").Add(100 - 100*r)
-			h.requests.WithLabelValues(hash, "500").Add(100 * r)
-		}
-	})
-	return h
-}
-
-// Serve starts counting requests for hash with the given error ratio.
-func (h *hashTraffic) Serve(hash string, errRatio float64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.ratios[hash] = errRatio
-}
-
-// every calls fn every interval, from a goroutine, until the test ends.
-func every(t *testing.T, interval time.Duration, fn func()) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				fn()
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
 }
 
 // edit applies each old/new replacement in turn and fails the test when an

@@ -78,9 +78,7 @@ spec:
       prometheus:
         address: ADDRESS
         query: >+
-          sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}",code=~"5.."}[10s])) / sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}"}[10s]))
-          - sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.baseline-hash}}",code=~"5.."}[10s])) / sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.baseline-hash}}"}[10s]))
-`
+          ` + framework.ErrorRatioDifference + "\n"
 
 // startDocumented applies the documented rollout, waits for its first
 // version, updates the image and starts counting both versions' requests
@@ -89,7 +87,7 @@ spec:
 // name as Argo Rollouts forms it.
 func startDocumented(t *testing.T, ns, duration string, canaryErrors float64) string {
 	t.Helper()
-	traffic := startHashTraffic(t)
+	traffic := framework.StartHashTraffic(t)
 	prom := framework.StartPrometheus(t, traffic.Addr)
 	apply(t, ns, strings.NewReplacer("DURATION", duration, "ADDRESS", prom.Address).Replace(documented+"---\n"+compareTemplate))
 	stable := healthy(t, ns, "web")
