@@ -18,6 +18,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/aviary-rollouts/aviary/internal/analysisrun"
+	"github.com/aviary-rollouts/aviary/internal/clientbudget"
 	"github.com/aviary-rollouts/aviary/internal/clientmetrics"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/experiment"
@@ -78,6 +79,7 @@ func run(args []string) error {
 	}
 	clientmetrics.Instrument(cfg)
 	ctrlmetrics.Registry.MustRegister(clientmetrics.Requests)
+	ctrlmetrics.Registry.MustRegister(clientbudget.Collectors()...)
 	ctx := ctrl.SetupSignalHandler()
 	// Applied together with its CRDs, the controller may start before they
 	// are served: wait (alive for the liveness probe) rather than exit.
@@ -108,24 +110,20 @@ func run(args []string) error {
 		return err
 	}
 	// The journal (decision events, written synchronously) and the
-	// recorder (the rest, queued) each get their own client, and so their
-	// own --qps budget: sharing one, the journal's share at the peak of a
-	// large wave left the recorder's queue to overflow and drop events
-	// (bench/traffic at N=500).
-	journalCS, err := kubernetes.NewForConfig(cfg)
+	// recorder (the rest, queued) share the process's one client budget
+	// with everything else; it serves the journal with the controllers'
+	// work and the recorder after it, with a share of its own
+	// (internal/clientbudget).
+	eventsCS, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return fmt.Errorf("create event journal client: %w", err)
+		return fmt.Errorf("create events client: %w", err)
 	}
-	recorderCS, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("create event recorder client: %w", err)
-	}
-	recorder := events.NewRecorder(ctx, recorderCS, mgr.GetScheme())
+	recorder := events.NewRecorder(ctx, eventsCS, mgr.GetScheme())
 	rollouts := &rollout.Reconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
 		Recorder:    recorder,
-		Journal:     &events.Journal{Events: journalCS.CoreV1(), Host: identity, Now: time.Now},
+		Journal:     &events.Journal{Events: eventsCS.CoreV1(), Host: identity, Now: time.Now},
 		Undecodable: undecodable,
 		Log:         log.With("controller", "rollout"),
 		Threads:     opts.RolloutThreads,
@@ -155,7 +153,7 @@ func run(args []string) error {
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
 		Recorder:         recorder,
-		Journal:          &events.Journal{Events: journalCS.CoreV1(), Host: identity, Now: time.Now},
+		Journal:          &events.Journal{Events: eventsCS.CoreV1(), Host: identity, Now: time.Now},
 		Log:              log.With("controller", "experiment"),
 		Threads:          opts.ExperimentThreads,
 		Undecodable:      undecodable,
@@ -186,7 +184,7 @@ func run(args []string) error {
 	}
 	log.Info("starting aviary-controller", "version", version.String(), "identity", identity,
 		"namespaced", opts.Namespaced, "namespace", opts.Namespace, "instanceID", opts.InstanceID,
-		"leaderElect", opts.LeaderElect, "metrics", opts.MetricsAddr, "health", opts.HealthAddr)
+		"leaderElect", opts.LeaderElect, "qps", opts.QPS, "burst", opts.Burst, "metrics", opts.MetricsAddr, "health", opts.HealthAddr)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("controller manager stopped: %w", err)
 	}

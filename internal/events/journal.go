@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/aviary-rollouts/aviary/internal/clientbudget"
 )
 
 // Journal writes a controller's decision events (step completed, paused,
@@ -58,6 +60,9 @@ func (j *Journal) Record(ctx context.Context, s Subject, warning bool, reason, m
 		Source:              corev1.EventSource{Component: Component, Host: j.Host},
 		ReportingController: Component, ReportingInstance: j.Host,
 	}
+	// A decision event is part of the decision: the status write carrying
+	// it waits for it, so it is served with the work, not after it.
+	ctx = clientbudget.WithPriority(ctx, clientbudget.Work)
 	_, err := j.Events.Events(s.Namespace).Create(ctx, ev, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("record event %s (%s) for %s %s/%s: %w", reason, msg, s.Kind, s.Namespace, s.Name, err)

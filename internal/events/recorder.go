@@ -18,7 +18,10 @@ import (
 // Component is the events' source, as Argo Rollouts names it.
 const Component = "rollouts-controller"
 
-// NewRecorder returns a recorder writing through cs until ctx ends.
+// NewRecorder returns a recorder writing through cs until ctx ends. Its
+// writes are informational Events to the client budget: served after the
+// controllers' work, with a share that keeps its queue draining
+// (clientbudget.EventShare).
 func NewRecorder(ctx context.Context, cs kubernetes.Interface, scheme *runtime.Scheme) record.EventRecorder {
 	// The default spam filter allows 25 events per object, then one per
 	// five minutes; a rollout with many steps emits more than that, and

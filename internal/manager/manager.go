@@ -33,6 +33,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/clientbudget"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
 	"github.com/aviary-rollouts/aviary/internal/version"
 )
@@ -50,7 +51,8 @@ func Scheme() (*runtime.Scheme, error) {
 }
 
 // RESTConfig loads the kubeconfig named by the options, or KUBECONFIG, or the
-// in-cluster config, and applies the client rate limits.
+// in-cluster config, and makes every client built from it (or from a copy)
+// draw from one client budget of --qps and --burst.
 func (o *Options) RESTConfig() (*rest.Config, error) {
 	// As Argo Rollouts' controller loads it: --kubeconfig, else KUBECONFIG
 	// or ~/.kube/config, else the in-cluster config; kubectl's connection
@@ -61,10 +63,18 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load Kubernetes client configuration (set --kubeconfig or KUBECONFIG): %w", err)
 	}
-	cfg.QPS = float32(o.QPS)
-	cfg.Burst = o.Burst
+	o.ClientBudget().Instrument(cfg)
 	cfg.UserAgent = "aviary-controller/" + version.String()
 	return cfg, nil
+}
+
+// ClientBudget is the budget of --qps and --burst, or nil (no limit) for a
+// negative --qps.
+func (o *Options) ClientBudget() *clientbudget.Budget {
+	if o.QPS < 0 {
+		return nil
+	}
+	return clientbudget.New(o.QPS, o.Burst, nil)
 }
 
 // Identity is this process's name in the leader-election Lease, unique per

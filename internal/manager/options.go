@@ -31,6 +31,8 @@ type Options struct {
 	// with this id are reconciled; without it, only unlabelled ones.
 	InstanceID string
 
+	// QPS and Burst are the one client budget every request of the process
+	// draws from (internal/clientbudget); QPS < 0 lifts it.
 	QPS   float64
 	Burst int
 
@@ -81,6 +83,17 @@ type Options struct {
 	ignored []string
 }
 
+// DefaultQPS and DefaultBurst are the client budget at its defaults: what
+// Argo Rollouts' controller allows itself at its defaults (--qps 40 --burst
+// 80) on its two busiest clients, its Kubernetes and its argoproj.io
+// clientset, each with a token bucket of its own. Aviary's one budget covers
+// every request, so the same total is the same ceiling; see
+// docs/architecture.md "Client budget".
+const (
+	DefaultQPS   = 80
+	DefaultBurst = 160
+)
+
 // DefaultNamespace is where the controller runs and keeps its Lease unless
 // told otherwise (the install manifests use it).
 const DefaultNamespace = "aviary"
@@ -93,8 +106,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Namespace, "namespace", ns, "namespace to watch with --namespaced, and the default for the leader-election Lease")
 	fs.StringVar(&o.Namespace, "n", ns, "short for --namespace")
 	fs.StringVar(&o.InstanceID, "instance-id", "", "reconcile only objects labelled argo-rollouts.argoproj.io/controller-instance-id=<id>")
-	fs.Float64Var(&o.QPS, "qps", 40, "maximum queries per second to the Kubernetes API server")
-	fs.IntVar(&o.Burst, "burst", 80, "maximum burst of queries to the Kubernetes API server")
+	fs.Float64Var(&o.QPS, "qps", DefaultQPS, "maximum requests per second to the Kubernetes API server, all clients of the process together (negative: no client-side limit)")
+	fs.IntVar(&o.Burst, "burst", DefaultBurst, "maximum burst of requests to the Kubernetes API server above --qps, all clients together")
 	fs.IntVar(&o.RolloutThreads, "rollout-threads", 10, "number of rollouts reconciled in parallel")
 	fs.IntVar(&o.AnalysisThreads, "analysis-threads", 30, "number of analysis runs reconciled in parallel")
 	fs.IntVar(&o.ExperimentThreads, "experiment-threads", 10, "number of experiments reconciled in parallel")
@@ -332,10 +345,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--namespaced needs --namespace (or the POD_NAMESPACE environment variable)")
 	case len(validation.IsValidLabelValue(o.InstanceID)) > 0:
 		return fmt.Errorf("--instance-id %q is not a valid label value: %s", o.InstanceID, strings.Join(validation.IsValidLabelValue(o.InstanceID), "; "))
-	case o.QPS <= 0:
-		return fmt.Errorf("--qps must be positive, got %v", o.QPS)
-	case o.Burst < 1:
-		return fmt.Errorf("--burst must be at least 1, got %d", o.Burst)
+	case o.QPS == 0:
+		return fmt.Errorf("--qps 0 would send nothing: give a positive rate, or a negative one for no client-side limit (the API server's priority and fairness still applies)")
+	case o.QPS > 0 && o.Burst < 1:
+		return fmt.Errorf("--burst must be at least 1 with --qps %v, got %d", o.QPS, o.Burst)
 	case o.RolloutThreads < 1 || o.AnalysisThreads < 1 || o.ExperimentThreads < 1:
 		return fmt.Errorf("--rollout-threads, --analysis-threads and --experiment-threads must each be at least 1")
 	case o.LeaderElect && o.LeaderElectionRenewDeadline >= o.LeaderElectionLeaseDuration:

@@ -34,8 +34,8 @@ func TestDefaultsMatchArgoRollouts(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"qps", o.QPS, 40.0},
-		{"burst", o.Burst, 80},
+		{"qps", o.QPS, float64(DefaultQPS)},
+		{"burst", o.Burst, DefaultBurst},
 		{"rollout-threads", o.RolloutThreads, 10},
 		{"analysis-threads", o.AnalysisThreads, 30},
 		{"experiment-threads", o.ExperimentThreads, 10},
@@ -73,6 +73,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{[]string{"--instance-id", "not a label!"}, "--instance-id"},
 		{[]string{"--qps", "0"}, "--qps"},
 		{[]string{"--burst", "0"}, "--burst"},
+		{[]string{"--qps", "5", "--burst", "0"}, "--burst must be at least 1 with --qps 5"},
 		{[]string{"--rollout-threads", "0"}, "--rollout-threads"},
 		{[]string{"--leader-election-renew-deadline", "20s"}, "--leader-election-renew-deadline"},
 		{[]string{"--leader-election-retry-period", "10s"}, "--leader-election-retry-period"},
@@ -365,8 +366,8 @@ current-context: ctx-a
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Host != "https://b.example:6443" || cfg.BearerToken != "tok" || cfg.Impersonate.UserName != "someone" || cfg.Timeout != 7*time.Second || cfg.QPS != 12 {
-		t.Errorf("overrides not applied: host %s, token %s, as %s, timeout %s, qps %v", cfg.Host, cfg.BearerToken, cfg.Impersonate.UserName, cfg.Timeout, cfg.QPS)
+	if cfg.Host != "https://b.example:6443" || cfg.BearerToken != "tok" || cfg.Impersonate.UserName != "someone" || cfg.Timeout != 7*time.Second || o.ClientBudget().QPS() != 12 {
+		t.Errorf("overrides not applied: host %s, token %s, as %s, timeout %s, qps %v", cfg.Host, cfg.BearerToken, cfg.Impersonate.UserName, cfg.Timeout, o.ClientBudget().QPS())
 	}
 	o, _ = parseArgo(t, "--kubeconfig", path, "--server", "https://c.example:6443")
 	if cfg, err = o.RESTConfig(); err != nil || cfg.Host != "https://c.example:6443" {
