@@ -83,6 +83,13 @@ type Options struct {
 	ignored []string
 }
 
+// clientGoDefaultQPS and clientGoDefaultBurst are what client-go uses for a
+// rest.Config QPS or Burst of 0 (rest.DefaultQPS, rest.DefaultBurst).
+const (
+	clientGoDefaultQPS   = 5
+	clientGoDefaultBurst = 10
+)
+
 // DefaultQPS and DefaultBurst are the client budget at its defaults: what
 // Argo Rollouts' controller allows itself at its defaults (--qps 40 --burst
 // 80) on its two busiest clients, its Kubernetes and its argoproj.io
@@ -308,6 +315,17 @@ func (o *Options) Complete() []string {
 		warnings = append(warnings, fmt.Sprintf("--logformat %q is neither text nor json: logging as text", o.LogFormat))
 		o.LogFormat = "text"
 	}
+	// Argo Rollouts hands --qps/--burst to client-go, which reads 0 as its
+	// own defaults (5 and 10); do the same rather than refuse a flag Argo
+	// accepts.
+	if o.QPS == 0 {
+		warnings = append(warnings, fmt.Sprintf("--qps 0: client-go's default of %v requests per second is used, as in Argo Rollouts", clientGoDefaultQPS))
+		o.QPS = clientGoDefaultQPS
+	}
+	if o.Burst == 0 {
+		warnings = append(warnings, fmt.Sprintf("--burst 0: client-go's default burst of %d is used, as in Argo Rollouts", clientGoDefaultBurst))
+		o.Burst = clientGoDefaultBurst
+	}
 	for _, a := range o.ignored {
 		warnings = append(warnings, fmt.Sprintf("argument %q is not a flag and is ignored, as Argo Rollouts ignores it (a boolean flag takes a value only as --flag=false)", a))
 	}
@@ -345,8 +363,6 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--namespaced needs --namespace (or the POD_NAMESPACE environment variable)")
 	case len(validation.IsValidLabelValue(o.InstanceID)) > 0:
 		return fmt.Errorf("--instance-id %q is not a valid label value: %s", o.InstanceID, strings.Join(validation.IsValidLabelValue(o.InstanceID), "; "))
-	case o.QPS == 0:
-		return fmt.Errorf("--qps 0 would send nothing: give a positive rate, or a negative one for no client-side limit (the API server's priority and fairness still applies)")
 	case o.QPS > 0 && o.Burst < 1:
 		return fmt.Errorf("--burst must be at least 1 with --qps %v, got %d", o.QPS, o.Burst)
 	case o.RolloutThreads < 1 || o.AnalysisThreads < 1 || o.ExperimentThreads < 1:

@@ -71,9 +71,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 	}{
 		{[]string{"--namespaced", "--namespace", ""}, "--namespaced needs --namespace"},
 		{[]string{"--instance-id", "not a label!"}, "--instance-id"},
-		{[]string{"--qps", "0"}, "--qps"},
-		{[]string{"--burst", "0"}, "--burst"},
-		{[]string{"--qps", "5", "--burst", "0"}, "--burst must be at least 1 with --qps 5"},
+		{[]string{"--qps", "5", "--burst", "-1"}, "--burst must be at least 1 with --qps 5"},
 		{[]string{"--rollout-threads", "0"}, "--rollout-threads"},
 		{[]string{"--leader-election-renew-deadline", "20s"}, "--leader-election-renew-deadline"},
 		{[]string{"--leader-election-retry-period", "10s"}, "--leader-election-retry-period"},
@@ -177,6 +175,9 @@ func TestEveryArgoRolloutsFlagParses(t *testing.T) {
 		{[]string{"--namespaced"}, func(o Options) any { return o.Namespaced }, true, ""},
 		{[]string{"--instance-id", "blue"}, func(o Options) any { return o.InstanceID }, "blue", ""},
 		{[]string{"--qps", "50"}, func(o Options) any { return o.QPS }, 50.0, ""},
+		// client-go reads 0 as its defaults, so Argo Rollouts runs with them.
+		{[]string{"--qps", "0"}, func(o Options) any { return o.QPS }, 5.0, "--qps 0"},
+		{[]string{"--burst", "0"}, func(o Options) any { return o.Burst }, 10, "--burst 0"},
 		{[]string{"--burst", "100"}, func(o Options) any { return o.Burst }, 100, ""},
 		{[]string{"--rollout-threads", "20"}, func(o Options) any { return o.RolloutThreads }, 20, ""},
 		{[]string{"--experiment-threads", "5"}, func(o Options) any { return o.ExperimentThreads }, 5, ""},
