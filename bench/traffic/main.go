@@ -8,7 +8,8 @@
 // Ingress is back at weight 0; then until the previous stables are scaled
 // down after scaleDownDelaySeconds, which ends the update. It reports wall
 // times, the controller's API requests by verb and resource (from its
-// aviary_api_requests_total counter), its CPU seconds and peak RSS, and the
+// aviary_api_requests_total counter) with their mean and peak rate, its CPU
+// seconds and peak RSS, and the
 // writes per rollout and per rollout step against the design minimum.
 //
 // It is a benchmark, not a test: it prints figures and never fails on them.
@@ -194,5 +195,7 @@ func report(w io.Writer, inWave, atRest wave.Figures) {
 	t := inWave.Tally()
 	wave.Line(w, "wall time of the wave", "%8.1f s  (Healthy on the new version, routed to it, canary weight 0)", inWave.Wall.Seconds())
 	wave.Line(w, "controller CPU in the wave", "%8.1f s", inWave.CPU)
+	wave.Line(w, "request rate in the wave, mean / peak", "%8.1f /s  (peak %.1f /s over 1 s, %.1f /s over 2 s)",
+		inWave.Rate.Mean, inWave.Rate.Peak1s, inWave.Rate.Peak2s)
 	wave.Line(w, "object writes per rollout in the wave", "%8.2f  (the rest: the old stables scaled down)", t.Objects/float64(inWave.N))
 }

@@ -26,6 +26,8 @@ type Figures struct {
 	// Requests are the controller's API requests over the wave, by
 	// "verb resource".
 	Requests map[string]float64
+	// Rate is the controller's request rate over the wave.
+	Rate Rate
 }
 
 // Minimum is the fewest writes of each "verb resource" the wave of one
@@ -33,20 +35,15 @@ type Figures struct {
 type Minimum map[string]float64
 
 // Total is the minimum number of object writes per Rollout.
-func (m Minimum) Total() float64 {
-	var t float64
-	for _, v := range m {
-		t += v
-	}
-	return t
-}
+func (m Minimum) Total() float64 { return sum(m) }
 
 // Tally is the requests of a wave, summed.
 type Tally struct {
 	// Objects are writes of objects: creates, updates, patches and
 	// deletes of anything but events and leases.
 	Objects float64
-	// Events are event writes, which go through a client of their own.
+	// Events are event writes, counted apart: they report decisions
+	// rather than make them.
 	Events float64
 	// Total is every request, reads included.
 	Total float64
@@ -103,6 +100,7 @@ func (f Figures) PrintSummary(w io.Writer, span string, min Minimum, steps int) 
 	line("controller CPU, "+span, "%8.1f s  (whole run %.1f s)", f.CPU, f.CPUTotal)
 	line("controller peak RSS", "%8.1f MiB", f.PeakRSS)
 	line("API requests, "+span, "%8.0f  (%.1f per rollout)", t.Total, t.Total/n)
+	f.PrintRate(w, span)
 	line("object writes per rollout", "%8.2f  (minimum %g, ratio %.2f)", t.Objects/n, min.Total(), t.Objects/n/min.Total())
 	if steps > 0 {
 		perStep := t.Objects / n / float64(steps)

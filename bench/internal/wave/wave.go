@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
+	"github.com/aviary-rollouts/aviary/internal/manager"
 )
 
 // Main runs the benchmark name: run, and on its error a message on
@@ -61,8 +62,9 @@ func Parse(name string, defaultN int, args []string) Config {
 	// global one.
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	fs.IntVar(&c.N, "n", defaultN, "number of Rollouts")
-	fs.Float64Var(&c.QPS, "qps", 40, "controller --qps")
-	fs.IntVar(&c.Burst, "burst", 80, "controller --burst")
+	// The controller's own defaults: what an install gets.
+	fs.Float64Var(&c.QPS, "qps", manager.DefaultQPS, "controller --qps (negative: no client budget)")
+	fs.IntVar(&c.Burst, "burst", manager.DefaultBurst, "controller --burst")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", ".local/kubeconfig", "kubeconfig of the local cluster (make cluster-up)")
 	fs.StringVar(&c.Controller, "controller", "bin/aviary-controller", "controller binary (make build)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the namespace and added nodes afterwards")
@@ -194,11 +196,13 @@ type Wave struct {
 	start    time.Time
 	requests map[string]float64
 	cpu      float64
+	rate     *sampler
 	profiled sync.WaitGroup
 }
 
 // BeginWave takes the controller's request counters and CPU time as the
-// wave's baseline and, with -profile, starts a 60 s CPU profile.
+// wave's baseline, starts sampling its request rate and, with -profile,
+// starts a 60 s CPU profile.
 func (e *Env) BeginWave() (*Wave, error) {
 	w := &Wave{env: e}
 	var err error
@@ -214,7 +218,19 @@ func (e *Env) BeginWave() (*Wave, error) {
 		})
 	}
 	w.start = time.Now()
+	w.rate = startSampler(w.start, sum(w.requests), func() (float64, error) {
+		r, err := e.Controller.Requests()
+		return sum(r), err
+	})
 	return w, nil
+}
+
+func sum(m map[string]float64) float64 {
+	var t float64
+	for _, v := range m {
+		t += v
+	}
+	return t
 }
 
 // Measure reads the figures of the wave so far; it may be called more
@@ -227,6 +243,7 @@ func (w *Wave) Measure() (Figures, error) {
 		return f, err
 	}
 	f.Requests = Diff(after, w.requests)
+	f.Rate = Rates(w.rate.upTo(Sample{At: time.Since(w.start), Requests: sum(after)}))
 	if f.CPUTotal, err = ctl.CPUSeconds(); err != nil {
 		return f, err
 	}
@@ -235,8 +252,10 @@ func (w *Wave) Measure() (Figures, error) {
 	return f, err
 }
 
-// End saves the heap profile with -profile and waits for the CPU profile.
+// End stops sampling the request rate, saves the heap profile with
+// -profile and waits for the CPU profile.
 func (w *Wave) End() {
+	w.rate.end()
 	if w.env.ProfileDir != "" {
 		w.env.Controller.SaveProfile(filepath.Join(w.env.ProfileDir, "heap.pprof"), "heap")
 		w.profiled.Wait()
