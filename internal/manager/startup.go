@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
@@ -41,12 +42,23 @@ func WaitForCRDs(ctx context.Context, d ResourceLister, log *slog.Logger, interv
 			}
 			return nil
 		}
-		attrs := []any{"waited", time.Since(start).Round(time.Second).String(),
-			"hint", "install them with `kubectl apply -f dist/install.yaml` or `kubectl apply -f config/crd`"}
-		if err != nil {
-			attrs = append(attrs, "error", err.Error())
+		waitedFor := time.Since(start).Round(time.Second).String()
+		switch {
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			// Not a missing CRD: the credentials may not read the API
+			// (RBAC applied after the controller, a wrong token). Keep
+			// waiting, as RBAC may still arrive, but say what is wrong.
+			log.Info("waiting to be allowed to read the argoproj.io API: the API server refuses the controller's credentials", "waited", waitedFor,
+				"hint", "grant the controller's ServiceAccount the ClusterRole in dist/install.yaml (or the Role in dist/namespace-install.yaml), or fix its token or kubeconfig",
+				"error", err.Error())
+		default:
+			attrs := []any{"waited", waitedFor,
+				"hint", "install them with `kubectl apply -f dist/install.yaml` or `kubectl apply -f config/crd`"}
+			if err != nil {
+				attrs = append(attrs, "error", err.Error())
+			}
+			log.Info(fmt.Sprintf("waiting for the argoproj.io CRDs to be established: %s not served yet", strings.Join(missing, ", ")), attrs...)
 		}
-		log.Info(fmt.Sprintf("waiting for the argoproj.io CRDs to be established: %s not served yet", strings.Join(missing, ", ")), attrs...)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: stopped while waiting for %s: %w", ErrCRDsMissing, strings.Join(missing, ", "), ctx.Err())

@@ -176,3 +176,37 @@ func TestKlogLevel(t *testing.T) {
 		t.Errorf("--loglevel error must still drop info: %q", errOut.String())
 	}
 }
+
+// refusingDiscovery refuses the controller's credentials, then serves every
+// kind (RBAC applied after the controller started).
+type refusingDiscovery struct{ calls int }
+
+func (d *refusingDiscovery) ServerResourcesForGroupVersion(gv string) (*metav1.APIResourceList, error) {
+	d.calls++
+	if d.calls == 1 {
+		return nil, apierrors.NewForbidden(schema.GroupResource{Group: "argoproj.io"}, "v1alpha1", errors.New(`User "system:serviceaccount:argo-rollouts:argo-rollouts" cannot get path "/apis/argoproj.io/v1alpha1"`))
+	}
+	list := &metav1.APIResourceList{GroupVersion: gv}
+	for _, k := range WatchedKinds {
+		list.APIResources = append(list.APIResources, metav1.APIResource{Kind: k})
+	}
+	return list, nil
+}
+
+// TestWaitForCRDsSaysWhenRefused: a refused discovery call is reported as
+// a credentials problem with its fix, not as CRDs not served yet.
+func TestWaitForCRDsSaysWhenRefused(t *testing.T) {
+	var out syncWriter
+	if err := WaitForCRDs(context.Background(), &refusingDiscovery{}, slog.New(slog.NewTextHandler(&out, nil)), time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	first := strings.Split(out.String(), "\n")[0]
+	for _, want := range []string{"refuses the controller's credentials", "ClusterRole in dist/install.yaml", "cannot get path"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first line %q, want it to contain %q", first, want)
+		}
+	}
+	if strings.Contains(first, "not served yet") {
+		t.Errorf("a refusal reported as missing CRDs: %q", first)
+	}
+}
