@@ -26,6 +26,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
+	"github.com/aviary-rollouts/aviary/internal/manager"
 )
 
 func main() {
@@ -52,8 +53,9 @@ func (a *arrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func run() error {
 	fs := flag.NewFlagSet("bench/analysis", flag.ExitOnError)
 	n := fs.Int("n", 2000, "number of AnalysisRuns")
-	qps := fs.Float64("qps", 40, "controller --qps")
-	burst := fs.Int("burst", 80, "controller --burst")
+	// The controller's own defaults: what an install gets.
+	qps := fs.Float64("qps", manager.DefaultQPS, "controller --qps (negative: no client budget)")
+	burst := fs.Int("burst", manager.DefaultBurst, "controller --burst")
 	kubeconfig := fs.String("kubeconfig", ".local/kubeconfig", "kubeconfig of the local cluster")
 	binary := fs.String("controller", "bin/aviary-controller", "controller binary")
 	settle := fs.Duration("settle", 20*time.Second, "time after the last run is created before measuring")
