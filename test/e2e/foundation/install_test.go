@@ -11,8 +11,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
@@ -43,22 +41,8 @@ func applyInstall(t *testing.T) {
 // the RBAC the manifests grant — not as cluster admin.
 func serviceAccountKubeconfig(t *testing.T, namespace string) string {
 	t.Helper()
-	e := framework.Get(t)
-	token, err := e.Kubectl(context.Background(), "create", "token", serviceAccount, "-n", namespace, "--duration=1h")
-	if err != nil {
-		t.Fatalf("create a token for %s/%s: %v", namespace, serviceAccount, err)
-	}
-	admin, err := clientcmd.LoadFromFile(e.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = admin.Clusters[admin.Contexts[admin.CurrentContext].Cluster]
-	cfg.AuthInfos["controller"] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(token)}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "controller"}
-	cfg.CurrentContext = "local"
 	path := filepath.Join(t.TempDir(), "controller.kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+	if _, err := framework.Get(t).WriteTokenKubeconfig(context.Background(), namespace, serviceAccount, time.Hour, path); err != nil {
 		t.Fatal(err)
 	}
 	return path

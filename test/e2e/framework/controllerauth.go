@@ -175,36 +175,46 @@ func resourceCheck(r rbacv1.PolicyRule) authorizationv1.ResourceAttributes {
 // writeControllerKubeconfig requests a token for the framework's
 // ServiceAccount and writes a kubeconfig of the admin one's cluster with it.
 func (e *Env) writeControllerKubeconfig(ctx context.Context) (string, time.Time, error) {
-	ttl := int64(controllerTokenTTL / time.Second)
-	tr, err := e.Clientset.CoreV1().ServiceAccounts(controllerAuthNamespace).CreateToken(ctx, controllerAuthName,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &ttl}}, metav1.CreateOptions{})
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("request a token for ServiceAccount %s/%s: %w", controllerAuthNamespace, controllerAuthName, err)
-	}
-	admin, err := clientcmd.LoadFromFile(e.Kubeconfig)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	current, ok := admin.Contexts[admin.CurrentContext]
-	if !ok || admin.Clusters[current.Cluster] == nil {
-		return "", time.Time{}, fmt.Errorf("%s: no cluster for the current context %q", e.Kubeconfig, admin.CurrentContext)
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = admin.Clusters[current.Cluster]
-	cfg.AuthInfos["controller"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "controller"}
-	cfg.CurrentContext = "local"
 	if controllerAuth.dir == "" {
+		var err error
 		if controllerAuth.dir, err = os.MkdirTemp("", "aviary-e2e-auth-"); err != nil {
 			return "", time.Time{}, err
 		}
 	}
 	// A new file per token: a controller still starting reads the old one.
 	path := filepath.Join(controllerAuth.dir, fmt.Sprintf("controller-%d.kubeconfig", time.Now().UnixNano()))
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return "", time.Time{}, err
+	expiry, err := e.WriteTokenKubeconfig(ctx, controllerAuthNamespace, controllerAuthName, controllerTokenTTL, path)
+	return path, expiry, err
+}
+
+// WriteTokenKubeconfig writes to path a kubeconfig for the local cluster
+// that authenticates with a token of ServiceAccount namespace/name valid
+// for ttl, and returns when the token expires: a client using it has
+// exactly the RBAC that ServiceAccount is granted.
+func (e *Env) WriteTokenKubeconfig(ctx context.Context, namespace, name string, ttl time.Duration, path string) (time.Time, error) {
+	secs := int64(ttl / time.Second)
+	tr, err := e.Clientset.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &secs}}, metav1.CreateOptions{})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("request a token for ServiceAccount %s/%s: %w", namespace, name, err)
 	}
-	return path, tr.Status.ExpirationTimestamp.Time, nil
+	admin, err := clientcmd.LoadFromFile(e.Kubeconfig)
+	if err != nil {
+		return time.Time{}, err
+	}
+	current, ok := admin.Contexts[admin.CurrentContext]
+	if !ok || admin.Clusters[current.Cluster] == nil {
+		return time.Time{}, fmt.Errorf("%s: no cluster for the current context %q", e.Kubeconfig, admin.CurrentContext)
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = admin.Clusters[current.Cluster]
+	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "sa"}
+	cfg.CurrentContext = "local"
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return time.Time{}, err
+	}
+	return tr.Status.ExpirationTimestamp.Time, nil
 }
 
 // readManifest decodes the one document of kind T in a manifest file (the
