@@ -15,7 +15,7 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
-	"github.com/aviary-rollouts/aviary/internal/tolerant"
+	"github.com/aviary-rollouts/aviary/internal/templateread"
 )
 
 // observe reads what the planner decides on, from the cache: the
@@ -99,55 +99,21 @@ type missingTemplate struct{ msg string }
 
 func (e *missingTemplate) Error() string { return e.msg }
 
-// lookup reads AnalysisTemplates (in ns) from the cache and
-// ClusterAnalysisTemplates from the cache or, for a namespaced
-// controller, around it.
+// lookup reads the analysis templates (templateread), reporting a missing
+// or unusable one as a *missingTemplate worded for the user.
 func (r *Reconciler) lookup(ctx context.Context, ns string) templates.Lookup {
+	read := templateread.Reader{Cache: r.Client, Live: r.APIReader, ClusterCached: r.ClusterTemplates, Undecodable: r.Undecodable}
 	return func(name string, cluster bool) (*v1alpha1.AnalysisTemplateSpec, error) {
-		if cluster {
-			reader := r.APIReader
-			if r.ClusterTemplates {
-				reader = r.Client
-			}
-			var t v1alpha1.ClusterAnalysisTemplate
-			err := reader.Get(ctx, types.NamespacedName{Name: name}, &t)
-			switch {
-			case apierrors.IsNotFound(err):
-				if m := r.malformed("ClusterAnalysisTemplate", "", name); m != nil {
-					return nil, m
-				}
-				return nil, &missingTemplate{fmt.Sprintf("ClusterAnalysisTemplate %q not found; create it or fix the name", name)}
-			case apierrors.IsForbidden(err):
-				return nil, &missingTemplate{fmt.Sprintf("ClusterAnalysisTemplate %q cannot be read (%v); a controller limited to one namespace (--namespaced) can only use AnalysisTemplates in that namespace", name, err)}
-			case err != nil:
-				return nil, err
-			}
-			return &t.Spec, nil
+		spec, err := read.Get(ctx, ns, name, cluster)
+		if u, ok := errors.AsType[*templateread.Unusable](err); ok {
+			return nil, &missingTemplate{u.Msg}
 		}
-		var t v1alpha1.AnalysisTemplate
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &t)
-		if apierrors.IsNotFound(err) {
-			if m := r.malformed("AnalysisTemplate", ns, name); m != nil {
-				return nil, m
+		if err == nil && spec == nil {
+			if cluster {
+				return nil, &missingTemplate{fmt.Sprintf("ClusterAnalysisTemplate %q not found; create it or fix the name", name)}
 			}
 			return nil, &missingTemplate{fmt.Sprintf("AnalysisTemplate %q not found in namespace %s; create it or fix the name", name, ns)}
 		}
-		if err != nil {
-			return nil, err
-		}
-		return &t.Spec, nil
+		return spec, err
 	}
-}
-
-// malformed reports a template missing from the cache because the tolerant
-// informers could not decode it, or nil.
-func (r *Reconciler) malformed(kind, ns, name string) *missingTemplate {
-	if r.Undecodable == nil {
-		return nil
-	}
-	key := tolerant.Key{Kind: v1alpha1.GroupVersion.WithKind(kind).GroupKind(), Namespace: ns, Name: name}
-	if de := r.Undecodable.Failing(key); de != nil {
-		return &missingTemplate{fmt.Sprintf("%s %q cannot be read: %v; correct it and re-apply", kind, name, de)}
-	}
-	return nil
 }

@@ -3,17 +3,14 @@ package rollout
 import (
 	"context"
 	"errors"
-	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
-	"github.com/aviary-rollouts/aviary/internal/tolerant"
+	"github.com/aviary-rollouts/aviary/internal/templateread"
 )
 
 // templateKey indexes Rollouts by the analysis templates they name, as
@@ -59,39 +56,13 @@ func (r *Reconciler) checkTemplateRefs(ctx context.Context, ro *v1alpha1.Rollout
 	if len(refs) == 0 {
 		return nil
 	}
+	read := templateread.Reader{Cache: r.Client, Live: r.APIReader, ClusterCached: r.ClusterTemplates, Undecodable: r.Undecodable}
 	lookup := func(name string, cluster bool) (*v1alpha1.AnalysisTemplateSpec, error) {
-		var spec *v1alpha1.AnalysisTemplateSpec
-		var err error
-		if cluster {
-			reader := r.APIReader
-			if r.ClusterTemplates {
-				reader = r.Client
-			}
-			t := &v1alpha1.ClusterAnalysisTemplate{}
-			spec, err = &t.Spec, reader.Get(ctx, types.NamespacedName{Name: name}, t)
-		} else {
-			t := &v1alpha1.AnalysisTemplate{}
-			spec, err = &t.Spec, r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, t)
+		spec, err := read.Get(ctx, ro.Namespace, name, cluster)
+		if u, ok := errors.AsType[*templateread.Unusable](err); ok {
+			return nil, &invalidSpec{u.Msg}
 		}
-		switch {
-		case apierrors.IsNotFound(err):
-			// Missing from the cache may mean malformed: the tolerant
-			// informers leave out what the Go types refuse.
-			kind, ns := "AnalysisTemplate", ro.Namespace
-			if cluster {
-				kind, ns = "ClusterAnalysisTemplate", ""
-			}
-			key := tolerant.Key{Kind: v1alpha1.GroupVersion.WithKind(kind).GroupKind(), Namespace: ns, Name: name}
-			if de := r.Undecodable.Failing(key); de != nil {
-				return nil, &invalidSpec{fmt.Sprintf("%s %q cannot be read: %v; correct it and re-apply", kind, name, de)}
-			}
-			return nil, nil
-		case cluster && apierrors.IsForbidden(err):
-			return nil, &invalidSpec{fmt.Sprintf("%v; a controller limited to one namespace (--namespaced) can only use AnalysisTemplates in that namespace", err)}
-		case err != nil:
-			return nil, err
-		}
-		return spec, nil
+		return spec, err
 	}
 	msg, err := templates.Missing(refs, ro.Namespace, lookup)
 	var invalid *invalidSpec
