@@ -2,7 +2,6 @@ package experiment
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +41,13 @@ func TestCrashSafetyUnderRandomKills(t *testing.T) {
 	}
 	ctl := startController(t, ns)
 	apply(t, ns, strings.Join(docs, "---\n"))
+	// Seeded and logged, so a failure's kill moments can be replayed
+	// (framework.SeedEnv).
+	schedule := framework.NewKillSchedule(t)
 	deadline := time.Now().Add(50 * time.Second)
 	kills := 0
 	for time.Now().Before(deadline) {
-		time.Sleep(time.Duration(500+rand.IntN(3500)) * time.Millisecond)
+		time.Sleep(time.Duration(500+schedule.IntN(3500)) * time.Millisecond)
 		ctl.Kill()
 		kills++
 		ctl = startController(t, ns)
