@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/aviary-rollouts/aviary/internal/clientbudget"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 )
 
 // Journal writes a controller's decision events (step completed, paused,
@@ -38,21 +40,62 @@ type Subject struct {
 	ResourceVersion                   string
 }
 
+// ToldAnnotation lists, on an Event that tells several facts of one
+// reconcile (rules.Told), every fact as a JSON array of {"type", "reason",
+// "message"} in the order they happened. The Event's own reason is the
+// most significant one; tools that follow a reason (notification triggers,
+// scripts) read this list to find the others.
+const ToldAnnotation = "rollouts.aviary.dev/told"
+
+// ToldFact is one entry of ToldAnnotation.
+type ToldFact struct {
+	Type    string `json:"type"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
 // Record writes one event; writing the same decision again (same subject
 // version, reason and message) is a no-op.
 func (j *Journal) Record(ctx context.Context, s Subject, warning bool, reason, msg string) error {
-	typ := corev1.EventTypeNormal
-	if warning {
-		typ = corev1.EventTypeWarning
+	return j.write(ctx, s, warning, reason, msg, reason+"\x00"+msg, nil)
+}
+
+// Tell writes the one Event of a reconcile (rules.Fold); telling the same
+// decisions again from the same subject version is a no-op, whatever
+// ReplicaSet facts came with them (t.Key).
+func (j *Journal) Tell(ctx context.Context, s Subject, t rules.Told) error {
+	var annotations map[string]string
+	if len(t.Facts) > 1 {
+		facts := make([]ToldFact, len(t.Facts))
+		for i, f := range t.Facts {
+			facts[i] = ToldFact{Type: eventType(f.Warning), Reason: f.Reason, Message: f.Message}
+		}
+		raw, err := json.Marshal(facts)
+		if err != nil {
+			return fmt.Errorf("encode the facts told for %s %s/%s: %w", s.Kind, s.Namespace, s.Name, err)
+		}
+		annotations = map[string]string{ToldAnnotation: string(raw)}
 	}
-	sum := sha256.Sum256([]byte(string(s.UID) + "\x00" + s.ResourceVersion + "\x00" + reason + "\x00" + msg))
+	return j.write(ctx, s, t.Warning, t.Reason, t.Message, t.Key, annotations)
+}
+
+func eventType(warning bool) string {
+	if warning {
+		return corev1.EventTypeWarning
+	}
+	return corev1.EventTypeNormal
+}
+
+func (j *Journal) write(ctx context.Context, s Subject, warning bool, reason, msg, key string, annotations map[string]string) error {
+	typ := eventType(warning)
+	sum := sha256.Sum256([]byte(string(s.UID) + "\x00" + s.ResourceVersion + "\x00" + key))
 	name := s.Name
 	if len(name) > 200 {
 		name = name[:200]
 	}
 	now := metav1.NewTime(j.Now())
 	ev := &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "." + hex.EncodeToString(sum[:8]), Namespace: s.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: name + "." + hex.EncodeToString(sum[:8]), Namespace: s.Namespace, Annotations: annotations},
 		InvolvedObject: corev1.ObjectReference{APIVersion: s.APIVersion, Kind: s.Kind, Namespace: s.Namespace,
 			Name: s.Name, UID: s.UID, ResourceVersion: s.ResourceVersion},
 		Reason: reason, Message: msg, Type: typ, Count: 1,

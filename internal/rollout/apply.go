@@ -47,6 +47,9 @@ type applying struct {
 	// experiment is the name of the step's Experiment as created (or found
 	// running) by CreateExperiment, "" when none was.
 	experiment string
+	// done are the facts of the ReplicaSet writes made so far, told with
+	// the plan's decisions in the reconcile's one Event (rules.Fold).
+	done []rules.Event
 }
 
 // apply carries out a plan's steps in order. It stops at the first error;
@@ -69,6 +72,10 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 	r.logPlan(ctx, ro, p)
 	for _, s := range p.Steps {
 		if err := r.applyStep(ctx, a, s); err != nil {
+			// What was done before the failure is still told.
+			if terr := r.tell(ctx, a, nil); terr != nil && r.Log != nil {
+				r.Log.ErrorContext(ctx, "tell what a failed plan did", "rollout", ro.Namespace+"/"+ro.Name, "error", terr)
+			}
 			if errors.Is(err, errCollision) {
 				return ctrl.Result{}, r.bumpCollisionCount(ctx, ro)
 			}
@@ -83,6 +90,9 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 			}
 			return r.invalidOr(ctx, ro, obs.ReplicaSets, err)
 		}
+	}
+	if err := r.tell(ctx, a, nil); err != nil {
+		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
 }
@@ -180,7 +190,8 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 		if err := r.Client.Patch(ctx, set, rawMerge(patch)); err != nil {
 			return fmt.Errorf("scale ReplicaSet %s to %d: %w", s.ReplicaSet, s.To, err)
 		}
-		return r.journalOne(ctx, ro, s.Event)
+		a.did(s.Event)
+		return nil
 	case pass.ScaleDownOld:
 		set := a.sets[s.ReplicaSet]
 		deadline := "null"
@@ -192,7 +203,8 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 		if err := r.Client.Patch(ctx, set, rawMerge(patch)); err != nil {
 			return fmt.Errorf("scale down old ReplicaSet %s: %w", s.ReplicaSet, err)
 		}
-		return r.journalOne(ctx, ro, s.Event)
+		a.did(s.Event)
+		return nil
 	case pass.DeleteReplicaSet:
 		uid := s.UID
 		if err := r.Client.Delete(ctx, a.sets[s.ReplicaSet], client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
@@ -231,19 +243,24 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 	case pass.Annotate:
 		return r.annotate(ctx, ro, s.Annotations)
 	case pass.Journal:
-		return r.journal(ctx, ro, s.Events)
+		return r.tell(ctx, a, s.Events)
 	case pass.WriteStatus:
+		// Whatever was done is told before the status that follows it.
+		if err := r.tell(ctx, a, nil); err != nil {
+			return err
+		}
 		return r.writePlannedStatus(ctx, a, s)
 	}
 	return fmt.Errorf("rollout %s/%s: no way to apply step %T", ro.Namespace, ro.Name, s)
 }
 
-// journalOne journals e, if any.
-func (r *Reconciler) journalOne(ctx context.Context, ro *v1alpha1.Rollout, e *rules.Event) error {
-	if e == nil {
-		return nil
+// did notes the fact of a ReplicaSet write, if any, to be told.
+func (a *applying) did(e ...*rules.Event) {
+	for _, x := range e {
+		if x != nil {
+			a.done = append(a.done, *x)
+		}
 	}
-	return r.journal(ctx, ro, []rules.Event{*e})
 }
 
 // stampRevision writes a ReplicaSet's new revision, revision-history and
@@ -262,7 +279,8 @@ func (r *Reconciler) stampRevision(ctx context.Context, a *applying, s pass.Stam
 	if err := r.Client.Patch(ctx, set, client.MergeFrom(orig)); err != nil {
 		return fmt.Errorf("update revision of ReplicaSet %s: %w", set.Name, err)
 	}
-	return r.journal(ctx, a.ro, s.Events)
+	a.done = append(a.done, s.Events...)
+	return nil
 }
 
 // switchService points a Service's selector at a hash, with a strategic
@@ -293,7 +311,8 @@ func (r *Reconciler) createPlanned(ctx context.Context, a *applying, s pass.Crea
 	}
 	a.sets[created.Name] = created
 	if created == rs {
-		return r.journal(ctx, a.ro, s.Events)
+		a.done = append(a.done, s.Events...)
+		return nil
 	}
 	want := *s.ReplicaSet.Spec.Replicas
 	if created.Spec.Replicas != nil && *created.Spec.Replicas == want {

@@ -100,6 +100,14 @@ func recording(base client.WithWatch, log *writeLog) client.WithWatch {
 				}
 			case *corev1.Event:
 				desc = o.Reason + ": " + o.Message
+				// A reconcile's Event tells its other facts in the
+				// told annotation; a rule about a reason finds it there.
+				var facts []events.ToldFact
+				if raw := o.Annotations[events.ToldAnnotation]; raw != "" && json.Unmarshal([]byte(raw), &facts) == nil {
+					for _, f := range facts {
+						desc += " | " + f.Reason + ": " + f.Message
+					}
+				}
 			case *networkingv1.Ingress:
 				desc = fmt.Sprint(o.Annotations)
 			}

@@ -162,12 +162,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 	return nil
 }
 
-// journal records the planner's decision events for ro synchronously (see
+// journal records events for ro synchronously, one Event each (see
 // events.Journal); without a journal they go to the asynchronous recorder.
-// The shell's ReplicaSet events (RolloutUpdated, NewReplicaSetCreated,
-// ScalingReplicaSet) go this way too: one channel keeps a rollout's story
-// in the order it happened — through the queued recorder they could land
-// after the decision events journaled later in the same reconcile.
+// A plan's facts and decisions are told together instead (tell).
 func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []rules.Event) error {
 	for _, e := range evs {
 		if r.Journal == nil {
@@ -179,6 +176,35 @@ func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []ru
 		if err := r.Journal.Record(ctx, s, e.Warning, e.Reason, e.Message); err != nil {
 			return err
 		}
+		metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(e.Warning), e.Reason).Inc()
+	}
+	return nil
+}
+
+// tell writes the reconcile's one Event: the facts of the ReplicaSet writes
+// done so far and the decisions given, folded (rules.Fold), through the
+// journal, before the status write that carries the decisions out. The
+// facts are then told and cleared; with nothing to tell it writes nothing.
+func (r *Reconciler) tell(ctx context.Context, a *applying, decided []rules.Event) error {
+	told, ok := rules.Fold(a.done, decided)
+	if !ok {
+		return nil
+	}
+	ro := a.ro
+	if r.Journal == nil {
+		for _, e := range told.Facts {
+			r.event(ro, e.Warning, e.Reason, e.Message)
+		}
+		a.done = nil
+		return nil
+	}
+	s := events.Subject{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout", Namespace: ro.Namespace, Name: ro.Name,
+		UID: ro.UID, ResourceVersion: ro.ResourceVersion}
+	if err := r.Journal.Tell(ctx, s, told); err != nil {
+		return err
+	}
+	a.done = nil
+	for _, e := range told.Facts {
 		metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(e.Warning), e.Reason).Inc()
 	}
 	return nil

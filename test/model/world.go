@@ -13,6 +13,7 @@ package model
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -165,7 +166,20 @@ func (s *server) Create(ctx context.Context, obj client.Object, opts ...client.C
 	}
 	s.wrote(obj)
 	if ev, ok := obj.(*corev1.Event); ok && s.actor == "controller" {
-		s.w.journal = append(s.w.journal, journaled{name: ev.Name, reason: ev.Reason, message: ev.Message, subjectRV: ev.InvolvedObject.ResourceVersion})
+		// A reconcile's one Event lists every fact it tells; each is
+		// judged as a decision of its own.
+		var facts []events.ToldFact
+		if raw := ev.Annotations[events.ToldAnnotation]; raw != "" {
+			if err := json.Unmarshal([]byte(raw), &facts); err != nil {
+				return fmt.Errorf("event %s: annotation %s: %w", ev.Name, events.ToldAnnotation, err)
+			}
+		}
+		if len(facts) == 0 {
+			facts = []events.ToldFact{{Reason: ev.Reason, Message: ev.Message}}
+		}
+		for _, f := range facts {
+			s.w.journal = append(s.w.journal, journaled{name: ev.Name, reason: f.Reason, message: f.Message, subjectRV: ev.InvolvedObject.ResourceVersion})
+		}
 	}
 	return nil
 }

@@ -17,7 +17,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -552,16 +551,9 @@ func (f *fixture) watchScaleDown(hash string, requireDeadline bool, out *scaledD
 	})
 }
 
-// eventMessages lists the messages of the namespace's events with reason.
+// eventMessages lists the messages of the facts told about the namespace's
+// Rollouts with reason.
 func eventMessages(t *testing.T, ns, reason string) []string {
 	t.Helper()
-	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=" + reason})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range list.Items {
-		out = append(out, e.Message)
-	}
-	return out
+	return framework.RolloutEventMessages(t, ns, reason)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -172,16 +171,9 @@ func patchStatus(t *testing.T, ns, patch string) {
 	}
 }
 
-// eventMessages lists the messages of the namespace's events with reason.
+// eventMessages lists the messages of the facts told about the namespace's
+// Rollouts with reason.
 func eventMessages(t *testing.T, ns, reason string) []string {
 	t.Helper()
-	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=" + reason})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range list.Items {
-		out = append(out, e.Message)
-	}
-	return out
+	return framework.RolloutEventMessages(t, ns, reason)
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
@@ -86,22 +83,12 @@ spec:
       - pause: {duration: 3s}
 `
 
-// rolloutEvents lists the rollout's events in the order the API server
-// stored them (resourceVersion; the timestamps have whole seconds only).
+// rolloutEvents lists the facts told about the rollout in the order they
+// were told (framework.RolloutEvents).
 func rolloutEvents(t *testing.T, ns string) []string {
 	t.Helper()
-	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.kind=Rollout"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	items := list.Items
-	sort.Slice(items, func(i, j int) bool {
-		a, _ := strconv.ParseInt(items[i].ResourceVersion, 10, 64)
-		b, _ := strconv.ParseInt(items[j].ResourceVersion, 10, 64)
-		return a < b
-	})
 	var out []string
-	for _, e := range items {
+	for _, e := range framework.RolloutEvents(t, ns) {
 		out = append(out, e.Reason+": "+e.Message)
 	}
 	return out

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
@@ -53,8 +51,7 @@ func TestProgressDeadlineAbortsAStuckCanary(t *testing.T) {
 			spec[green] == 0 && spec[blue] == 2 && avail[blue] == 2
 		return ok, describe(ro, spec, avail)
 	})
-	events, err := e.Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=ProgressDeadlineExceeded"})
-	if err != nil || len(events.Items) == 0 {
-		t.Fatalf("want a ProgressDeadlineExceeded event, got %v (err %v)", events, err)
+	if msgs := framework.RolloutEventMessages(t, ns, "ProgressDeadlineExceeded"); len(msgs) == 0 {
+		t.Fatalf("want a ProgressDeadlineExceeded event, got %v", framework.RolloutEvents(t, ns))
 	}
 }
