@@ -40,7 +40,7 @@ func TestFold(t *testing.T) {
 			keyFrom: []Event{step, aborted}},
 		{name: "unknown reasons rank after known ones, first come first",
 			decided: []Event{custom, scaleUp},
-			reason: ReasonScalingReplicaSet, message: scaleUp.Message + "; " + custom.Message, keyFrom: []Event{custom, scaleUp}},
+			reason:  ReasonScalingReplicaSet, message: scaleUp.Message + "; " + custom.Message, keyFrom: []Event{custom, scaleUp}},
 		{name: "two unknown reasons: the first leads", decided: []Event{custom, {Reason: "Other", Message: "x"}},
 			reason: custom.Reason, message: custom.Message + "; x", keyFrom: []Event{custom, {Reason: "Other", Message: "x"}}},
 	}
