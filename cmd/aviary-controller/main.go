@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -114,7 +114,9 @@ func run(args []string) error {
 	// with everything else; it serves the journal with the controllers'
 	// work and the recorder after it, with a share of its own
 	// (internal/clientbudget).
-	eventsCS, err := kubernetes.NewForConfig(cfg)
+	// core/v1 alone, not client-go's whole clientset (docs/architecture.md,
+	// "Memory").
+	eventsCS, err := typedcorev1.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("create events client: %w", err)
 	}
@@ -123,7 +125,7 @@ func run(args []string) error {
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
 		Recorder:    recorder,
-		Journal:     &events.Journal{Events: eventsCS.CoreV1(), Host: identity, Now: time.Now},
+		Journal:     &events.Journal{Events: eventsCS, Host: identity, Now: time.Now},
 		Undecodable: undecodable,
 		Log:         log.With("controller", "rollout"),
 		Threads:     opts.RolloutThreads,
@@ -153,7 +155,7 @@ func run(args []string) error {
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
 		Recorder:         recorder,
-		Journal:          &events.Journal{Events: eventsCS.CoreV1(), Host: identity, Now: time.Now},
+		Journal:          &events.Journal{Events: eventsCS, Host: identity, Now: time.Now},
 		Log:              log.With("controller", "experiment"),
 		Threads:          opts.ExperimentThreads,
 		Undecodable:      undecodable,

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 )
@@ -22,12 +21,12 @@ const Component = "rollouts-controller"
 // writes are informational Events to the client budget: served after the
 // controllers' work, with a share that keeps its queue draining
 // (clientbudget.EventShare).
-func NewRecorder(ctx context.Context, cs kubernetes.Interface, scheme *runtime.Scheme) record.EventRecorder {
+func NewRecorder(ctx context.Context, cs typedcorev1.EventsGetter, scheme *runtime.Scheme) record.EventRecorder {
 	// The default spam filter allows 25 events per object, then one per
 	// five minutes; a rollout with many steps emits more than that, and
 	// every step event matters to notifications.
 	b := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{BurstSize: 500, QPS: 1, LRUCacheSize: 512}))
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.Events("")})
 	go func() { <-ctx.Done(); b.Shutdown() }()
 	return b.NewRecorder(scheme, corev1.EventSource{Component: Component})
 }

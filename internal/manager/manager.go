@@ -20,8 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcoordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -180,12 +181,24 @@ func (o *Options) scope(obj runtime.Object) (string, labels.Selector) {
 }
 
 func (o *Options) leaseLock(cfg *rest.Config, identity string) (resourcelock.Interface, error) {
-	cs, err := kubernetes.NewForConfig(rest.CopyConfig(cfg))
+	// The two API groups the Lease lock uses, not client-go's whole
+	// clientset: linking that adds megabytes of code to the binary and so
+	// to the process's resident memory (docs/architecture.md, "Memory").
+	cfg = rest.CopyConfig(cfg)
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("create client for leader election: %w", err)
+		return nil, fmt.Errorf("create HTTP client for leader election: %w", err)
+	}
+	core, err := typedcorev1.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("create core/v1 client for leader election: %w", err)
+	}
+	coordination, err := typedcoordinationv1.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("create coordination.k8s.io/v1 client for leader election: %w", err)
 	}
 	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaseNamespace(), o.leaseName(),
-		cs.CoreV1(), cs.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: identity})
+		core, coordination, resourcelock.ResourceLockConfig{Identity: identity})
 	if err != nil {
 		return nil, fmt.Errorf("create leader-election Lease lock %s/%s: %w", o.leaseNamespace(), o.leaseName(), err)
 	}
