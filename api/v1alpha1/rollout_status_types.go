@@ -93,6 +93,13 @@ type RolloutStatus struct {
 	// began, how long it waited on people, and how it ended.
 	// +optional
 	Duration *RolloutDuration `json:"duration,omitempty"`
+	// ControllerPauseStep is the canary pause step the controller last held
+	// the rollout at, as "<pod-template-hash>/<step index>" (Aviary's own
+	// field). It is written with the pause itself, so a client that clears
+	// pauseConditions and moves currentStepIndex at once (Argo CD's skip)
+	// is told from one that resumes the step held.
+	// +optional
+	ControllerPauseStep string `json:"controllerPauseStep,omitempty"`
 }
 
 // RolloutDuration times one update of a Rollout, from the template change

@@ -11,8 +11,8 @@ import (
 )
 
 // annotate writes annotations of the Rollout itself — its revision
-// (rollout.argoproj.io/revision, which Argo CD shows) and the pause step it
-// is held at — with one metadata merge patch. A plan asks for it before it
+// (rollout.argoproj.io/revision, which Argo CD shows) — with one metadata
+// merge patch. A plan asks for it before it
 // journals the reconcile's decisions and writes status: ro takes the patched
 // resourceVersion, so the events are keyed by the version a redo after a
 // crash reads, and the write is remembered so an older cached copy is not

@@ -73,14 +73,12 @@ func Plan(obs pass.Observed) pass.Plan {
 	if pending == nil {
 		o.RollbackWithinWindow = roles.RollbackWithinWindow(ro, rs)
 	}
-	o.PausedAt = ro.Annotations[rules.PausedAtAnnotation]
+	o.PausedAt = ro.Status.ControllerPauseStep
+	if o.PausedAt == "" {
+		o.PausedAt = ro.Annotations[rules.PausedAtAnnotation]
+	}
 	progress := Advance(ro, o, now)
 	b.Requeue(progress.RequeueAfter)
-	if progress.PausedAt != "" && progress.PausedAt != o.PausedAt {
-		// Before the status that pauses there: a status saying "paused
-		// at k" is never read without the record of k.
-		b.Annotate(rules.PausedAtAnnotation, progress.PausedAt)
-	}
 
 	next := ro.DeepCopy()
 	next.Status = progress.Status

@@ -74,7 +74,11 @@ func describe(p pass.Plan) string {
 			if s.Status.CurrentStepIndex != nil {
 				idx = fmt.Sprint(*s.Status.CurrentStepIndex)
 			}
-			out = append(out, fmt.Sprintf("status step %s paused %v phase %s", idx, len(s.Status.PauseConditions) > 0, s.Status.Phase))
+			line := fmt.Sprintf("status step %s paused %v phase %s", idx, len(s.Status.PauseConditions) > 0, s.Status.Phase)
+			if h := s.Status.ControllerPauseStep; h != "" {
+				line += " held " + h
+			}
+			out = append(out, line)
 		case pass.CreateReplicaSet:
 			out = append(out, fmt.Sprintf("create at %d", *s.ReplicaSet.Spec.Replicas))
 		case pass.Scale:
@@ -148,7 +152,7 @@ func TestPlan(t *testing.T) {
 			obs: pass.Observed{Rollout: v2(1, v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(planNow)}),
 				ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(podhash.PodTemplateHash(&v2(1).Spec.Template, nil))},
 			want: []string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1",
-				"annotate rollouts.aviary.dev/paused-at=" + v2Hash + "/1", "journal RolloutNotCompleted", "status step 1 paused true phase Paused"},
+				"journal RolloutNotCompleted", "status step 1 paused true phase Paused held " + v2Hash + "/1"},
 		},
 		{
 			name: "promoted at the gate: the last step completes in the same pass, and the stable makes room first (maxSurge 1 of 2)",
@@ -163,11 +167,23 @@ func TestPlan(t *testing.T) {
 				ro := v2(1) // skip: currentStepIndex 0 -> 1, pauseConditions cleared, controllerPause left set
 				ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{}}, {Pause: &v1alpha1.RolloutPause{}}}
 				ro.Status.CurrentStepHash = podhash.StepHash(ro.Spec.Strategy.Canary.Steps)
+				ro.Status.ControllerPauseStep = v2Hash + "/0"
+				return ro
+			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(v2Hash)},
+			want: []string{"ReleaseRouterObjects", "scale " + v2Hash[len(v2Hash)-3:] + " 1->0",
+				"journal RolloutNotCompleted,RolloutPaused", "status step 1 paused true phase Paused held " + v2Hash + "/1"},
+		},
+		{
+			name: "Argo CD's skip from one pause: {} onto the next, the step held recorded as an earlier Aviary did (annotation): the second gate holds",
+			obs: pass.Observed{Rollout: func() *v1alpha1.Rollout {
+				ro := v2(1) // skip: currentStepIndex 0 -> 1, pauseConditions cleared, controllerPause left set
+				ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{}}, {Pause: &v1alpha1.RolloutPause{}}}
+				ro.Status.CurrentStepHash = podhash.StepHash(ro.Spec.Strategy.Canary.Steps)
 				ro.Annotations[rules.PausedAtAnnotation] = v2Hash + "/0"
 				return ro
 			}(), ReplicaSets: []*appsv1.ReplicaSet{stableRS, replicaSetOf(v2(1), "2", 1)}, Services: services(v2Hash)},
 			want: []string{"ReleaseRouterObjects", "scale " + v2Hash[len(v2Hash)-3:] + " 1->0",
-				"annotate rollouts.aviary.dev/paused-at=" + v2Hash + "/1", "journal RolloutNotCompleted,RolloutPaused", "status step 1 paused true phase Paused"},
+				"journal RolloutNotCompleted,RolloutPaused", "status step 1 paused true phase Paused held " + v2Hash + "/1"},
 		},
 		{
 			name: "a promote at the gate the controller holds resumes it",

@@ -26,10 +26,6 @@ type Progress struct {
 	RequeueAfter time.Duration
 	// Runs are the AnalysisRuns the update needs now.
 	Runs Runs
-	// PausedAt names the pause step the rollout is held at (PausedAtValue),
-	// "" when it is not at one; the shell records it on the Rollout before
-	// the status that pauses there.
-	PausedAt string
 	// Experiment: the current experiment step's Experiment is still
 	// needed; NewExperiment: one may be created if there is none (not
 	// while the rollout is held).
@@ -59,8 +55,8 @@ type Observed struct {
 	// spec.rollbackWindow (see WithinRollbackWindow).
 	RollbackWithinWindow bool
 	// PausedAt is the pause step the controller last held the rollout at
-	// (the Rollout's rules.PausedAtAnnotation, PausedAtValue's form), ""
-	// when unknown.
+	// (status.controllerPauseStep, or the rules.PausedAtAnnotation an
+	// earlier Aviary wrote; PausedAtValue's form), "" when unknown.
 	PausedAt string
 }
 
@@ -74,13 +70,13 @@ func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	held := rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) || rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) ||
 		rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveExperiment)
 	if held && p.Status.CurrentStepIndex != nil {
-		p.PausedAt = PausedAtValue(p.Status.CurrentPodHash, *p.Status.CurrentStepIndex)
+		p.Status.ControllerPauseStep = PausedAtValue(p.Status.CurrentPodHash, *p.Status.CurrentStepIndex)
 	}
 	return p
 }
 
-// PausedAtValue names a pause step of a revision, as the Rollout's
-// rules.PausedAtAnnotation records it.
+// PausedAtValue names a pause step of a revision, as
+// status.controllerPauseStep records it.
 func PausedAtValue(hash string, step int32) string {
 	return fmt.Sprintf("%s/%d", hash, step)
 }

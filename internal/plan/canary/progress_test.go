@@ -383,13 +383,13 @@ func TestInconclusivePauseRecordsItsStep(t *testing.T) {
 	o := obs(false)
 	o.StepRun = &rules.Run{Name: "r", Phase: v1alpha1.AnalysisPhaseInconclusive}
 	p := Advance(ro, o, t0)
-	if !rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) || p.PausedAt != PausedAtValue("new", 0) {
-		t.Fatalf("inconclusive: pauses %v pausedAt %q", p.Status.PauseConditions, p.PausedAt)
+	if !rules.HasPause(&p.Status, v1alpha1.PauseReasonInconclusiveAnalysis) || p.Status.ControllerPauseStep != PausedAtValue("new", 0) {
+		t.Fatalf("inconclusive: pauses %v controllerPauseStep %q", p.Status.PauseConditions, p.Status.ControllerPauseStep)
 	}
 	// Argo CD's skip onto the pause: {} step.
 	ro.Status = p.Status
 	ro.Status.CurrentStepIndex, ro.Status.PauseConditions = new(int32(1)), nil
-	o.StepRun, o.PausedAt = nil, p.PausedAt
+	o.StepRun, o.PausedAt = nil, p.Status.ControllerPauseStep
 	p = Advance(ro, o, t0)
 	if *p.Status.CurrentStepIndex != 1 || !rules.HasPause(&p.Status, v1alpha1.PauseReasonCanaryPauseStep) {
 		t.Fatalf("after the skip: step %d pauses %v, want held at the gate", *p.Status.CurrentStepIndex, p.Status.PauseConditions)

@@ -259,8 +259,7 @@ type ScaleWorkload struct {
 }
 
 // Annotate writes annotations of the Rollout itself in one metadata patch:
-// its revision (rollout.argoproj.io/revision, which Argo CD shows) and the
-// pause step the controller holds it at (rules.PausedAtAnnotation).
+// its revision (rollout.argoproj.io/revision, which Argo CD shows).
 type Annotate struct{ Annotations map[string]string }
 
 // Journal records decision events exactly once.

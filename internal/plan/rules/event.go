@@ -56,8 +56,9 @@ func ScalingMessage(name, revision string, from, to int32) string {
 	return fmt.Sprintf("Scaled %s ReplicaSet %s (revision %s) from %d to %d", dir, name, revision, from, to)
 }
 
-// PausedAtAnnotation records on the Rollout the pause step the controller
-// last held it at ("<pod-template-hash>/<step index>"), so that a client
-// moving the step and clearing the pause (Argo CD's skip) is not taken for
-// a resume of the pause step it lands on.
+// PausedAtAnnotation is where an earlier Aviary recorded on the Rollout the
+// pause step the controller last held it at ("<pod-template-hash>/<step
+// index>"), in a metadata write of its own before each pause; the record
+// now rides in the status write that pauses (status.controllerPauseStep),
+// and this one is only read, for a rollout paused before.
 const PausedAtAnnotation = "rollouts.aviary.dev/paused-at"
