@@ -69,6 +69,8 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 	for _, run := range obs.Runs {
 		a.runs[run.Name] = run
 	}
+	// Facts an earlier reconcile left to be told with this one's.
+	a.done = r.waiting.take(client.ObjectKeyFromObject(ro))
 	r.logPlan(ctx, ro, p)
 	for _, s := range p.Steps {
 		if err := r.applyStep(ctx, a, s); err != nil {
@@ -107,8 +109,12 @@ func (r *Reconciler) logPlan(ctx context.Context, ro *v1alpha1.Rollout, p pass.P
 	}
 	var what []string
 	for _, s := range p.Steps {
-		switch s.(type) {
-		case pass.WriteStatus, pass.ReleaseRouterObjects:
+		switch s := s.(type) {
+		case pass.ReleaseRouterObjects:
+		case pass.WriteStatus:
+			if s.Defer {
+				what = append(what, s.Describe())
+			}
 		default:
 			what = append(what, s.Describe())
 		}
@@ -245,6 +251,13 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 	case pass.Journal:
 		return r.tell(ctx, a, s.Events)
 	case pass.WriteStatus:
+		if s.Defer {
+			// The scales' watch events bring the next reconcile, which
+			// writes the counts and tells these facts with its own.
+			r.waiting.keep(client.ObjectKeyFromObject(ro), a.done)
+			a.done = nil
+			return nil
+		}
 		// Whatever was done is told before the status that follows it.
 		if err := r.tell(ctx, a, nil); err != nil {
 			return err

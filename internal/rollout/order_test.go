@@ -780,3 +780,31 @@ func nothingAfter(t *testing.T, ws []write, m match) {
 		t.Errorf("nothing may be written after %s\nwrites:\n%s", ws[i], list(ws))
 	}
 }
+
+// TestScaleOnlyReconcileDefersItsStatus: a reconcile that only scales, its
+// status moved only with the pods, writes the scale alone; the reconcile
+// the scale brings writes the status and tells the scale with its own
+// decision, in one Event.
+func TestScaleOnlyReconcileDefersItsStatus(t *testing.T) {
+	ro := newRollout(greenImage, 2, v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{setWeight(50), pause()}}})
+	ro.Status.StableRS, ro.Status.CurrentPodHash, ro.Status.CurrentStepIndex = blue, green, stepIndex(0)
+	w := newWorld(t, ro, replicaSet(ro, blueImage, 1, 2, 2), replicaSet(ro, greenImage, 2, 1, 0))
+	w.reconcile() // the canary pod is starting: counts written
+
+	w.setReplicaSetStatus(green, 1)
+	ws := w.reconcile()
+	if got := list(ws); !strings.Contains(got, "Patch ReplicaSet/"+rsName(blue)) || strings.Contains(got, "SubResourcePatch Rollout") || strings.Contains(got, "Create Event") {
+		t.Fatalf("the stable's scale-down should be written alone, status and event deferred:\n%s", got)
+	}
+
+	w.setReplicaSetStatus(blue, 1)
+	ws = w.reconcile()
+	ev := match{verb: "Create", kind: "Event", contains: []string{"RolloutStepCompleted: ", "ScalingReplicaSet: Scaled down ReplicaSet " + rsName(blue), "RolloutPaused: "}}
+	checkRules(t, ws, []rule{{ev, statusWrite()}})
+	if n := strings.Count(list(ws), "Create Event"); n != 1 {
+		t.Errorf("%d events, want the reconcile's one:\n%s", n, list(ws))
+	}
+	if st := w.rolloutNow().Status; st.CurrentStepIndex == nil || *st.CurrentStepIndex != 1 || st.AvailableReplicas != 2 {
+		t.Errorf("status: step %v, available %d; want step 1, 2 available", st.CurrentStepIndex, st.AvailableReplicas)
+	}
+}

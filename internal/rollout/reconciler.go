@@ -59,6 +59,8 @@ type Reconciler struct {
 	IstioAPIVersion, SMIAPIVersion string
 
 	writes writeTracker
+	// waiting are facts to be told with a rollout's next reconcile.
+	waiting waitingFacts
 }
 
 // ownerKey indexes ReplicaSets by the name of the Rollout controlling them,
@@ -174,6 +176,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 				return ctrl.Result{}, err // retried; the metrics are forgotten then
 			}
 			r.writes.forget(req.NamespacedName)
+			r.waiting.take(req.NamespacedName)
 			metrics.ForgetRollout(req.Namespace, req.Name)
 			return ctrl.Result{}, errGone
 		}

@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+
 	"strconv"
 	"sync"
 
@@ -54,4 +56,36 @@ func (w *writeTracker) forget(key types.NamespacedName) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.last, key)
+}
+
+// waitingFacts holds, per Rollout, the facts of ReplicaSet writes whose
+// reconcile deferred its status (pass.WriteStatus.Defer), to be told with
+// the next reconcile's. They live in memory only: a controller stopped in
+// between loses them — a ScalingReplicaSet fact told at most once, as an
+// asynchronous recorder would — never a decision, which is planned again
+// from the status.
+type waitingFacts struct {
+	mu    sync.Mutex
+	facts map[types.NamespacedName][]rules.Event
+}
+
+func (w *waitingFacts) keep(key types.NamespacedName, facts []rules.Event) {
+	if len(facts) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.facts == nil {
+		w.facts = map[types.NamespacedName][]rules.Event{}
+	}
+	w.facts[key] = append(w.facts[key], facts...)
+}
+
+// take returns and forgets the facts waiting for key.
+func (w *waitingFacts) take(key types.NamespacedName) []rules.Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := w.facts[key]
+	delete(w.facts, key)
+	return f
 }

@@ -78,6 +78,9 @@ func describe(p pass.Plan) string {
 			if h := s.Status.ControllerPauseStep; h != "" {
 				line += " held " + h
 			}
+			if s.Defer {
+				line += " deferred"
+			}
 			out = append(out, line)
 		case pass.CreateReplicaSet:
 			out = append(out, fmt.Sprintf("create at %d", *s.ReplicaSet.Spec.Replicas))
@@ -203,5 +206,44 @@ func TestPlan(t *testing.T) {
 				t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// A reconcile that only scales, its status moved only with the pods, defers
+// the status write to the reconcile the scale brings; one that decides
+// anything writes it.
+func TestPlanDefersACountsOnlyStatus(t *testing.T) {
+	v1 := planRollout()
+	stableRS := replicaSetOf(v1, "1", 2)
+	stableHash := stableRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	ro := planRollout()
+	ro.Spec.Template.Spec.Containers[0].Image = "web:2"
+	ro.Status.StableRS, ro.Status.CurrentPodHash = stableHash, stableHash
+	ro.Status.Phase = v1alpha1.RolloutPhaseHealthy
+	canaryRS := replicaSetOf(ro, "2", 1)
+	canaryRS.Status.ReadyReplicas, canaryRS.Status.AvailableReplicas = 0, 0
+	canaryHash := canaryRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	svcs := map[string]*corev1.Service{"web-canary": planService("web-canary", canaryHash), "web-stable": planService("web-stable", stableHash)}
+
+	// The canary pod is not available yet: the update's first status.
+	first := Plan(pass.Observed{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stableRS, canaryRS}, Services: svcs, Now: planNow})
+	var st v1alpha1.RolloutStatus
+	for _, s := range first.Steps {
+		if w, ok := s.(pass.WriteStatus); ok {
+			if w.Defer {
+				t.Fatalf("the update's first status deferred:\n%s", describe(first))
+			}
+			st = w.Status
+		}
+	}
+	// Now it is: the stable makes room (maxUnavailable 25% of 2 is 0).
+	ro.Status = st
+	ro.Annotations = map[string]string{v1alpha1.RevisionAnnotation: "2"}
+	avail := canaryRS.DeepCopy()
+	avail.Status.ReadyReplicas, avail.Status.AvailableReplicas = 1, 1
+	got := describe(Plan(pass.Observed{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stableRS, avail}, Services: svcs, Now: planNow.Add(time.Second)}))
+	want := strings.Join([]string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1", "status step 0 paused false phase Progressing deferred"}, "\n")
+	if got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}
 }

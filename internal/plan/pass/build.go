@@ -90,6 +90,23 @@ func (b *Builder) Annotate(key, value string) {
 	b.annotations[key] = value
 }
 
+// onlyScales reports whether the plan so far writes ReplicaSet sizes and
+// nothing else that could need the status written with it (ReleaseRouterObjects,
+// in every plan, only looks).
+func (b *Builder) onlyScales() bool {
+	scaled := false
+	for _, s := range b.steps {
+		switch s.(type) {
+		case Scale, ScaleDownOld:
+			scaled = true
+		case ReleaseRouterObjects:
+		default:
+			return false
+		}
+	}
+	return scaled
+}
+
 // Requeue asks to be looked at again after d at the latest (0: no ask).
 func (b *Builder) Requeue(d time.Duration) { b.requeue = Earliest(b.requeue, d) }
 
@@ -563,13 +580,15 @@ func (b *Builder) Finish(rs roles.Roles, st v1alpha1.RolloutStatus, restarted bo
 	if len(b.annotations) > 0 {
 		b.Add(Annotate{Annotations: b.annotations})
 	}
-	if evs := slices.Concat(c.Summary, events, c.Deadline); len(evs) > 0 {
+	evs := slices.Concat(c.Summary, events, c.Deadline)
+	if len(evs) > 0 {
 		b.Add(Journal{Events: evs})
 	}
 	facts := duration.Facts{ManualPause: duration.ManualPause(ro, &c.Status), RollbackTarget: roles.RollbackTarget(rs)}
 	var ended []v1alpha1.RolloutDuration
 	c.Status.Duration, ended = duration.Next(&ro.Status, &c.Status, facts, now)
-	b.Add(WriteStatus{Status: c.Status, Ended: ended})
+	deferred := len(evs) == 0 && len(b.annotations) == 0 && len(ended) == 0 && b.onlyScales() && rules.CountsOnly(&ro.Status, &c.Status)
+	b.Add(WriteStatus{Status: c.Status, Ended: ended, Defer: deferred})
 	b.Requeue(c.DeadlineDue)
 	if !restarted {
 		// Pod events drive the restart; this is only a safety net.

@@ -270,6 +270,12 @@ type Journal struct{ Events []rules.Event }
 type WriteStatus struct {
 	Status v1alpha1.RolloutStatus
 	Ended  []v1alpha1.RolloutDuration
+	// Defer: the plan only scales ReplicaSets and the status moved only
+	// with the pods (rules.CountsOnly). The status is not written, and the
+	// scales' facts wait to be told with the next reconcile's, which the
+	// scales' own watch events bring within moments — a wave's scale-only
+	// reconciles then cost their ReplicaSet writes alone.
+	Defer bool
 }
 
 func (s StampRevision) Describe() string {
@@ -341,6 +347,9 @@ func (s Journal) Describe() string {
 	return fmt.Sprintf("journal %v", reasons)
 }
 func (s WriteStatus) Describe() string {
+	if s.Defer {
+		return "defer the status write (only the counts moved) to the reconcile the scales bring"
+	}
 	return fmt.Sprintf("write status phase %s step %v stable %q", s.Status.Phase, ptrString(s.Status.CurrentStepIndex), s.Status.StableRS)
 }
 
