@@ -15,7 +15,7 @@ VERSION_PKG := github.com/aviary-rollouts/aviary/internal/version
 LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 RELEASE_STAMP = -version $(VERSION) -commit $(COMMIT) -created $(BUILD_DATE) -ldflags "$(LDFLAGS)"
 
-.PHONY: all demo prereqs-test build install generate manifests test unit lint cluster-up cluster-down run bench-scale bench-analysis bench-traffic clean image image-push dist
+.PHONY: all demo prereqs-test build install generate manifests test unit lint cluster-up cluster-down run bench-scale bench-soak bench-analysis bench-traffic clean image image-push dist
 
 all: build
 
@@ -112,6 +112,9 @@ unit: ## the tests that need no cluster, browser or Prometheus: under a minute o
 N ?= 200
 bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 for the large run
 	$(GO) run ./bench/scale -n $(N) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
+
+bench-soak: build cluster-up ## bench/scale's wave WAVES times back to back, RSS after each (bench/README.md); 1000 rollouts and 10 waves unless N=… or WAVES=… is given
+	$(GO) run ./bench/scale -n $(if $(filter command line environment,$(origin N)),$(N),1000) -waves $(or $(WAVES),10) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
 bench-analysis: build cluster-up ## the AnalysisRun benchmark (bench/README.md)
 	$(GO) run ./bench/analysis -n $(or $(RUNS),2000) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller

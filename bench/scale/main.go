@@ -2,18 +2,27 @@
 // bench-scale): on the local cluster it creates N canary Rollouts of 3
 // replicas, waits until all are Healthy, changes every image at once and
 // times the wave until all are Healthy on the new revision. It reports wall
-// time, the controller's API requests by verb and resource (from its
-// aviary_api_requests_total counter) with their mean and peak rate next to
-// its client budget, its CPU seconds and peak RSS, and the writes per
-// rollout against the design minimum. It compares with no other
-// controller: a comparison is only fair when both run side by side.
+// time, the controller's API requests by verb and resource (as a proxy
+// between it and the API server sees them) with their mean and peak rate
+// next to its client budget, its CPU seconds and resident set, and the
+// requests and writes per rollout against the design minimum. It compares
+// with no other controller: a comparison is only fair when both run side
+// by side.
+//
+// With -waves K (make bench-soak) it runs K waves back to back on the same
+// Rollouts and controller, prints each wave's figures as it ends, and
+// whether the controller's resident set after waves 2..K stayed within
+// ±10% of its resident set after the first.
 //
 // It is a benchmark, not a test: it prints figures and never fails on them.
 package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -29,7 +38,13 @@ func main() { wave.Main("bench/scale", run) }
 const replicas = 3
 
 func run() error {
-	c := wave.Parse("bench/scale", 200, os.Args[1:])
+	waves := 1
+	c := wave.Parse("bench/scale", 200, os.Args[1:], func(fs *flag.FlagSet) {
+		fs.IntVar(&waves, "waves", 1, "update waves back to back on the same Rollouts and controller (the soak: 10)")
+	})
+	if waves < 1 {
+		return fmt.Errorf("-waves %d: at least one wave", waves)
+	}
 	ctx := context.Background()
 	// At the peak of the wave a rollout has its 3 pods and one surge pod.
 	env, err := wave.Setup(ctx, c, "bench/scale", replicas+1)
@@ -38,33 +53,78 @@ func run() error {
 	}
 	defer env.Close()
 	wait := func(color string) error { return waitAll(ctx, env, color) }
-	if err := env.FirstVersions(ctx, func(i int) []client.Object { return []client.Object{rollout(env.Namespace, i)} }, wait); err != nil {
+	objects := func(i int) []client.Object { return []client.Object{rollout(env.Namespace, i, waves > 1)} }
+	if err := env.FirstVersions(ctx, objects, wait); err != nil {
 		return err
 	}
-	w, f, err := env.UpdateWave(ctx, wait)
-	if err != nil {
-		return err
+	if waves == 1 {
+		w, err := env.UpdateWave(ctx, "", wave.Color(1), wait)
+		if err != nil {
+			return err
+		}
+		f, err := w.MeasureSettled()
+		w.End()
+		if err != nil {
+			return err
+		}
+		report(os.Stdout, f, "", minimum)
+		return nil
 	}
-	w.End()
-	report(os.Stdout, f)
+	return soak(ctx, env, waves, wait)
+}
+
+// soak runs waves update waves back to back, each to a new version, and
+// prints each one's figures as it ends, the last one's in full and
+// whether the controller's resident set stayed flat.
+func soak(ctx context.Context, env *wave.Env, waves int, wait func(string) error) error {
+	s := &wave.Soak{W: os.Stdout, Waves: waves}
+	var last wave.Figures
+	for k := 1; k <= waves; k++ {
+		w, err := env.UpdateWave(ctx, fmt.Sprint(k), wave.Color(k), wait)
+		if err != nil {
+			return fmt.Errorf("wave %d: %w", k, err)
+		}
+		last, err = w.MeasureSettled()
+		w.End()
+		if err != nil {
+			return fmt.Errorf("wave %d: %w", k, err)
+		}
+		rs, err := env.ReplicaSets(ctx)
+		if err != nil {
+			return err
+		}
+		s.Add(last, rs)
+	}
+	// From the second wave on, each removes the ReplicaSet that falls out
+	// of the revision history.
+	min := maps.Clone(minimum)
+	min["delete replicasets"] = 1
+	report(os.Stdout, last, fmt.Sprintf(", wave %d of %d", waves, waves), min)
+	s.PrintFlatness()
 	return nil
 }
 
 // rollout is one benchmark Rollout: 3 replicas, a basic canary with two
-// one-second pauses.
-func rollout(ns string, i int) *v1alpha1.Rollout {
-	return wave.Rollout(ns, i, replicas, &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{
+// one-second pauses. For the soak it keeps one old ReplicaSet rather than
+// ten, so that from the first wave on the controller holds the same
+// objects after every wave: what memory then gains is not more objects.
+func rollout(ns string, i int, soak bool) *v1alpha1.Rollout {
+	ro := wave.Rollout(ns, i, replicas, &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{
 		{SetWeight: new(int32(34))},
 		{Pause: &v1alpha1.RolloutPause{Duration: new(intstr.FromInt32(1))}},
 		{SetWeight: new(int32(67))},
 		{Pause: &v1alpha1.RolloutPause{Duration: new(intstr.FromInt32(1))}},
 	}})
+	if soak {
+		ro.Spec.RevisionHistoryLimit = new(int32(1))
+	}
+	return ro
 }
 
-// waitAll polls until every Rollout is Healthy with all 3 replicas
+// waitAll waits until every Rollout is Healthy with all 3 replicas
 // available on the given image, as stable, and no other pods left.
 func waitAll(ctx context.Context, env *wave.Env, color string) error {
-	return wave.WaitRollouts(ctx, env.Client, env.Namespace, env.N, env.Timeout, func(ro *v1alpha1.Rollout) bool {
+	return env.WaitRollouts(ctx, func(ro *v1alpha1.Rollout) bool {
 		return wave.HealthyOn(ro, color) && ro.Status.AvailableReplicas == replicas && ro.Status.Replicas == replicas
 	})
 }
@@ -77,7 +137,9 @@ var minimum = wave.Minimum{
 	"patch rollouts/status": 7,
 }
 
-func report(w io.Writer, f wave.Figures) {
-	f.PrintRequests(w, "API requests by the controller during the update wave", minimum)
-	f.PrintSummary(w, "update wave", minimum, 0)
+// report prints the figures of an update wave, which wave says ("" for
+// the only one), against min.
+func report(w io.Writer, f wave.Figures, which string, min wave.Minimum) {
+	f.PrintRequests(w, "API requests by the controller during the update wave"+which, min)
+	f.PrintSummary(w, "update wave", min, 0)
 }

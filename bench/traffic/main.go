@@ -6,11 +6,12 @@
 // image at once and times the wave until every Rollout is Healthy on the
 // new version, its stable Service selects the new pods and its canary
 // Ingress is back at weight 0; then until the previous stables are scaled
-// down after scaleDownDelaySeconds, which ends the update. It reports wall
-// times, the controller's API requests by verb and resource (from its
-// aviary_api_requests_total counter) with their mean and peak rate, its CPU
-// seconds and peak RSS, and the
-// writes per rollout and per rollout step against the design minimum.
+// down after scaleDownDelaySeconds, which ends the update. It reports what
+// bench/scale does (bench/internal/wave): wall times, the controller's API
+// requests by verb and resource (as a proxy between it and the API server
+// sees them) with their mean and peak rate, its CPU seconds and resident
+// set, and the requests and writes per rollout, and writes per rollout
+// step, against the design minimum.
 //
 // It is a benchmark, not a test: it prints figures and never fails on them.
 package main
@@ -44,7 +45,7 @@ const replicas = 4
 const weightKey = "nginx.ingress.kubernetes.io/canary-weight"
 
 func run() error {
-	c := wave.Parse("bench/traffic", 500, os.Args[1:])
+	c := wave.Parse("bench/traffic", 500, os.Args[1:], nil)
 	ctx := context.Background()
 	// A routed canary keeps the stable at full size, so at the peak of the
 	// wave a rollout has 4 stable and 4 canary pods.
@@ -58,7 +59,12 @@ func run() error {
 	if err := env.FirstVersions(ctx, func(i int) []client.Object { return objects(env.Namespace, i) }, wait); err != nil {
 		return err
 	}
-	w, inWave, err := env.UpdateWave(ctx, wait)
+	w, err := env.UpdateWave(ctx, "", wave.Color(1), wait)
+	if err != nil {
+		return err
+	}
+	defer w.End()
+	inWave, err := w.Measure()
 	if err != nil {
 		return err
 	}
@@ -66,17 +72,17 @@ func run() error {
 		c.N, inWave.Wall.Round(100*time.Millisecond))
 	// The update ends when the previous stables, kept for
 	// scaleDownDelaySeconds (30 s), are scaled down and their pods gone.
-	err = wave.WaitRollouts(ctx, env.Client, env.Namespace, c.N, c.Timeout, func(ro *v1alpha1.Rollout) bool {
-		return wave.HealthyOn(ro, "green") && ro.Status.Replicas == replicas && ro.Status.AvailableReplicas == replicas
+	err = env.WaitRollouts(ctx, func(ro *v1alpha1.Rollout) bool {
+		return wave.HealthyOn(ro, wave.Color(1)) && ro.Status.Replicas == replicas && ro.Status.AvailableReplicas == replicas
 	})
 	if err != nil {
 		return env.Failed("old stables scaled down", err)
 	}
-	atRest, err := w.Measure()
+	w.Done()
+	atRest, err := w.MeasureSettled()
 	if err != nil {
 		return err
 	}
-	w.End()
 	report(os.Stdout, inWave, atRest)
 	return nil
 }
@@ -138,23 +144,22 @@ func objects(ns string, i int) []client.Object {
 // steps is the number of canary steps of each benchmark Rollout.
 const steps = 7
 
-// waitAll polls until every Rollout is Healthy on color's image as stable,
+// waitAll waits until every Rollout is Healthy on color's image as stable,
 // then until every stable Service selects that version's pods and every
 // canary Ingress is at weight 0: all traffic on the stable, the stable the
 // new version.
 func waitAll(ctx context.Context, env *wave.Env, color string) error {
-	if err := wave.WaitRollouts(ctx, env.Client, env.Namespace, env.N, env.Timeout, func(ro *v1alpha1.Rollout) bool {
+	if err := env.WaitRollouts(ctx, func(ro *v1alpha1.Rollout) bool {
 		return wave.HealthyOn(ro, color)
 	}); err != nil {
 		return err
 	}
-	cl, ns := env.Client, env.Namespace
-	return wave.Poll(env.Timeout, wave.PollInterval(env.N), func() (bool, string, error) {
+	return env.Poll(func() (bool, string, error) {
 		var rollouts v1alpha1.RolloutList
 		var services corev1.ServiceList
 		var ingresses networkingv1.IngressList
 		for _, list := range []client.ObjectList{&rollouts, &services, &ingresses} {
-			if err := cl.List(ctx, list, client.InNamespace(ns)); err != nil {
+			if err := env.List(ctx, list); err != nil {
 				return false, "", err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,16 +17,26 @@ import (
 // Connect returns a client for the local cluster. The benchmark's own
 // client is not what is measured, so it gets a generous budget.
 func Connect(kubeconfig string) (client.Client, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	cfg, err := RESTConfig(kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("load %s (run make cluster-up first): %w", kubeconfig, err)
+		return nil, err
 	}
-	cfg.QPS, cfg.Burst = 500, 1000
 	scheme, err := manager.Scheme()
 	if err != nil {
 		return nil, err
 	}
 	return client.New(cfg, client.Options{Scheme: scheme})
+}
+
+// RESTConfig is the benchmark's own connection to the local cluster, with
+// the generous client budget Connect gives.
+func RESTConfig(kubeconfig string) (*rest.Config, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load %s (run make cluster-up first): %w", kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = 500, 1000
+	return cfg, nil
 }
 
 // TempNamespace creates a namespace named prefix-<unix time> and returns

@@ -1,6 +1,7 @@
 // Package controllerproc runs the controller binary for the benchmarks and
 // reads its figures: API requests from its aviary_api_requests_total
-// counter, CPU time and peak RSS from /proc, and Go profiles.
+// counter or a recording proxy in front of the API server (Proxy), CPU
+// time and resident set from /proc, and Go profiles.
 package controllerproc
 
 import (
@@ -121,27 +122,61 @@ func (p *Process) Tail() string {
 // Requests scrapes aviary_api_requests_total: "verb resource" → count,
 // successful or not.
 func (p *Process) Requests() (map[string]float64, error) {
-	resp, err := http.Get("http://" + p.metrics + "/metrics")
+	out := map[string]float64{}
+	err := p.scrape("aviary_api_requests_total", func(labels map[string]string, v float64) {
+		out[labels["verb"]+" "+labels["resource"]] += v
+	})
+	return out, err
+}
+
+// Metric scrapes the metric name, its series summed: e.g.
+// go_gc_heap_live_bytes, the heap the Go runtime found live at the end of
+// its last collection.
+func (p *Process) Metric(name string) (float64, error) {
+	var sum float64
+	found := false
+	err := p.scrape(name, func(_ map[string]string, v float64) { sum += v; found = true })
+	if err == nil && !found {
+		err = fmt.Errorf("the controller's /metrics has no %s", name)
+	}
+	return sum, err
+}
+
+// scrapeClient asks for /metrics uncompressed: compressing it is CPU the
+// controller would spend for the benchmark alone.
+var scrapeClient = &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: time.Minute}
+
+// scrape reads /metrics once and calls series for each sample of the
+// metric name, with its labels. Each scrape renders every series of the
+// controller, some per Rollout, so the benchmarks scrape a few times a
+// wave, not continuously (Proxy).
+func (p *Process) scrape(name string, series func(labels map[string]string, v float64)) error {
+	resp, err := scrapeClient.Get("http://" + p.metrics + "/metrics")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
-	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "aviary_api_requests_total{") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
 			continue
 		}
-		labels := parseLabels(line[strings.Index(line, "{")+1 : strings.LastIndex(line, "}")])
-		v, err := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndex(line, "}")+1:]), 64)
-		if err != nil {
-			return nil, fmt.Errorf("parse %q: %w", line, err)
+		labels := map[string]string{}
+		if rest[0] == '{' {
+			end := strings.LastIndex(rest, "}")
+			labels = parseLabels(rest[1:end])
+			rest = rest[end+1:]
 		}
-		out[labels["verb"]+" "+labels["resource"]] += v
+		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		if err != nil {
+			return fmt.Errorf("parse %q: %w", line, err)
+		}
+		series(labels, v)
 	}
-	return out, sc.Err()
+	return sc.Err()
 }
 
 func parseLabels(s string) map[string]string {
@@ -167,19 +202,37 @@ func (p *Process) CPUSeconds() (float64, error) {
 	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
 }
 
-// PeakRSS is VmHWM, the process's high-water resident set, in MiB.
-func (p *Process) PeakRSS() (float64, error) {
+// RSS is VmRSS, the process's resident set now, in MiB.
+func (p *Process) RSS() (float64, error) { return p.statusMiB("VmRSS") }
+
+// PeakRSS is VmHWM, the process's high-water resident set since it
+// started or since the last ResetPeakRSS, in MiB.
+func (p *Process) PeakRSS() (float64, error) { return p.statusMiB("VmHWM") }
+
+// ResetPeakRSS starts PeakRSS again from the current resident set
+// (proc(5), clear_refs), returning the peak it ends.
+func (p *Process) ResetPeakRSS() (float64, error) {
+	peak, err := p.PeakRSS()
+	if err != nil {
+		return 0, err
+	}
+	err = os.WriteFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "clear_refs"), []byte("5"), 0)
+	return peak, err
+}
+
+// statusMiB reads a kB field of /proc/<pid>/status, in MiB.
+func (p *Process) statusMiB(field string) (float64, error) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "status"))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			return kb / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.cmd.Process.Pid)
 }
 
 // Parallel runs f for 0..n-1 on 32 workers and returns the first error.

@@ -1,119 +1,47 @@
 package wave
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 )
 
-// SampleInterval is how often the harness reads the controller's request
-// counter during a wave. A peak is read off these samples, so it can miss
-// up to one interval's worth of requests at each end of a window.
-const SampleInterval = 200 * time.Millisecond
-
-// Sample is the controller's request counter, all verbs and resources
-// summed, read At a time since the wave began.
-type Sample struct {
-	At       time.Duration
-	Requests float64
-}
-
 // Rate is the controller's request rate over a wave, in requests per
-// second: the mean over the whole wave, and the highest count seen in any
-// window of 1 s and of 2 s, divided by the window.
+// second: the mean over the wave, and the most requests that arrived
+// within any window of 1 s and of 2 s, divided by the window.
 type Rate struct {
 	Mean, Peak1s, Peak2s float64
 }
 
-// Rates computes the Rate of samples, which are in time order and begin
-// with the wave's baseline.
-func Rates(samples []Sample) Rate {
-	if len(samples) < 2 {
-		return Rate{}
-	}
-	first, last := samples[0], samples[len(samples)-1]
+// Rates computes the Rate of requests that arrived at the given times,
+// measured from the wave's start and in order, over a wave of length
+// span.
+func Rates(arrivals []time.Duration, span time.Duration) Rate {
 	var r Rate
-	if span := (last.At - first.At).Seconds(); span > 0 {
-		r.Mean = (last.Requests - first.Requests) / span
+	if len(arrivals) == 0 {
+		return r
 	}
-	r.Peak1s = PeakRate(samples, time.Second)
-	r.Peak2s = PeakRate(samples, 2*time.Second)
+	if span > 0 {
+		r.Mean = float64(len(arrivals)) / span.Seconds()
+	}
+	r.Peak1s = PeakRate(arrivals, time.Second)
+	r.Peak2s = PeakRate(arrivals, 2*time.Second)
 	return r
 }
 
-// PeakRate is the most requests counted between two samples at most
-// window apart, divided by window: the peak rate over any window of that
-// length that the samples can see. A wave shorter than window counts as
-// one window.
-func PeakRate(samples []Sample, window time.Duration) float64 {
-	var most float64
-	j := 0
-	for i := range samples {
-		j = max(j, i)
-		// Move j to the last sample within window of sample i.
-		for j+1 < len(samples) && samples[j+1].At-samples[i].At <= window {
+// PeakRate is the most arrivals within any window [t, t+window), divided
+// by window. A wave shorter than window counts as one window.
+func PeakRate(arrivals []time.Duration, window time.Duration) float64 {
+	most, j := 0, 0
+	for i := range arrivals {
+		// Move j past the last arrival within window of arrival i; the
+		// busiest window can always be moved to begin at an arrival.
+		for j < len(arrivals) && arrivals[j]-arrivals[i] < window {
 			j++
 		}
-		most = max(most, samples[j].Requests-samples[i].Requests)
+		most = max(most, j-i)
 	}
-	return most / window.Seconds()
-}
-
-// sampler reads a counter every SampleInterval from a start until stopped.
-type sampler struct {
-	mu      sync.Mutex
-	samples []Sample
-	stop    context.CancelFunc
-	done    sync.WaitGroup
-}
-
-// startSampler records base as the sample at start, then read's total
-// every SampleInterval. A failed read is skipped: the next one covers it.
-func startSampler(start time.Time, base float64, read func() (float64, error)) *sampler {
-	ctx, stop := context.WithCancel(context.Background())
-	s := &sampler{samples: []Sample{{At: 0, Requests: base}}, stop: stop}
-	s.done.Go(func() {
-		t := time.NewTicker(SampleInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if v, err := read(); err == nil {
-					s.add(Sample{At: time.Since(start), Requests: v})
-				}
-			}
-		}
-	})
-	return s
-}
-
-func (s *sampler) add(x Sample) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.samples = append(s.samples, x)
-}
-
-// upTo is the samples so far ending with last, the reading that ends a
-// measurement.
-func (s *sampler) upTo(last Sample) []Sample {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Sample, 0, len(s.samples)+1)
-	for _, x := range s.samples {
-		if x.At < last.At {
-			out = append(out, x)
-		}
-	}
-	return append(out, last)
-}
-
-func (s *sampler) end() {
-	s.stop()
-	s.done.Wait()
+	return float64(most) / window.Seconds()
 }
 
 // PrintRate prints the request rate of the wave next to the budget the
@@ -126,5 +54,5 @@ func (f Figures) PrintRate(w io.Writer, span string) {
 	}
 	Line(w, "request rate, "+span+", mean", "%8.1f /s  (%s)", f.Rate.Mean, budget)
 	Line(w, "request rate, peak over 1 s", "%8.1f /s", f.Rate.Peak1s)
-	Line(w, "request rate, peak over 2 s", "%8.1f /s  (sampled every %s)", f.Rate.Peak2s, SampleInterval)
+	Line(w, "request rate, peak over 2 s", "%8.1f /s", f.Rate.Peak2s)
 }

@@ -6,76 +6,59 @@ import (
 	"time"
 )
 
-// at builds samples from (milliseconds, cumulative requests) pairs.
-func at(pairs ...float64) []Sample {
-	var out []Sample
-	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, Sample{At: time.Duration(pairs[i]) * time.Millisecond, Requests: pairs[i+1]})
+// every is n arrivals step apart from first.
+func every(first, step time.Duration, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = first + time.Duration(i)*step
 	}
 	return out
 }
 
 func TestRates(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		samples []Sample
-		want    Rate
+		name     string
+		arrivals []time.Duration
+		span     time.Duration
+		want     Rate
 	}{
-		{"no samples", nil, Rate{}},
-		{"baseline only", at(0, 100), Rate{}},
+		{"no requests", nil, 4 * time.Second, Rate{}},
 		{
-			// 10 a second for 4 s, counted from a non-zero baseline.
-			"steady", at(0, 500, 1000, 510, 2000, 520, 3000, 530, 4000, 540),
+			// 10 a second for 4 s: a window of 1 s holds 10, never the
+			// 11th that begins the next second.
+			"steady", every(0, 100*time.Millisecond, 40), 4 * time.Second,
 			Rate{Mean: 10, Peak1s: 10, Peak2s: 10},
 		},
 		{
-			// A burst of 60 in the second second, then quiet.
-			"burst", at(0, 0, 1000, 10, 2000, 70, 3000, 70, 4000, 70),
-			Rate{Mean: 17.5, Peak1s: 60, Peak2s: 35},
+			// A burst of 60 in half a second, then quiet.
+			"burst", every(time.Second, 500*time.Millisecond/60, 60), 4 * time.Second,
+			Rate{Mean: 15, Peak1s: 60, Peak2s: 30},
 		},
 		{
-			// Samples every 500 ms: the busiest 1 s straddles two seconds
-			// of the clock (15+25 between 1.5 s and 2.5 s).
-			"straddling", at(0, 0, 500, 5, 1000, 10, 1500, 25, 2000, 40, 2500, 50, 3000, 55),
-			Rate{Mean: 55.0 / 3, Peak1s: 30, Peak2s: 22.5},
+			// 15 in [1.5 s, 2 s) and 25 in [2 s, 2.5 s): the busiest
+			// second straddles two seconds of the clock; the busiest 2 s
+			// begin at 0.5 s (10 + 15 + 25).
+			"straddling", append(append(every(0, 100*time.Millisecond, 15), every(1500*time.Millisecond, 500*time.Millisecond/15, 15)...),
+				every(2000*time.Millisecond, 500*time.Millisecond/25, 25)...), 3 * time.Second,
+			Rate{Mean: 55.0 / 3, Peak1s: 40, Peak2s: 25},
 		},
 		{
-			// Late samples: a window never spans more than its length, so
-			// the 1.2 s gap counts in neither 1 s window.
-			"gap longer than the window", at(0, 0, 1200, 60, 2000, 64),
-			Rate{Mean: 32, Peak1s: 4, Peak2s: 32},
-		},
-		{
-			// A wave shorter than the window is one window: 30 in 0.5 s is
-			// 30 in that second, 15 a second over 2 s.
-			"shorter than a window", at(0, 0, 500, 30),
+			// A wave shorter than the window is one window: 30 in 0.5 s
+			// are 30 in that second, 15 a second over 2 s.
+			"shorter than a window", every(0, 500*time.Millisecond/30, 30), 500 * time.Millisecond,
 			Rate{Mean: 60, Peak1s: 30, Peak2s: 15},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Rates(tc.samples)
+			got := Rates(tc.arrivals, tc.span)
 			for _, c := range []struct {
 				what      string
 				got, want float64
 			}{{"mean", got.Mean, tc.want.Mean}, {"peak 1 s", got.Peak1s, tc.want.Peak1s}, {"peak 2 s", got.Peak2s, tc.want.Peak2s}} {
 				if math.Abs(c.got-c.want) > 1e-9 {
-					t.Errorf("%s = %v, want %v (samples %v)", c.what, c.got, c.want, tc.samples)
+					t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 				}
 			}
 		})
-	}
-}
-
-func TestSamplerUpTo(t *testing.T) {
-	s := &sampler{samples: at(0, 0, 200, 3, 400, 7, 600, 9)}
-	got := s.upTo(Sample{At: 500 * time.Millisecond, Requests: 8})
-	want := at(0, 0, 200, 3, 400, 7, 500, 8)
-	if len(got) != len(want) {
-		t.Fatalf("upTo = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("upTo = %v, want %v", got, want)
-		}
 	}
 }

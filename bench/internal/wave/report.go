@@ -16,28 +16,45 @@ type Figures struct {
 	N     int
 	QPS   float64
 	Burst int
-	// Wall is the time from BeginWave to Measure.
+	// Wall is the time from BeginWave to the wave's Done, or to the
+	// Measure when it is not done.
 	Wall time.Duration
+	// Quiet tells whether the figures were measured once the controller
+	// had sent no request for QuietFor (MeasureSettled); Settle is how
+	// long after the wave's end its requests went on, or how long the
+	// benchmark waited for a quiet that did not come.
+	Quiet  bool
+	Settle time.Duration
 	// CPU is the controller's CPU seconds over the wave; CPUTotal since it
 	// started.
 	CPU, CPUTotal float64
-	// PeakRSS is the controller's high-water resident set, in MiB.
-	PeakRSS float64
+	// RSS is the controller's resident set at the Measure; PeakRSS its
+	// peak since BeginWave, PeakRSSEver since it started; all in MiB.
+	RSS, PeakRSS, PeakRSSEver float64
+	// HeapLive is the Go heap the controller's runtime found live at its
+	// last collection (go_gc_heap_live_bytes), in MiB; -1 when not read.
+	HeapLive float64
 	// Requests are the controller's API requests over the wave, by
-	// "verb resource".
+	// "verb resource", as the proxy saw them arrive.
 	Requests map[string]float64
+	// Counted is the controller's own request counter over the same time,
+	// all requests summed: a check on Requests.
+	Counted float64
 	// Rate is the controller's request rate over the wave.
 	Rate Rate
 }
 
-// Minimum is the fewest writes of each "verb resource" the wave of one
+// Minimum is the fewest requests of each "verb resource" the wave of one
 // Rollout needs by design (bench/README.md derives each benchmark's).
 type Minimum map[string]float64
 
-// Total is the minimum number of object writes per Rollout.
+// Total is the minimum number of requests per Rollout, of every kind.
 func (m Minimum) Total() float64 { return sum(m) }
 
-// Tally is the requests of a wave, summed.
+// Tally is the minimum summed as Figures.Tally sums requests.
+func (m Minimum) Tally() Tally { return tally(m) }
+
+// Tally is requests summed.
 type Tally struct {
 	// Objects are writes of objects: creates, updates, patches and
 	// deletes of anything but events and leases.
@@ -50,9 +67,11 @@ type Tally struct {
 }
 
 // Tally sums f's requests.
-func (f Figures) Tally() Tally {
+func (f Figures) Tally() Tally { return tally(f.Requests) }
+
+func tally(requests map[string]float64) Tally {
 	var t Tally
-	for k, v := range f.Requests {
+	for k, v := range requests {
 		t.Total += v
 		verb, resource, _ := strings.Cut(k, " ")
 		if verb != "create" && verb != "update" && verb != "patch" && verb != "delete" {
@@ -88,25 +107,44 @@ func (f Figures) PrintRequests(w io.Writer, title string, min Minimum) {
 }
 
 // PrintSummary prints the figures of the wave, called span in the labels
-// ("update wave"): wall time, controller CPU and peak RSS, API requests,
-// and object writes per Rollout against min; with steps > 0 also per
-// Rollout step, the wave taking each Rollout through that many steps.
+// ("update wave"): wall time, controller CPU and resident set, API
+// requests per Rollout and their rate, object and event writes per
+// Rollout, each against min; with steps > 0 also per Rollout step, the
+// wave taking each Rollout through that many steps.
 func (f Figures) PrintSummary(w io.Writer, span string, min Minimum, steps int) {
-	t := f.Tally()
+	t, m := f.Tally(), min.Tally()
 	n := float64(f.N)
 	line := func(label, format string, args ...any) { Line(w, label, format, args...) }
+	against := func(v, min float64) string {
+		if min == 0 {
+			return "no minimum set"
+		}
+		return fmt.Sprintf("minimum %g, ratio %.2f", min, v/min)
+	}
 	fmt.Fprintf(w, "\nN=%d  qps=%g burst=%d\n", f.N, f.QPS, f.Burst)
 	line("wall time, "+span, "%8.1f s", f.Wall.Seconds())
 	line("controller CPU, "+span, "%8.1f s  (whole run %.1f s)", f.CPU, f.CPUTotal)
-	line("controller peak RSS", "%8.1f MiB", f.PeakRSS)
-	line("API requests, "+span, "%8.0f  (%.1f per rollout)", t.Total, t.Total/n)
+	heap := "Go heap live: not read"
+	if f.HeapLive >= 0 {
+		heap = fmt.Sprintf("Go heap live %.1f MiB", f.HeapLive)
+	}
+	line("controller RSS after the "+span, "%8.1f MiB  (%s)", f.RSS, heap)
+	line("controller peak RSS, "+span, "%8.1f MiB  (since it started %.1f MiB)", f.PeakRSS, f.PeakRSSEver)
+	line("API requests, "+span, "%8.0f  (the controller's own counter: %.0f)", t.Total, f.Counted)
+	line("API requests per rollout", "%8.2f  (%s)", t.Total/n, against(t.Total/n, m.Total))
 	f.PrintRate(w, span)
-	line("object writes per rollout", "%8.2f  (minimum %g, ratio %.2f)", t.Objects/n, min.Total(), t.Objects/n/min.Total())
+	line("object writes per rollout", "%8.2f  (%s)", t.Objects/n, against(t.Objects/n, m.Objects))
 	if steps > 0 {
 		perStep := t.Objects / n / float64(steps)
-		line(fmt.Sprintf("object writes per rollout step (%d)", steps), "%8.2f  (minimum %.2f)", perStep, min.Total()/float64(steps))
+		line(fmt.Sprintf("object writes per rollout step (%d)", steps), "%8.2f  (minimum %.2f)", perStep, m.Objects/float64(steps))
 	}
-	line("event writes per rollout", "%8.2f", t.Events/n)
+	line("event writes per rollout", "%8.2f  (%s)", t.Events/n, against(t.Events/n, m.Events))
+	switch {
+	case f.Quiet:
+		line("requests counted until", "the controller sent none for %.0f s, %.1f s after the %s", QuietFor.Seconds(), f.Settle.Seconds(), span)
+	case f.Settle > 0:
+		line("requests counted until", "%.0f s after the %s; the controller never sent none for %.0f s", f.Settle.Seconds(), span, QuietFor.Seconds())
+	}
 }
 
 // Line prints one figure of a summary: its label, then format.

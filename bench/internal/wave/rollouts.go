@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,9 +17,22 @@ import (
 // objects that go with it are named after it.
 func Name(i int) string { return fmt.Sprintf("app-%04d", i) }
 
-// Image is the demo image of a color, blue for the first version and
-// green for the update.
+// Image is the demo image of a color (Color).
 func Image(color string) string { return "argoproj/rollouts-demo:" + color }
+
+// colors are the tags of the demo image.
+var colors = []string{"blue", "green", "yellow", "orange", "red", "purple"}
+
+// Color names version v of the benchmark Rollouts: blue for the first
+// (v=0), green for the first update, then the demo's other colors, and
+// from v=6 on, colors numbered by version ("blue-6"), so that every
+// version is a new pod template.
+func Color(v int) string {
+	if v < len(colors) {
+		return colors[v]
+	}
+	return fmt.Sprintf("%s-%d", colors[v%len(colors)], v)
+}
 
 // Rollout is the i-th benchmark Rollout: replicas pods of one container
 // "app" running the blue image, selected by app=<name>, with the canary
@@ -78,12 +90,13 @@ func HealthyOn(ro *v1alpha1.Rollout, color string) bool {
 		ro.Status.UpdatedReplicas == ro.ReplicasOrDefault()
 }
 
-// WaitRollouts polls until done holds for n Rollouts of the namespace,
-// giving up after timeout with the count done and their phases.
-func WaitRollouts(ctx context.Context, cl client.Client, ns string, n int, timeout time.Duration, done func(*v1alpha1.Rollout) bool) error {
-	return Poll(timeout, PollInterval(n), func() (bool, string, error) {
+// WaitRollouts waits until done holds for all the benchmark's Rollouts,
+// as its informers see them, giving up after Timeout without progress
+// with the count done and their phases.
+func (e *Env) WaitRollouts(ctx context.Context, done func(*v1alpha1.Rollout) bool) error {
+	return e.Poll(func() (bool, string, error) {
 		var list v1alpha1.RolloutList
-		if err := cl.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		if err := e.List(ctx, &list); err != nil {
 			return false, "", err
 		}
 		count := 0
@@ -94,6 +107,19 @@ func WaitRollouts(ctx context.Context, cl client.Client, ns string, n int, timeo
 				count++
 			}
 		}
-		return count >= n, fmt.Sprintf("%d of %d rollouts done (phases %v)", count, n, phases), nil
+		return count >= e.N, fmt.Sprintf("%d of %d rollouts done (phases %v)", count, e.N, phases), nil
 	})
+}
+
+// List reads the benchmark's namespace into list from its informers. The
+// items are the informers' own objects, not copies of thousands: read
+// only.
+func (e *Env) List(ctx context.Context, list client.ObjectList) error {
+	return e.Watched.List(ctx, list, client.InNamespace(e.Namespace), client.UnsafeDisableDeepCopy)
+}
+
+// Poll calls check every checkInterval until it reports done or returns
+// an error, giving up after Timeout without progress.
+func (e *Env) Poll(check func() (done bool, progress string, err error)) error {
+	return Poll(e.Timeout, checkInterval, check)
 }
