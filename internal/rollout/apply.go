@@ -50,6 +50,9 @@ type applying struct {
 	// done are the facts of the ReplicaSet writes made so far, told with
 	// the plan's decisions in the reconcile's one Event (rules.Fold).
 	done []rules.Event
+	// waitingSince is when the counts an earlier reconcile deferred began
+	// to wait (zero: none wait).
+	waitingSince time.Time
 }
 
 // apply carries out a plan's steps in order. It stops at the first error;
@@ -70,7 +73,7 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 		a.runs[run.Name] = run
 	}
 	// Facts an earlier reconcile left to be told with this one's.
-	a.done = r.waiting.take(client.ObjectKeyFromObject(ro))
+	a.done, a.waitingSince = r.waiting.take(client.ObjectKeyFromObject(ro))
 	r.logPlan(ctx, ro, p)
 	for _, s := range p.Steps {
 		if err := r.applyStep(ctx, a, s); err != nil {
@@ -252,9 +255,9 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 		return r.tell(ctx, a, s.Events)
 	case pass.WriteStatus:
 		if s.Defer {
-			// The scales' watch events bring the next reconcile, which
-			// writes the counts and tells these facts with its own.
-			r.waiting.keep(client.ObjectKeyFromObject(ro), a.done)
+			// A decision soon, or the delay's requeue, writes the counts
+			// and tells these facts with its own.
+			r.waiting.keep(client.ObjectKeyFromObject(ro), a.waitingSince, a.obs.Now, a.done)
 			a.done = nil
 			return nil
 		}

@@ -59,8 +59,9 @@ type Reconciler struct {
 	IstioAPIVersion, SMIAPIVersion string
 
 	writes writeTracker
-	// waiting are facts to be told with a rollout's next reconcile.
-	waiting waitingFacts
+	// waiting is what a deferred status left for a rollout's next
+	// reconcile.
+	waiting waiting
 }
 
 // ownerKey indexes ReplicaSets by the name of the Rollout controlling them,

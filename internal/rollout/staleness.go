@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"time"
+
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 
 	"strconv"
@@ -58,34 +60,59 @@ func (w *writeTracker) forget(key types.NamespacedName) {
 	delete(w.last, key)
 }
 
-// waitingFacts holds, per Rollout, the facts of ReplicaSet writes whose
-// reconcile deferred its status (pass.WriteStatus.Defer), to be told with
-// the next reconcile's. They live in memory only: a controller stopped in
-// between loses them — a ScalingReplicaSet fact told at most once, as an
+// waiting holds, per Rollout, what a reconcile that deferred its status
+// (pass.WriteStatus.Defer) left for a later one: since when the counts
+// wait, and the facts of its ReplicaSet writes, to be told with the next
+// reconcile's. They live in memory only: a controller stopped in between
+// loses them — a ScalingReplicaSet fact told at most once, as an
 // asynchronous recorder would — never a decision, which is planned again
 // from the status.
-type waitingFacts struct {
-	mu    sync.Mutex
-	facts map[types.NamespacedName][]rules.Event
+type waiting struct {
+	mu      sync.Mutex
+	entries map[types.NamespacedName]waitingEntry
 }
 
-func (w *waitingFacts) keep(key types.NamespacedName, facts []rules.Event) {
-	if len(facts) == 0 {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.facts == nil {
-		w.facts = map[types.NamespacedName][]rules.Event{}
-	}
-	w.facts[key] = append(w.facts[key], facts...)
+type waitingEntry struct {
+	since time.Time
+	facts []rules.Event
 }
 
-// take returns and forgets the facts waiting for key.
-func (w *waitingFacts) take(key types.NamespacedName) []rules.Event {
+// keep records that key's status waits, since the first deferral of this
+// wait (since; zero: now), with facts to tell.
+func (w *waiting) keep(key types.NamespacedName, since, now time.Time, facts []rules.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	f := w.facts[key]
-	delete(w.facts, key)
-	return f
+	if w.entries == nil {
+		w.entries = map[types.NamespacedName]waitingEntry{}
+	}
+	e := w.entries[key]
+	if e.since.IsZero() {
+		e.since = since
+	}
+	if e.since.IsZero() {
+		e.since = now
+	}
+	e.facts = append(e.facts, facts...)
+	w.entries[key] = e
+}
+
+// since is how long key's counts have waited at now, 0 if they do not.
+func (w *waiting) since(key types.NamespacedName, now time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, ok := w.entries[key]
+	if !ok {
+		return 0
+	}
+	// Never 0 once waiting, so the planner counts the wait as begun.
+	return max(now.Sub(e.since), time.Nanosecond)
+}
+
+// take returns the facts waiting for key and since when, and forgets them.
+func (w *waiting) take(key types.NamespacedName) ([]rules.Event, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := w.entries[key]
+	delete(w.entries, key)
+	return e.facts, e.since
 }

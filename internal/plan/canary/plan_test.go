@@ -241,9 +241,19 @@ func TestPlanDefersACountsOnlyStatus(t *testing.T) {
 	ro.Annotations = map[string]string{v1alpha1.RevisionAnnotation: "2"}
 	avail := canaryRS.DeepCopy()
 	avail.Status.ReadyReplicas, avail.Status.AvailableReplicas = 1, 1
-	got := describe(Plan(pass.Observed{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stableRS, avail}, Services: svcs, Now: planNow.Add(time.Second)}))
+	second := pass.Observed{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stableRS, avail}, Services: svcs, Now: planNow.Add(time.Second)}
+	p := Plan(second)
 	want := strings.Join([]string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1", "status step 0 paused false phase Progressing deferred"}, "\n")
-	if got != want {
+	if got := describe(p); got != want {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	if p.RequeueAfter <= 0 || p.RequeueAfter > rules.CountsDelay {
+		t.Errorf("deferred with requeue %v, want within %v", p.RequeueAfter, rules.CountsDelay)
+	}
+	// The counts have waited long enough: written, whatever comes next.
+	second.CountsWaiting = rules.CountsDelay
+	want = strings.Replace(want, " deferred", "", 1)
+	if got := describe(Plan(second)); got != want {
+		t.Errorf("after %v waiting, plan:\n%s\nwant:\n%s", rules.CountsDelay, got, want)
 	}
 }

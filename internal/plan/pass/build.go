@@ -90,21 +90,18 @@ func (b *Builder) Annotate(key, value string) {
 	b.annotations[key] = value
 }
 
-// onlyScales reports whether the plan so far writes ReplicaSet sizes and
-// nothing else that could need the status written with it (ReleaseRouterObjects,
-// in every plan, only looks).
+// onlyScales reports whether the plan so far writes nothing but
+// ReplicaSet sizes, if anything (ReleaseRouterObjects, in every plan, only
+// looks unless the spec stopped naming an object).
 func (b *Builder) onlyScales() bool {
-	scaled := false
 	for _, s := range b.steps {
 		switch s.(type) {
-		case Scale, ScaleDownOld:
-			scaled = true
-		case ReleaseRouterObjects:
+		case Scale, ScaleDownOld, ReleaseRouterObjects:
 		default:
 			return false
 		}
 	}
-	return scaled
+	return true
 }
 
 // Requeue asks to be looked at again after d at the latest (0: no ask).
@@ -587,7 +584,11 @@ func (b *Builder) Finish(rs roles.Roles, st v1alpha1.RolloutStatus, restarted bo
 	facts := duration.Facts{ManualPause: duration.ManualPause(ro, &c.Status), RollbackTarget: roles.RollbackTarget(rs)}
 	var ended []v1alpha1.RolloutDuration
 	c.Status.Duration, ended = duration.Next(&ro.Status, &c.Status, facts, now)
-	deferred := len(evs) == 0 && len(b.annotations) == 0 && len(ended) == 0 && b.onlyScales() && rules.CountsOnly(&ro.Status, &c.Status)
+	deferred := len(evs) == 0 && len(b.annotations) == 0 && len(ended) == 0 && b.onlyScales() &&
+		b.obs.CountsWaiting < rules.CountsDelay && rules.CountsOnly(&ro.Status, &c.Status)
+	if deferred {
+		b.Requeue(rules.CountsDelay - b.obs.CountsWaiting)
+	}
 	b.Add(WriteStatus{Status: c.Status, Ended: ended, Defer: deferred})
 	b.Requeue(c.DeadlineDue)
 	if !restarted {

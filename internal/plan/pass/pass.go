@@ -51,6 +51,9 @@ type Observed struct {
 	Managed         []*corev1.Service
 	Ingresses       []*networkingv1.Ingress
 	WantedIngresses []string
+	// CountsWaiting is how long the Rollout's replica counts have waited
+	// unwritten (WriteStatus.Defer), 0 when none wait.
+	CountsWaiting time.Duration
 	// Now is the clock.
 	Now time.Time
 }
@@ -270,11 +273,12 @@ type Journal struct{ Events []rules.Event }
 type WriteStatus struct {
 	Status v1alpha1.RolloutStatus
 	Ended  []v1alpha1.RolloutDuration
-	// Defer: the plan only scales ReplicaSets and the status moved only
-	// with the pods (rules.CountsOnly). The status is not written, and the
-	// scales' facts wait to be told with the next reconcile's, which the
-	// scales' own watch events bring within moments — a wave's scale-only
-	// reconciles then cost their ReplicaSet writes alone.
+	// Defer: the plan decides nothing but, at most, ReplicaSet sizes, and
+	// the status moved only with the pods (rules.CountsOnly). The status
+	// is not written yet, and the scales' facts wait to be told with the
+	// next reconcile's: pods start and stop in bursts around a decision,
+	// and within rules.CountsDelay the decision's own status write carries
+	// them. The plan asks to be looked at again when the delay is up.
 	Defer bool
 }
 

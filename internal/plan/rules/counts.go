@@ -1,18 +1,28 @@
 package rules
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
 
+// CountsDelay is how long a status that moved only with the pods may wait
+// unwritten for a decision to carry it. Pods start and become available in
+// bursts around each decision (a scale, then its pods one by one, then the
+// step it completes): a status write per pod change was a third of a
+// rollout's status writes on the bench wave. Two seconds is what a person
+// watching `kubectl argo rollouts get --watch` sees the counts lag at most,
+// well inside the seconds a pod takes to start.
+const CountsDelay = 2 * time.Second
+
 // CountsOnly reports whether after differs from before only in what
 // follows the pods by itself: the replica counts, when each condition was
 // last updated, and the status message while the phase stays the same.
-// Such a status needs no write of its own in a reconcile that scales a
-// ReplicaSet: the scale's own watch event brings the next reconcile within
-// moments, and that one writes the counts then (pass.WriteStatus.Defer).
+// Such a status may wait up to CountsDelay for a decision's write to carry
+// it (pass.WriteStatus.Defer).
 // A status that decides anything — a step, a pause, a condition's state,
 // the phase, a hash — is never deferred.
 func CountsOnly(before, after *v1alpha1.RolloutStatus) bool {
