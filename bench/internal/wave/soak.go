@@ -58,16 +58,20 @@ func (s *Soak) PrintFlatness() {
 	if len(s.rss) < 2 {
 		return
 	}
+	later := "wave 2"
+	if len(s.rss) > 2 {
+		later = fmt.Sprintf("waves 2–%d", len(s.rss))
+	}
 	lo, hi := spread(s.rss)
 	verdict := "yes"
 	if lo < -Flatness || hi > Flatness {
 		verdict = "no"
 	}
-	fmt.Fprintf(s.W, "\nRSS after waves 2–%d within ±%.0f%% of RSS after wave 1 (%.1f MiB): %s (from %+.1f%% to %+.1f%%)\n",
-		len(s.rss), Flatness*100, s.rss[0], verdict, lo*100, hi*100)
+	fmt.Fprintf(s.W, "\nRSS after %s within ±%.0f%% of RSS after wave 1 (%.1f MiB): %s (from %+.1f%% to %+.1f%%)\n",
+		later, Flatness*100, s.rss[0], verdict, lo*100, hi*100)
 	if s.heap[0] > 0 {
 		lo, hi := spread(s.heap)
-		fmt.Fprintf(s.W, "Go heap live after waves 2–%d against wave 1's (%.1f MiB): from %+.1f%% to %+.1f%%\n", len(s.heap), s.heap[0], lo*100, hi*100)
+		fmt.Fprintf(s.W, "Go heap live after %s against wave 1's (%.1f MiB): from %+.1f%% to %+.1f%%\n", later, s.heap[0], lo*100, hi*100)
 	}
 }
 

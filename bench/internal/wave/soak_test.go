@@ -33,3 +33,14 @@ func TestSoakFlatness(t *testing.T) {
 		})
 	}
 }
+
+func TestSoakFlatnessNamesTheWaves(t *testing.T) {
+	var out bytes.Buffer
+	(&Soak{W: &out, rss: []float64{50, 51}, heap: []float64{5, 5}}).PrintFlatness()
+	if want := "RSS after wave 2 within ±10% of RSS after wave 1 (50.0 MiB): yes"; !strings.Contains(out.String(), want) {
+		t.Fatalf("printed %q, want it to contain %q", out.String(), want)
+	}
+	if want := "Go heap live after wave 2 against wave 1's (5.0 MiB): from +0.0% to +0.0%"; !strings.Contains(out.String(), want) {
+		t.Fatalf("printed %q, want it to contain %q", out.String(), want)
+	}
+}
