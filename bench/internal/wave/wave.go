@@ -314,18 +314,15 @@ func sum(m map[string]float64) float64 {
 // its client budget are then written too.
 const QuietFor = 3 * time.Second
 
-// quietLimit is how long MeasureSettled waits for the controller to go
-// quiet before it measures anyway.
-const quietLimit = 2 * time.Minute
-
 // MeasureSettled waits until the controller has sent no request for
-// QuietFor, at most quietLimit, then measures: the wave's requests are
-// then all of its work, and its resident set is that of a controller at
-// rest between waves.
+// QuietFor, then measures: the wave's requests are then all of its work,
+// and its resident set is that of a controller at rest between waves. At
+// thousands of Rollouts the Events queued behind the work can take minutes
+// to drain, so it waits up to -timeout before it measures anyway.
 func (w *Wave) MeasureSettled() (Figures, error) {
 	from := time.Now()
 	quiet := false
-	for time.Since(from) < quietLimit {
+	for time.Since(from) < w.env.Timeout {
 		if time.Since(w.env.Proxy.Last()) >= QuietFor {
 			quiet = true
 			break
