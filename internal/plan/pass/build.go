@@ -585,7 +585,7 @@ func (b *Builder) Finish(rs roles.Roles, st v1alpha1.RolloutStatus, restarted bo
 	var ended []v1alpha1.RolloutDuration
 	c.Status.Duration, ended = duration.Next(&ro.Status, &c.Status, facts, now)
 	deferred := len(evs) == 0 && len(b.annotations) == 0 && len(ended) == 0 && b.onlyScales() &&
-		b.obs.CountsWaiting < rules.CountsDelay && rules.CountsOnly(&ro.Status, &c.Status)
+		b.obs.CountsWaiting < rules.CountsDelay && rules.MayWait(&ro.Status, &c.Status, b.obs.CountsWaiting > 0)
 	if deferred {
 		b.Requeue(rules.CountsDelay - b.obs.CountsWaiting)
 	}

@@ -352,7 +352,7 @@ func (s Journal) Describe() string {
 }
 func (s WriteStatus) Describe() string {
 	if s.Defer {
-		return "defer the status write (only the counts moved) for a decision to carry it"
+		return "leave the counts and what was done waiting for a decision to carry them"
 	}
 	return fmt.Sprintf("write status phase %s step %v stable %q", s.Status.Phase, ptrString(s.Status.CurrentStepIndex), s.Status.StableRS)
 }

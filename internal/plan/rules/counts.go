@@ -33,6 +33,19 @@ func CountsOnly(before, after *v1alpha1.RolloutStatus) bool {
 	return equality.Semantic.DeepEqual(withoutCounts(before), withoutCounts(after))
 }
 
+// MayWait reports whether a reconcile that decides nothing may leave its
+// status unwritten, and what it did untold, for a later decision to carry:
+// the status moved only with the pods (CountsOnly), or — while something
+// already waits (waiting) — did not move at all (the pods came back to the
+// counts last written: a stable scaled down once the canary pod it made
+// room for was available).
+func MayWait(before, after *v1alpha1.RolloutStatus, waiting bool) bool {
+	if waiting && equality.Semantic.DeepEqual(before, after) {
+		return true
+	}
+	return CountsOnly(before, after)
+}
+
 func withoutCounts(st *v1alpha1.RolloutStatus) *v1alpha1.RolloutStatus {
 	c := st.DeepCopy()
 	c.Replicas, c.UpdatedReplicas, c.ReadyReplicas, c.AvailableReplicas, c.HPAReplicas = 0, 0, 0, 0, 0

@@ -64,3 +64,26 @@ func TestCountsOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestMayWait(t *testing.T) {
+	st := &v1alpha1.RolloutStatus{Replicas: 3, AvailableReplicas: 3, Phase: v1alpha1.RolloutPhaseProgressing}
+	moved := st.DeepCopy()
+	moved.AvailableReplicas = 4
+	decided := st.DeepCopy()
+	decided.CurrentStepIndex = new(int32(1))
+	for _, c := range []struct {
+		name          string
+		after         *v1alpha1.RolloutStatus
+		waiting, want bool
+	}{
+		{"unchanged, nothing waits: nothing to wait for", st, false, false},
+		{"unchanged while counts wait: keep waiting", st, true, true},
+		{"counts moved", moved, false, true},
+		{"counts moved while waiting", moved, true, true},
+		{"a decision never waits", decided, true, false},
+	} {
+		if got := MayWait(st, c.after, c.waiting); got != c.want {
+			t.Errorf("%s: MayWait = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
