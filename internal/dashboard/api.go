@@ -22,7 +22,8 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/dashboard/view"
 )
 
-// RolloutList is the answer of the list endpoint and the list watch.
+
+// snapshot event (readRows and snapshot write it).
 type RolloutList struct {
 	Rollouts []view.Summary `json:"rollouts"`
 }
@@ -97,9 +98,22 @@ func (s *Server) namespaces(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	s.read(w, r, func(ctx context.Context, c client.Reader) (any, error) {
-		return buildList(ctx, c, r.PathValue("ns"))
-	})
+	ns := r.PathValue("ns")
+	c, _, release, err := s.hub.acquire(r.Context(), ns, false)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	defer release()
+	rows, err := readRows(r.Context(), c, ns, nil)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(snapshot(rows), '\n'))
 }
 
 func (s *Server) detail(w http.ResponseWriter, r *http.Request) {
@@ -122,26 +136,6 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, build func(context
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
-}
-
-func buildList(ctx context.Context, c client.Reader, ns string) (RolloutList, error) {
-	var ros v1alpha1.RolloutList
-	if err := c.List(ctx, &ros, client.InNamespace(ns)); err != nil {
-		return RolloutList{}, fmt.Errorf("list rollouts in namespace %q: %w", ns, err)
-	}
-	out := RolloutList{Rollouts: []view.Summary{}}
-	if len(ros.Items) == 0 {
-		return out, nil
-	}
-	objs, err := tree.Gather(ctx, c, ns, false)
-	if err != nil {
-		return RolloutList{}, err
-	}
-	for i := range ros.Items {
-		out.Rollouts = append(out.Rollouts, view.NewSummary(&ros.Items[i], objs))
-	}
-	slices.SortFunc(out.Rollouts, func(a, b view.Summary) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
 }
 
 func buildDetail(ctx context.Context, c client.Reader, ns, name string) (view.Detail, error) {

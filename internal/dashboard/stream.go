@@ -21,20 +21,55 @@ const (
 )
 
 func (s *Server) watchList(w http.ResponseWriter, r *http.Request) {
-	ns := r.PathValue("ns")
-	s.stream(w, r, func(ctx context.Context, c client.Reader) (any, error) { return buildList(ctx, c, ns) })
+	s.stream(w, r, &listFeed{ns: r.PathValue("ns")})
 }
 
 func (s *Server) watchDetail(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("ns"), r.PathValue("name")
-	s.stream(w, r, func(ctx context.Context, c client.Reader) (any, error) { return buildDetail(ctx, c, ns, name) })
+	s.stream(w, r, &wholeFeed{build: func(ctx context.Context, c client.Reader) (any, error) { return buildDetail(ctx, c, ns, name) }})
 }
 
-// stream sends what build makes as Server-Sent Events: a "message"
-// event with the JSON whenever it differs from the last one sent, and an
-// "error" event (JSON {"error": …}) while build fails, e.g. while the
-// rollout does not exist. It ends when the page goes away.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, build func(context.Context, client.Reader) (any, error)) {
+// A feed makes the events of one stream from the namespace's cache, each
+// time something in it changed: the event to send now, or "" when the page
+// already has what it would say. An error ends the stream.
+type feed interface {
+	next(ctx context.Context, c client.Reader) (event string, data []byte, err error)
+}
+
+// wholeFeed sends what build makes as a "message" event whenever its JSON
+// differs from the last one sent, and an "error" event (JSON {"error": …})
+// while build fails, e.g. while the rollout does not exist.
+type wholeFeed struct {
+	build func(context.Context, client.Reader) (any, error)
+	// last is the event name, a newline and the data last sent.
+	last []byte
+}
+
+func (f *wholeFeed) next(ctx context.Context, c client.Reader) (string, []byte, error) {
+	event, data := "message", []byte(nil)
+	v, err := f.build(ctx, c)
+	if err != nil {
+		event, data = eventError, errorData(err)
+	} else if data, err = json.Marshal(v); err != nil {
+		return "", nil, err
+	}
+	sent := append([]byte(event+"\n"), data...)
+	if bytes.Equal(sent, f.last) {
+		return "", nil, nil
+	}
+	f.last = sent
+	return event, data, nil
+}
+
+// errorData is the data of an "error" event.
+func errorData(err error) []byte {
+	data, _ := json.Marshal(errorBody{Error: err.Error()})
+	return data
+}
+
+// stream sends the events of f as Server-Sent Events: the first at once,
+// then after every change. It ends when the page goes away.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, f feed) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("streaming is not supported by this connection"))
@@ -54,22 +89,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, build func(conte
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 
-	var last []byte
 	send := func() error {
-		event, body := "message", []byte(nil)
-		v, err := build(ctx, c)
-		if err != nil {
-			event = "error"
-			body, _ = json.Marshal(errorBody{Error: err.Error()})
-		} else if body, err = json.Marshal(v); err != nil {
+		event, data, err := f.next(ctx, c)
+		if err != nil || event == "" {
 			return err
 		}
-		body = append([]byte(event+"\n"), body...)
-		if bytes.Equal(body, last) {
-			return nil
-		}
-		last = body
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, body[len(event)+1:]); err != nil {
+		// JSON has no raw newline, so the data is one line.
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data); err != nil {
 			return err
 		}
 		flusher.Flush()

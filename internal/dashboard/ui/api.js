@@ -70,13 +70,17 @@ export function setImage(ns, name, container, image) {
 export const undo = (ns, name, revision) => call('PUT', `${rolloutPath(ns, name)}/undo/${enc(String(revision))}`);
 
 /**
- * watch follows a watch endpoint: onData gets each JSON message,
- * onError the server's error events and lost connections (EventSource
- * reconnects by itself). It returns a function that stops watching.
+ * watch follows a watch endpoint: handlers maps each event name to a
+ * function that gets the event's JSON and the time it arrived
+ * (performance.now()); onError gets the server's error events and lost
+ * connections (EventSource reconnects by itself, and the stream starts
+ * again with its first event). It returns a function that stops watching.
  */
-export function watch(path, onData, onError) {
+export function watch(path, handlers, onError) {
   const es = new EventSource(base + path);
-  es.addEventListener('message', (e) => onData(JSON.parse(e.data)));
+  for (const [event, fn] of Object.entries(handlers)) {
+    es.addEventListener(event, (e) => { const at = performance.now(); fn(JSON.parse(e.data), at); });
+  }
   es.addEventListener('error', (e) => {
     if (e.data) {
       try { onError(JSON.parse(e.data).error); } catch { onError(String(e.data)); }
@@ -88,5 +92,11 @@ export function watch(path, onData, onError) {
   return () => es.close();
 }
 
-export const watchList = (ns, onData, onError) => watch(`/rollouts/${enc(ns)}/info/watch`, onData, onError);
-export const watchRollout = (ns, name, onData, onError) => watch(`${rolloutPath(ns, name)}/info/watch`, onData, onError);
+/**
+ * watchList follows the list of ns: onSnapshot gets the whole list
+ * ({rollouts}) first and after every reconnect or error, onDelta what
+ * changed since ({added, changed, removed}).
+ */
+export const watchList = (ns, onSnapshot, onDelta, onError) =>
+  watch(`/rollouts/${enc(ns)}/info/watch`, { message: onSnapshot, delta: onDelta }, onError);
+export const watchRollout = (ns, name, onData, onError) => watch(`${rolloutPath(ns, name)}/info/watch`, { message: onData }, onError);

@@ -52,6 +52,37 @@ export function replace(el, ...children) {
   append(el, children);
 }
 
+/**
+ * morph makes el look like fresh (built by h for the same thing) while
+ * keeping el and every descendant whose tag stays: their listeners, focus
+ * and a click under way survive, where replacing el would drop a click
+ * pressed on the old element and released on the new. Listeners are
+ * kept, not copied, so they must depend only on what stays the same.
+ */
+export function morph(el, fresh) {
+  if (el.nodeType !== fresh.nodeType || el.nodeName !== fresh.nodeName) {
+    el.replaceWith(fresh);
+    return;
+  }
+  if (el.nodeType !== Node.ELEMENT_NODE) {
+    if (el.data !== fresh.data) el.data = fresh.data;
+    return;
+  }
+  for (const a of [...el.attributes]) {
+    if (!fresh.hasAttribute(a.name)) el.removeAttribute(a.name);
+  }
+  for (const a of fresh.attributes) {
+    if (el.getAttribute(a.name) === a.value) continue;
+    // Through the CSSOM: the page's CSP refuses style attributes.
+    if (a.name === 'style') el.style.cssText = fresh.style.cssText;
+    else el.setAttribute(a.name, a.value);
+  }
+  const old = [...el.childNodes];
+  const now = [...fresh.childNodes];
+  now.forEach((c, i) => (i < old.length ? morph(old[i], c) : el.append(c)));
+  old.slice(now.length).forEach((c) => c.remove());
+}
+
 /** age renders the time since t ("5m", "2h3m", "4d"). */
 export function age(t, now = Date.now()) {
   if (!t) return '';

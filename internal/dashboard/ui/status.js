@@ -75,12 +75,12 @@ export function stepText(r) {
   return `${r.stepIndex ?? 0}/${r.stepCount}`;
 }
 
-/** progress is a bar through the steps. */
+/** progress is a bar through the steps (class progress-bar: "progress" is the badges' colour family). */
 export function progress(r) {
   const n = r.stepCount || 0;
   let frac = 1;
   if (n > 0) frac = Math.min(1, (r.stepIndex ?? 0) / n);
   if (r.strategy === 'BlueGreen') frac = r.status === 'Healthy' ? 1 : 0.5;
-  return h('div', { class: `progress ${statusClass(r.status)}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(frac * 100) },
+  return h('div', { class: `progress-bar ${statusClass(r.status)}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(frac * 100) },
     h('div', { class: 'progress-fill', style: { width: `${(frac * 100).toFixed(1)}%` } }));
 }

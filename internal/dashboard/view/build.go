@@ -25,8 +25,10 @@ const (
 	StepPending = "pending"
 )
 
-// NewSummary builds the list entry of ro; objs are the namespace's
-// objects (pods are not needed).
+// NewSummary builds the list entry of ro from ro and the ReplicaSets it
+// owns, which objs must hold (the namespace's will do; pods, runs and
+// Experiments are not read). The list watch relies on this: it rebuilds
+// a row only when the Rollout or one of its ReplicaSets changed.
 func NewSummary(ro *v1alpha1.Rollout, objs tree.Objects) Summary {
 	return summary(ro, tree.NewRollout(ro, objs))
 }
