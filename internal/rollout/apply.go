@@ -50,9 +50,9 @@ type applying struct {
 	// done are the facts of the ReplicaSet writes made so far, told with
 	// the plan's decisions in the reconcile's one Event (rules.Fold).
 	done []rules.Event
-	// waitingSince is when the counts an earlier reconcile deferred began
-	// to wait (zero: none wait).
-	waitingSince time.Time
+	// held is what earlier reconciles left waiting (its facts are in
+	// done).
+	held held
 }
 
 // apply carries out a plan's steps in order. It stops at the first error;
@@ -73,7 +73,8 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 		a.runs[run.Name] = run
 	}
 	// Facts an earlier reconcile left to be told with this one's.
-	a.done, a.waitingSince = r.waiting.take(client.ObjectKeyFromObject(ro))
+	a.held = r.waiting.take(client.ObjectKeyFromObject(ro))
+	a.done = a.held.facts
 	r.logPlan(ctx, ro, p)
 	for _, s := range p.Steps {
 		if err := r.applyStep(ctx, a, s); err != nil {
@@ -254,14 +255,23 @@ func (r *Reconciler) applyStep(ctx context.Context, a *applying, s pass.Step) er
 	case pass.Journal:
 		return r.tell(ctx, a, s.Events)
 	case pass.WriteStatus:
-		if s.Defer {
-			// A decision soon, or the delay's requeue, writes the counts
-			// and tells these facts with its own.
-			r.waiting.keep(client.ObjectKeyFromObject(ro), a.waitingSince, a.obs.Now, a.done)
+		key, now := client.ObjectKeyFromObject(ro), a.obs.Now
+		var keep held
+		if s.Defer || s.KeepFacts {
+			// A decision soon, or the delay's requeue, tells these
+			// facts with its own (and, deferred, writes the counts).
+			if len(a.done) > 0 {
+				keep.facts, keep.factsSince = a.done, a.held.waitsFrom(a.held.factsSince, now)
+			}
 			a.done = nil
+		}
+		if s.Defer {
+			keep.counts = a.held.waitsFrom(a.held.counts, now)
+			r.waiting.put(key, keep)
 			return nil
 		}
-		// Whatever was done is told before the status that follows it.
+		r.waiting.put(key, keep)
+		// Whatever was done and not kept is told before the status.
 		if err := r.tell(ctx, a, nil); err != nil {
 			return err
 		}

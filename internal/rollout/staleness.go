@@ -60,59 +60,71 @@ func (w *writeTracker) forget(key types.NamespacedName) {
 	delete(w.last, key)
 }
 
-// waiting holds, per Rollout, what a reconcile that deferred its status
-// (pass.WriteStatus.Defer) left for a later one: since when the counts
-// wait, and the facts of its ReplicaSet writes, to be told with the next
-// reconcile's. They live in memory only: a controller stopped in between
-// loses them — a ScalingReplicaSet fact told at most once, as an
-// asynchronous recorder would — never a decision, which is planned again
-// from the status.
+// waiting holds, per Rollout, what a reconcile left for a later one
+// (pass.WriteStatus.Defer, KeepFacts): since when its counts wait
+// unwritten, and the facts of its ReplicaSet writes, to be told with a
+// later reconcile's decision, and since when. They live in memory only: a
+// controller stopped in between loses them — a ScalingReplicaSet fact told
+// at most once, as an asynchronous recorder would — never a decision,
+// which is planned again from the status.
 type waiting struct {
 	mu      sync.Mutex
-	entries map[types.NamespacedName]waitingEntry
+	entries map[types.NamespacedName]held
 }
 
-type waitingEntry struct {
-	since time.Time
-	facts []rules.Event
+// held is what waits for one Rollout.
+type held struct {
+	counts, factsSince time.Time
+	facts              []rules.Event
 }
 
-// keep records that key's status waits, since the first deferral of this
-// wait (since; zero: now), with facts to tell.
-func (w *waiting) keep(key types.NamespacedName, since, now time.Time, facts []rules.Event) {
+// put records what waits for key; nothing waiting forgets key.
+func (w *waiting) put(key types.NamespacedName, h held) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if h.counts.IsZero() && len(h.facts) == 0 {
+		delete(w.entries, key)
+		return
+	}
 	if w.entries == nil {
-		w.entries = map[types.NamespacedName]waitingEntry{}
+		w.entries = map[types.NamespacedName]held{}
 	}
-	e := w.entries[key]
-	if e.since.IsZero() {
-		e.since = since
-	}
-	if e.since.IsZero() {
-		e.since = now
-	}
-	e.facts = append(e.facts, facts...)
-	w.entries[key] = e
+	w.entries[key] = h
 }
 
-// since is how long key's counts have waited at now, 0 if they do not.
-func (w *waiting) since(key types.NamespacedName, now time.Time) time.Duration {
+// ages are how long key's counts and facts have waited at now, 0 when
+// they do not (never 0 once waiting, so the planner counts the wait as
+// begun).
+func (w *waiting) ages(key types.NamespacedName, now time.Time) (counts, facts time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	e, ok := w.entries[key]
+	h, ok := w.entries[key]
 	if !ok {
-		return 0
+		return 0, 0
 	}
-	// Never 0 once waiting, so the planner counts the wait as begun.
-	return max(now.Sub(e.since), time.Nanosecond)
+	if !h.counts.IsZero() {
+		counts = max(now.Sub(h.counts), time.Nanosecond)
+	}
+	if len(h.facts) > 0 {
+		facts = max(now.Sub(h.factsSince), time.Nanosecond)
+	}
+	return counts, facts
 }
 
-// take returns the facts waiting for key and since when, and forgets them.
-func (w *waiting) take(key types.NamespacedName) ([]rules.Event, time.Time) {
+// take returns what waits for key and forgets it.
+func (w *waiting) take(key types.NamespacedName) held {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	e := w.entries[key]
+	h := w.entries[key]
 	delete(w.entries, key)
-	return e.facts, e.since
+	return h
+}
+
+// waitsFrom is when a wait that goes on began: at t if it already did,
+// else now.
+func (h held) waitsFrom(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t
 }

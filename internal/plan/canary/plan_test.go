@@ -81,6 +81,9 @@ func describe(p pass.Plan) string {
 			if s.Defer {
 				line += " deferred"
 			}
+			if s.KeepFacts {
+				line += " keepfacts"
+			}
 			out = append(out, line)
 		case pass.CreateReplicaSet:
 			out = append(out, fmt.Sprintf("create at %d", *s.ReplicaSet.Spec.Replicas))
@@ -243,17 +246,24 @@ func TestPlanDefersACountsOnlyStatus(t *testing.T) {
 	avail.Status.ReadyReplicas, avail.Status.AvailableReplicas = 1, 1
 	second := pass.Observed{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stableRS, avail}, Services: svcs, Now: planNow.Add(time.Second)}
 	p := Plan(second)
-	want := strings.Join([]string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1", "status step 0 paused false phase Progressing deferred"}, "\n")
+	want := strings.Join([]string{"ReleaseRouterObjects", "scale " + stableHash[len(stableHash)-3:] + " 2->1", "status step 0 paused false phase Progressing deferred keepfacts"}, "\n")
 	if got := describe(p); got != want {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}
 	if p.RequeueAfter <= 0 || p.RequeueAfter > rules.CountsDelay {
 		t.Errorf("deferred with requeue %v, want within %v", p.RequeueAfter, rules.CountsDelay)
 	}
-	// The counts have waited long enough: written, whatever comes next.
+	// The counts have waited long enough: written, whatever comes next;
+	// the scale's fact still waits for the step it leads to.
 	second.CountsWaiting = rules.CountsDelay
 	want = strings.Replace(want, " deferred", "", 1)
 	if got := describe(Plan(second)); got != want {
 		t.Errorf("after %v waiting, plan:\n%s\nwant:\n%s", rules.CountsDelay, got, want)
+	}
+	// Facts that waited long enough are told.
+	second.FactsWaiting = rules.FactsDelay
+	want = strings.Replace(want, " keepfacts", "", 1)
+	if got := describe(Plan(second)); got != want {
+		t.Errorf("after %v of facts waiting, plan:\n%s\nwant:\n%s", rules.FactsDelay, got, want)
 	}
 }

@@ -104,6 +104,17 @@ func (b *Builder) onlyScales() bool {
 	return true
 }
 
+// scales reports whether the plan so far sizes a ReplicaSet.
+func (b *Builder) scales() bool {
+	for _, s := range b.steps {
+		switch s.(type) {
+		case Scale, ScaleDownOld, CreateReplicaSet:
+			return true
+		}
+	}
+	return false
+}
+
 // Requeue asks to be looked at again after d at the latest (0: no ask).
 func (b *Builder) Requeue(d time.Duration) { b.requeue = Earliest(b.requeue, d) }
 
@@ -589,7 +600,11 @@ func (b *Builder) Finish(rs roles.Roles, st v1alpha1.RolloutStatus, restarted bo
 	if deferred {
 		b.Requeue(rules.CountsDelay - b.obs.CountsWaiting)
 	}
-	b.Add(WriteStatus{Status: c.Status, Ended: ended, Defer: deferred})
+	keepFacts := len(evs) == 0 && rules.Updating(&c.Status) && b.obs.FactsWaiting < rules.FactsDelay
+	if keepFacts && (b.obs.FactsWaiting > 0 || b.scales()) {
+		b.Requeue(rules.FactsDelay - b.obs.FactsWaiting)
+	}
+	b.Add(WriteStatus{Status: c.Status, Ended: ended, Defer: deferred, KeepFacts: keepFacts})
 	b.Requeue(c.DeadlineDue)
 	if !restarted {
 		// Pod events drive the restart; this is only a safety net.

@@ -52,8 +52,10 @@ type Observed struct {
 	Ingresses       []*networkingv1.Ingress
 	WantedIngresses []string
 	// CountsWaiting is how long the Rollout's replica counts have waited
-	// unwritten (WriteStatus.Defer), 0 when none wait.
-	CountsWaiting time.Duration
+	// unwritten (WriteStatus.Defer), 0 when none wait; FactsWaiting how
+	// long facts of ReplicaSet writes have waited untold
+	// (WriteStatus.KeepFacts), 0 when none wait.
+	CountsWaiting, FactsWaiting time.Duration
 	// Now is the clock.
 	Now time.Time
 }
@@ -280,6 +282,11 @@ type WriteStatus struct {
 	// and within rules.CountsDelay the decision's own status write carries
 	// them. The plan asks to be looked at again when the delay is up.
 	Defer bool
+	// KeepFacts: the plan decides nothing during an update
+	// (rules.Updating), so the facts of ReplicaSet writes done and waiting
+	// are not told yet but wait for the decision they lead to, at most
+	// rules.FactsDelay.
+	KeepFacts bool
 }
 
 func (s StampRevision) Describe() string {

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	corev1 "k8s.io/api/core/v1"
+
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -18,6 +20,20 @@ import (
 // Rollout's ReplicaSets and pods, which `kubectl argo rollouts get` and the
 // dashboard list from their own objects, never lag.
 const CountsDelay = 5 * time.Second
+
+// FactsDelay bounds how long the facts of ReplicaSet writes made during an
+// update (Updating) wait untold for the decision they lead to — a step
+// completed, the update completed or aborted — whose one Event tells them
+// with it. A step that takes longer (pods slow to start, a long analysis)
+// has them told on their own then.
+const FactsDelay = time.Minute
+
+// Updating reports whether an update is under way: the Completed condition
+// is not True. The scales it makes serve its next decision.
+func Updating(st *v1alpha1.RolloutStatus) bool {
+	c := FindCondition(st.Conditions, v1alpha1.RolloutCompleted)
+	return c == nil || c.Status != corev1.ConditionTrue
+}
 
 // CountsOnly reports whether after differs from before only in what
 // follows the pods by itself: the replica counts, when each condition was

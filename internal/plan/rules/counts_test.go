@@ -87,3 +87,12 @@ func TestMayWait(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdating(t *testing.T) {
+	completed := func(s corev1.ConditionStatus) *v1alpha1.RolloutStatus {
+		return &v1alpha1.RolloutStatus{Conditions: []v1alpha1.RolloutCondition{{Type: v1alpha1.RolloutCompleted, Status: s}}}
+	}
+	if !Updating(&v1alpha1.RolloutStatus{}) || !Updating(completed(corev1.ConditionFalse)) || Updating(completed(corev1.ConditionTrue)) {
+		t.Fatal("an update is under way exactly while Completed is not True")
+	}
+}
