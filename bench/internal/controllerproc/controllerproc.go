@@ -190,7 +190,16 @@ func parseLabels(s string) map[string]string {
 
 // CPUSeconds is the process's user+system CPU time from /proc.
 func (p *Process) CPUSeconds() (float64, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "stat"))
+	return cpuSeconds(strconv.Itoa(p.cmd.Process.Pid))
+}
+
+// SelfCPUSeconds is the benchmark's own user+system CPU time: its proxy,
+// informers and scrapes share the machine with the controller.
+func SelfCPUSeconds() (float64, error) { return cpuSeconds("self") }
+
+// cpuSeconds reads the user+system CPU time of /proc/<pid>.
+func cpuSeconds(pid string) (float64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
 	if err != nil {
 		return 0, err
 	}

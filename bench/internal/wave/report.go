@@ -28,6 +28,9 @@ type Figures struct {
 	// CPU is the controller's CPU seconds over the wave; CPUTotal since it
 	// started.
 	CPU, CPUTotal float64
+	// BenchCPU is the benchmark's own CPU seconds over the wave (its
+	// proxy, informers and scrapes), which shared the machine.
+	BenchCPU float64
 	// RSS is the controller's resident set at the Measure; PeakRSS its
 	// peak since BeginWave, PeakRSSEver since it started; all in MiB.
 	RSS, PeakRSS, PeakRSSEver float64
@@ -123,7 +126,7 @@ func (f Figures) PrintSummary(w io.Writer, span string, min Minimum, steps int) 
 	}
 	fmt.Fprintf(w, "\nN=%d  qps=%g burst=%d\n", f.N, f.QPS, f.Burst)
 	line("wall time, "+span, "%8.1f s", f.Wall.Seconds())
-	line("controller CPU, "+span, "%8.1f s  (whole run %.1f s)", f.CPU, f.CPUTotal)
+	line("controller CPU, "+span, "%8.1f s  (whole run %.1f s; the benchmark's own %.1f s)", f.CPU, f.CPUTotal, f.BenchCPU)
 	heap := "Go heap live: not read"
 	if f.HeapLive >= 0 {
 		heap = fmt.Sprintf("Go heap live %.1f MiB", f.HeapLive)

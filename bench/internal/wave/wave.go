@@ -256,9 +256,11 @@ type Wave struct {
 	label       string
 	start, done time.Time
 	// counted is the controller's own request counter at the start.
-	counted  map[string]float64
-	cpu      float64
-	profiled sync.WaitGroup
+	counted map[string]float64
+	// cpu and ownCPU are the controller's and the benchmark's CPU seconds
+	// at the start.
+	cpu, ownCPU float64
+	profiled    sync.WaitGroup
 }
 
 // BeginWave takes the controller's request counter and CPU time as the
@@ -273,6 +275,9 @@ func (e *Env) BeginWave(label string) (*Wave, error) {
 		return nil, err
 	}
 	if w.cpu, err = ctl.CPUSeconds(); err != nil {
+		return nil, err
+	}
+	if w.ownCPU, err = controllerproc.SelfCPUSeconds(); err != nil {
 		return nil, err
 	}
 	// After the scrape, which allocates in the controller for the
@@ -363,6 +368,11 @@ func (w *Wave) Measure() (Figures, error) {
 		return f, err
 	}
 	f.CPU = f.CPUTotal - w.cpu
+	own, err := controllerproc.SelfCPUSeconds()
+	if err != nil {
+		return f, err
+	}
+	f.BenchCPU = own - w.ownCPU
 	// The resident set before the scrapes below, which allocate in the
 	// controller for the benchmark alone.
 	if f.RSS, err = ctl.RSS(); err != nil {
