@@ -279,13 +279,13 @@ type WriteStatus struct {
 	// the status moved only with the pods (rules.CountsOnly). The status
 	// is not written yet, and the scales' facts wait to be told with the
 	// next reconcile's: pods start and stop in bursts around a decision,
-	// and within rules.CountsDelay the decision's own status write carries
-	// them. The plan asks to be looked at again when the delay is up.
+	// and within rules.WaitBound the decision's own status write carries
+	// them. The plan asks to be looked at again when the bound is up.
 	Defer bool
 	// KeepFacts: the plan decides nothing during an update
 	// (rules.Updating), so the facts of ReplicaSet writes done and waiting
 	// are not told yet but wait for the decision they lead to, at most
-	// rules.FactsDelay.
+	// rules.UpdateDelay.
 	KeepFacts bool
 }
 

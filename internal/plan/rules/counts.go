@@ -11,22 +11,30 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
 
-// CountsDelay is how long a status that moved only with the pods may wait
-// unwritten for a decision to carry it. Pods start and become available in
-// bursts around each decision (a scale, then its pods one by one, then the
-// step it completes): a status write per pod change was a third of a
-// rollout's status writes on the bench wave. Five seconds covers a typical
-// pod start, so the decision the pods complete carries their counts; the
-// Rollout's ReplicaSets and pods, which `kubectl argo rollouts get` and the
-// dashboard list from their own objects, never lag.
+// CountsDelay is how long, with no update under way, a status that moved
+// only with the pods may wait unwritten: pods start and stop in bursts
+// (a scale, then its pods one by one), and one write carries a burst.
 const CountsDelay = 5 * time.Second
 
-// FactsDelay bounds how long the facts of ReplicaSet writes made during an
-// update (Updating) wait untold for the decision they lead to — a step
-// completed, the update completed or aborted — whose one Event tells them
-// with it. A step that takes longer (pods slow to start, a long analysis)
-// has them told on their own then.
-const FactsDelay = time.Minute
+// UpdateDelay is how long, during an update (Updating), the counts and the
+// facts of ReplicaSet writes may wait for the decision they lead to — a
+// step completed, the update completed or aborted — whose status write and
+// one Event carry them. A step's pods are what complete it, so the counts
+// are written as they settle; a status write and an Event per pod change
+// were half of a rollout's requests on the bench wave. The Rollout's
+// ReplicaSets and pods, which `kubectl argo rollouts get` and the
+// dashboard list from their own objects, never lag; a step that takes
+// longer (slow pods, a long pause or analysis) has them written anyway.
+const UpdateDelay = 30 * time.Second
+
+// WaitBound is how long counts and facts may wait given the status about
+// to be written: UpdateDelay during an update, else CountsDelay.
+func WaitBound(st *v1alpha1.RolloutStatus) time.Duration {
+	if Updating(st) {
+		return UpdateDelay
+	}
+	return CountsDelay
+}
 
 // Updating reports whether an update is under way: the Completed condition
 // is not True. The scales it makes serve its next decision.
@@ -38,7 +46,7 @@ func Updating(st *v1alpha1.RolloutStatus) bool {
 // CountsOnly reports whether after differs from before only in what
 // follows the pods by itself: the replica counts, when each condition was
 // last updated, and the status message while the phase stays the same.
-// Such a status may wait up to CountsDelay for a decision's write to carry
+// Such a status may wait up to WaitBound for a decision's write to carry
 // it (pass.WriteStatus.Defer).
 // A status that decides anything — a step, a pause, a condition's state,
 // the phase, a hash — is never deferred.
