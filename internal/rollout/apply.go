@@ -322,7 +322,7 @@ func (r *Reconciler) switchService(ctx context.Context, a *applying, s pass.Swit
 	if err := r.Client.Patch(ctx, svc, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
 		return fmt.Errorf("switch service %s/%s to %s: %w", ro.Namespace, s.Name, s.To, err)
 	}
-	r.event(ro, false, rules.ReasonSwitchService, fmt.Sprintf("Switched selector for service '%s' from '%s' to '%s'", s.Name, s.From, s.To))
+	a.did(&rules.Event{Reason: rules.ReasonSwitchService, Message: fmt.Sprintf("Switched selector for service '%s' from '%s' to '%s'", s.Name, s.From, s.To)})
 	return nil
 }
 
@@ -451,7 +451,7 @@ func (r *Reconciler) createRun(ctx context.Context, a *applying, s pass.CreateRu
 // next status change brings the next reconcile).
 func (r *Reconciler) route(ctx context.Context, a *applying, s pass.Route) error {
 	ro, d := a.ro, s.Decision
-	routers := r.routers(ro, slicesOf(a.sets))
+	routers := r.routers(ro, slicesOf(a.sets), a)
 	if d.RemoveManagedRoutes {
 		if err := routers.RemoveManagedRoutes(ctx); err != nil {
 			return routingError(ro, err)
@@ -486,7 +486,7 @@ func (r *Reconciler) route(ctx context.Context, a *applying, s pass.Route) error
 		return routingError(ro, err)
 	}
 	if s.Previous != d.Desired {
-		r.event(ro, false, rules.ReasonTrafficWeightUpdated, fmt.Sprintf("Traffic weight updated from %d to %d", s.Previous, d.Desired))
+		a.did(&rules.Event{Reason: rules.ReasonTrafficWeightUpdated, Message: fmt.Sprintf("Traffic weight updated from %d to %d", s.Previous, d.Desired)})
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 // strategy names, a due restart's live pods, the workload, the clock.
 func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, w *workload) (pass.Observed, error) {
 	obs := pass.Observed{Rollout: ro, ReplicaSets: rsList, Services: map[string]*corev1.Service{},
-		Routed: len(r.routers(ro, nil)) > 0, Now: r.Now()}
+		Routed: len(r.routers(ro, nil, nil)) > 0, Now: r.Now()}
 	obs.CountsWaiting, obs.FactsWaiting = r.waiting.ages(client.ObjectKeyFromObject(ro), obs.Now)
 	runs, err := r.ownedRuns(ctx, ro)
 	if err != nil {

@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+
 	"errors"
 	"fmt"
 
@@ -16,16 +18,24 @@ import (
 )
 
 // routers are the Rollout's traffic routers in Argo Rollouts' order; nil
-// without trafficRouting.
-func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet) traffic.Routers {
+// without trafficRouting. What they do is told as facts of the plan being
+// applied (a), in the reconcile's one Event; without a plan, on its own.
+func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a *applying) traffic.Routers {
 	c := ro.Spec.Strategy.Canary
 	if c == nil || c.TrafficRouting == nil {
 		return nil
 	}
 	var out traffic.Routers
-	record := func(reason, msg string) { r.event(ro, false, reason, msg) }
+	tell := func(warning bool, reason, msg string) {
+		if a != nil {
+			a.did(&rules.Event{Warning: warning, Reason: reason, Message: msg})
+			return
+		}
+		r.event(ro, warning, reason, msg)
+	}
+	record := func(reason, msg string) { tell(false, reason, msg) }
 	warn := func(reason, msg string) {
-		r.event(ro, true, reason, msg)
+		tell(true, reason, msg)
 		if r.Log != nil {
 			r.Log.Warn(msg, "rollout", ro.Namespace+"/"+ro.Name, "reason", reason)
 		}

@@ -92,11 +92,20 @@ func (b *Builder) Annotate(key, value string) {
 
 // onlyScales reports whether the plan so far writes nothing but
 // ReplicaSet sizes, if anything (ReleaseRouterObjects, in every plan, only
-// looks unless the spec stopped naming an object).
+// looks unless the spec stopped naming an object; a Route to the weights
+// already set changes nothing).
 func (b *Builder) onlyScales() bool {
 	for _, s := range b.steps {
-		switch s.(type) {
+		switch s := s.(type) {
 		case Scale, ScaleDownOld, ReleaseRouterObjects:
+		case Route:
+			// The same weights again (a change of weights is a status
+			// change CountsOnly refuses); header, mirror and reset
+			// routes decide something.
+			d := s.Decision
+			if len(s.Routes.Headers) > 0 || len(s.Routes.Mirrors) > 0 || d.RemoveManagedRoutes || d.ResetFirst {
+				return false
+			}
 		default:
 			return false
 		}
