@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"encoding/json"
+
 	"context"
 	"fmt"
 	"sync"
@@ -96,12 +98,15 @@ func (r *Reconciler) releaseAfterDeletion(ctx context.Context, key types.Namespa
 	return nil
 }
 
-// routerChecked remembers, by Rollout UID, the generation whose uncached
-// router objects (DestinationRules, TrafficSplits) were last checked, so
-// they are listed once per spec change. It is an optimisation, not state:
-// after a restart each routed Rollout is checked once more. Rollout UIDs
-// are unique in the cluster, so reconcilers in one process can share it.
-var routerChecked sync.Map // types.UID → int64
+// routerChecked remembers, by Rollout UID, the trafficRouting spec (JSON)
+// for which the uncached router objects (DestinationRules, TrafficSplits)
+// were last checked, so they are listed once per change of what the
+// rollout routes through — not at every update of its template, which was
+// two uncached lists per rollout and wave. It is an optimisation, not
+// state: after a restart each routed Rollout is checked once more. Rollout
+// UIDs are unique in the cluster, so reconcilers in one process can share
+// it.
+var routerChecked sync.Map // types.UID → string
 
 // releaseRouterObjects releases the DestinationRule ro manages but no
 // longer names, and deletes the TrafficSplits it controls but no longer
@@ -115,7 +120,11 @@ func (r *Reconciler) releaseRouterObjects(ctx context.Context, ro *v1alpha1.Roll
 	if (tr == nil || (tr.Istio == nil && tr.SMI == nil)) && ro.Status.Canary.Weights == nil {
 		return nil
 	}
-	if g, ok := routerChecked.Load(ro.UID); ok && g.(int64) == ro.Generation {
+	routing, err := json.Marshal(tr)
+	if err != nil {
+		return fmt.Errorf("encode the traffic routing of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
+	}
+	if seen, ok := routerChecked.Load(ro.UID); ok && seen.(string) == string(routing) {
 		return nil
 	}
 	released, err := istio.ReleaseDestinationRules(ctx, r.Client, r.IstioAPIVersion, ro)
@@ -133,7 +142,7 @@ func (r *Reconciler) releaseRouterObjects(ctx context.Context, ro *v1alpha1.Roll
 	if err := r.tolerateRouterList(ctx, ro, "TrafficSplits the rollout no longer uses", "trafficsplits.split.smi-spec.io", err); err != nil {
 		return err
 	}
-	routerChecked.Store(ro.UID, ro.Generation)
+	routerChecked.Store(ro.UID, string(routing))
 	return nil
 }
 
