@@ -10,6 +10,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+	"github.com/aviary-rollouts/aviary/internal/plan/weights"
 )
 
 // After a switch from blue-green to canary, the rollout lets go of its
@@ -64,5 +65,33 @@ func TestRunView(t *testing.T) {
 	run.Annotations = map[string]string{rules.SupersededAnnotation: "2026-01-01T00:00:00Z"}
 	if v := RunView(run); v != nil {
 		t.Errorf("superseded run: %+v, want none", v)
+	}
+}
+
+// onlyScales: what a plan may hold and still let the counts wait for a
+// decision — scales, the look for router objects, a route to the weights
+// already set — and what it may not.
+func TestOnlyScales(t *testing.T) {
+	steady := Route{Decision: weights.Decision{Desired: 25, MayMove: true}, Previous: 25}
+	for _, c := range []struct {
+		name  string
+		steps []Step
+		want  bool
+	}{
+		{"nothing", nil, true},
+		{"scales and the router look", []Step{ReleaseRouterObjects{}, Scale{ReplicaSet: "a", To: 2}, ScaleDownOld{ReplicaSet: "b", To: 1}}, true},
+		{"a route to the same weights", []Step{ReleaseRouterObjects{}, steady, Scale{ReplicaSet: "a", To: 2}}, true},
+		{"a header route", []Step{Route{Routes: weights.Routes{Headers: []v1alpha1.SetHeaderRoute{{Name: "h"}}}}}, false},
+		{"a mirror route", []Step{Route{Routes: weights.Routes{Mirrors: []v1alpha1.SetMirrorRoute{{Name: "m"}}}}}, false},
+		{"managed routes removed", []Step{Route{Decision: weights.Decision{RemoveManagedRoutes: true}}}, false},
+		{"a weight reset", []Step{Route{Decision: weights.Decision{ResetFirst: true}}}, false},
+		{"a created ReplicaSet", []Step{CreateReplicaSet{}}, false},
+		{"a Service switched", []Step{SwitchService{Name: "s"}}, false},
+		{"a run created", []Step{CreateRun{}}, false},
+	} {
+		b := &Builder{steps: c.steps}
+		if got := b.onlyScales(); got != c.want {
+			t.Errorf("%s: onlyScales = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
