@@ -107,6 +107,7 @@ func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Re
 	co.NewInformer = o.tolerantInformers(dyn, undecodable)
 	mo := ctrlmanager.Options{
 		Scheme:                  scheme,
+		MapperProvider:          newRESTMapper,
 		Cache:                   co,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.HealthAddr,
