@@ -66,6 +66,7 @@ func run(args []string) error {
 	for _, w := range warnings {
 		log.Warn(w)
 	}
+	log.Info(opts.ApplyGC())
 	ctrl.SetLogger(logging.Logr(log))
 	klogLog, err := manager.KlogLogger(log.With("source", "client-go"), opts.KlogLevel)
 	if err != nil {

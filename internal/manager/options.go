@@ -72,6 +72,10 @@ type Options struct {
 	IstioAPIVersion        string
 	TrafficSplitAPIVersion string
 
+	// GCPercent is the garbage collector's target (GOGC) given with
+	// --gc-percent; see GC for what applies when it is not given.
+	GCPercent int
+
 	// ShutdownTimeout bounds how long in-flight reconciles may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
@@ -139,6 +143,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Var(&listFlag{&o.Controllers}, "controllers", "controllers to run, comma-separated or repeated: only \"analysis\" (the AnalysisRun controller alone) is supported; all when empty")
 	fs.StringVar(&o.IstioAPIVersion, "istio-api-version", "v1alpha3", "networking.istio.io version for VirtualServices and DestinationRules: v1alpha3, v1beta1 or v1")
 	fs.StringVar(&o.TrafficSplitAPIVersion, "traffic-split-api-version", "v1alpha1", "split.smi-spec.io version for TrafficSplits: v1alpha1, v1alpha2 or v1alpha3")
+	fs.IntVar(&o.GCPercent, gcPercentFlag, DefaultGCPercent, "garbage collector target, as GOGC: the heap may grow this many percent over what was live at the last collection before the next; lower keeps less memory resident for more CPU. Not given: GOGC from the environment when set")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
 	bindKubeOverrides(fs, &o.KubeOverrides)
 	for _, f := range argoOnlyFlags {
@@ -376,6 +381,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--traffic-split-api-version %q is not a split.smi-spec.io version: use v1alpha1, v1alpha2 or v1alpha3", o.TrafficSplitAPIVersion)
 	case o.RolloutResyncSeconds < 0:
 		return fmt.Errorf("--rollout-resync must be 0 (off) or a number of seconds, got %d", o.RolloutResyncSeconds)
+	case o.GCPercent < 1:
+		return fmt.Errorf("--gc-percent must be at least 1, got %d (to turn the collector off, set GOGC=off in the environment instead, with GOMEMLIMIT)", o.GCPercent)
 	case o.KlogLevel < 0:
 		return fmt.Errorf("--kloglevel must be 0 or more, got %d", o.KlogLevel)
 	case slices.ContainsFunc(o.Controllers, func(c string) bool { return c != "analysis" }):
