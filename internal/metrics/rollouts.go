@@ -47,7 +47,8 @@ func (c *RolloutCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var list v1alpha1.RolloutList
-	if err := c.Reader.List(ctx, &list); err != nil {
+	// Read only: the cache's own objects, not a copy of every one per scrape.
+	if err := c.Reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		ch <- prometheus.NewInvalidMetric(infoDesc, err)
 		return
 	}
