@@ -250,20 +250,15 @@ func TestPlanDefersACountsOnlyStatus(t *testing.T) {
 	if got := describe(p); got != want {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}
-	if p.RequeueAfter <= 0 || p.RequeueAfter > rules.UpdateDelay {
-		t.Errorf("deferred with requeue %v, want within %v", p.RequeueAfter, rules.UpdateDelay)
-	}
-	// During an update the counts wait longer than at steady state.
-	second.CountsWaiting = rules.CountsDelay
-	if got := describe(Plan(second)); got != want {
-		t.Errorf("after %v waiting, plan:\n%s\nwant:\n%s", rules.CountsDelay, got, want)
+	if p.RequeueAfter <= 0 || p.RequeueAfter > rules.CountsDelay {
+		t.Errorf("deferred with requeue %v, want within %v", p.RequeueAfter, rules.CountsDelay)
 	}
 	// The counts have waited long enough: written, whatever comes next;
 	// the scale's fact still waits for the step it leads to.
-	second.CountsWaiting = rules.UpdateDelay
+	second.CountsWaiting = rules.CountsDelay
 	want = strings.Replace(want, " deferred", "", 1)
 	if got := describe(Plan(second)); got != want {
-		t.Errorf("after %v waiting, plan:\n%s\nwant:\n%s", rules.UpdateDelay, got, want)
+		t.Errorf("after %v waiting, plan:\n%s\nwant:\n%s", rules.CountsDelay, got, want)
 	}
 	// Facts that waited long enough are told.
 	second.FactsWaiting = rules.UpdateDelay

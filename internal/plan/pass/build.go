@@ -604,11 +604,10 @@ func (b *Builder) Finish(rs roles.Roles, st v1alpha1.RolloutStatus, restarted bo
 	facts := duration.Facts{ManualPause: duration.ManualPause(ro, &c.Status), RollbackTarget: roles.RollbackTarget(rs)}
 	var ended []v1alpha1.RolloutDuration
 	c.Status.Duration, ended = duration.Next(&ro.Status, &c.Status, facts, now)
-	bound := rules.WaitBound(&c.Status)
 	deferred := len(evs) == 0 && len(b.annotations) == 0 && len(ended) == 0 && b.onlyScales() &&
-		b.obs.CountsWaiting < bound && rules.MayWait(&ro.Status, &c.Status, b.obs.CountsWaiting > 0)
+		b.obs.CountsWaiting < rules.CountsDelay && rules.MayWait(&ro.Status, &c.Status, b.obs.CountsWaiting > 0)
 	if deferred {
-		b.Requeue(bound - b.obs.CountsWaiting)
+		b.Requeue(rules.CountsDelay - b.obs.CountsWaiting)
 	}
 	keepFacts := len(evs) == 0 && rules.Updating(&c.Status) && b.obs.FactsWaiting < rules.UpdateDelay
 	if keepFacts && (b.obs.FactsWaiting > 0 || b.scales()) {

@@ -279,8 +279,8 @@ type WriteStatus struct {
 	// the status moved only with the pods (rules.CountsOnly). The status
 	// is not written yet, and the scales' facts wait to be told with the
 	// next reconcile's: pods start and stop in bursts around a decision,
-	// and within rules.WaitBound the decision's own status write carries
-	// them. The plan asks to be looked at again when the bound is up.
+	// and within rules.CountsDelay the decision's own status write carries
+	// them. The plan asks to be looked at again when the delay is up.
 	Defer bool
 	// KeepFacts: the plan decides nothing during an update
 	// (rules.Updating), so the facts of ReplicaSet writes done and waiting

@@ -11,30 +11,22 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
 
-// CountsDelay is how long, with no update under way, a status that moved
-// only with the pods may wait unwritten: pods start and stop in bursts
-// (a scale, then its pods one by one), and one write carries a burst.
+// CountsDelay is how long a status that moved only with the pods may wait
+// unwritten for a decision to carry it: pods start and stop in bursts
+// around each decision (a scale, then its pods one by one, then the step
+// they complete), and one write carries a burst. Five seconds covers a
+// typical pod start and keeps `kubectl argo rollouts get`, `kubectl wait`
+// and an HPA (the scale subresource reads status.HPAReplicas) at most that
+// far behind.
 const CountsDelay = 5 * time.Second
 
-// UpdateDelay is how long, during an update (Updating), the counts and the
-// facts of ReplicaSet writes may wait for the decision they lead to — a
-// step completed, the update completed or aborted — whose status write and
-// one Event carry them. A step's pods are what complete it, so the counts
-// are written as they settle; a status write and an Event per pod change
-// were half of a rollout's requests on the bench wave. The Rollout's
-// ReplicaSets and pods, which `kubectl argo rollouts get` and the
-// dashboard list from their own objects, never lag; a step that takes
-// longer (slow pods, a long pause or analysis) has them written anyway.
+// UpdateDelay is how long, during an update (Updating), the facts of
+// ReplicaSet writes may wait untold for the decision they lead to — a step
+// completed, the update completed or aborted — whose one Event tells them
+// with it. An Event per pod move was half of a rollout's requests on the
+// bench wave; a step that takes longer (slow pods, a long pause or
+// analysis) has them told on their own.
 const UpdateDelay = 30 * time.Second
-
-// WaitBound is how long counts and facts may wait given the status about
-// to be written: UpdateDelay during an update, else CountsDelay.
-func WaitBound(st *v1alpha1.RolloutStatus) time.Duration {
-	if Updating(st) {
-		return UpdateDelay
-	}
-	return CountsDelay
-}
 
 // Updating reports whether an update is under way: the Completed condition
 // is not True. The scales it makes serve its next decision.
@@ -46,7 +38,7 @@ func Updating(st *v1alpha1.RolloutStatus) bool {
 // CountsOnly reports whether after differs from before only in what
 // follows the pods by itself: the replica counts, when each condition was
 // last updated, and the status message while the phase stays the same.
-// Such a status may wait up to WaitBound for a decision's write to carry
+// Such a status may wait up to CountsDelay for a decision's write to carry
 // it (pass.WriteStatus.Defer).
 // A status that decides anything — a step, a pause, a condition's state,
 // the phase, a hash — is never deferred.

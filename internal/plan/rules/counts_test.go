@@ -96,13 +96,3 @@ func TestUpdating(t *testing.T) {
 		t.Fatal("an update is under way exactly while Completed is not True")
 	}
 }
-
-func TestWaitBound(t *testing.T) {
-	steady := &v1alpha1.RolloutStatus{Conditions: []v1alpha1.RolloutCondition{{Type: v1alpha1.RolloutCompleted, Status: corev1.ConditionTrue}}}
-	if got := WaitBound(steady); got != CountsDelay {
-		t.Errorf("steady state waits %v, want %v", got, CountsDelay)
-	}
-	if got := WaitBound(&v1alpha1.RolloutStatus{}); got != UpdateDelay {
-		t.Errorf("an update waits %v, want %v", got, UpdateDelay)
-	}
-}
