@@ -13,15 +13,11 @@ import (
 var (
 	// ExperimentReconcile is experiment_reconcile: how long each reconcile
 	// of an Experiment took, in seconds (Argo Rollouts' name and buckets).
-	ExperimentReconcile = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "experiment_reconcile", Help: "Experiments reconciliation performance.",
-		Buckets: []float64{0.01, 0.15, .25, .5, 1},
-	}, rolloutLabels)
+	ExperimentReconcile = NewHistogramVec("experiment_reconcile", "Experiments reconciliation performance.",
+		[]float64{0.01, 0.15, .25, .5, 1}, rolloutLabels)
 	// ExperimentReconcileError is experiment_reconcile_error: reconciles
 	// of an Experiment that returned an error.
-	ExperimentReconcileError = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "experiment_reconcile_error", Help: "Error occurring during the experiment",
-	}, rolloutLabels)
+	ExperimentReconcileError = NewCounterVec("experiment_reconcile_error", "Error occurring during the experiment", rolloutLabels)
 
 	experimentInfoDesc = prometheus.NewDesc("experiment_info", "Information about Experiment.",
 		[]string{"namespace", "name", "phase"}, nil)

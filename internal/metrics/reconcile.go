@@ -7,20 +7,14 @@ var rolloutLabels = []string{"namespace", "name"}
 var (
 	// RolloutReconcile is rollout_reconcile: how long each reconcile of a
 	// Rollout took, in seconds (Argo Rollouts' name and buckets).
-	RolloutReconcile = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "rollout_reconcile", Help: "Rollout reconciliation performance.",
-		Buckets: []float64{0.01, 0.15, .25, .5, 1},
-	}, rolloutLabels)
+	RolloutReconcile = NewHistogramVec("rollout_reconcile", "Rollout reconciliation performance.",
+		[]float64{0.01, 0.15, .25, .5, 1}, rolloutLabels)
 	// RolloutReconcileError is rollout_reconcile_error: reconciles of a
 	// Rollout that returned an error.
-	RolloutReconcileError = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rollout_reconcile_error", Help: "Error occurring during the rollout",
-	}, rolloutLabels)
+	RolloutReconcileError = NewCounterVec("rollout_reconcile_error", "Error occurring during the rollout", rolloutLabels)
 	// RolloutEvents is rollout_events_total: events recorded for a Rollout
 	// by type and reason.
-	RolloutEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rollout_events_total", Help: "Count of rollout events",
-	}, append(rolloutLabels, "type", "reason"))
+	RolloutEvents = NewCounterVec("rollout_events_total", "Count of rollout events", append(rolloutLabels, "type", "reason"))
 )
 
 // Register adds the reconcile, event and duration metrics to reg.

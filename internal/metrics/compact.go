@@ -1,0 +1,209 @@
+package metrics
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The per-object families (rollout_reconcile, rollout_events_total, …) have
+// a series for every Rollout or Experiment, so their memory grows with the
+// number of objects. client_golang's vectors keep each series as a full
+// metric — label pairs as protobuf messages, a histogram's hot and cold
+// counts, exemplar and native-histogram state — about 1 KB for a counter and
+// 3 KB for a histogram: ~10 KB a Rollout, a quarter of the controller's live
+// heap at 1,000 rollouts. The types here keep a series as its label values
+// and numbers only, and build the metrics at scrape time; what a scrape
+// shows is the same (docs/architecture.md, "Memory").
+
+// series are the series of one family, by their joined label values.
+type series[T any] struct {
+	desc   *prometheus.Desc
+	labels []string
+	mu     sync.Mutex
+	byKey  map[string]*entry[T]
+}
+
+type entry[T any] struct {
+	values []string
+	value  T
+}
+
+func newSeries[T any](name, help string, labels []string) series[T] {
+	return series[T]{desc: prometheus.NewDesc(name, help, labels, nil), labels: labels, byKey: map[string]*entry[T]{}}
+}
+
+// update runs f on the series of values, creating it first if needed.
+func (s *series[T]) update(values []string, f func(*T)) {
+	if len(values) != len(s.labels) {
+		// As client_golang's WithLabelValues: a programming error.
+		panic("metrics: " + s.desc.String() + ": got label values " + strings.Join(values, ",") + ", want " + strings.Join(s.labels, ","))
+	}
+	key := strings.Join(values, "\xff")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byKey[key]
+	if !ok {
+		e = &entry[T]{values: strings.Split(key, "\xff")}
+		s.byKey[key] = e
+	}
+	f(&e.value)
+}
+
+// deletePartialMatch drops every series whose labels include match, and
+// says how many.
+func (s *series[T]) deletePartialMatch(match prometheus.Labels) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for key, e := range s.byKey {
+		if s.matches(e.values, match) {
+			delete(s.byKey, key)
+			n++
+		}
+	}
+	return n
+}
+
+func (s *series[T]) matches(values []string, match prometheus.Labels) bool {
+	for name, want := range match {
+		i := indexOf(s.labels, name)
+		if i < 0 || values[i] != want {
+			return false
+		}
+	}
+	return true
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Describe implements prometheus.Collector.
+func (s *series[T]) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
+
+// collect sends the metric m makes of every series; m runs under the lock
+// (it reads the numbers), the sends after it.
+func (s *series[T]) collect(ch chan<- prometheus.Metric, m func(values []string, v *T) prometheus.Metric) {
+	s.mu.Lock()
+	out := make([]prometheus.Metric, 0, len(s.byKey))
+	for _, e := range s.byKey {
+		out = append(out, m(e.values, &e.value))
+	}
+	s.mu.Unlock()
+	for _, metric := range out {
+		ch <- metric
+	}
+}
+
+// CounterVec is a counter family with a series per label values.
+type CounterVec struct{ s series[float64] }
+
+// NewCounterVec is a counter family named name with the given labels.
+func NewCounterVec(name, help string, labels []string) *CounterVec {
+	return &CounterVec{s: newSeries[float64](name, help, labels)}
+}
+
+// Counter is one series of a CounterVec.
+type Counter struct {
+	vec    *CounterVec
+	values []string
+}
+
+// WithLabelValues is the series of values, in the family's label order.
+func (v *CounterVec) WithLabelValues(values ...string) Counter {
+	return Counter{vec: v, values: values}
+}
+
+// Inc adds one to the series.
+func (c Counter) Inc() { c.vec.s.update(c.values, func(n *float64) { *n++ }) }
+
+// DeletePartialMatch drops every series whose labels include match.
+func (v *CounterVec) DeletePartialMatch(match prometheus.Labels) int {
+	return v.s.deletePartialMatch(match)
+}
+
+// Describe implements prometheus.Collector.
+func (v *CounterVec) Describe(ch chan<- *prometheus.Desc) { v.s.Describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (v *CounterVec) Collect(ch chan<- prometheus.Metric) {
+	v.s.collect(ch, func(values []string, n *float64) prometheus.Metric {
+		return prometheus.MustNewConstMetric(v.s.desc, prometheus.CounterValue, *n, values...)
+	})
+}
+
+// HistogramVec is a histogram family with a series per label values.
+type HistogramVec struct {
+	s       series[histogram]
+	buckets []float64
+}
+
+// histogram is one series: observations per bucket (not cumulative; the
+// last slot counts those above every bound), their count and sum.
+type histogram struct {
+	counts []uint64
+	count  uint64
+	sum    float64
+}
+
+// NewHistogramVec is a histogram family named name with the given bucket
+// upper bounds (ascending) and labels.
+func NewHistogramVec(name, help string, buckets []float64, labels []string) *HistogramVec {
+	return &HistogramVec{s: newSeries[histogram](name, help, labels), buckets: buckets}
+}
+
+// Histogram is one series of a HistogramVec.
+type Histogram struct {
+	vec    *HistogramVec
+	values []string
+}
+
+// WithLabelValues is the series of values, in the family's label order.
+func (v *HistogramVec) WithLabelValues(values ...string) Histogram {
+	return Histogram{vec: v, values: values}
+}
+
+// Observe adds one observation to the series.
+func (h Histogram) Observe(x float64) {
+	b := h.vec.buckets
+	h.vec.s.update(h.values, func(s *histogram) {
+		if s.counts == nil {
+			s.counts = make([]uint64, len(b)+1)
+		}
+		i := 0
+		for i < len(b) && x > b[i] {
+			i++
+		}
+		s.counts[i]++
+		s.count++
+		s.sum += x
+	})
+}
+
+// DeletePartialMatch drops every series whose labels include match.
+func (v *HistogramVec) DeletePartialMatch(match prometheus.Labels) int {
+	return v.s.deletePartialMatch(match)
+}
+
+// Describe implements prometheus.Collector.
+func (v *HistogramVec) Describe(ch chan<- *prometheus.Desc) { v.s.Describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (v *HistogramVec) Collect(ch chan<- prometheus.Metric) {
+	v.s.collect(ch, func(values []string, s *histogram) prometheus.Metric {
+		cumulative := make(map[float64]uint64, len(v.buckets))
+		var n uint64
+		for i, bound := range v.buckets {
+			n += s.counts[i]
+			cumulative[bound] = n
+		}
+		return prometheus.MustNewConstHistogram(v.s.desc, s.count, s.sum, cumulative, values...)
+	})
+}
