@@ -22,8 +22,9 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/dashboard/view"
 )
 
-
-// snapshot event (readRows and snapshot write it).
+// RolloutList is a namespace's rollouts as `GET …/info` returns them and the
+// list stream sends them as its snapshot event (readRows and snapshot
+// write it).
 type RolloutList struct {
 	Rollouts []view.Summary `json:"rollouts"`
 }
