@@ -3,6 +3,7 @@ package traffic
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,16 +109,7 @@ func TestNginxSeed04(t *testing.T) {
 
 func hasWeightEvent(t *testing.T, ns, msg string) bool {
 	t.Helper()
-	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=TrafficWeightUpdated"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range list.Items {
-		if e.Message == msg {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(framework.RolloutEventMessages(t, ns, "TrafficWeightUpdated"), msg)
 }
 
 // TestNginxAbortReturnsWeightToStable: an abort at seed 04's pause sets
