@@ -60,7 +60,9 @@ export function replace(el, ...children) {
  * kept, not copied, so they must depend only on what stays the same.
  */
 export function morph(el, fresh) {
-  if (el.nodeType !== fresh.nodeType || el.nodeName !== fresh.nodeName) {
+  // A data-key names what an element stands for (a revision, say): another
+  // key is another thing, whose listeners must not be kept.
+  if (el.nodeType !== fresh.nodeType || el.nodeName !== fresh.nodeName || el.dataset?.key !== fresh.dataset?.key) {
     el.replaceWith(fresh);
     return;
   }
@@ -81,6 +83,13 @@ export function morph(el, fresh) {
   const now = [...fresh.childNodes];
   now.forEach((c, i) => (i < old.length ? morph(old[i], c) : el.append(c)));
   old.slice(now.length).forEach((c) => c.remove());
+}
+
+/** update makes el's children the given ones in place, as morph does. */
+export function update(el, ...children) {
+  const fresh = el.cloneNode(false);
+  append(fresh, children);
+  morph(el, fresh);
 }
 
 /** age renders the time since t ("5m", "2h3m", "4d"). */

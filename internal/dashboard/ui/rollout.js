@@ -2,7 +2,7 @@
 // revisions (with rollback, and the Experiments of experiment steps) and
 // analysis runs with their charts.
 import { root, setImage, undo, watchRollout } from './api.js';
-import { h, replace, age } from './dom.js';
+import { h, replace, update, age } from './dom.js';
 import { chart } from './chart.js';
 import { run } from './notice.js';
 import { actionBar, badge, progress, statusClass, stepText } from './status.js';
@@ -30,13 +30,15 @@ export function showRollout(el, ns, name, navigate) {
   const remember = (key) => (e) => { if (e.target.open) ui.open.add(key); else ui.open.delete(key); };
   const fold = (key, summaryNode, ...body) => h('details', { open: ui.open.has(key), ontoggle: remember(key) }, h('summary', {}, summaryNode), ...body);
 
+  // The head and the revisions change in place: a button pressed while an
+  // update arrives keeps its click and its focus.
   function drawHead(r) {
-    replace(head,
+    update(head,
       h('div', { class: 'title-row' },
         h('h1', { class: 'page-title' }, r.name),
         badge(r.status, { dataset: { testid: 'rollout-status' } })),
       h('p', { class: `message ${r.message ? '' : 'empty'}`, dataset: { testid: 'rollout-message' } }, r.message || ''),
-      r.attention ? h('p', { class: 'attention-text' }, '⚑ ', r.attention) : null,
+      h('p', { class: 'attention-text', hidden: !r.attention }, r.attention ? ['⚑ ', r.attention] : null),
       actionBar(r));
   }
 
@@ -136,10 +138,10 @@ export function showRollout(el, ns, name, navigate) {
   }
 
   function drawRevisions(r) {
-    replace(revisions, h('h2', {}, 'Revisions'), r.revisions.length === 0 ? h('p', { class: 'muted' }, 'No ReplicaSets yet.') : r.revisions.map((rev) => {
+    update(revisions, h('h2', {}, 'Revisions'), r.revisions.length === 0 ? h('p', { class: 'muted' }, 'No ReplicaSets yet.') : r.revisions.map((rev) => {
       const tags = new Set();
       for (const rs of rev.replicaSets) for (const t of ['stable', 'canary', 'active', 'preview']) if (rs[t]) tags.add(t);
-      return h('article', { class: `revision${rev.current ? ' current' : ''}`, dataset: { testid: 'revision', revision: String(rev.number) } },
+      return h('article', { class: `revision${rev.current ? ' current' : ''}`, dataset: { testid: 'revision', revision: String(rev.number), key: `rev-${rev.number}` } },
         h('div', { class: 'revision-head' },
           h('h3', {}, `Revision ${rev.number}`),
           [...tags].map((t) => h('span', { class: `tag ${t}` }, t)),

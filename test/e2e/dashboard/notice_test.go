@@ -101,3 +101,30 @@ func TestDashboardConfirmAnswersOnlyItsQuestion(t *testing.T) {
 		t.Errorf("after Esc the page has sent %d actions, want still 1", n)
 	}
 }
+
+// TestDashboardButtonsSurviveUpdates focuses an action button and changes
+// the Rollout underneath the page: the update must change the button in
+// place, so a person's focus stays on it and a click pressed as the update
+// arrives is not lost on a replaced element.
+func TestDashboardButtonsSurviveUpdates(t *testing.T) {
+	t.Parallel()
+	ns, d := startPlain(t)
+	b := newBrowser(t)
+	restart := "button[data-action=restart]"
+	b.open(fmt.Sprintf("%s/rollout/%s/plain", d.URL, ns), restart)
+	must[bool](b, fmt.Sprintf(`(window.__restart = document.querySelector(%s), window.__restart.focus(), true)`, js(restart)))
+
+	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"argoproj/rollouts-demo:green"}]}}}}`
+	if out, err := framework.Get(t).Kubectl(t.Context(), "-n", ns, "patch", "rollout", "plain", "--type", "merge", "-p", patch); err != nil {
+		t.Fatalf("patch the image: %v\n%s", err, out)
+	}
+	b.waitFor(pageTimeout, "the page to show the new image", func() (bool, string) {
+		return strings.Contains(b.text(".containers"), "rollouts-demo:green"), b.describe()
+	})
+	if same := must[bool](b, fmt.Sprintf(`document.querySelector(%s) === window.__restart`, js(restart))); !same {
+		t.Fatalf("the update replaced the Restart button; page now: %s\nthe dashboard's output:\n%s", b.describe(), d.output())
+	}
+	if focused := must[bool](b, `document.activeElement === window.__restart`); !focused {
+		t.Fatalf("the update took the focus off the Restart button; page now: %s", b.describe())
+	}
+}
