@@ -156,10 +156,17 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 	if r.Log != nil && r.Log.Enabled(ctx, slog.LevelDebug) {
 		r.Log.DebugContext(ctx, "status write", "rollout", ro.Namespace+"/"+ro.Name, "patch", string(data))
 	}
-	if err := r.Client.Status().Patch(ctx, updated, client.RawPatch(types.MergePatchType, data)); err != nil {
+	// The answer is asked for as metadata only: the write's resourceVersion
+	// is all that is read from it, and the watch brings the Rollout anyway.
+	// Decoding whole Rollouts from these answers was 9% of the controller's
+	// CPU in a bench/scale wave (2026-12-06).
+	written := &metav1.PartialObjectMetadata{}
+	written.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("Rollout"))
+	written.Namespace, written.Name = ro.Namespace, ro.Name
+	if err := r.Client.Status().Patch(ctx, written, client.RawPatch(types.MergePatchType, data)); err != nil {
 		return fmt.Errorf("write status of rollout %s/%s: %w", ro.Namespace, ro.Name, err)
 	}
-	r.writes.record(client.ObjectKeyFromObject(ro), updated.ResourceVersion)
+	r.writes.record(client.ObjectKeyFromObject(ro), written.ResourceVersion)
 	return nil
 }
 
