@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -519,4 +520,41 @@ func TestReplicaSetName(t *testing.T) {
 	if got := ReplicaSetName(long, "5c868c47bb"); got != long+"-5c868c47bb" {
 		t.Errorf("long name was altered: %q", got)
 	}
+}
+
+// TestRememberedHashesMatchGolden checks the golden hashes when every
+// template's hash state comes from the memo, and again after the memo has
+// filled and been emptied.
+func TestRememberedHashesMatchGolden(t *testing.T) {
+	check := func(pass string) {
+		t.Helper()
+		for _, c := range templateCases {
+			var tmpl corev1.PodTemplateSpec
+			decodeYAML(t, c.yaml, &tmpl)
+			for _, cc := range collisionCounts {
+				if got := PodTemplateHash(&tmpl, cc.count); got != c.want[cc.key] {
+					t.Errorf("%s, %s, collisionCount=%s: got %q, want %q", pass, c.name, cc.key, got, c.want[cc.key])
+				}
+			}
+		}
+		for _, c := range stepCases {
+			if got := StepHash(decodeSteps(t, c)); got != c.want {
+				t.Errorf("%s, steps %s: got %q, want %q", pass, c.name, got, c.want)
+			}
+		}
+	}
+	hashes = hashMemo{}
+	check("first")
+	if len(hashes.m) == 0 {
+		t.Fatal("nothing was remembered")
+	}
+	check("remembered")
+	for i := range hashMemoSize + 10 {
+		steps := []v1alpha1.CanaryStep{{SetWeight: ptr.To(int32(i))}}
+		StepHash(steps)
+	}
+	if n := len(hashes.m); n >= hashMemoSize {
+		t.Fatalf("the memo holds %d entries, want fewer than %d", n, hashMemoSize)
+	}
+	check("after the memo was emptied")
 }
