@@ -1,11 +1,14 @@
 package bluegreen
 
 import (
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/pass"
 	"github.com/aviary-rollouts/aviary/internal/plan/roles"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/scaledown"
 )
 
@@ -111,11 +114,25 @@ func refs(ro *v1alpha1.Rollout, active, preview *appsv1.ReplicaSet) []pass.Servi
 // earlier attempt's), and stops and prunes every other run.
 func runs(b *pass.Builder, ro *v1alpha1.Rollout, bg *v1alpha1.BlueGreenStrategy, st *v1alpha1.RolloutStatus, want Runs, rs roles.Roles) {
 	keep := map[string]bool{}
+	hash := rs.New.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	revision := strconv.FormatInt(roles.Revision(rs.New), 10)
 	ensure := func(wanted bool, a *v1alpha1.RolloutAnalysis, slot pass.RunSlot, runType, suffix string, ref **v1alpha1.RolloutAnalysisRunStatus) {
 		if !wanted || a == nil {
 			return
 		}
 		reuse := ""
+		if *ref == nil {
+			// A controller killed between creating this attempt's run and
+			// recording its name left it unnamed: it is adopted, not
+			// stopped beside a second one (an aborted attempt's runs are
+			// superseded by now, so they do not match).
+			if run := pass.FindRun(b.Runs, rules.RunKey{Type: runType, Hash: hash, Revision: revision}); run != nil {
+				keep[run.Name] = true
+				v := pass.RunView(run)
+				*ref = &v1alpha1.RolloutAnalysisRunStatus{Name: v.Name, Status: v.Phase, Message: v.Message}
+				return
+			}
+		}
 		if *ref != nil {
 			// Named in status: ours, even if the cache has not caught up,
 			// unless it is really gone (deleted by hand); the shell checks.

@@ -136,3 +136,57 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanAdoptsUnnamedRun: a controller killed between creating the
+// pre-promotion run and the status write that names it leaves a run of this
+// attempt that no status names. The next pass adopts it; it neither starts
+// a second one nor stops the first.
+func TestPlanAdoptsUnnamedRun(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	blueRS := bgSet(bgRollout("web:1"), "1", 2, 2)
+	blueHash := blueRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	ro := bgRollout("web:2")
+	greenHash := podhash.PodTemplateHash(&ro.Spec.Template, nil)
+	ro.Status.StableRS, ro.Status.CurrentPodHash = blueHash, greenHash
+	ro.Status.BlueGreen.ActiveSelector = blueHash
+	ro.Spec.Strategy.BlueGreen.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "pass"}}}
+	run := func(name, hash string) *v1alpha1.AnalysisRun {
+		return &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", CreationTimestamp: metav1.NewTime(now.Add(-time.Second)),
+			Labels:      map[string]string{v1alpha1.RolloutTypeLabel: v1alpha1.RolloutTypePrePromotionLabel, v1alpha1.DefaultRolloutUniqueLabelKey: hash},
+			Annotations: map[string]string{v1alpha1.RevisionAnnotation: "2"}},
+			Status: v1alpha1.AnalysisRunStatus{Phase: v1alpha1.AnalysisPhaseRunning}}
+	}
+	for _, c := range []struct {
+		name       string
+		runs       []*v1alpha1.AnalysisRun
+		wantCreate bool
+		wantNamed  string
+	}{
+		{name: "this attempt's run, unnamed, is adopted", runs: []*v1alpha1.AnalysisRun{run("web-"+greenHash+"-2-pre.1", greenHash)}, wantNamed: "web-" + greenHash + "-2-pre.1"},
+		{name: "another version's run is not", runs: []*v1alpha1.AnalysisRun{run("web-"+blueHash+"-1-pre", blueHash)}, wantCreate: true, wantNamed: "web-" + greenHash + "-2-pre"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := Plan(pass.Observed{Rollout: ro.DeepCopy(), Now: now, Runs: c.runs,
+				ReplicaSets: []*appsv1.ReplicaSet{blueRS, bgSet(ro, "2", 2, 2)},
+				Services:    map[string]*corev1.Service{"active": bgService("active", blueHash), "preview": bgService("preview", greenHash)}})
+			created, named := false, ""
+			for _, s := range p.Steps {
+				switch s := s.(type) {
+				case pass.CreateRun:
+					created = true
+				case pass.TerminateRun:
+					if s.Name == c.wantNamed {
+						t.Errorf("the plan stops %s", s.Name)
+					}
+				case pass.WriteStatus:
+					if ref := s.Status.BlueGreen.PrePromotionAnalysisRunStatus; ref != nil {
+						named = ref.Name
+					}
+				}
+			}
+			if created != c.wantCreate || named != c.wantNamed {
+				t.Errorf("creates a run: %v, status names %q; want %v, %q\n%s", created, named, c.wantCreate, c.wantNamed, describe(p))
+			}
+		})
+	}
+}
