@@ -256,14 +256,16 @@ func (r *subResource) Patch(ctx context.Context, obj client.Object, patch client
 	return nil
 }
 
-// isRolloutObject reports whether obj is the simulated Rollout, typed or
-// unstructured (set image sends it unstructured).
+// isRolloutObject reports whether obj is the simulated Rollout, typed,
+// unstructured (set image sends it unstructured) or its metadata.
 func isRolloutObject(obj client.Object) bool {
 	switch o := obj.(type) {
 	case *v1alpha1.Rollout:
 		return true
 	case *unstructured.Unstructured:
 		return o.GetKind() == "Rollout"
+	case *metav1.PartialObjectMetadata: // the status write reads its answer as metadata
+		return o.Kind == "Rollout"
 	}
 	return false
 }
