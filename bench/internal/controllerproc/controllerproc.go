@@ -1,7 +1,8 @@
 // Package controllerproc runs the controller binary for the benchmarks and
-// reads its figures: API requests from its aviary_api_requests_total
-// counter or a recording proxy in front of the API server (Proxy), CPU
-// time and resident set from /proc, and Go profiles.
+// reads its figures: API requests from its own request counter or a
+// recording proxy in front of the API server (Proxy), CPU time and
+// resident set from /proc, and Go profiles. The controller is Aviary's or,
+// for a side-by-side comparison, Argo Rollouts' (Kind).
 package controllerproc
 
 import (
@@ -20,9 +21,29 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/freeport"
 )
 
-// Process is an aviary-controller started by a benchmark, scoped to one
+// Kind is which controller a Process runs: their command lines and
+// request counters differ, the rest is read the same way.
+type Kind int
+
+const (
+	// Aviary is bin/aviary-controller.
+	Aviary Kind = iota
+	// ArgoRollouts is Argo Rollouts' controller, cmd/rollouts-controller
+	// (make argo-rollouts builds it).
+	ArgoRollouts
+)
+
+func (k Kind) String() string {
+	if k == ArgoRollouts {
+		return "Argo Rollouts"
+	}
+	return "Aviary"
+}
+
+// Process is a controller started by a benchmark, scoped to one
 // namespace, with its /metrics (and optionally pprof) on free ports.
 type Process struct {
+	kind    Kind
 	cmd     *exec.Cmd
 	metrics string
 	pprof   string
@@ -49,6 +70,8 @@ func (p *Process) SaveProfile(path, what string) {
 
 // Options start a controller.
 type Options struct {
+	// Kind is the controller Binary is; Aviary unless set.
+	Kind                          Kind
 	Binary, Kubeconfig, Namespace string
 	QPS                           float64
 	Burst                         int
@@ -69,33 +92,78 @@ func Start(c Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	logf, err := os.CreateTemp("", "aviary-bench-controller-*.log")
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"--kubeconfig", c.Kubeconfig, "--leader-elect=false", "--namespaced", "--namespace", c.Namespace,
-		"--qps", fmt.Sprint(c.QPS), "--burst", fmt.Sprint(c.Burst), "--metrics-addr", metrics, "--health-addr", health, "--loglevel", c.LogLevel}
 	pprofAddr := ""
 	if c.Pprof {
 		if pprofAddr, err = freeport.Loopback(); err != nil {
 			return nil, err
 		}
-		args = append(args, "--enable-pprof-address", pprofAddr)
 	}
-	cmd := exec.Command(c.Binary, args...)
+	logf, err := os.CreateTemp("", "aviary-bench-controller-*.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(c.Binary, c.args(metrics, health, pprofAddr)...)
+	if c.Kind == ArgoRollouts {
+		// Argo Rollouts looks for its notification ConfigMap and Secret in
+		// the namespace the downward API gives it, argo-rollouts when unset:
+		// the benchmark's instead, where neither exists.
+		cmd.Env = append(os.Environ(), "POD_NAMESPACE="+c.Namespace)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (run make build first): %w", c.Binary, err)
+		_ = logf.Close()
+		_ = os.Remove(logf.Name())
+		return nil, fmt.Errorf("start %s %s (make build, or make argo-rollouts for Argo Rollouts'): %w", c.Kind, c.Binary, err)
 	}
-	p := &Process{cmd: cmd, metrics: metrics, log: logf, pprof: pprofAddr, keepLog: c.KeepLog}
+	p := &Process{kind: c.Kind, cmd: cmd, metrics: metrics, log: logf, pprof: pprofAddr, keepLog: c.KeepLog}
 	for range 100 {
 		if _, err := p.Requests(); err == nil {
 			return p, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The log's end before Stop removes it.
+	tail := p.Tail()
 	p.Stop()
-	return nil, fmt.Errorf("controller did not serve /metrics:\n%s", p.Tail())
+	return nil, fmt.Errorf("%s controller did not serve /metrics:\n%s", c.Kind, tail)
+}
+
+// args is the controller's command line: one namespace, no leader
+// election, the client budget, and its endpoints on the addresses given
+// (pprof only when not ""). A negative QPS lifts the budget of either:
+// Aviary reads it so, and Argo Rollouts hands it to client-go, which then
+// makes no token bucket.
+func (c Options) args(metrics, health, pprof string) []string {
+	args := []string{"--kubeconfig", c.Kubeconfig, "--leader-elect=false", "--namespaced", "--namespace", c.Namespace,
+		"--qps", fmt.Sprint(c.QPS), "--burst", fmt.Sprint(c.Burst), "--loglevel", c.LogLevel}
+	if c.Kind == ArgoRollouts {
+		// Argo Rollouts takes ports and listens on every interface; the
+		// benchmark reaches them on loopback.
+		args = append(args, "--metricsPort", port(metrics), "--healthzPort", port(health))
+	} else {
+		args = append(args, "--metrics-addr", metrics, "--health-addr", health)
+	}
+	if pprof != "" {
+		args = append(args, "--enable-pprof-address", pprof)
+	}
+	return args
+}
+
+// port is the port of a host:port address.
+func port(addr string) string {
+	_, p, _ := strings.Cut(addr, ":")
+	return p
+}
+
+// Version is the first line the binary prints for --version, which both
+// controllers take, or why there is none.
+func Version(binary string) string {
+	out, err := exec.Command(binary, "--version").Output()
+	if err != nil {
+		return fmt.Sprintf("version unknown: %v", err)
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return first
 }
 
 // Stop kills the controller.
@@ -119,10 +187,20 @@ func (p *Process) Tail() string {
 	return string(b)
 }
 
-// Requests scrapes aviary_api_requests_total: "verb resource" → count,
-// successful or not.
+// Requests scrapes the controller's own request counter: "verb resource"
+// → count, successful or not. Aviary's is aviary_api_requests_total,
+// Argo Rollouts' controller_clientset_k8s_request_total, whose kind label
+// is the resource for most requests but not all (a status write is
+// labelled by the Rollout's name): the proxy's count is the one compared,
+// this one's sum only a check on it.
 func (p *Process) Requests() (map[string]float64, error) {
 	out := map[string]float64{}
+	if p.kind == ArgoRollouts {
+		err := p.scrape("controller_clientset_k8s_request_total", func(labels map[string]string, v float64) {
+			out[strings.ToLower(labels["verb"])+" "+labels["kind"]] += v
+		})
+		return out, err
+	}
 	err := p.scrape("aviary_api_requests_total", func(labels map[string]string, v float64) {
 		out[labels["verb"]+" "+labels["resource"]] += v
 	})

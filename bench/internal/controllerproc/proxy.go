@@ -68,7 +68,12 @@ func StartProxy(kubeconfig string) (*Proxy, error) {
 	}
 	p := &Proxy{keys: map[[2]string]string{}}
 	rp := &httputil.ReverseProxy{
-		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			// The proxy's own token (writeKubeconfig), not for the API
+			// server: upstream, the benchmark's credentials speak.
+			r.Out.Header.Del("Authorization")
+		},
 		Transport:     tr,
 		FlushInterval: -1, // watches stream
 		// Watches end with an error when the controller is stopped.
@@ -101,7 +106,8 @@ func (p *Proxy) note(r *http.Request) {
 }
 
 // writeKubeconfig writes a kubeconfig naming the proxy, trusting its
-// certificate, with no credentials.
+// certificate, with a token that the proxy drops: Argo Rollouts' client
+// asks on its terminal for a user name when a kubeconfig names none.
 func (p *Proxy) writeKubeconfig() error {
 	f, err := os.CreateTemp("", "aviary-bench-proxy-*.kubeconfig")
 	if err != nil {
@@ -111,7 +117,7 @@ func (p *Proxy) writeKubeconfig() error {
 	p.kubeconfig = f.Name()
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["proxy"] = &clientcmdapi.Cluster{Server: p.srv.URL, CertificateAuthorityData: certPEM(p.srv)}
-	cfg.AuthInfos["proxy"] = &clientcmdapi.AuthInfo{}
+	cfg.AuthInfos["proxy"] = &clientcmdapi.AuthInfo{Token: "bench-proxy"}
 	cfg.Contexts["proxy"] = &clientcmdapi.Context{Cluster: "proxy", AuthInfo: "proxy"}
 	cfg.CurrentContext = "proxy"
 	if err := clientcmd.WriteToFile(*cfg, p.kubeconfig); err != nil {
