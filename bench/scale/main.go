@@ -5,9 +5,14 @@
 // time, the controller's API requests by verb and resource (as a proxy
 // between it and the API server sees them) with their mean and peak rate
 // next to its client budget, its CPU seconds and resident set, and the
-// requests and writes per rollout against the design minimum. It compares
-// with no other controller: a comparison is only fair when both run side
-// by side.
+// requests and writes per rollout against the design minimum.
+//
+// With -argo PATH (make bench-compare) it runs the same wave a second time
+// with Argo Rollouts' controller instead of Aviary's, in a fresh namespace
+// once the first is gone, through the same proxy and readings, and prints
+// both reports and the figures side by side with their ratios: a
+// comparison is only fair when both run on the same cluster and machine
+// in one run.
 //
 // With -waves K (make bench-soak) it runs K waves back to back on the same
 // Rollouts and controller, prints each wave's figures as it ends, and
@@ -24,11 +29,13 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
 	"github.com/aviary-rollouts/aviary/bench/internal/wave"
 )
 
@@ -37,39 +44,115 @@ func main() { wave.Main("bench/scale", run) }
 // replicas is the size of each benchmark Rollout.
 const replicas = 3
 
+// Argo Rollouts' own client budget, --qps 40 --burst 80 (v1.9).
+const (
+	argoDefaultQPS   = 40
+	argoDefaultBurst = 80
+)
+
 func run() error {
 	waves := 1
+	var argo string
+	var argoQPS float64
+	var argoBurst int
 	c := wave.Parse("bench/scale", 200, os.Args[1:], func(fs *flag.FlagSet) {
 		fs.IntVar(&waves, "waves", 1, "update waves back to back on the same Rollouts and controller (the soak: 10)")
+		fs.StringVar(&argo, "argo", "", "Argo Rollouts' controller binary (make argo-rollouts): run the wave with it too, after Aviary's, and compare")
+		fs.Float64Var(&argoQPS, "argo-qps", 0, fmt.Sprintf("Argo Rollouts' --qps; 0: its default, %d, or no budget when -qps is negative", argoDefaultQPS))
+		fs.IntVar(&argoBurst, "argo-burst", argoDefaultBurst, "Argo Rollouts' --burst")
 	})
 	if waves < 1 {
 		return fmt.Errorf("-waves %d: at least one wave", waves)
 	}
 	ctx := context.Background()
+	if argo == "" {
+		if waves == 1 {
+			_, err := oneWave(ctx, c, false)
+			return err
+		}
+		return soakRun(ctx, c, waves)
+	}
+	if waves > 1 {
+		return fmt.Errorf("-argo with -waves %d: the comparison is of one wave", waves)
+	}
+	if argoQPS == 0 {
+		argoQPS = argoDefaultQPS
+		if c.QPS < 0 {
+			argoQPS = -1
+		}
+	}
+	ours, err := oneWave(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	theirs := c
+	theirs.Kind, theirs.Controller, theirs.QPS, theirs.Burst = controllerproc.ArgoRollouts, argo, argoQPS, argoBurst
+	if c.ProfileDir != "" {
+		// Beside Aviary's profiles, not over them.
+		theirs.ProfileDir = filepath.Join(c.ProfileDir, "argo-rollouts")
+		if err := os.MkdirAll(theirs.ProfileDir, 0o755); err != nil {
+			return err
+		}
+	}
+	argoFigures, err := oneWave(ctx, theirs, false)
+	if err != nil {
+		return err
+	}
+	wave.PrintComparison(os.Stdout, ours, argoFigures)
+	return nil
+}
+
+// setup starts the benchmark's environment for c and its Rollouts on the
+// first version.
+func setup(ctx context.Context, c wave.Config, waves int) (*wave.Env, func(string) error, error) {
 	// At the peak of the wave a rollout has its 3 pods and one surge pod.
 	env, err := wave.Setup(ctx, c, "bench/scale", replicas+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	wait := func(color string) error { return waitAll(ctx, env, color) }
+	objects := func(i int) []client.Object { return []client.Object{rollout(env.Namespace, i, waves > 1)} }
+	if err := env.FirstVersions(ctx, objects, wait); err != nil {
+		env.Close()
+		return nil, nil, err
+	}
+	return env, wait, nil
+}
+
+// oneWave runs one update wave with the controller of c, prints its
+// report and returns its figures; with waitGone, once the namespace is
+// gone (unless -keep), so that a run after it finds the cluster as this
+// one did.
+func oneWave(ctx context.Context, c wave.Config, waitGone bool) (wave.Figures, error) {
+	env, wait, err := setup(ctx, c, 1)
+	if err != nil {
+		return wave.Figures{}, err
+	}
+	w, err := env.UpdateWave(ctx, "", wave.Color(1), wait)
+	if err != nil {
+		env.Close()
+		return wave.Figures{}, err
+	}
+	f, err := w.MeasureSettled()
+	w.End()
+	env.Close()
+	if err != nil {
+		return f, err
+	}
+	report(os.Stdout, f, "", minimum)
+	if !waitGone {
+		return f, nil
+	}
+	return f, env.WaitGone(ctx)
+}
+
+// soakRun runs the soak of waves waves with the controller of c.
+func soakRun(ctx context.Context, c wave.Config, waves int) error {
+	env, wait, err := setup(ctx, c, waves)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	wait := func(color string) error { return waitAll(ctx, env, color) }
-	objects := func(i int) []client.Object { return []client.Object{rollout(env.Namespace, i, waves > 1)} }
-	if err := env.FirstVersions(ctx, objects, wait); err != nil {
-		return err
-	}
-	if waves == 1 {
-		w, err := env.UpdateWave(ctx, "", wave.Color(1), wait)
-		if err != nil {
-			return err
-		}
-		f, err := w.MeasureSettled()
-		w.End()
-		if err != nil {
-			return err
-		}
-		report(os.Stdout, f, "", minimum)
-		return nil
-	}
 	return soak(ctx, env, waves, wait)
 }
 

@@ -7,11 +7,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
 )
 
 // Figures are the controller's measurements over a wave, from BeginWave
 // to a Measure.
 type Figures struct {
+	// Kind is the controller measured.
+	Kind controllerproc.Kind
 	// N, QPS and Burst are the run's settings.
 	N     int
 	QPS   float64
@@ -45,6 +49,9 @@ type Figures struct {
 	Counted float64
 	// Rate is the controller's request rate over the wave.
 	Rate Rate
+	// LoadStart and LoadEnd are the machine's load average over the last
+	// minute at the wave's start and at the Measure.
+	LoadStart, LoadEnd float64
 }
 
 // Minimum is the fewest requests of each "verb resource" the wave of one
@@ -124,7 +131,7 @@ func (f Figures) PrintSummary(w io.Writer, span string, min Minimum, steps int) 
 		}
 		return fmt.Sprintf("minimum %g, ratio %.2f", min, v/min)
 	}
-	fmt.Fprintf(w, "\nN=%d  qps=%g burst=%d\n", f.N, f.QPS, f.Burst)
+	fmt.Fprintf(w, "\nN=%d  %s  qps=%g burst=%d\n", f.N, f.Kind, f.QPS, f.Burst)
 	line("wall time, "+span, "%8.1f s", f.Wall.Seconds())
 	line("controller CPU, "+span, "%8.1f s  (whole run %.1f s; the benchmark's own %.1f s)", f.CPU, f.CPUTotal, f.BenchCPU)
 	heap := "Go heap live: not read"
@@ -142,6 +149,7 @@ func (f Figures) PrintSummary(w io.Writer, span string, min Minimum, steps int) 
 		line(fmt.Sprintf("object writes per rollout step (%d)", steps), "%8.2f  (minimum %.2f)", perStep, m.Objects/float64(steps))
 	}
 	line("event writes per rollout", "%8.2f  (%s)", t.Events/n, against(t.Events/n, m.Events))
+	line("machine load average (1 min)", "%8.2f at the start, %.2f at the end", f.LoadStart, f.LoadEnd)
 	switch {
 	case f.Quiet:
 		line("requests counted until", "the controller sent none for %.0f s, %.1f s after the %s", QuietFor.Seconds(), f.Settle.Seconds(), span)

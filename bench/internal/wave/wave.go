@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,8 +46,9 @@ type Config struct {
 	Burst int
 	// Kubeconfig is the local cluster's (make cluster-up).
 	Kubeconfig string
-	// Controller is the controller binary (make build).
+	// Controller is the controller binary (make build), of Kind.
 	Controller string
+	Kind       controllerproc.Kind
 	// Keep keeps the namespace and the added nodes afterwards.
 	Keep bool
 	// Timeout is how long a phase may go without progress before the
@@ -125,7 +128,8 @@ func Setup(ctx context.Context, c Config, name string, podsPerRollout int) (*Env
 		e.Close()
 		return nil, err
 	}
-	fmt.Printf("%s: N=%d rollouts in namespace %s, controller --qps %g --burst %d\n", name, c.N, e.Namespace, c.QPS, c.Burst)
+	fmt.Printf("%s: N=%d rollouts in namespace %s, %s controller %s (%s) --qps %g --burst %d\n",
+		name, c.N, e.Namespace, c.Kind, c.Controller, controllerproc.Version(c.Controller), c.QPS, c.Burst)
 	return e, nil
 }
 
@@ -165,7 +169,7 @@ func (e *Env) setup(ctx context.Context, prefix string, podsPerRollout int) erro
 	}
 	e.Proxy = proxy
 	e.closers = append(e.closers, proxy.Close)
-	ctl, err := controllerproc.Start(controllerproc.Options{Binary: c.Controller, Kubeconfig: proxy.Kubeconfig(), Namespace: ns,
+	ctl, err := controllerproc.Start(controllerproc.Options{Kind: c.Kind, Binary: c.Controller, Kubeconfig: proxy.Kubeconfig(), Namespace: ns,
 		QPS: c.QPS, Burst: c.Burst, LogLevel: c.LogLevel, KeepLog: c.KeepLog, Pprof: c.ProfileDir != ""})
 	if err != nil {
 		return err
@@ -207,6 +211,32 @@ func (e *Env) Close() {
 		e.closers[i]()
 	}
 	e.closers = nil
+}
+
+// WaitGone waits until the namespace Close deleted is gone with everything
+// in it, so that a benchmark run after this one finds the cluster as this
+// one did; -keep keeps it, and there is nothing to wait for.
+func (e *Env) WaitGone(ctx context.Context) error {
+	if e.Keep || e.Namespace == "" {
+		return nil
+	}
+	start := time.Now()
+	err := e.Poll(func() (bool, string, error) {
+		err := e.Client.Get(ctx, client.ObjectKey{Name: e.Namespace}, &corev1.Namespace{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		if err != nil {
+			return false, "", fmt.Errorf("namespace %s: %w", e.Namespace, err)
+		}
+		// The namespace controller deletes what it holds in an order of
+		// its own: the time spent is the progress to report.
+		return false, fmt.Sprintf("namespace %s still terminating after %s", e.Namespace, time.Since(start).Round(10*time.Second)), nil
+	})
+	if err == nil {
+		fmt.Printf("%s: namespace %s gone after %s\n", e.Name, e.Namespace, time.Since(start).Round(100*time.Millisecond))
+	}
+	return err
 }
 
 // Failed wraps err from waiting on the controller with the end of its log.
@@ -258,9 +288,9 @@ type Wave struct {
 	// counted is the controller's own request counter at the start.
 	counted map[string]float64
 	// cpu and ownCPU are the controller's and the benchmark's CPU seconds
-	// at the start.
-	cpu, ownCPU float64
-	profiled    sync.WaitGroup
+	// at the start; load the machine's load average.
+	cpu, ownCPU, load float64
+	profiled          sync.WaitGroup
 }
 
 // BeginWave takes the controller's request counter and CPU time as the
@@ -278,6 +308,9 @@ func (e *Env) BeginWave(label string) (*Wave, error) {
 		return nil, err
 	}
 	if w.ownCPU, err = controllerproc.SelfCPUSeconds(); err != nil {
+		return nil, err
+	}
+	if w.load, err = LoadAverage(); err != nil {
 		return nil, err
 	}
 	// After the scrape, which allocates in the controller for the
@@ -348,7 +381,7 @@ func (w *Wave) MeasureSettled() (Figures, error) {
 func (w *Wave) Measure() (Figures, error) {
 	end := time.Now()
 	e, ctl := w.env, w.env.Controller
-	f := Figures{N: e.N, QPS: e.QPS, Burst: e.Burst, Wall: end.Sub(w.start), Requests: map[string]float64{}}
+	f := Figures{Kind: e.Kind, N: e.N, QPS: e.QPS, Burst: e.Burst, Wall: end.Sub(w.start), Requests: map[string]float64{}}
 	if !w.done.IsZero() {
 		f.Wall = w.done.Sub(w.start)
 	}
@@ -373,6 +406,10 @@ func (w *Wave) Measure() (Figures, error) {
 		return f, err
 	}
 	f.BenchCPU = own - w.ownCPU
+	f.LoadStart = w.load
+	if f.LoadEnd, err = LoadAverage(); err != nil {
+		return f, err
+	}
 	// The resident set before the scrapes below, which allocate in the
 	// controller for the benchmark alone.
 	if f.RSS, err = ctl.RSS(); err != nil {
