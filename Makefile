@@ -116,6 +116,17 @@ bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 f
 bench-soak: build cluster-up ## bench/scale's wave WAVES times back to back, RSS after each (bench/README.md); 1000 rollouts and 10 waves unless N=… or WAVES=… is given
 	$(GO) run ./bench/scale -n $(if $(filter command line environment,$(origin N)),$(N),1000) -waves $(or $(WAVES),10) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
+# Argo Rollouts' controller beside Aviary's, on the same cluster in one run:
+# hack/argo-rollouts pins the release and builds it from the Go module proxy
+# (about five minutes the first time). LIMITS=off lifts both client budgets.
+ARGO_ROLLOUTS_BIN := $(LOCAL)/argo-rollouts/rollouts-controller
+.PHONY: argo-rollouts bench-compare
+argo-rollouts: ## Argo Rollouts' controller (the release hack/argo-rollouts/go.mod pins) from the Go module proxy into .local/argo-rollouts
+	GO=$(GO) hack/argo-rollouts/build.sh $(ARGO_ROLLOUTS_BIN)
+
+bench-compare: build argo-rollouts cluster-up ## bench/scale's wave with Aviary's controller, then with Argo Rollouts', side by side with ratios (bench/README.md); N=200 unless N=…; LIMITS=off lifts both client budgets
+	$(GO) run ./bench/scale -n $(N) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller -argo $(ARGO_ROLLOUTS_BIN)$(if $(filter off,$(LIMITS)), -qps -1)
+
 bench-analysis: build cluster-up ## the AnalysisRun benchmark (bench/README.md)
 	$(GO) run ./bench/analysis -n $(or $(RUNS),2000) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 

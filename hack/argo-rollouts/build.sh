@@ -12,8 +12,9 @@ set -euo pipefail
 out=${1:?usage: $0 OUTPUT}
 case $out in /*) ;; *) out=$PWD/$out ;; esac
 cd "$(dirname "$0")"
+go=${GO:-go}
 module=github.com/argoproj/argo-rollouts
-version=$(go list -m -f '{{.Version}}' "$module")
+version=$("$go" list -m -f '{{.Version}}' "$module")
 mkdir -p "$(dirname "$out")"
 echo "argo-rollouts: building $module/cmd/rollouts-controller $version into $out"
-CGO_ENABLED=0 go build -ldflags "-X $module/utils/version.version=${version#v}" -o "$out" "$module/cmd/rollouts-controller"
+CGO_ENABLED=0 "$go" build -ldflags "-X $module/utils/version.version=${version#v}" -o "$out" "$module/cmd/rollouts-controller"
