@@ -31,6 +31,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/web"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
+	"github.com/aviary-rollouts/aviary/internal/residency"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
 	"github.com/aviary-rollouts/aviary/internal/version"
@@ -184,6 +185,25 @@ func run(args []string) error {
 		return nil
 	})); err != nil {
 		return fmt.Errorf("add leadership logger: %w", err)
+	}
+	if opts.ReleaseStartupPages {
+		if err := mgr.Add(ctrlmanager.RunnableFunc(func(ctx context.Context) error {
+			if !mgr.GetCache().WaitForCacheSync(ctx) {
+				return nil
+			}
+			r, err := residency.Release()
+			switch {
+			case err != nil:
+				log.Warn("could not give back start-up's program pages; the controller runs on, with more memory resident", "err", err)
+			case r.PageoutUnsupported:
+				log.Info("program pages: this kernel does not reclaim on request (MADV_PAGEOUT, Linux 5.4); only pages used from now on are faulted in", "mappings", r.Mappings)
+			default:
+				log.Info("program pages only start-up used given back", "mappings", r.Mappings, "residentFileBefore", r.Before, "residentFileAfter", r.After)
+			}
+			return nil
+		})); err != nil {
+			return fmt.Errorf("add start-up page release: %w", err)
+		}
 	}
 	log.Info("starting aviary-controller", "version", version.String(), "identity", identity,
 		"namespaced", opts.Namespaced, "namespace", opts.Namespace, "instanceID", opts.InstanceID,

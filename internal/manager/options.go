@@ -76,6 +76,10 @@ type Options struct {
 	// --gc-percent; see GC for what applies when it is not given.
 	GCPercent int
 
+	// ReleaseStartupPages gives back, once the caches have synced, the
+	// program pages only start-up used (internal/residency).
+	ReleaseStartupPages bool
+
 	// ShutdownTimeout bounds how long in-flight reconciles may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
@@ -144,6 +148,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.IstioAPIVersion, "istio-api-version", "v1alpha3", "networking.istio.io version for VirtualServices and DestinationRules: v1alpha3, v1beta1 or v1")
 	fs.StringVar(&o.TrafficSplitAPIVersion, "traffic-split-api-version", "v1alpha1", "split.smi-spec.io version for TrafficSplits: v1alpha1, v1alpha2 or v1alpha3")
 	fs.IntVar(&o.GCPercent, gcPercentFlag, DefaultGCPercent, "garbage collector target, as GOGC: the heap may grow this many percent over what was live at the last collection before the next; lower keeps less memory resident for more CPU. Not given: GOGC from the environment when set")
+	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "once the caches have synced, give back the program's pages only start-up used, and fault in only the pages used from then on (Linux; lowers resident memory)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
 	bindKubeOverrides(fs, &o.KubeOverrides)
 	for _, f := range argoOnlyFlags {
