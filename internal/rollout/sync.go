@@ -73,18 +73,24 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 		}
 	}
 	// One cached list serves both the Services the strategy names and the
-	// managed ones a release looks at (deep copies: a switch patches them).
+	// managed ones a release looks at. It is read without copying, and only
+	// those are copied (a switch patches them): a namespace's other Services
+	// would otherwise be copied on every reconcile of every Rollout in it.
 	var svcs corev1.ServiceList
-	if err := r.Client.List(ctx, &svcs, client.InNamespace(ro.Namespace)); err != nil {
+	if err := r.Client.List(ctx, &svcs, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return obs, fmt.Errorf("list services of namespace %s: %w", ro.Namespace, err)
 	}
 	named := services.Named(ro)
 	for i := range svcs.Items {
-		svc := &svcs.Items[i]
-		if slices.Contains(named, svc.Name) {
+		isNamed, managed := slices.Contains(named, svcs.Items[i].Name), svcs.Items[i].Annotations[v1alpha1.ManagedByRolloutsKey] != ""
+		if !isNamed && !managed {
+			continue
+		}
+		svc := svcs.Items[i].DeepCopy()
+		if isNamed {
 			obs.Services[svc.Name] = svc
 		}
-		if svc.Annotations[v1alpha1.ManagedByRolloutsKey] != "" {
+		if managed {
 			obs.Managed = append(obs.Managed, svc)
 		}
 	}
