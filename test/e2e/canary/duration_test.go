@@ -112,6 +112,22 @@ func durationCount(t *testing.T, ctl *framework.Controller, status v1alpha1.Comp
 	return "0"
 }
 
+// durationCountReaches waits up to 10 s for the count to be want and
+// returns the last count read: the histogram is fed once the status write
+// recording the ending has succeeded, so the test can see that status a
+// moment before the observation.
+func durationCountReaches(t *testing.T, ctl *framework.Controller, status v1alpha1.CompletionStatus, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := durationCount(t, ctl, status)
+		if got == want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestDurationPromotedThroughSteps: an update promoted through its steps
 // ends Promoted, rolloutStartedAt <= finishedAt, the indefinite pause
 // counted as manual pause, and one rollout_duration_seconds observation
@@ -132,7 +148,7 @@ func TestDurationPromotedThroughSteps(t *testing.T) {
 		t.Errorf("want rolloutStartedAt <= finishedAt, no open pause and at least 1s of manual pause: %s", why)
 	}
 	// The first deployment and this update.
-	if got := durationCount(t, ctl, v1alpha1.CompletionPromoted); got != "2" {
+	if got := durationCountReaches(t, ctl, v1alpha1.CompletionPromoted, "2"); got != "2" {
 		t.Errorf("rollout_duration_seconds_count{status=\"Promoted\"} = %s, want 2", got)
 	}
 }
@@ -147,7 +163,7 @@ func TestDurationFastPromoted(t *testing.T) {
 			d.CompletionStatus == v1alpha1.CompletionFastPromoted && d.TotalManualPauseDurationSeconds != nil
 		return ok, why
 	})
-	if got := durationCount(t, ctl, v1alpha1.CompletionFastPromoted); got != "1" {
+	if got := durationCountReaches(t, ctl, v1alpha1.CompletionFastPromoted, "1"); got != "1" {
 		t.Errorf("rollout_duration_seconds_count{status=\"FastPromoted\"} = %s, want 1", got)
 	}
 }
@@ -167,7 +183,7 @@ func TestDurationAbortedThenRetried(t *testing.T) {
 		}
 		return ok, why
 	})
-	if got := durationCount(t, ctl, v1alpha1.CompletionAborted); got != "1" {
+	if got := durationCountReaches(t, ctl, v1alpha1.CompletionAborted, "1"); got != "1" {
 		t.Errorf("rollout_duration_seconds_count{status=\"Aborted\"} = %s, want 1", got)
 	}
 	time.Sleep(1100 * time.Millisecond)
@@ -195,7 +211,7 @@ func TestDurationSuperseded(t *testing.T) {
 		return d != nil && d.FinishedAt == nil && d.RolloutStartedAt.After(before.RolloutStartedAt.Time) &&
 			ro.Status.Phase == v1alpha1.RolloutPhasePaused && d.ManualPauseStartedAt != nil, why
 	})
-	if got := durationCount(t, ctl, v1alpha1.CompletionSuperseded); got != "1" {
+	if got := durationCountReaches(t, ctl, v1alpha1.CompletionSuperseded, "1"); got != "1" {
 		t.Errorf("rollout_duration_seconds_count{status=\"Superseded\"} = %s, want 1", got)
 	}
 	patchStatus(t, ns, `{"status":{"pauseConditions":null}}`)
@@ -203,7 +219,7 @@ func TestDurationSuperseded(t *testing.T) {
 		ro, d, why := durationOf(t, ns)
 		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && d != nil && d.CompletionStatus == v1alpha1.CompletionPromoted, why
 	})
-	if got := durationCount(t, ctl, v1alpha1.CompletionSuperseded); got != "1" {
+	if got := durationCountReaches(t, ctl, v1alpha1.CompletionSuperseded, "1"); got != "1" {
 		t.Errorf("rollout_duration_seconds_count{status=\"Superseded\"} = %s after the promotion, want still 1", got)
 	}
 }
@@ -220,7 +236,7 @@ func TestDurationFastRolledBack(t *testing.T) {
 			d.CompletionStatus == v1alpha1.CompletionFastRolledBack && d.RolloutStartedAt.Equal(before.RolloutStartedAt)
 		return ok, why
 	})
-	if got := durationCount(t, ctl, v1alpha1.CompletionFastRolledBack); got != "1" {
+	if got := durationCountReaches(t, ctl, v1alpha1.CompletionFastRolledBack, "1"); got != "1" {
 		t.Errorf("rollout_duration_seconds_count{status=\"FastRolledBack\"} = %s, want 1", got)
 	}
 }
@@ -274,7 +290,7 @@ func testDurationRollback(t *testing.T, manifest string, want v1alpha1.Completio
 			d.CompletionStatus == want && d.RolloutStartedAt.Equal(yellow.RolloutStartedAt)
 		return ok, why
 	})
-	if got := durationCount(t, ctl, want); got != "1" {
+	if got := durationCountReaches(t, ctl, want, "1"); got != "1" {
 		t.Errorf("rollout_duration_seconds_count{status=%q} = %s, want 1", want, got)
 	}
 }
