@@ -21,7 +21,6 @@ func TestDashboardStaleToken(t *testing.T) {
 	ns, d := startPlain(t)
 	b := newBrowser(t)
 	detail := fmt.Sprintf("%s/rollout/%s/plain", d.URL, ns)
-	restart := "button[data-action=restart]"
 	b.open(detail, restart)
 
 	d.stop()
@@ -50,6 +49,19 @@ func TestDashboardStaleToken(t *testing.T) {
 	})
 }
 
+// restart is the rollout page's Restart button.
+const restart = "button[data-action=restart]"
+
+// openPlainPage is the plain rollout's page in a browser, once its Restart
+// button shows.
+func openPlainPage(t *testing.T) (string, *dashboard, *browser) {
+	t.Helper()
+	ns, d := startPlain(t)
+	b := newBrowser(t)
+	b.open(fmt.Sprintf("%s/rollout/%s/plain", d.URL, ns), restart)
+	return ns, d, b
+}
+
 // TestDashboardConfirmAnswersOnlyItsQuestion cancels an action and asks
 // and confirms it again in one go, faster than the dialog's close event
 // is delivered (a loaded CI machine once delayed it past the next click,
@@ -61,10 +73,7 @@ func TestDashboardStaleToken(t *testing.T) {
 // response arrives.
 func TestDashboardConfirmAnswersOnlyItsQuestion(t *testing.T) {
 	t.Parallel()
-	ns, d := startPlain(t)
-	b := newBrowser(t)
-	restart := "button[data-action=restart]"
-	b.open(fmt.Sprintf("%s/rollout/%s/plain", d.URL, ns), restart)
+	ns, d, b := openPlainPage(t)
 	must[chromedp.Void](b, `window.__puts = 0; {
 		const send = window.fetch;
 		window.fetch = (url, opts) => { if (opts?.method === 'PUT') window.__puts++; return send(url, opts); };
@@ -108,10 +117,7 @@ func TestDashboardConfirmAnswersOnlyItsQuestion(t *testing.T) {
 // arrives is not lost on a replaced element.
 func TestDashboardButtonsSurviveUpdates(t *testing.T) {
 	t.Parallel()
-	ns, d := startPlain(t)
-	b := newBrowser(t)
-	restart := "button[data-action=restart]"
-	b.open(fmt.Sprintf("%s/rollout/%s/plain", d.URL, ns), restart)
+	ns, d, b := openPlainPage(t)
 	must[bool](b, fmt.Sprintf(`(window.__restart = document.querySelector(%s), window.__restart.focus(), true)`, js(restart)))
 
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"argoproj/rollouts-demo:green"}]}}}}`
