@@ -81,6 +81,7 @@ run: build cluster-up ## the controller in the foreground against the local clus
 # prereqs-test checks, in seconds and before lint and the builds, what make
 # test needs (Chromium and tmux; Prometheus, built into the cache if missing).
 test: prereqs-test lint build ## every test: lint, unit, drift, end-to-end on the local cluster
+	cd hack/localcluster && $(GO) test -count=1 -timeout 5m .
 	$(GO) test ./... -count=1 -timeout 40m
 
 prereqs-test:

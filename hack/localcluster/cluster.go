@@ -80,6 +80,12 @@ func (c *cluster) up() error {
 			if err != nil {
 				_ = os.WriteFile(c.stagesStamp(), []byte(stagesSum+"\n"), 0o644)
 			}
+			// The API server answering says nothing of the controller
+			// manager: one that exited would leave every later test
+			// without ReplicaSet pods or ServiceAccounts.
+			if err := c.waitReady(bins); err != nil {
+				return err
+			}
 			fmt.Fprintf(c.log, "localcluster: reusing running cluster %s\n", c.name())
 			return nil
 		}
@@ -119,7 +125,7 @@ func (c *cluster) up() error {
 	if out, err := c.kwokctl(bins, "scale", "node", "--replicas", strconv.Itoa(c.nodes)).CombinedOutput(); err != nil {
 		return fmt.Errorf("kwokctl scale node: %w\n%s", err, out)
 	}
-	if err := c.waitReady(bins["kubectl"]); err != nil {
+	if err := c.waitReady(bins); err != nil {
 		return err
 	}
 	if err := os.WriteFile(c.stagesStamp(), []byte(stagesSum+"\n"), 0o644); err != nil {
@@ -179,24 +185,89 @@ func (c *cluster) healthy(kubectl string) bool {
 }
 
 // waitReady waits for the nodes to be Ready and for the default namespace's
-// ServiceAccount, without which no pod can be created.
-func (c *cluster) waitReady(kubectl string) error {
+// ServiceAccount, without which no pod can be created, and starts again any
+// component that has exited.
+//
+// kwokctl starts kube-controller-manager beside the API server without
+// waiting for it, and the controller manager exits for good when the API
+// server is not healthy within its first 10 s, which happens on a loaded
+// machine; kwokctl does not supervise its processes.
+func (c *cluster) waitReady(bins map[string]string) error {
 	k := func(args ...string) *exec.Cmd {
-		return exec.Command(kubectl, append([]string{"--kubeconfig", c.kubeconfig()}, args...)...)
+		return exec.Command(bins["kubectl"], append([]string{"--kubeconfig", c.kubeconfig()}, args...)...)
 	}
-	if out, err := k("wait", "--for=condition=Ready", "node", "--all", "--timeout=120s").CombinedOutput(); err != nil {
-		return fmt.Errorf("nodes did not become Ready: %w\n%s", err, out)
-	}
-	deadline := time.Now().Add(2 * time.Minute)
+	restarts := 0
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		if err := k("get", "serviceaccount", "default", "-n", "default").Run(); err == nil {
+		stopped, err := c.stoppedComponents(bins)
+		if err != nil {
+			return err
+		}
+		if len(stopped) > 0 {
+			if restarts == maxRestarts {
+				return fmt.Errorf("%s exited again after %d restarts; last lines of its log:\n%s", strings.Join(stopped, ", "), restarts, c.logTail(stopped[0], 30))
+			}
+			restarts++
+			for _, name := range stopped {
+				fmt.Fprintf(c.log, "localcluster: %s of cluster %s is not running; starting it again. Last lines of its log:\n%s\n", name, c.name(), c.logTail(name, 10))
+			}
+			if out, err := c.kwokctl(bins, "start", "cluster").CombinedOutput(); err != nil {
+				return fmt.Errorf("kwokctl start cluster: %w\n%s", err, out)
+			}
+			continue
+		}
+		nodes := k("wait", "--for=condition=Ready", "node", "--all", "--timeout=5s").Run() == nil
+		if nodes && k("get", "serviceaccount", "default", "-n", "default").Run() == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the default ServiceAccount never appeared: is kube-controller-manager running? (logs in %s)", c.workdir())
+			what := "the default ServiceAccount never appeared"
+			if !nodes {
+				what = "the nodes did not become Ready"
+			}
+			return fmt.Errorf("%s (logs in %s); last lines of kube-controller-manager's log:\n%s", what, c.workdir(), c.logTail("kube-controller-manager", 30))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// maxRestarts bounds how often waitReady starts exited components again, so
+// a component that cannot run fails the start with its log, not a long wait.
+const maxRestarts = 3
+
+// stoppedComponents names the cluster's components whose process has exited.
+func (c *cluster) stoppedComponents(bins map[string]string) ([]string, error) {
+	out, err := c.kwokctl(bins, "get", "components", "-o", "wide").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("kwokctl get components: %w\n%s", err, out)
+	}
+	return parseStopped(string(out)), nil
+}
+
+// parseStopped reads `kwokctl get components -o wide`: a NAME STATUS table.
+func parseStopped(table string) []string {
+	var stopped []string
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[1] == "Stopped" {
+			stopped = append(stopped, f[0])
+		}
+	}
+	return stopped
+}
+
+// logTail returns the last n lines of a component's log, for an error that
+// must be diagnosable from a CI transcript alone.
+func (c *cluster) logTail(component string, n int) string {
+	data, err := os.ReadFile(filepath.Join(c.workdir(), "clusters", c.name(), "logs", component+".log"))
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // linkTools puts kubectl and kwokctl of the cluster's version in <dir>/bin,
