@@ -15,7 +15,7 @@ VERSION_PKG := github.com/aviary-rollouts/aviary/internal/version
 LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 RELEASE_STAMP = -version $(VERSION) -commit $(COMMIT) -created $(BUILD_DATE) -ldflags "$(LDFLAGS)"
 
-.PHONY: all demo prereqs-test build install generate manifests test unit lint cluster-up cluster-down run bench-scale bench-soak bench-analysis bench-traffic clean image image-push dist
+.PHONY: all demo prereqs-test build install generate manifests test unit lint cluster-up cluster-crds cluster-down run bench-scale bench-soak bench-analysis bench-traffic clean image image-push dist
 
 all: build
 
@@ -74,8 +74,12 @@ cluster-up: ## start (or reuse) the local control plane; writes .local/kubeconfi
 cluster-down:
 	cd hack/localcluster && $(GO) run . down --dir $(abspath $(LOCAL))
 
-run: build cluster-up ## the controller in the foreground against the local cluster
+# cluster-crds installs the argoproj.io CRDs on the local cluster, which the
+# controller waits for (the tests install their own).
+cluster-crds: cluster-up
 	$(LOCAL)/bin/kubectl --kubeconfig $(KUBECONFIG_LOCAL) apply --server-side -f config/crd
+
+run: build cluster-crds ## the controller in the foreground against the local cluster
 	$(BIN)/aviary-controller --kubeconfig $(KUBECONFIG_LOCAL) --leader-elect=false
 
 # prereqs-test checks, in seconds and before lint and the builds, what make
@@ -111,27 +115,28 @@ unit: ## the tests that need no cluster, browser or Prometheus: under a minute o
 	@$(GO) test -short -skip '^TestModel$$' $(UNIT_PKGS)
 
 N ?= 200
-bench-scale: build cluster-up ## the scale benchmark (bench/README.md); N=1000 for the large run
+bench-scale: build cluster-crds ## the scale benchmark (bench/README.md); N=1000 for the large run
 	$(GO) run ./bench/scale -n $(N) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
-bench-soak: build cluster-up ## bench/scale's wave WAVES times back to back, RSS after each (bench/README.md); 1000 rollouts and 10 waves unless N=… or WAVES=… is given
+bench-soak: build cluster-crds ## bench/scale's wave WAVES times back to back, RSS after each (bench/README.md); 1000 rollouts and 10 waves unless N=… or WAVES=… is given
 	$(GO) run ./bench/scale -n $(if $(filter command line environment,$(origin N)),$(N),1000) -waves $(or $(WAVES),10) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
 # Argo Rollouts' controller beside Aviary's, on the same cluster in one run:
 # hack/argo-rollouts pins the release and builds it from the Go module proxy
-# (about five minutes the first time). LIMITS=off lifts both client budgets.
+# (about five minutes the first time). LIMITS=off lifts both client budgets;
+# BENCH=traffic compares bench/traffic's NGINX-routed update instead.
 ARGO_ROLLOUTS_BIN := $(LOCAL)/argo-rollouts/rollouts-controller
 .PHONY: argo-rollouts bench-compare
 argo-rollouts: ## Argo Rollouts' controller (the release hack/argo-rollouts/go.mod pins) from the Go module proxy into .local/argo-rollouts
 	GO=$(GO) hack/argo-rollouts/build.sh $(ARGO_ROLLOUTS_BIN)
 
-bench-compare: build argo-rollouts cluster-up ## bench/scale's wave with Aviary's controller, then with Argo Rollouts', side by side with ratios (bench/README.md); N=200 unless N=…; LIMITS=off lifts both client budgets
-	$(GO) run ./bench/scale -n $(N) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller -argo $(ARGO_ROLLOUTS_BIN)$(if $(filter off,$(LIMITS)), -qps -1)
+bench-compare: build argo-rollouts cluster-crds ## bench/scale's wave (BENCH=traffic: bench/traffic's update) with Aviary's controller, then with Argo Rollouts', side by side with ratios (bench/README.md); N=200 unless N=…; LIMITS=off lifts both client budgets
+	$(GO) run ./bench/$(or $(BENCH),scale) -n $(N) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller -argo $(ARGO_ROLLOUTS_BIN)$(if $(filter off,$(LIMITS)), -qps -1)
 
-bench-analysis: build cluster-up ## the AnalysisRun benchmark (bench/README.md)
+bench-analysis: build cluster-crds ## the AnalysisRun benchmark (bench/README.md)
 	$(GO) run ./bench/analysis -n $(or $(RUNS),2000) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
-bench-traffic: build cluster-up ## the NGINX traffic-routing benchmark (bench/README.md); 500 rollouts unless N=… is given
+bench-traffic: build cluster-crds ## the NGINX traffic-routing benchmark (bench/README.md); 500 rollouts unless N=… is given
 	$(GO) run ./bench/traffic -n $(if $(filter command line environment,$(origin N)),$(N),500) -kubeconfig $(KUBECONFIG_LOCAL) -controller $(BIN)/aviary-controller
 
 clean: ## remove build outputs (dist/ is committed and stays)

@@ -29,13 +29,11 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/bench/internal/controllerproc"
 	"github.com/aviary-rollouts/aviary/bench/internal/wave"
 )
 
@@ -44,28 +42,18 @@ func main() { wave.Main("bench/scale", run) }
 // replicas is the size of each benchmark Rollout.
 const replicas = 3
 
-// Argo Rollouts' own client budget, --qps 40 --burst 80 (v1.9).
-const (
-	argoDefaultQPS   = 40
-	argoDefaultBurst = 80
-)
-
 func run() error {
 	waves := 1
-	var argo string
-	var argoQPS float64
-	var argoBurst int
+	var argo wave.Argo
 	c := wave.Parse("bench/scale", 200, os.Args[1:], func(fs *flag.FlagSet) {
 		fs.IntVar(&waves, "waves", 1, "update waves back to back on the same Rollouts and controller (the soak: 10)")
-		fs.StringVar(&argo, "argo", "", "Argo Rollouts' controller binary (make argo-rollouts): run the wave with it too, after Aviary's, and compare")
-		fs.Float64Var(&argoQPS, "argo-qps", 0, fmt.Sprintf("Argo Rollouts' --qps; 0: its default, %d, or no budget when -qps is negative", argoDefaultQPS))
-		fs.IntVar(&argoBurst, "argo-burst", argoDefaultBurst, "Argo Rollouts' --burst")
+		argo.Register(fs)
 	})
 	if waves < 1 {
 		return fmt.Errorf("-waves %d: at least one wave", waves)
 	}
 	ctx := context.Background()
-	if argo == "" {
+	if argo.Binary == "" {
 		if waves == 1 {
 			_, err := oneWave(ctx, c, false)
 			return err
@@ -75,30 +63,19 @@ func run() error {
 	if waves > 1 {
 		return fmt.Errorf("-argo with -waves %d: the comparison is of one wave", waves)
 	}
-	if argoQPS == 0 {
-		argoQPS = argoDefaultQPS
-		if c.QPS < 0 {
-			argoQPS = -1
-		}
-	}
 	ours, err := oneWave(ctx, c, true)
 	if err != nil {
 		return err
 	}
-	theirs := c
-	theirs.Kind, theirs.Controller, theirs.QPS, theirs.Burst = controllerproc.ArgoRollouts, argo, argoQPS, argoBurst
-	if c.ProfileDir != "" {
-		// Beside Aviary's profiles, not over them.
-		theirs.ProfileDir = filepath.Join(c.ProfileDir, "argo-rollouts")
-		if err := os.MkdirAll(theirs.ProfileDir, 0o755); err != nil {
-			return err
-		}
+	theirs, err := argo.Config(c)
+	if err != nil {
+		return err
 	}
 	argoFigures, err := oneWave(ctx, theirs, false)
 	if err != nil {
 		return err
 	}
-	wave.PrintComparison(os.Stdout, ours, argoFigures)
+	wave.PrintComparison(os.Stdout, "the update wave", ours, argoFigures)
 	return nil
 }
 

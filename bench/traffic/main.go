@@ -45,46 +45,83 @@ const replicas = 4
 const weightKey = "nginx.ingress.kubernetes.io/canary-weight"
 
 func run() error {
-	c := wave.Parse("bench/traffic", 500, os.Args[1:], nil)
+	var argo wave.Argo
+	c := wave.Parse("bench/traffic", 500, os.Args[1:], argo.Register)
 	ctx := context.Background()
+	if argo.Binary == "" {
+		_, _, err := update(ctx, c, false)
+		return err
+	}
+	oursWave, oursAll, err := update(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	theirs, err := argo.Config(c)
+	if err != nil {
+		return err
+	}
+	theirsWave, theirsAll, err := update(ctx, theirs, false)
+	if err != nil {
+		return err
+	}
+	wave.PrintComparison(os.Stdout, "the wave (Healthy, routed, canary weight 0)", oursWave, theirsWave)
+	wave.PrintComparison(os.Stdout, "the whole update (until the old stables are gone)", oursAll, theirsAll)
+	return nil
+}
+
+// update runs one update with the controller of c, prints its report and
+// returns the figures of its wave and of the whole update; with waitGone,
+// once the namespace is gone (unless -keep), so that a run after it finds
+// the cluster as this one did.
+func update(ctx context.Context, c wave.Config, waitGone bool) (inWave, atRest wave.Figures, err error) {
 	// A routed canary keeps the stable at full size, so at the peak of the
 	// wave a rollout has 4 stable and 4 canary pods.
 	env, err := wave.Setup(ctx, c, "bench/traffic", 2*replicas)
 	if err != nil {
-		return err
+		return inWave, atRest, err
 	}
-	defer env.Close()
 	fmt.Printf("bench/traffic: each routed by NGINX, %d replicas, steps setWeight 25, pause 1s, setWeight 50, pause 1s, setWeight 75, pause 1s, setWeight 100\n", replicas)
+	inWave, atRest, err = measure(ctx, env)
+	env.Close()
+	if err != nil {
+		return inWave, atRest, err
+	}
+	report(os.Stdout, inWave, atRest)
+	if waitGone {
+		err = env.WaitGone(ctx)
+	}
+	return inWave, atRest, err
+}
+
+// measure puts env's Rollouts on their first version, then through the
+// update wave until their old stables are gone.
+func measure(ctx context.Context, env *wave.Env) (inWave, atRest wave.Figures, err error) {
 	wait := func(color string) error { return waitAll(ctx, env, color) }
 	if err := env.FirstVersions(ctx, func(i int) []client.Object { return objects(env.Namespace, i) }, wait); err != nil {
-		return err
+		return inWave, atRest, err
 	}
 	w, err := env.UpdateWave(ctx, "", wave.Color(1), wait)
 	if err != nil {
-		return err
+		return inWave, atRest, err
 	}
 	defer w.End()
-	inWave, err := w.Measure()
+	inWave, err = w.Measure()
 	if err != nil {
-		return err
+		return inWave, atRest, err
 	}
 	fmt.Printf("bench/traffic: %d rollouts Healthy on the new version and routed to it after %s; waiting for the old stables to go\n",
-		c.N, inWave.Wall.Round(100*time.Millisecond))
+		env.N, inWave.Wall.Round(100*time.Millisecond))
 	// The update ends when the previous stables, kept for
 	// scaleDownDelaySeconds (30 s), are scaled down and their pods gone.
 	err = env.WaitRollouts(ctx, func(ro *v1alpha1.Rollout) bool {
 		return wave.HealthyOn(ro, wave.Color(1)) && ro.Status.Replicas == replicas && ro.Status.AvailableReplicas == replicas
 	})
 	if err != nil {
-		return env.Failed("old stables scaled down", err)
+		return inWave, atRest, env.Failed("old stables scaled down", err)
 	}
 	w.Done()
-	atRest, err := w.MeasureSettled()
-	if err != nil {
-		return err
-	}
-	report(os.Stdout, inWave, atRest)
-	return nil
+	atRest, err = w.MeasureSettled()
+	return inWave, atRest, err
 }
 
 // objects are the i-th benchmark Rollout and what it routes through: its

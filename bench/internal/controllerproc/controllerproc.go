@@ -116,16 +116,21 @@ func Start(c Options) (*Process, error) {
 		return nil, fmt.Errorf("start %s %s (make build, or make argo-rollouts for Argo Rollouts'): %w", c.Kind, c.Binary, err)
 	}
 	p := &Process{kind: c.Kind, cmd: cmd, metrics: metrics, log: logf, pprof: pprofAddr, keepLog: c.KeepLog}
-	for range 100 {
-		if _, err := p.Requests(); err == nil {
+	// A minute: the benchmark starts the controller while the cluster is
+	// busy with its new nodes, and 10 s once proved too short on two cores.
+	var lastErr error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, lastErr = p.Requests(); lastErr == nil {
 			return p, nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		if exited(cmd.Process.Pid) {
+			break
+		}
 	}
 	// The log's end before Stop removes it.
 	tail := p.Tail()
 	p.Stop()
-	return nil, fmt.Errorf("%s controller did not serve /metrics:\n%s", c.Kind, tail)
+	return nil, fmt.Errorf("%s controller did not serve /metrics (%v):\n%s", c.Kind, lastErr, tail)
 }
 
 // args is the controller's command line: one namespace, no leader
@@ -164,6 +169,18 @@ func Version(binary string) string {
 	}
 	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return first
+}
+
+// exited reports whether the process pid has ended (a zombie until
+// waited for).
+func exited(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name's closing parenthesis.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return strings.HasPrefix(rest, "Z") || strings.HasPrefix(rest, "X")
 }
 
 // Stop kills the controller.

@@ -44,10 +44,11 @@ func Compare(a, b Figures) []Comparison {
 	}
 }
 
-// PrintComparison prints Compare(a, b) as a table with the ratio a/b.
-func PrintComparison(w io.Writer, a, b Figures) {
-	fmt.Fprintf(w, "\nSide by side, N=%d: %s (qps %g, burst %d) against %s (qps %g, burst %d)\n",
-		a.N, a.Kind, a.QPS, a.Burst, b.Kind, b.QPS, b.Burst)
+// PrintComparison prints Compare(a, b), the figures of what, as a table
+// with the ratio a/b.
+func PrintComparison(w io.Writer, what string, a, b Figures) {
+	fmt.Fprintf(w, "\nSide by side, %s, N=%d: %s (qps %g, burst %d) against %s (qps %g, burst %d)\n",
+		what, a.N, a.Kind, a.QPS, a.Burst, b.Kind, b.QPS, b.Burst)
 	fmt.Fprintf(w, "  %-30s %14s %14s %8s\n", "", a.Kind, b.Kind, "ratio")
 	for _, c := range Compare(a, b) {
 		ratio := "-"

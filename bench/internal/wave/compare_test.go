@@ -40,7 +40,7 @@ func TestCompare(t *testing.T) {
 		t.Errorf("ratio against 0 is %g, want -1 (none)", r)
 	}
 	var out bytes.Buffer
-	PrintComparison(&out, a, b)
+	PrintComparison(&out, "the update wave", a, b)
 	for _, want := range []string{"Aviary (qps 0, burst 0) against Argo Rollouts", "wall time of the wave", "20.0 s", "40.0 s", "0.50"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("comparison lacks %q:\n%s", want, out.String())
