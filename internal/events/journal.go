@@ -30,7 +30,33 @@ type Journal struct {
 	// Host is the reporting instance, for `kubectl describe`.
 	Host string
 	Now  func() time.Time
+	// Notify, when set, is asked whether an Event owes notifications; an
+	// Event that does is written with NotifyPendingLabel and handed over
+	// once written, so that its notifications follow the decision it
+	// tells, never one without the other (internal/notify).
+	Notify Notifications
 }
+
+// Notifications is what the journal asks of the notifier.
+type Notifications interface {
+	// Owed reports whether an Event about s telling facts with these
+	// reasons has subscribers to notify.
+	Owed(s Subject, reasons []string) bool
+	// Written hands over the Event namespace/name, written (or found
+	// written by an earlier attempt) with NotifyPendingLabel.
+	Written(namespace, name string)
+}
+
+// NotifyPendingLabel marks an Event whose notifications are not all sent
+// yet: the notifier finds such Events again after a restart by this label,
+// and removes it once every notification is delivered.
+const NotifyPendingLabel = "notifications.aviary.dev/pending"
+
+// NotifiedAnnotation lists, on an Event, the notifications already
+// delivered for it (a JSON array of delivery keys), each recorded as soon
+// as its service accepted it, so that a retry or a restart sends only the
+// others.
+const NotifiedAnnotation = "notifications.aviary.dev/sent"
 
 // Subject is the object an event is about, at the version the decision was
 // made from.
@@ -38,6 +64,9 @@ type Subject struct {
 	APIVersion, Kind, Namespace, Name string
 	UID                               types.UID
 	ResourceVersion                   string
+	// Labels and Annotations are the object's, which select its
+	// notification subscriptions.
+	Labels, Annotations map[string]string
 }
 
 // ToldAnnotation lists, on an Event that tells several facts of one
@@ -57,7 +86,7 @@ type ToldFact struct {
 // Record writes one event; writing the same decision again (same subject
 // version, reason and message) is a no-op.
 func (j *Journal) Record(ctx context.Context, s Subject, warning bool, reason, msg string) error {
-	return j.write(ctx, s, warning, reason, msg, reason+"\x00"+msg, nil)
+	return j.write(ctx, s, warning, reason, msg, reason+"\x00"+msg, nil, []string{reason})
 }
 
 // Tell writes the one Event of a reconcile (rules.Fold); telling the same
@@ -65,6 +94,10 @@ func (j *Journal) Record(ctx context.Context, s Subject, warning bool, reason, m
 // ReplicaSet facts came with them (t.Key).
 func (j *Journal) Tell(ctx context.Context, s Subject, t rules.Told) error {
 	var annotations map[string]string
+	reasons := make([]string, len(t.Facts))
+	for i, f := range t.Facts {
+		reasons[i] = f.Reason
+	}
 	if len(t.Facts) > 1 {
 		facts := make([]ToldFact, len(t.Facts))
 		for i, f := range t.Facts {
@@ -76,7 +109,7 @@ func (j *Journal) Tell(ctx context.Context, s Subject, t rules.Told) error {
 		}
 		annotations = map[string]string{ToldAnnotation: string(raw)}
 	}
-	return j.write(ctx, s, t.Warning, t.Reason, t.Message, t.Key, annotations)
+	return j.write(ctx, s, t.Warning, t.Reason, t.Message, t.Key, annotations, reasons)
 }
 
 func eventType(warning bool) string {
@@ -86,7 +119,7 @@ func eventType(warning bool) string {
 	return corev1.EventTypeNormal
 }
 
-func (j *Journal) write(ctx context.Context, s Subject, warning bool, reason, msg, key string, annotations map[string]string) error {
+func (j *Journal) write(ctx context.Context, s Subject, warning bool, reason, msg, key string, annotations map[string]string, reasons []string) error {
 	typ := eventType(warning)
 	sum := sha256.Sum256([]byte(string(s.UID) + "\x00" + s.ResourceVersion + "\x00" + key))
 	name := s.Name
@@ -103,12 +136,19 @@ func (j *Journal) write(ctx context.Context, s Subject, warning bool, reason, ms
 		Source:              corev1.EventSource{Component: Component, Host: j.Host},
 		ReportingController: Component, ReportingInstance: j.Host,
 	}
+	owed := j.Notify != nil && j.Notify.Owed(s, reasons)
+	if owed {
+		ev.Labels = map[string]string{NotifyPendingLabel: "true"}
+	}
 	// A decision event is part of the decision: the status write carrying
 	// it waits for it, so it is served with the work, not after it.
 	ctx = clientbudget.WithPriority(ctx, clientbudget.Work)
 	_, err := j.Events.Events(s.Namespace).Create(ctx, ev, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("record event %s (%s) for %s %s/%s: %w", reason, msg, s.Kind, s.Namespace, s.Name, err)
+	}
+	if owed {
+		j.Notify.Written(ev.Namespace, ev.Name)
 	}
 	return nil
 }

@@ -20,7 +20,8 @@ var (
 // Register adds the reconcile, event and duration metrics to reg.
 func Register(reg prometheus.Registerer) {
 	reg.MustRegister(RolloutReconcile, RolloutReconcileError, RolloutEvents,
-		RolloutDuration, RolloutProgressionDuration, RolloutManualPauseDuration)
+		RolloutDuration, RolloutProgressionDuration, RolloutManualPauseDuration,
+		NotificationSendSuccess, NotificationSendError, NotificationSend)
 }
 
 // ForgetRollout drops a deleted Rollout's series, so label sets stay bounded
@@ -30,4 +31,7 @@ func ForgetRollout(namespace, name string) {
 	RolloutReconcile.DeletePartialMatch(labels)
 	RolloutReconcileError.DeletePartialMatch(labels)
 	RolloutEvents.DeletePartialMatch(labels)
+	NotificationSendSuccess.DeletePartialMatch(labels)
+	NotificationSendError.DeletePartialMatch(labels)
+	NotificationSend.DeletePartialMatch(labels)
 }
