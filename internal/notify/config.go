@@ -46,19 +46,25 @@ func NewConfig(cs typedcorev1.CoreV1Interface, namespace string, selfService boo
 		watchNS = metav1.NamespaceAll
 	}
 	byName := func(name string) func(*metav1.ListOptions) {
-		return func(o *metav1.ListOptions) { o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String() }
+		return func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+		}
 	}
 	c := &Config{Namespace: namespace, SelfService: selfService}
 	c.configs = informer(&corev1.ConfigMap{}, byName(ConfigMapName),
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.ConfigMaps(watchNS).List(ctx, o)
 		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return cs.ConfigMaps(watchNS).Watch(ctx, o) })
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return cs.ConfigMaps(watchNS).Watch(ctx, o)
+		})
 	c.secrets = informer(&corev1.Secret{}, byName(SecretName),
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.Secrets(watchNS).List(ctx, o)
 		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return cs.Secrets(watchNS).Watch(ctx, o) })
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return cs.Secrets(watchNS).Watch(ctx, o)
+		})
 	c.factory = api.NewFactory(api.Settings{ConfigMapName: ConfigMapName, SecretName: SecretName, InitGetVars: vars},
 		namespace, c.secrets, c.configs)
 	return c
