@@ -53,6 +53,28 @@ dashboard:
   service:
     port: 8080
 `,
+	"notifications": `
+controller:
+  selfServiceNotification: true
+notifications:
+  secret:
+    create: true
+    items: {slack-token: xoxb-test}
+    annotations: {team: platform}
+  notifiers:
+    service.slack: |
+      token: $slack-token
+  templates:
+    template.my-template: |
+      message: Rollout {{.rollout.metadata.name}} is purple
+  triggers:
+    trigger.on-purple: |
+      - send: [my-template]
+        when: rollout.spec.replicas == 2
+  subscriptions:
+  - recipients: [slack:deploys]
+    triggers: [on-purple]
+`,
 	"extraArgs": `
 controller:
   extraArgs: [--instance-id=team-a, --rollout-threads=20]
@@ -488,6 +510,9 @@ func TestChartValuesUseArgoKeys(t *testing.T) {
 		"controller.metrics.enabled", "controller.metrics.serviceMonitor.enabled", "controller.pdb.enabled",
 		"dashboard.enabled", "dashboard.readonly",
 		"dashboard.service.type", "dashboard.service.port", "dashboard.rootPath", "dashboard.extraArgs",
+		"controller.selfServiceNotification", "notifications.configmap.create", "notifications.secret.create",
+		"notifications.secret.items", "notifications.secret.annotations", "notifications.notifiers",
+		"notifications.templates", "notifications.triggers", "notifications.subscriptions",
 	} {
 		m := map[string]any(data)
 		parts := strings.Split(key, ".")

@@ -114,13 +114,25 @@ func TestGeneratedFilesAreUpToDate(t *testing.T) {
 	}
 }
 
+// flat lists what rules grant as group/resource:verb, or
+// group/resource[name]:verb for a rule limited to resourceNames, so a
+// grant of every object never compares equal to a grant of one.
 func flat(rules []rbacv1.PolicyRule) map[string]bool {
 	m := map[string]bool{}
 	for _, r := range rules {
+		names := r.ResourceNames
+		if len(names) == 0 {
+			names = []string{""}
+		}
 		for _, g := range r.APIGroups {
 			for _, res := range r.Resources {
-				for _, v := range r.Verbs {
-					m[g+"/"+res+":"+v] = true
+				for _, n := range names {
+					if n != "" {
+						n = "[" + n + "]"
+					}
+					for _, v := range r.Verbs {
+						m[g+"/"+res+n+":"+v] = true
+					}
 				}
 			}
 		}
@@ -173,7 +185,7 @@ func TestNamespaceInstallNamesNoNamespace(t *testing.T) {
 		}
 	}
 	slices.Sort(kinds)
-	if want := []string{"Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"}; !slices.Equal(kinds, want) {
+	if want := []string{"ConfigMap", "Deployment", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"}; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 	var rb rbacv1.RoleBinding
