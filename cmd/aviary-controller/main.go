@@ -6,17 +6,20 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"k8s.io/client-go/discovery"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysisrun"
 	"github.com/aviary-rollouts/aviary/internal/clientbudget"
 	"github.com/aviary-rollouts/aviary/internal/clientmetrics"
@@ -31,6 +34,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/web"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
+	"github.com/aviary-rollouts/aviary/internal/notify"
 	"github.com/aviary-rollouts/aviary/internal/residency"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
@@ -123,11 +127,22 @@ func run(args []string) error {
 		return fmt.Errorf("create events client: %w", err)
 	}
 	recorder := events.NewRecorder(ctx, eventsCS, mgr.GetScheme())
+	rolloutJournal := &events.Journal{Events: eventsCS, Host: identity, Now: time.Now}
+	if !opts.AnalysisOnly() {
+		notifier, err := notifications(ctx, &opts, eventsCS, mgr.GetClient(), recorder, log)
+		if err != nil {
+			return err
+		}
+		rolloutJournal.Notify = notifier
+		if err := mgr.Add(notifier); err != nil {
+			return fmt.Errorf("add notifier: %w", err)
+		}
+	}
 	rollouts := &rollout.Reconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
 		Recorder:    recorder,
-		Journal:     &events.Journal{Events: eventsCS, Host: identity, Now: time.Now},
+		Journal:     rolloutJournal,
 		Undecodable: undecodable,
 		Log:         log.With("controller", "rollout"),
 		Threads:     opts.RolloutThreads,
@@ -213,6 +228,28 @@ func run(args []string) error {
 	}
 	log.Info("aviary-controller stopped")
 	return nil
+}
+
+// notifications starts reading the notification settings and returns the
+// notifier that sends what the rollouts' journaled Events owe
+// (internal/notify); it sends once added to the manager, while leading.
+func notifications(ctx context.Context, opts *manager.Options, cs typedcorev1.CoreV1Interface, c client.Client, recorder record.EventRecorder, log *slog.Logger) (*notify.Notifier, error) {
+	notify.EngineLog()
+	runs := func(namespace, podHash string) ([]v1alpha1.AnalysisRun, error) {
+		var list v1alpha1.AnalysisRunList
+		err := c.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: podHash})
+		return list.Items, err
+	}
+	cfg := notify.NewConfig(cs, opts.NotificationNamespace, opts.SelfServiceNotifications, notify.TemplateVars(runs))
+	if err := cfg.Start(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("notification settings read", "namespace", opts.NotificationNamespace, "selfService", opts.SelfServiceNotifications)
+	pendingIn := "" // every namespace
+	if opts.Namespaced {
+		pendingIn = opts.Namespace
+	}
+	return notify.New(cfg, cs, c, recorder, pendingIn, log.With("controller", "notifications")), nil
 }
 
 // providers are the metric providers this build carries, by the name the

@@ -84,6 +84,14 @@ type Options struct {
 	// after SIGTERM.
 	ShutdownTimeout time.Duration
 
+	// NotificationNamespace holds the notification settings every rollout
+	// uses: the controller's own namespace, as for Argo Rollouts, whatever
+	// --namespace says.
+	NotificationNamespace string
+	// SelfServiceNotifications also reads the settings in each rollout's
+	// namespace (--self-service-notification-enabled).
+	SelfServiceNotifications bool
+
 	// flags is the set BindFlags registered on, read by Complete to tell
 	// which Argo-only flags were given.
 	flags *flag.FlagSet
@@ -150,6 +158,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.GCPercent, gcPercentFlag, DefaultGCPercent, "garbage collector target, as GOGC: the heap may grow this many percent over what was live at the last collection before the next; lower keeps less memory resident for more CPU. Not given: GOGC from the environment when set")
 	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "once the caches have synced, give back the program's pages only start-up used, and fault in only the pages used from then on (Linux; lowers resident memory)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
+	o.NotificationNamespace = ns
+	fs.BoolVar(&o.SelfServiceNotifications, "self-service-notification-enabled", false, "also read the notification ConfigMap and Secret in each rollout's own namespace (docs/notifications.md)")
 	bindKubeOverrides(fs, &o.KubeOverrides)
 	for _, f := range argoOnlyFlags {
 		switch {
@@ -237,8 +247,6 @@ var argoOnlyFlags = []argoFlag{
 		instead: "Aviary has no ALB router, so it reads no TargetGroupBindings"},
 	{name: "alb-tag-key-resource-id", def: "ingress.k8s.aws/resource", usage: "AWS load balancer tag key naming the resource",
 		instead: "Aviary has no ALB router, so it reads no load balancer tags"},
-	{name: "self-service-notification-enabled", isBool: true, def: "false", usage: "read notification settings from each rollout's namespace",
-		instead: "notifications are not built yet: Aviary sends none, from any namespace"},
 	{name: "configmap-name", def: "argo-rollouts-config", usage: "name of the controller's ConfigMap",
 		instead: "Aviary reads no controller ConfigMap: metric, traffic-router and step plugins are not supported"},
 }

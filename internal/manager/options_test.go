@@ -220,7 +220,7 @@ func TestEveryArgoRolloutsFlagParses(t *testing.T) {
 		{[]string{"--alb-verify-weight"}, nil, nil, "--alb-verify-weight=true"},
 		{[]string{"--aws-target-group-binding-api-version", "eks.amazonaws.com/v1"}, nil, nil, "--aws-target-group-binding-api-version"},
 		{[]string{"--alb-tag-key-resource-id", "ingress.eks.amazonaws.com"}, nil, nil, "--alb-tag-key-resource-id"},
-		{[]string{"--self-service-notification-enabled"}, nil, nil, "notifications are not built yet"},
+		{[]string{"--self-service-notification-enabled"}, func(o Options) any { return o.SelfServiceNotifications }, true, ""},
 		{[]string{"--configmap-name", "my-config"}, nil, nil, "--configmap-name"},
 	}
 	for _, c := range cases {

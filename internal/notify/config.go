@@ -3,7 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
-	"log/slog"
+	"io"
 	"slices"
 	"time"
 
@@ -197,28 +197,11 @@ func joinErrors(errs []error) error {
 	return fmt.Errorf("%s", msg)
 }
 
-// EngineLog sends the engine's own log lines (it logs with logrus) to log,
-// at debug level but for its errors: what fails reaches Aviary as an error
-// too, and is logged with its context there.
-func EngineLog(log *slog.Logger) {
-	logrus.SetOutput(discard{})
-	logrus.SetLevel(logrus.DebugLevel)
-	logrus.AddHook(hook{log: log.With("source", "notifications-engine")})
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-type hook struct{ log *slog.Logger }
-
-func (hook) Levels() []logrus.Level { return logrus.AllLevels }
-
-func (h hook) Fire(e *logrus.Entry) error {
-	level := slog.LevelDebug
-	if e.Level <= logrus.ErrorLevel {
-		level = slog.LevelWarn
-	}
-	h.log.Log(context.Background(), level, e.Message)
-	return nil
+// EngineLog silences the engine's own log (it logs with logrus): every
+// failure reaches Aviary as an error, logged once with its context and its
+// secrets removed there, while the engine's lines may quote a service's
+// URL and the request they sent.
+func EngineLog() {
+	logrus.SetOutput(io.Discard)
+	logrus.SetLevel(logrus.PanicLevel) // nor format what is discarded
 }

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/clientbudget"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 )
@@ -54,6 +55,9 @@ type Notifier struct {
 // decision its Event tells: the journal writes the Event before the status
 // write that carries the decision, and a template reads the Rollout.
 const settle = 10 * time.Second
+
+// sendTimeout bounds one send.
+const sendTimeout = time.Minute
 
 // New returns a Notifier; its queue exists at once, so the journal may hand
 // it Events before it runs.
@@ -222,7 +226,17 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) (time.
 // send delivers d and counts it as Argo Rollouts does.
 func (n *Notifier) send(a api.API, ro *v1alpha1.Rollout, obj map[string]any, d delivery) error {
 	start := time.Now()
-	err := a.Send(obj, d.Templates, d.Dest)
+	// The engine's services take no context and some set no timeout: a
+	// receiver that never answers would hold a worker for good. One that
+	// answers after sendTimeout may get the notification twice.
+	done := make(chan error, 1)
+	go func() { done <- a.Send(obj, d.Templates, d.Dest) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(sendTimeout):
+		err = fmt.Errorf("no answer within %s", sendTimeout)
+	}
 	metrics.NotificationSend.WithLabelValues(ro.Namespace, ro.Name).Observe(time.Since(start).Seconds())
 	if err != nil {
 		metrics.NotificationSendError.WithLabelValues(ro.Namespace, ro.Name, d.Fact.Type, d.Fact.Reason).Inc()
@@ -252,6 +266,9 @@ func (n *Notifier) mark(ctx context.Context, ev *corev1.Event, sent []string, do
 	if err != nil {
 		return err
 	}
+	// Served with the controllers' work, not after it as Event writes are:
+	// until this record lands, a kill would send the notification again.
+	ctx = clientbudget.WithPriority(ctx, clientbudget.Work)
 	_, err = n.Events.Events(ev.Namespace).Patch(ctx, ev.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil

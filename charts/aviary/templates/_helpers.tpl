@@ -147,9 +147,11 @@ the chart's test keeps them equal). */}}
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes, grpcroutes, tcproutes, tlsroutes]
   verbs: [get, list, update]
+# Events: decision events are written, and the notifier finds those owing
+# notifications (a label selector), reads and marks them (internal/notify).
 - apiGroups: [""]
   resources: [events]
-  verbs: [create, patch]
+  verbs: [create, get, list, patch]
 {{- end -}}
 
 {{/* The leader-election Lease in the controller's namespace. */}}
