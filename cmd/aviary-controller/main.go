@@ -249,7 +249,9 @@ func notifications(ctx context.Context, opts *manager.Options, cs typedcorev1.Co
 	if opts.Namespaced {
 		pendingIn = opts.Namespace
 	}
-	return notify.New(cfg, cs, c, recorder, pendingIn, log.With("controller", "notifications")), nil
+	n := notify.New(cfg, cs, c, recorder, pendingIn, log.With("controller", "notifications"))
+	cfg.OnChange(n.SettingsChanged)
+	return n, nil
 }
 
 // providers are the metric providers this build carries, by the name the

@@ -86,6 +86,19 @@ func informer(obj runtime.Object, tweak func(*metav1.ListOptions),
 	return cache.NewSharedIndexInformer(lw, obj, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 }
 
+// OnChange calls f after any change of the settings. The engine drops what
+// it built from the old ones in a handler of its own, maybe after f: a retry
+// f starts may still see the old settings, and then backs off from 1 s.
+func (c *Config) OnChange(f func()) {
+	h := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { f() },
+		UpdateFunc: func(any, any) { f() },
+		DeleteFunc: func(any) { f() },
+	}
+	_, _ = c.configs.AddEventHandler(h)
+	_, _ = c.secrets.AddEventHandler(h)
+}
+
 // Start runs the watches until ctx ends and waits for their first lists.
 func (c *Config) Start(ctx context.Context) error {
 	go c.configs.RunWithContext(ctx)

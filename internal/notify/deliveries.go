@@ -19,6 +19,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -138,9 +139,7 @@ var emptyWhen = func() string {
 // destinations and conditions, without those already sent. A trigger
 // that fails to run is returned as an error for its fact, and the others
 // go on.
-func deliveries(configNS string, facts []fact, dests services.Destinations, run func(trigger string) ([]condition, error), sent []string) ([]delivery, map[fact]error) {
-	var out []delivery
-	var failed map[fact]error
+func deliveries(configNS string, facts []fact, dests services.Destinations, run func(trigger string) ([]condition, error), sent []string) (out []delivery, failed map[fact]error, unconfigured []fact) {
 	for _, f := range facts {
 		trigger := TriggerFor(f.Reason)
 		ds := dests[trigger]
@@ -148,6 +147,12 @@ func deliveries(configNS string, facts []fact, dests services.Destinations, run 
 			continue
 		}
 		conds, err := run(trigger)
+		if errors.Is(err, errUnconfigured) {
+			// Settings that do not define the trigger do not serve its
+			// subscription; other settings (self-service) may.
+			unconfigured = append(unconfigured, f)
+			continue
+		}
 		if err != nil {
 			if failed == nil {
 				failed = map[fact]error{}
@@ -171,11 +176,17 @@ func deliveries(configNS string, facts []fact, dests services.Destinations, run 
 			}
 		}
 	}
-	return out, failed
+	return out, failed, unconfigured
 }
+
+// errUnconfigured: the settings define no such trigger.
+var errUnconfigured = errors.New("not defined in these settings")
 
 // conditions adapts the engine's trigger results.
 func conditions(a api.API, trigger string, vars map[string]any) ([]condition, error) {
+	if _, ok := a.GetConfig().Triggers[trigger]; !ok {
+		return nil, errUnconfigured
+	}
 	res, err := a.RunTrigger(trigger, vars)
 	if err != nil {
 		return nil, err

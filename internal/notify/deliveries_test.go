@@ -102,11 +102,11 @@ func TestDeliveries(t *testing.T) {
 			// Two conditions, the first not holding.
 			return []condition{{Templates: []string{"never"}}, {Templates: []string{"paused"}, Send: true}}, nil
 		}
-		return nil, errors.New("trigger 'on-rollout-aborted' is not configured")
+		return nil, errors.New("expression failed")
 	}
 	facts := []fact{{"Normal", "ScalingReplicaSet"}, {"Normal", "RolloutStepCompleted"}, {"Normal", "RolloutPaused"}, {"Warning", "RolloutAborted"}}
 
-	got, failed := deliveries("", facts, dests, run, nil)
+	got, failed, _ := deliveries("", facts, dests, run, nil)
 	var keys []string
 	for _, d := range got {
 		keys = append(keys, d.Key)
@@ -119,16 +119,21 @@ func TestDeliveries(t *testing.T) {
 		t.Errorf("wrong templates or fact: %+v", got)
 	}
 	if err := failed[fact{"Warning", "RolloutAborted"}]; err == nil || !strings.Contains(err.Error(), "on-rollout-aborted") {
-		t.Errorf("an unconfigured trigger must fail its fact alone, naming it: %v", failed)
+		t.Errorf("a trigger that fails must fail its fact alone, naming it: %v", failed)
+	}
+	// A trigger these settings do not define is theirs to skip.
+	_, failed, unconfigured := deliveries("", facts, dests, func(string) ([]condition, error) { return nil, errUnconfigured }, nil)
+	if len(failed) != 0 || len(unconfigured) != 3 {
+		t.Errorf("undefined triggers: failed %v, unconfigured %v", failed, unconfigured)
 	}
 
 	// What is recorded as sent is not sent again; under a rollout
 	// namespace's own settings the keys say whose.
-	again, _ := deliveries("", facts, dests, run, want[:2])
+	again, _, _ := deliveries("", facts, dests, run, want[:2])
 	if len(again) != 1 || again[0].Key != want[2] {
 		t.Errorf("after two were sent: %+v", again)
 	}
-	own, _ := deliveries("team-a", facts[1:2], dests, run, want)
+	own, _, _ := deliveries("team-a", facts[1:2], dests, run, want)
 	if len(own) != 2 || own[0].Key != "team-a/on-rollout-step-completed[0] webhook:hook" {
 		t.Errorf("self-service keys: %+v", own)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/argoproj/notifications-engine/pkg/api"
@@ -49,6 +50,8 @@ type Notifier struct {
 	Workers int
 
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	// retrying holds the Events in backoff after a failure.
+	retrying sync.Map
 }
 
 // settle bounds how long a delivery waits for the Rollout to show the
@@ -137,13 +140,27 @@ func (n *Notifier) next(ctx context.Context) bool {
 	after, err := n.deliver(ctx, key)
 	switch {
 	case err != nil:
+		n.retrying.Store(key, struct{}{})
 		n.queue.AddRateLimited(key)
 	case after > 0:
 		n.queue.AddAfter(key, after)
 	default:
+		n.retrying.Delete(key)
 		n.queue.Forget(key)
 	}
 	return true
+}
+
+// SettingsChanged retries at once, without their backoff, the Events whose
+// notifications failed: a fixed ConfigMap or Secret (or a service that
+// came back and was reconfigured) should not wait out minutes of backoff.
+func (n *Notifier) SettingsChanged() {
+	n.retrying.Range(func(k, _ any) bool {
+		key := k.(types.NamespacedName)
+		n.queue.Forget(key)
+		n.queue.Add(key)
+		return true
+	})
 }
 
 // deliver sends what the Event key owes and is not yet sent. It returns a
@@ -185,14 +202,21 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) (time.
 	}
 	sent := sentOn(ev)
 	failed := cfgErr != nil
+	served, missing := map[fact]bool{}, map[fact]string{}
 	for _, ns := range slices.Sorted(maps.Keys(apis)) {
 		a := apis[ns]
 		prefix := ""
 		if ns != n.Config.Namespace {
 			prefix = ns
 		}
-		ds, bad := deliveries(prefix, factsOf(ev), destinations(a.GetConfig(), ro.Labels, ro.Annotations),
+		ds, bad, unconfigured := deliveries(prefix, factsOf(ev), destinations(a.GetConfig(), ro.Labels, ro.Annotations),
 			func(trigger string) ([]condition, error) { return conditions(a, trigger, obj) }, sent)
+		for _, f := range unconfigured {
+			missing[f] = ns
+		}
+		for _, d := range ds {
+			served[d.Fact] = true
+		}
 		for f, err := range bad {
 			failed = true
 			n.configInvalid(ro, ev, err)
@@ -216,6 +240,14 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) (time.
 				return 0, err
 			}
 		}
+	}
+	for f, ns := range missing {
+		if served[f] {
+			continue
+		}
+		failed = true
+		n.configInvalid(ro, ev, fmt.Errorf("ConfigMap %s/%s does not define trigger %s, which the rollout is subscribed to; add trigger.%s (docs/notifications.md)",
+			ns, ConfigMapName, TriggerFor(f.Reason), TriggerFor(f.Reason)))
 	}
 	if failed {
 		return 0, errors.New("notifications to retry")
