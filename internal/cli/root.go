@@ -88,6 +88,16 @@ func (o *Options) Client() (client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := o.clientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	o.client = c
+	return c, nil
+}
+
+// clientFor is a client for Aviary's and Kubernetes' kinds on cfg.
+func (o *Options) clientFor(cfg *rest.Config) (client.Client, error) {
 	scheme, err := manager.Scheme()
 	if err != nil {
 		return nil, err
@@ -102,10 +112,9 @@ func (o *Options) Client() (client.Client, error) {
 	}
 	// One malformed object (a bad quantity the CRD schema lets through)
 	// must not hide every other one: it is left out, with a warning.
-	o.client = &tolerant.Client{Client: c, Dynamic: dyn, Skipped: func(kind, ns, name string, err *tolerant.DecodeError) {
+	return &tolerant.Client{Client: c, Dynamic: dyn, Skipped: func(kind, ns, name string, err *tolerant.DecodeError) {
 		fmt.Fprintf(o.Streams.ErrOut, "warning: %s %s/%s cannot be read and is left out: %v\n", kind, ns, name, err)
-	}}
-	return o.client, nil
+	}}, nil
 }
 
 // SetClient replaces the client, for tests.
