@@ -404,6 +404,10 @@ var decisionReasons = map[string]bool{
 	"RolloutStepCompleted": true, "RolloutCompleted": true, "RolloutPaused": true, "RolloutResumed": true,
 	"RolloutAborted": true, "SkipSteps": true, "RolloutUpdated": true, "NewReplicaSetCreated": true,
 	"RolloutNotCompleted": true, "ProgressDeadlineExceeded": true, "RolloutAddedToInformer": true,
+	// A run's phase is told once: its message names the run and the phase
+	// it moved from.
+	"AnalysisRunPending": true, "AnalysisRunRunning": true, "AnalysisRunSuccessful": true,
+	"AnalysisRunFailed": true, "AnalysisRunError": true, "AnalysisRunInconclusive": true,
 }
 
 // decisionKey identifies a decision for DecisionEventsOnce: the reason and
@@ -424,7 +428,7 @@ func decisionKey(e journaled, v rolloutVersion) string {
 
 // DecisionEventsOnce: each decision the controller journals (step
 // completed, paused, resumed, aborted, completed, updated, ReplicaSet
-// created, deadline exceeded, added to informer) is recorded
+// created, deadline exceeded, added to informer, a run's new phase) is recorded
 // once: between two user actions the same decision about the same
 // revision is never recorded twice — not by a second reconcile, nor by a
 // restarted controller redoing it from a cache that had not seen the

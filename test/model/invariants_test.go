@@ -217,6 +217,11 @@ func TestDecisionEventsOnce(t *testing.T) {
 	}
 	wantNone(t, DecisionEventsOnce([]journaled{paused("web.a", "10", 1), paused("web.b", "12", 3)}, versions, map[string]journaled{}))
 	wantViolation(t, DecisionEventsOnce([]journaled{paused("web.a", "10", 1), paused("web.b", "12", 1)}, versions, map[string]journaled{}), InvDecisionOnce, "RolloutPaused")
+	// A run's phase is told once.
+	runFailed := func(name, rv string) journaled {
+		return journaled{name: name, reason: "AnalysisRunFailed", message: "Background Analysis Run 'web-h-2' Status New: 'Failed' Previous: 'Running'", subjectRV: rv}
+	}
+	wantViolation(t, DecisionEventsOnce([]journaled{runFailed("web.e", "10"), runFailed("web.f", "12")}, versions, map[string]journaled{}), InvDecisionOnce, "AnalysisRunFailed")
 	// Scaling repeats legitimately and is not judged.
 	scale := journaled{name: "web.c", reason: "ScalingReplicaSet", message: "Scaled down ReplicaSet web-s (revision 1) from 3 to 2", subjectRV: "10"}
 	scale2 := scale

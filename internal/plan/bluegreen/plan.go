@@ -93,7 +93,26 @@ func Plan(obs pass.Observed) pass.Plan {
 	b.History(rs.Others)
 	restarted := b.Restart(rs)
 	runs(b, ro, bg, &st, progress.Runs, rs)
-	return b.Finish(rs, st, restarted, nil)
+	// The runs' new phases are told with the end of the plan, not with
+	// the decision journaled before the switches: a pass redone after a
+	// switch may decide otherwise, and a phase told beside another
+	// decision would be told again.
+	current := rules.CurrentRuns{
+		PrePromotion:  trackedRun(b.Runs, ro.Status.BlueGreen.PrePromotionAnalysisRunStatus, st.BlueGreen.PrePromotionAnalysisRunStatus),
+		PostPromotion: trackedRun(b.Runs, ro.Status.BlueGreen.PostPromotionAnalysisRunStatus, st.BlueGreen.PostPromotionAnalysisRunStatus),
+	}
+	return b.Finish(rs, st, restarted, rules.RunEvents(&ro.Status, &st, current))
+}
+
+// trackedRun is the run of one role as observed: the one the status named
+// before this pass, or, when it named none, the one it names now (a run
+// adopted after a crash left it unnamed; a run created in this pass is not
+// observed yet).
+func trackedRun(runs []*v1alpha1.AnalysisRun, before, after *v1alpha1.RolloutAnalysisRunStatus) *rules.Run {
+	if before == nil {
+		before = after
+	}
+	return pass.RunView(pass.NamedRun(runs, before))
 }
 
 // refs points the preview Service at preview and the active Service at

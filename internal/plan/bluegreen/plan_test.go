@@ -2,6 +2,7 @@ package bluegreen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/pass"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/podhash"
 )
 
@@ -186,6 +188,65 @@ func TestPlanAdoptsUnnamedRun(t *testing.T) {
 			}
 			if created != c.wantCreate || named != c.wantNamed {
 				t.Errorf("creates a run: %v, status names %q; want %v, %q\n%s", created, named, c.wantCreate, c.wantNamed, describe(p))
+			}
+		})
+	}
+}
+
+// TestPlanTellsRunPhases: the plan journals a pre-promotion run's new
+// phase, compared with the status recorded before the pass; a run adopted
+// after a crash left it unnamed tells its phase with no previous one.
+func TestPlanTellsRunPhases(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	blueRS := bgSet(bgRollout("web:1"), "1", 2, 2)
+	blueHash := blueRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	ro := bgRollout("web:2")
+	greenHash := podhash.PodTemplateHash(&ro.Spec.Template, nil)
+	ro.Status.StableRS, ro.Status.CurrentPodHash = blueHash, greenHash
+	ro.Status.BlueGreen.ActiveSelector = blueHash
+	ro.Spec.Strategy.BlueGreen.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "pass"}}}
+	name := "web-" + greenHash + "-2-pre"
+	run := func(phase v1alpha1.AnalysisPhase) *v1alpha1.AnalysisRun {
+		return &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", CreationTimestamp: metav1.NewTime(now.Add(-time.Minute)),
+			Labels:      map[string]string{v1alpha1.RolloutTypeLabel: v1alpha1.RolloutTypePrePromotionLabel, v1alpha1.DefaultRolloutUniqueLabelKey: greenHash},
+			Annotations: map[string]string{v1alpha1.RevisionAnnotation: "2"}},
+			Status: v1alpha1.AnalysisRunStatus{Phase: phase}}
+	}
+	for _, c := range []struct {
+		name     string
+		recorded *v1alpha1.RolloutAnalysisRunStatus
+		phase    v1alpha1.AnalysisPhase
+		want     []rules.Event
+	}{
+		{name: "the run starts", recorded: &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhasePending}, phase: v1alpha1.AnalysisPhaseRunning,
+			want: []rules.Event{{Reason: rules.ReasonAnalysisRunRunning, Message: "PrePromotion Analysis Run '" + name + "' Status New: 'Running' Previous: 'Pending'"}}},
+		{name: "the run fails: a warning beside the abort", recorded: &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhaseRunning}, phase: v1alpha1.AnalysisPhaseFailed,
+			want: []rules.Event{
+				{Warning: true, Reason: rules.ReasonAborted, Message: "Rollout aborted update to revision 2: AnalysisRun " + name + " ended Failed"},
+				{Warning: true, Reason: rules.ReasonAnalysisRunFailed, Message: "PrePromotion Analysis Run '" + name + "' Status New: 'Failed' Previous: 'Running'"},
+			}},
+		{name: "the same phase: nothing", recorded: &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhaseRunning}, phase: v1alpha1.AnalysisPhaseRunning},
+		{name: "an unnamed run adopted", phase: v1alpha1.AnalysisPhaseRunning,
+			want: []rules.Event{{Reason: rules.ReasonAnalysisRunRunning, Message: "PrePromotion Analysis Run '" + name + "' Status New: 'Running' Previous: 'NoPreviousStatus'"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := ro.DeepCopy()
+			r.Status.BlueGreen.PrePromotionAnalysisRunStatus = c.recorded
+			p := Plan(pass.Observed{Rollout: r, Now: now, Runs: []*v1alpha1.AnalysisRun{run(c.phase)},
+				ReplicaSets: []*appsv1.ReplicaSet{blueRS, bgSet(ro, "2", 2, 2)},
+				Services:    map[string]*corev1.Service{"active": bgService("active", blueHash), "preview": bgService("preview", greenHash)}})
+			var told []rules.Event
+			for _, s := range p.Steps {
+				if j, ok := s.(pass.Journal); ok {
+					for _, e := range j.Events {
+						if strings.HasPrefix(e.Reason, "AnalysisRun") || e.Reason == rules.ReasonAborted {
+							told = append(told, e)
+						}
+					}
+				}
+			}
+			if !slices.Equal(told, c.want) {
+				t.Errorf("journaled %v, want %v\n%s", told, c.want, describe(p))
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -106,7 +107,10 @@ func Plan(obs pass.Observed) pass.Plan {
 		b.RoleMetadata(next, nextRoles)
 	}
 	route(b, obs, &st, rs, selected[StableServiceField], experimentDestinations(ro, st.CurrentStepIndex, stepEx))
-	return b.Finish(rs, st, restarted, progress.Events)
+	// A run's new phase is told before the decisions it leads to (the
+	// step it completes, the abort it causes), the order they happened.
+	told := rules.RunEvents(&ro.Status, &st, rules.CurrentRuns{Step: o.StepRun, Background: o.BackgroundRun})
+	return b.Finish(rs, st, restarted, slices.Concat(told, progress.Events))
 }
 
 // serviceRefs points the canary and stable Services at what

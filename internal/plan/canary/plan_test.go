@@ -267,3 +267,84 @@ func TestPlanDefersACountsOnlyStatus(t *testing.T) {
 		t.Errorf("after %v of facts waiting, plan:\n%s\nwant:\n%s", rules.UpdateDelay, got, want)
 	}
 }
+
+// TestPlanTellsRunPhases: the plan journals a run's new phase, compared
+// with the status recorded before the pass, before the decision it leads
+// to — an abort that clears the run's field included.
+func TestPlanTellsRunPhases(t *testing.T) {
+	stableRS := replicaSetOf(planRollout(), "1", 1)
+	stableHash := stableRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	rollout := func(recorded v1alpha1.AnalysisPhase) *v1alpha1.Rollout {
+		ro := planRollout()
+		ro.Spec.Template.Spec.Containers[0].Image = "web:2"
+		ro.Spec.Strategy.Canary.Steps[1] = v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}}
+		ro.Annotations = map[string]string{v1alpha1.RevisionAnnotation: "2"}
+		hash := podhash.PodTemplateHash(&ro.Spec.Template, nil)
+		ro.Status.StableRS, ro.Status.CurrentPodHash = stableHash, hash
+		ro.Status.CurrentStepHash = podhash.StepHash(ro.Spec.Strategy.Canary.Steps)
+		ro.Status.CurrentStepIndex = new(int32(1))
+		ro.Status.Canary.CurrentStepAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: "web-" + hash + "-2-1", Status: recorded}
+		return ro
+	}
+	newRS := replicaSetOf(rollout(""), "2", 1)
+	hash := newRS.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	name := "web-" + hash + "-2-1"
+	run := func(phase v1alpha1.AnalysisPhase) *v1alpha1.AnalysisRun {
+		msg := ""
+		if phase == v1alpha1.AnalysisPhaseFailed {
+			msg = `Metric "ok" assessed Failed`
+		}
+		return &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", CreationTimestamp: metav1.NewTime(planNow.Add(-time.Minute)),
+			Labels: map[string]string{v1alpha1.RolloutTypeLabel: v1alpha1.RolloutTypeStepLabel, v1alpha1.RolloutCanaryStepIndexLabel: "1",
+				v1alpha1.DefaultRolloutUniqueLabelKey: hash},
+			Annotations: map[string]string{v1alpha1.RevisionAnnotation: "2"}},
+			Status: v1alpha1.AnalysisRunStatus{Phase: phase, Message: msg}}
+	}
+	for _, c := range []struct {
+		name            string
+		recorded, phase v1alpha1.AnalysisPhase
+		paused          bool
+		want            []rules.Event // the journal's run and abort events
+		wantRecord      *v1alpha1.RolloutAnalysisRunStatus
+	}{
+		{name: "the run starts: told, and recorded", recorded: v1alpha1.AnalysisPhasePending, phase: v1alpha1.AnalysisPhaseRunning,
+			want:       []rules.Event{{Reason: rules.ReasonAnalysisRunRunning, Message: "Step Analysis Run '" + name + "' Status New: 'Running' Previous: 'Pending'"}},
+			wantRecord: &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhaseRunning}},
+		{name: "the run fails: told before the abort, whose status drops the run", recorded: v1alpha1.AnalysisPhaseRunning, phase: v1alpha1.AnalysisPhaseFailed,
+			want: []rules.Event{
+				{Warning: true, Reason: rules.ReasonAnalysisRunFailed, Message: "Step Analysis Run '" + name + "' Status New: 'Failed' Previous: 'Running'"},
+				{Warning: true, Reason: rules.ReasonAborted, Message: `Rollout aborted update to revision 2: Metric "ok" assessed Failed`},
+			}},
+		{name: "the same phase again: nothing told", recorded: v1alpha1.AnalysisPhaseRunning, phase: v1alpha1.AnalysisPhaseRunning,
+			wantRecord: &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhaseRunning}},
+		{name: "a user's pause holds the step and its record: told once a pass records it", recorded: v1alpha1.AnalysisPhaseRunning, phase: v1alpha1.AnalysisPhaseSuccessful, paused: true,
+			wantRecord: &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: v1alpha1.AnalysisPhaseRunning}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ro := rollout(c.recorded)
+			ro.Spec.Paused = c.paused
+			p := Plan(pass.Observed{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stableRS, newRS}, Runs: []*v1alpha1.AnalysisRun{run(c.phase)},
+				Services: map[string]*corev1.Service{"web-canary": planService("web-canary", hash), "web-stable": planService("web-stable", stableHash)}, Now: planNow})
+			var told []rules.Event
+			var record *v1alpha1.RolloutAnalysisRunStatus
+			for _, s := range p.Steps {
+				switch s := s.(type) {
+				case pass.Journal:
+					for _, e := range s.Events {
+						if strings.HasPrefix(e.Reason, "AnalysisRun") || e.Reason == rules.ReasonAborted {
+							told = append(told, e)
+						}
+					}
+				case pass.WriteStatus:
+					record = s.Status.Canary.CurrentStepAnalysisRunStatus
+				}
+			}
+			if !slices.Equal(told, c.want) {
+				t.Errorf("journaled %v, want %v\n%s", told, c.want, describe(p))
+			}
+			if (record == nil) != (c.wantRecord == nil) || record != nil && *record != *c.wantRecord {
+				t.Errorf("status records %+v, want %+v", record, c.wantRecord)
+			}
+		})
+	}
+}

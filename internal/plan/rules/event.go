@@ -32,6 +32,18 @@ const InitialDeploy = "Initial deploy"
 // ReasonAborted is the event reason of an abort.
 const ReasonAborted = "RolloutAborted"
 
+// Reasons of the events telling the new phase of a run the Rollout tracks
+// (RunEvents): "AnalysisRun" and the phase, as Argo Rollouts names them,
+// since its on-analysis-run-* notification triggers are keyed on them.
+const (
+	ReasonAnalysisRunPending      = "AnalysisRunPending"
+	ReasonAnalysisRunRunning      = "AnalysisRunRunning"
+	ReasonAnalysisRunSuccessful   = "AnalysisRunSuccessful"
+	ReasonAnalysisRunFailed       = "AnalysisRunFailed"
+	ReasonAnalysisRunError        = "AnalysisRunError"
+	ReasonAnalysisRunInconclusive = "AnalysisRunInconclusive"
+)
+
 // Reasons of the events about ReplicaSets and other objects, recorded
 // by the shell as it applies a plan.
 const (

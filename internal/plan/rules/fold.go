@@ -40,15 +40,28 @@ const MaxToldMessage = 1024
 // user follows a rollout by first (its outcome, its steps, its gates), the
 // mechanics that carried it out last. Reasons not listed rank after these,
 // in the order they happened.
+//
+// A run's failure or error is a warning, so it outranks every normal fact;
+// the abort it causes still leads, its message naming the failure as the
+// cause, with the run's own fact kept beside it (Facts). A run's other
+// phases follow the decisions they lead to (its success, the step it
+// completes; its inconclusive end, the pause it starts) and come before
+// the mechanics.
 var significance = []string{
 	ReasonAborted,
 	ReasonDeadlineExceeded,
+	ReasonAnalysisRunFailed,
+	ReasonAnalysisRunError,
 	ReasonCompleted,
 	ReasonStepCompleted,
 	ReasonPaused,
+	ReasonAnalysisRunInconclusive,
 	ReasonUpdated,
 	ReasonSkipSteps,
 	ReasonResumed,
+	ReasonAnalysisRunSuccessful,
+	ReasonAnalysisRunRunning,
+	ReasonAnalysisRunPending,
 	v1alpha1.RolloutNotCompletedReason,
 	ReasonNewReplicaSetCreated,
 	ReasonScalingReplicaSet,

@@ -16,6 +16,9 @@ func TestFold(t *testing.T) {
 	notDone := Event{Reason: "RolloutNotCompleted", Message: "Rollout not completed, started update to revision 2 (b)"}
 	aborted := Event{Warning: true, Reason: ReasonAborted, Message: "Rollout aborted update to revision 2"}
 	custom := Event{Reason: "TrafficWeightUpdated", Message: "Traffic weight updated from 0 to 34"}
+	runFailed := Event{Warning: true, Reason: ReasonAnalysisRunFailed, Message: "Step Analysis Run 'r' Status New: 'Failed' Previous: 'Running'"}
+	runPassed := Event{Reason: ReasonAnalysisRunSuccessful, Message: "Step Analysis Run 'r' Status New: 'Successful' Previous: 'Running'"}
+	runRunning := Event{Reason: ReasonAnalysisRunRunning, Message: "Step Analysis Run 'r' Status New: 'Running' Previous: 'Pending'"}
 
 	cases := []struct {
 		name            string
@@ -38,6 +41,18 @@ func TestFold(t *testing.T) {
 			done: []Event{scaleDown}, decided: []Event{step, aborted},
 			reason: ReasonAborted, warning: true, message: aborted.Message + "; " + scaleDown.Message + "; " + step.Message,
 			keyFrom: []Event{step, aborted}},
+		{name: "the abort a run's failure causes leads, the failure kept beside it",
+			decided: []Event{runFailed, aborted},
+			reason:  ReasonAborted, warning: true, message: aborted.Message + "; " + runFailed.Message, keyFrom: []Event{runFailed, aborted}},
+		{name: "a run's failure alone is a warning ahead of the scales",
+			done: []Event{scaleDown}, decided: []Event{runFailed},
+			reason: ReasonAnalysisRunFailed, warning: true, message: runFailed.Message + "; " + scaleDown.Message, keyFrom: []Event{runFailed}},
+		{name: "a passed run follows the step it completes",
+			decided: []Event{runPassed, step},
+			reason:  ReasonStepCompleted, message: step.Message + "; " + runPassed.Message, keyFrom: []Event{runPassed, step}},
+		{name: "a run starting leads the scales",
+			done: []Event{scaleUp}, decided: []Event{runRunning},
+			reason: ReasonAnalysisRunRunning, message: runRunning.Message + "; " + scaleUp.Message, keyFrom: []Event{runRunning}},
 		{name: "unknown reasons rank after known ones, first come first",
 			decided: []Event{custom, scaleUp},
 			reason:  ReasonScalingReplicaSet, message: scaleUp.Message + "; " + custom.Message, keyFrom: []Event{custom, scaleUp}},

@@ -77,7 +77,9 @@ func setImage(t *testing.T, ns, image string) {
 // router: at 100% success the update completes and its background run ends
 // Successful; at 50% errors the run fails after failureLimit+1 failed
 // measurements and the rollout aborts by itself — Degraded, stable at 100%,
-// the run's message on the Rollout.
+// the run's message on the Rollout, and the run's phases told on the
+// Rollout under Argo Rollouts' reasons, once each (the
+// on-analysis-run-running and on-analysis-run-failed triggers follow them).
 func TestBackgroundPrometheusAnalysis(t *testing.T) {
 	ns, _ := scoped(t)
 	traffic := framework.StartIngressTraffic(t, "rollouts-demo-stable", 0)
@@ -116,12 +118,31 @@ func TestBackgroundPrometheusAnalysis(t *testing.T) {
 			strings.HasPrefix(ro.Status.Message, "RolloutAborted: Rollout aborted update to revision 3: ") &&
 			strings.Contains(ro.Status.Message, "result[0] > 0.90"), describeRollout(t, ns)
 	})
+	yellowRun := ""
 	for _, run := range runs(t, ns) {
 		if run.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == stable {
 			continue
 		}
+		yellowRun = run.Name
 		if run.Status.Phase != v1alpha1.AnalysisPhaseFailed || run.Status.MetricResults[0].Failed != 4 {
 			t.Errorf("yellow's run: %s", describeRun(&run))
+		}
+	}
+	for _, want := range []framework.Event{
+		{Reason: "AnalysisRunRunning", Type: "Normal", Message: "Background Analysis Run '" + yellowRun + "' Status New: 'Running' Previous: 'Pending'"},
+		{Reason: "AnalysisRunFailed", Type: "Warning", Message: "Background Analysis Run '" + yellowRun + "' Status New: 'Failed' Previous: 'Running'"},
+	} {
+		n := 0
+		for _, e := range framework.RolloutEvents(t, ns) {
+			if e.Reason == want.Reason && strings.Contains(e.Message, "'"+yellowRun+"'") {
+				n++
+				if e.Message != want.Message || e.Type != want.Type {
+					t.Errorf("%s told as %s %q, want %s %q", want.Reason, e.Type, e.Message, want.Type, want.Message)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s about %s told %d times, want once; the Rollout's facts: %+v", want.Reason, yellowRun, n, framework.RolloutEvents(t, ns))
 		}
 	}
 	framework.Eventually(t, 60*time.Second, "green back at 100%", func() (bool, string) {

@@ -19,7 +19,9 @@ import (
 type Event struct {
 	// Name is the Kubernetes Event's; facts told together share it.
 	Name, Object, Reason, Message, Version string
-	Count                                  int32
+	// Type is the fact's own, Normal or Warning.
+	Type  string
+	Count int32
 	// Lead: this fact is the one the Event is told under.
 	Lead bool
 }
@@ -49,13 +51,13 @@ func RolloutEvents(t testing.TB, ns string) []Event {
 			}
 		}
 		if len(facts) == 0 {
-			ev.Reason, ev.Message, ev.Lead = e.Reason, e.Message, true
+			ev.Reason, ev.Message, ev.Type, ev.Lead = e.Reason, e.Message, e.Type, true
 			out = append(out, ev)
 			continue
 		}
 		lead := false
 		for _, f := range facts {
-			ev.Reason, ev.Message = f.Reason, f.Message
+			ev.Reason, ev.Message, ev.Type = f.Reason, f.Message, f.Type
 			ev.Lead = !lead && f.Reason == e.Reason
 			lead = lead || ev.Lead
 			out = append(out, ev)
