@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
@@ -42,9 +43,9 @@ type Notifications interface {
 	// Owed reports whether an Event about s telling facts with these
 	// reasons has subscribers to notify.
 	Owed(s Subject, reasons []string) bool
-	// Written hands over the Event namespace/name, written (or found
-	// written by an earlier attempt) with NotifyPendingLabel.
-	Written(namespace, name string)
+	// Written hands over the Event namespace/name about s, written (or
+	// found written by an earlier attempt) with NotifyPendingLabel.
+	Written(namespace, name string, s Subject)
 }
 
 // NotifyPendingLabel marks an Event whose notifications are not all sent
@@ -67,6 +68,10 @@ type Subject struct {
 	// Labels and Annotations are the object's, which select its
 	// notification subscriptions.
 	Labels, Annotations map[string]string
+	// Object is the object itself at that version, which notification
+	// templates render (as Argo Rollouts renders the object its event was
+	// recorded with); nil when the caller has none to give.
+	Object runtime.Object
 }
 
 // ToldAnnotation lists, on an Event that tells several facts of one
@@ -148,7 +153,7 @@ func (j *Journal) write(ctx context.Context, s Subject, warning bool, reason, ms
 		return fmt.Errorf("record event %s (%s) for %s %s/%s: %w", reason, msg, s.Kind, s.Namespace, s.Name, err)
 	}
 	if owed {
-		j.Notify.Written(ev.Namespace, ev.Name)
+		j.Notify.Written(ev.Namespace, ev.Name, s)
 	}
 	return nil
 }

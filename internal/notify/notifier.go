@@ -52,12 +52,10 @@ type Notifier struct {
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	// retrying holds the Events in backoff after a failure.
 	retrying sync.Map
+	// decidedFrom holds, by Event, the Rollout its decision was made from
+	// (*v1alpha1.Rollout), until its notifications are sent.
+	decidedFrom sync.Map
 }
-
-// settle bounds how long a delivery waits for the Rollout to show the
-// decision its Event tells: the journal writes the Event before the status
-// write that carries the decision, and a template reads the Rollout.
-const settle = 10 * time.Second
 
 // sendTimeout bounds one send.
 const sendTimeout = time.Minute
@@ -97,9 +95,16 @@ func (n *Notifier) Owed(s events.Subject, reasons []string) bool {
 	return false
 }
 
-// Written implements events.Notifications.
-func (n *Notifier) Written(namespace, name string) {
-	n.queue.Add(types.NamespacedName{Namespace: namespace, Name: name})
+// Written implements events.Notifications. The Rollout the decision was
+// made from is kept until the Event's notifications are sent: templates
+// render it, as Argo Rollouts renders the Rollout its event was recorded
+// with (the step index of the step completed, not of the next one).
+func (n *Notifier) Written(namespace, name string, s events.Subject) {
+	key := types.NamespacedName{Namespace: namespace, Name: name}
+	if ro, ok := s.Object.(*v1alpha1.Rollout); ok {
+		n.decidedFrom.Store(key, ro.DeepCopy())
+	}
+	n.queue.Add(key)
 }
 
 // NeedLeaderElection: only the leader sends.
@@ -115,7 +120,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 		n.Log.Error("could not list the Events with notifications pending; those an earlier instance left are not sent", "err", err)
 	} else {
 		for _, ev := range list.Items {
-			n.Written(ev.Namespace, ev.Name)
+			n.queue.Add(types.NamespacedName{Namespace: ev.Namespace, Name: ev.Name})
 		}
 		if len(list.Items) > 0 {
 			n.Log.Info("notifications pending from before this instance led", "events", len(list.Items))
@@ -137,15 +142,12 @@ func (n *Notifier) next(ctx context.Context) bool {
 		return false
 	}
 	defer n.queue.Done(key)
-	after, err := n.deliver(ctx, key)
-	switch {
-	case err != nil:
+	if err := n.deliver(ctx, key); err != nil {
 		n.retrying.Store(key, struct{}{})
 		n.queue.AddRateLimited(key)
-	case after > 0:
-		n.queue.AddAfter(key, after)
-	default:
+	} else {
 		n.retrying.Delete(key)
+		n.decidedFrom.Delete(key)
 		n.queue.Forget(key)
 	}
 	return true
@@ -163,38 +165,40 @@ func (n *Notifier) SettingsChanged() {
 	})
 }
 
-// deliver sends what the Event key owes and is not yet sent. It returns a
-// delay to look again after (the Rollout not yet showing the decision), or
-// an error when a notification failed and is to be retried.
-func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) (time.Duration, error) {
+// deliver sends what the Event key owes and is not yet sent. It returns an
+// error when a notification failed and is to be retried.
+func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) error {
 	ev, err := n.Events.Events(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		if n.queue.NumRequeues(key) > 0 {
 			n.Log.Warn("notifications not delivered: their Event expired while retrying", "event", key.String())
 		}
-		return 0, nil
+		return nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read event %s: %w", key, err)
+		return fmt.Errorf("read event %s: %w", key, err)
 	}
 	if ev.Labels[events.NotifyPendingLabel] != "true" {
-		return 0, nil
+		return nil
 	}
 	ro := &v1alpha1.Rollout{}
 	err = n.Rollouts.Get(ctx, client.ObjectKey{Namespace: ev.Namespace, Name: ev.InvolvedObject.Name}, ro)
 	if apierrors.IsNotFound(err) || (err == nil && ro.UID != ev.InvolvedObject.UID) {
 		n.Log.Info("notifications dropped: their Rollout is gone", "event", key.String(), "rollout", ev.InvolvedObject.Name)
-		return 0, n.mark(ctx, ev, sentOn(ev), true)
+		return n.mark(ctx, ev, sentOn(ev), true)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read rollout %s/%s: %w", ev.Namespace, ev.InvolvedObject.Name, err)
+		return fmt.Errorf("read rollout %s/%s: %w", ev.Namespace, ev.InvolvedObject.Name, err)
 	}
-	if ro.ResourceVersion == ev.InvolvedObject.ResourceVersion && time.Since(ev.FirstTimestamp.Time) < settle {
-		return 200 * time.Millisecond, nil
+	// Rendered from the Rollout the decision was made from; after a
+	// restart that is gone, and the Rollout as it is now stands in.
+	rendered := ro
+	if v, ok := n.decidedFrom.Load(key); ok && v.(*v1alpha1.Rollout).ResourceVersion == ev.InvolvedObject.ResourceVersion {
+		rendered = v.(*v1alpha1.Rollout)
 	}
-	obj, err := objectMap(ro)
+	obj, err := objectMap(rendered)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	apis, cfgErr := n.Config.APIs(ro.Namespace)
 	if cfgErr != nil {
@@ -237,7 +241,7 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) (time.
 				"trigger", d.Trigger, "service", d.Dest.Service, "recipient", d.Dest.Recipient)
 			// Recorded at once: a kill after this send repeats none of it.
 			if err := n.mark(ctx, ev, sent, false); err != nil {
-				return 0, err
+				return err
 			}
 		}
 	}
@@ -250,9 +254,9 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) (time.
 			ns, ConfigMapName, TriggerFor(f.Reason), TriggerFor(f.Reason)))
 	}
 	if failed {
-		return 0, errors.New("notifications to retry")
+		return errors.New("notifications to retry")
 	}
-	return 0, n.mark(ctx, ev, sent, true)
+	return n.mark(ctx, ev, sent, true)
 }
 
 // send delivers d and counts it as Argo Rollouts does.

@@ -186,7 +186,7 @@ func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []ru
 			continue
 		}
 		s := events.Subject{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout", Namespace: ro.Namespace, Name: ro.Name,
-			UID: ro.UID, ResourceVersion: ro.ResourceVersion, Labels: ro.Labels, Annotations: ro.Annotations}
+			UID: ro.UID, ResourceVersion: ro.ResourceVersion, Labels: ro.Labels, Annotations: ro.Annotations, Object: ro}
 		if err := r.Journal.Record(ctx, s, e.Warning, e.Reason, e.Message); err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (r *Reconciler) tell(ctx context.Context, a *applying, decided []rules.Even
 		return nil
 	}
 	s := events.Subject{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout", Namespace: ro.Namespace, Name: ro.Name,
-		UID: ro.UID, ResourceVersion: ro.ResourceVersion, Labels: ro.Labels, Annotations: ro.Annotations}
+		UID: ro.UID, ResourceVersion: ro.ResourceVersion, Labels: ro.Labels, Annotations: ro.Annotations, Object: ro}
 	if err := r.Journal.Tell(ctx, s, told); err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func webhookSettings(url string, paths map[string]string) map[string]string {
     method: POST
     path: /%s
     body: |
-      {"rollout": "{{.rollout.metadata.name}}", "recipient": "{{.recipient}}", "service": "{{.serviceType}}", "phase": "{{.rollout.status.phase}}"}
+      {"rollout": "{{.rollout.metadata.name}}", "recipient": "{{.recipient}}", "service": "{{.serviceType}}", "phase": "{{.rollout.status.phase}}", "step": "{{.rollout.status.currentStepIndex}}"}
 `, path)
 	}
 	return data

@@ -3,6 +3,7 @@ package notifications
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,8 +152,16 @@ func TestWebhookStepsCompletionAndAbort(t *testing.T) {
 			t.Errorf("request %s not rendered from its template: %v", q.Path, q.Body)
 		}
 	}
-	if q := rcv.requests("/aborted"); len(q) == 1 && q[0].Body["phase"] != string(v1alpha1.RolloutPhaseDegraded) {
-		t.Errorf("the abort's notification rendered the rollout before the abort: phase %v", q[0].Body["phase"])
+	// Each renders the Rollout its decision was made from, as Argo
+	// Rollouts renders the one its event was recorded with: a step's
+	// notification has the index of the step completed, not of the next.
+	var steps []string
+	for _, q := range rcv.requests("/step") {
+		steps = append(steps, fmt.Sprint(q.Body["step"]))
+	}
+	slices.Sort(steps)
+	if want := []string{"0", "0", "1", "2", "3", "4", "5", "6", "7"}; !slices.Equal(steps, want) {
+		t.Errorf("step notifications rendered step indexes %v, want %v (eight steps, then the second update's first)", steps, want)
 	}
 }
 
