@@ -1,6 +1,8 @@
 package analysis
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -81,11 +83,21 @@ func setImage(t *testing.T, ns, image string) {
 // Rollout under Argo Rollouts' reasons, once each (the
 // on-analysis-run-running and on-analysis-run-failed triggers follow them).
 func TestBackgroundPrometheusAnalysis(t *testing.T) {
-	ns, _ := scoped(t)
+	ns := framework.Namespace(t)
+	// The rollout's team is told of the failure on Slack: the engine's
+	// Slack service, pointed at a local stand-in of Slack's API.
+	slack := framework.StartSlack(t)
+	apply(t, ns, fmt.Sprintf(slackSettings, slack.APIURL))
+	t.Setenv("POD_NAMESPACE", ns) // where the controller reads its notification settings
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
 	traffic := framework.StartIngressTraffic(t, "rollouts-demo-stable", 0)
 	prom := framework.StartPrometheus(t, traffic.Addr)
 	waitForRate(t, prom)
 	apply(t, ns, strings.ReplaceAll(seed01Template, "ADDRESS", prom.Address)+"---\n"+seed01Rollout)
+	if out, err := framework.Get(t).Kubectl(context.Background(), "annotate", "rollout", "web", "-n", ns,
+		"notifications.argoproj.io/subscribe.on-analysis-run-failed.slack=deploys"); err != nil {
+		t.Fatalf("subscribe: %v\n%s", err, out)
+	}
 	framework.Eventually(t, 60*time.Second, "the first version Healthy", func() (bool, string) {
 		ro := rollout(t, ns)
 		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy, describeRollout(t, ns)
@@ -150,7 +162,41 @@ func TestBackgroundPrometheusAnalysis(t *testing.T) {
 		return ro.Status.Replicas == 5 && ro.Status.AvailableReplicas == 5 && ro.Status.UpdatedReplicas == 0 && ro.Status.StableRS == stable,
 			describeRollout(t, ns)
 	})
+	framework.Eventually(t, 30*time.Second, "Slack told of the failed analysis", func() (bool, string) {
+		return len(slack.Messages()) > 0, "no message"
+	})
+	time.Sleep(2 * time.Second) // a second message would come within the retry backoff
+	msgs := slack.Messages()
+	want := "Analysis " + yellowRun + " of web failed"
+	if len(msgs) != 1 || msgs[0].Channel != "deploys" || msgs[0].Token != "xoxb-e2e" || !strings.HasPrefix(msgs[0].Text, want) {
+		t.Errorf("Slack got %+v, want one message to deploys with the Secret's token, starting %q", msgs, want)
+	}
 }
+
+// slackSettings are notification settings with the engine's Slack service
+// at a stand-in's API URL (%s), its token from the Secret, and a trigger
+// for failed analyses whose message names the newest run of the rollout's
+// revision.
+const slackSettings = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argo-rollouts-notification-configmap
+data:
+  service.slack: |
+    token: $slack-token
+    apiURL: %s
+  trigger.on-analysis-run-failed: |
+    - send: [analysis-run-failed]
+  template.analysis-run-failed: |
+    message: Analysis {{(index .analysisRuns 0).metadata.name}} of {{.rollout.metadata.name}} failed ({{.serviceType}})
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: argo-rollouts-notification-secret
+stringData:
+  slack-token: xoxb-e2e
+`
 
 // inconclusiveTemplate is seed 06's success band: between the conditions a
 // measurement is Inconclusive.
