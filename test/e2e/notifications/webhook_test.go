@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,7 +94,7 @@ func TestWebhookStepsCompletionAndAbort(t *testing.T) {
 	ns := framework.Namespace(t)
 	rcv := startReceiver(t, 0)
 	applySettings(t, ns, webhookSettings(rcv.URL, seedPaths))
-	startController(t, ns)
+	ctl := startController(t, ns)
 	kubectl(t, "apply", "-n", ns, "-f", framework.Example(t, "03-basic-canary.yaml"))
 	const name = "rollouts-demo"
 	waitPhase(t, ns, name, 60*time.Second, "the first version Healthy", func(ro *v1alpha1.Rollout) bool {
@@ -151,6 +152,24 @@ func TestWebhookStepsCompletionAndAbort(t *testing.T) {
 		if q.Body["rollout"] != name || q.Body["recipient"] != "ops-"+name || q.Body["service"] != "receiver" {
 			t.Errorf("request %s not rendered from its template: %v", q.Path, q.Body)
 		}
+	}
+	// Argo Rollouts' metrics count them.
+	body, err := framework.HTTPGet("http://" + ctl.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		fmt.Sprintf(`notification_send_success{name="%s",namespace="%s",reason="RolloutStepCompleted",type="Normal"} 9`, name, ns),
+		fmt.Sprintf(`notification_send_success{name="%s",namespace="%s",reason="RolloutCompleted",type="Normal"} 1`, name, ns),
+		fmt.Sprintf(`notification_send_success{name="%s",namespace="%s",reason="RolloutAborted",type="Warning"} 1`, name, ns),
+		fmt.Sprintf(`notification_send_count{name="%s",namespace="%s"} 11`, name, ns),
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "notification_send_error{") {
+		t.Errorf("/metrics counts send errors where none happened")
 	}
 	// Each renders the Rollout its decision was made from, as Argo
 	// Rollouts renders the one its event was recorded with: a step's
