@@ -194,16 +194,8 @@ func TestFailingReceiverIsRetriedWithoutBlocking(t *testing.T) {
 	rcv := startReceiver(t, 6)
 	applySettings(t, ns, webhookSettings(rcv.URL, seedPaths))
 	startController(t, ns)
-	kubectl(t, "apply", "-n", ns, "-f", framework.Example(t, "03-basic-canary.yaml"))
 	const name = "rollouts-demo"
-	waitPhase(t, ns, name, 60*time.Second, "the first version Healthy", func(ro *v1alpha1.Rollout) bool {
-		return ro.Status.Phase == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS != ""
-	})
-	subscribe(t, ns, name)
-	setImage(t, ns, name, "argoproj/rollouts-demo:green")
-	waitPhase(t, ns, name, 60*time.Second, "paused at step 1", func(ro *v1alpha1.Rollout) bool {
-		return ro.Status.Phase == v1alpha1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 1
-	})
+	firstUpdate(t, ns)
 	// The rollout went on while its notification was still refused.
 	if n := len(rcv.requests("/step")); n != 0 {
 		t.Fatalf("the step's notification arrived (%d) before the rollout paused, through a receiver refusing its first 6 requests", n)
