@@ -2,6 +2,7 @@ package manager
 
 import (
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -26,7 +27,8 @@ func TestRememberingMapper(t *testing.T) {
 	inner := &countingMapper{DefaultRESTMapper: meta.NewDefaultRESTMapper([]schema.GroupVersion{rollouts.GroupVersion()})}
 	inner.Add(rollouts, meta.RESTScopeNamespace)
 	inner.Add(templates, meta.RESTScopeRoot)
-	m := &rememberingMapper{RESTMapper: inner}
+	clock := time.Unix(1000, 0)
+	m := &rememberingMapper{RESTMapper: inner, now: func() time.Time { return clock }}
 
 	for range 3 {
 		got, err := m.RESTMapping(rollouts.GroupKind(), rollouts.Version)
@@ -51,15 +53,24 @@ func TestRememberingMapper(t *testing.T) {
 		t.Errorf("a second kind reached the mapper %d times in all, want 2", inner.asked)
 	}
 
-	// A kind not served is asked about again each time: it may be installed later.
+	// A kind not served is answered as such for missingFor, then asked
+	// about again: it may have been installed since.
 	missing := schema.GroupKind{Group: "argoproj.io", Kind: "Missing"}
-	for range 2 {
+	for range 3 {
 		if _, err := m.RESTMapping(missing, "v1alpha1"); !meta.IsNoMatchError(err) {
 			t.Fatalf("unserved kind: err = %v, want a no-match error", err)
 		}
+		clock = clock.Add(missingFor / 3)
+	}
+	if inner.asked != 3 {
+		t.Errorf("three questions about an unserved kind within %s reached the mapper %d times in all, want 3 (once for it)", missingFor, inner.asked)
+	}
+	clock = clock.Add(missingFor)
+	if _, err := m.RESTMapping(missing, "v1alpha1"); !meta.IsNoMatchError(err) {
+		t.Fatalf("unserved kind: err = %v, want a no-match error", err)
 	}
 	if inner.asked != 4 {
-		t.Errorf("after two questions about an unserved kind the mapper was asked %d times in all, want 4", inner.asked)
+		t.Errorf("after %s the unserved kind reached the mapper %d times in all, want 4", missingFor, inner.asked)
 	}
 
 	// No version, or several: the mapper behind answers every time (the
