@@ -131,12 +131,22 @@ func TestNotificationsSurviveKills(t *testing.T) {
 			// and the record takes one Event patch, which a loaded
 			// machine (CI) can hold for seconds; so the copy's
 			// predecessor arrived at most 5 s before a restart.
-			for _, at := range arrived[:len(arrived)-told[k]] {
+			// Facts of one rollout and reason (its first version's
+			// completion and its update's) share a key, so any of its
+			// arrivals may be the one copied: the copies are explained
+			// when as many arrivals came just before a restart.
+			extra, candidates := len(arrived)-told[k], 0
+			for _, at := range arrived {
 				if killedSoonAfter(at, restarts, 5*time.Second) {
-					explained = append(explained, k)
-				} else {
-					unexplained = append(unexplained, fmt.Sprintf("%s: %d, told %d (arrived %s; restarts %s)", k, len(arrived), told[k], stamps(arrived), stamps(restarts)))
+					candidates++
 				}
+			}
+			if extra <= candidates {
+				for range extra {
+					explained = append(explained, k)
+				}
+			} else {
+				unexplained = append(unexplained, fmt.Sprintf("%s: %d, told %d (arrived %s; restarts %s)", k, len(arrived), told[k], stamps(arrived), stamps(restarts)))
 			}
 		}
 	}
