@@ -284,9 +284,24 @@ export function showList(el, ns, navigate) {
   }
 
   function onSnapshot(data, at) {
-    state.rollouts = new Map(data.rollouts.map((r) => [keyOf(r), r]));
+    const fresh = new Map(data.rollouts.map((r) => [keyOf(r), r]));
+    const drawn = state.rollouts && shown.parent;
+    state.rollouts = fresh;
+    const recovered = state.error !== null;
     state.error = null;
-    draw(at);
+    if (!drawn) {
+      draw(at);
+      return;
+    }
+    // A snapshot after a reconnect mostly repeats what is shown: the rows
+    // change in place, as for a delta, so that the element a person is
+    // pointing at or clicking stays the same (a row replaced between a
+    // mouse press and its release takes no click).
+    for (const k of [...shown.keys]) if (!fresh.has(k)) hide(k);
+    for (const r of fresh.values()) place(r);
+    if (shown.keys.length === 0) draw(at); else drawToolbar([...fresh.values()]);
+    if (recovered) drawBanner();
+    measure('aviary:list-apply', at, fresh.size);
   }
 
   function onDelta(d, at) {

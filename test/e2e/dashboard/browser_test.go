@@ -250,6 +250,27 @@ func (b *browser) click(sel string) {
 	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
+// clickToNavigate clicks a link and waits for the page it leads to (shown
+// by arrived). A click a layout shift made miss (the connection banner
+// coming or going on a loaded machine) is clicked again, as a person
+// would, up to three times, each logged.
+func (b *browser) clickToNavigate(link, arrived string) {
+	b.t.Helper()
+	for try := 1; ; try++ {
+		b.click(link)
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(arrived)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if try == 3 {
+			b.t.Fatalf("click %s: %s never came after 3 clicks (page now: %s)", link, arrived, b.describe())
+		}
+		b.t.Logf("click %s led nowhere (page now: %s); clicking again", link, b.describe())
+	}
+}
+
 const (
 	confirmDialog = "dialog[data-testid=confirm]"
 	confirmYes    = confirmDialog + " button[data-confirm=yes]"

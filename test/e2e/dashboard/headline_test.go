@@ -162,8 +162,7 @@ func TestDashboardHeadline(t *testing.T) {
 		b.click("button#view-grid")
 		b.do("wait for the cards", chromedp.WaitVisible(chromedp.CSS(card)))
 
-		b.click(card + " a[data-testid=rollout-link]")
-		b.do("wait for the detail page", chromedp.WaitVisible(chromedp.CSS("[data-testid=rollout-status]")))
+		b.clickToNavigate(card+" a[data-testid=rollout-link]", "[data-testid=rollout-status]")
 		if path := must[string](b, "location.pathname"); path != fmt.Sprintf("/rollouts/rollout/%s/%s", ns, name) {
 			t.Errorf("the rollout's link led to %s", path)
 		}
