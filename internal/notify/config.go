@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -131,7 +132,7 @@ func (c *Config) APIs(namespace string) (map[string]api.API, error) {
 				errs = append(errs, c.explain(ns))
 			}
 		}
-		return apis, joinErrors(errs)
+		return apis, errors.Join(errs...)
 	}
 	return apis, nil
 }
@@ -194,20 +195,6 @@ func (c *Config) objects(namespace string) (*corev1.ConfigMap, *corev1.Secret) {
 func (c *Config) Redact(namespace string, err error) string {
 	_, secret := c.objects(namespace)
 	return redact(err, secret)
-}
-
-func joinErrors(errs []error) error {
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return errs[0]
-	}
-	msg := errs[0].Error()
-	for _, e := range errs[1:] {
-		msg += "; " + e.Error()
-	}
-	return fmt.Errorf("%s", msg)
 }
 
 // EngineLog silences the engine's own log (it logs with logrus): every

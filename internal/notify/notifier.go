@@ -204,6 +204,14 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) error 
 	if cfgErr != nil {
 		n.configInvalid(ro, ev, cfgErr)
 	}
+	// First what is owed, under each settings object that applies; then
+	// the sends, each recorded at once.
+	type owed struct {
+		api api.API
+		ns  string
+		delivery
+	}
+	var todo []owed
 	sent := sentOn(ev)
 	failed := cfgErr != nil
 	served, missing := map[fact]bool{}, map[fact]string{}
@@ -220,29 +228,12 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) error 
 		}
 		for _, d := range ds {
 			served[d.Fact] = true
+			todo = append(todo, owed{a, ns, d})
 		}
 		for f, err := range bad {
 			failed = true
 			n.configInvalid(ro, ev, err)
 			metrics.NotificationSendError.WithLabelValues(ro.Namespace, ro.Name, f.Type, f.Reason).Inc()
-		}
-		for _, d := range ds {
-			if err := n.send(a, ro, obj, d); err != nil {
-				failed = true
-				msg := n.Config.Redact(ns, err)
-				n.Log.Warn("notification not sent; retrying", "rollout", ro.Namespace+"/"+ro.Name, "event", ev.Name,
-					"trigger", d.Trigger, "service", d.Dest.Service, "recipient", d.Dest.Recipient, "err", msg)
-				n.Recorder.Eventf(ro, corev1.EventTypeWarning, ReasonSendFailed, "Could not send %s to %s: %s; it is retried with backoff",
-					d.Trigger, destName(d.Dest), msg)
-				continue
-			}
-			sent = append(sent, d.Key)
-			n.Log.Info("notification sent", "rollout", ro.Namespace+"/"+ro.Name, "event", ev.Name,
-				"trigger", d.Trigger, "service", d.Dest.Service, "recipient", d.Dest.Recipient)
-			// Recorded at once: a kill after this send repeats none of it.
-			if err := n.mark(ctx, ev, sent, false); err != nil {
-				return err
-			}
 		}
 	}
 	for f, ns := range missing {
@@ -253,8 +244,33 @@ func (n *Notifier) deliver(ctx context.Context, key types.NamespacedName) error 
 		n.configInvalid(ro, ev, fmt.Errorf("ConfigMap %s/%s does not define trigger %s, which the rollout is subscribed to; add trigger.%s (docs/notifications.md)",
 			ns, ConfigMapName, TriggerFor(f.Reason), TriggerFor(f.Reason)))
 	}
+	done := false
+	for i, o := range todo {
+		d := o.delivery
+		if err := n.send(o.api, ro, obj, d); err != nil {
+			failed = true
+			msg := n.Config.Redact(o.ns, err)
+			n.Log.Warn("notification not sent; retrying", "rollout", ro.Namespace+"/"+ro.Name, "event", ev.Name,
+				"trigger", d.Trigger, "service", d.Dest.Service, "recipient", d.Dest.Recipient, "err", msg)
+			n.Recorder.Eventf(ro, corev1.EventTypeWarning, ReasonSendFailed, "Could not send %s to %s: %s; it is retried with backoff",
+				d.Trigger, destName(d.Dest), msg)
+			continue
+		}
+		sent = append(sent, d.Key)
+		n.Log.Info("notification sent", "rollout", ro.Namespace+"/"+ro.Name, "event", ev.Name,
+			"trigger", d.Trigger, "service", d.Dest.Service, "recipient", d.Dest.Recipient)
+		// Recorded at once: a kill after this send repeats none of it.
+		// The last one, with nothing failed, also ends the Event's debt.
+		done = i == len(todo)-1 && !failed
+		if err := n.mark(ctx, ev, sent, done); err != nil {
+			return err
+		}
+	}
 	if failed {
 		return errors.New("notifications to retry")
+	}
+	if done {
+		return nil
 	}
 	return n.mark(ctx, ev, sent, true)
 }
@@ -358,11 +374,6 @@ func redact(err error, secret *corev1.Secret) string {
 		for _, v := range secret.Data {
 			if len(v) >= 4 {
 				msg = strings.ReplaceAll(msg, string(v), "***")
-			}
-		}
-		for _, v := range secret.StringData {
-			if len(v) >= 4 {
-				msg = strings.ReplaceAll(msg, v, "***")
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/notify"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
@@ -136,27 +138,18 @@ func counts(t *testing.T, ns, rollout string, reasons ...string) map[string]int 
 	t.Helper()
 	out := map[string]int{}
 	for _, e := range framework.RolloutEvents(t, ns) {
-		if e.Object == rollout && (len(reasons) == 0 || contains(reasons, e.Reason)) {
+		if e.Object == rollout && (len(reasons) == 0 || slices.Contains(reasons, e.Reason)) {
 			out[e.Reason]++
 		}
 	}
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // pendingEvents lists the Events in ns still owing notifications.
 func pendingEvents(t *testing.T, ns string) []string {
 	t.Helper()
 	list, err := framework.Get(t).Clientset.CoreV1().Events(ns).List(context.Background(),
-		metav1.ListOptions{LabelSelector: "notifications.aviary.dev/pending=true"})
+		metav1.ListOptions{LabelSelector: events.NotifyPendingLabel + "=true"})
 	if err != nil {
 		t.Fatal(err)
 	}

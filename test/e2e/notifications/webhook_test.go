@@ -135,14 +135,13 @@ func TestWebhookStepsCompletionAndAbort(t *testing.T) {
 		var got []string
 		for reason, path := range seedPaths {
 			n := len(rcv.requests("/" + path))
-			ok = ok && n == want[reason]
+			ok = ok && n >= want[reason]
 			got = append(got, fmt.Sprintf("%s %d of %d", path, n, want[reason]))
 		}
 		return ok && len(pendingEvents(t, ns)) == 0, fmt.Sprint(got, " pending ", pendingEvents(t, ns))
 	})
-	// Nothing more arrives later (a second send would come within the
-	// retry backoff).
-	time.Sleep(3 * time.Second)
+	// No Event owes anything any more, so nothing more will be sent: what
+	// arrived is all there is.
 	for reason, path := range seedPaths {
 		if n := len(rcv.requests("/" + path)); n != want[reason] {
 			t.Errorf("%s: %d requests, want exactly %d: %s", path, n, want[reason], describe(rcv.requests("/"+path)))
@@ -201,10 +200,9 @@ func TestFailingReceiverIsRetriedWithoutBlocking(t *testing.T) {
 		t.Fatalf("the step's notification arrived (%d) before the rollout paused, through a receiver refusing its first 6 requests", n)
 	}
 	framework.Eventually(t, 60*time.Second, "the step's notification delivered after the receiver recovered", func() (bool, string) {
-		return len(rcv.requests("/step")) == 1 && len(pendingEvents(t, ns)) == 0,
+		return len(rcv.requests("/step")) >= 1 && len(pendingEvents(t, ns)) == 0,
 			fmt.Sprintf("%d delivered, pending %v", len(rcv.requests("/step")), pendingEvents(t, ns))
 	})
-	time.Sleep(3 * time.Second)
 	if n := len(rcv.requests("/step")); n != 1 {
 		t.Errorf("%d step notifications, want exactly 1", n)
 	}
