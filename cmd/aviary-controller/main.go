@@ -162,7 +162,7 @@ func run(args []string) error {
 		Secrets:   mgr.GetAPIReader(),
 		Recorder:  recorder,
 		Log:       log.With("controller", "analysisrun"),
-		Providers: providers(mgr.GetClient(), mgr.GetAPIReader()),
+		Providers: providers(mgr.GetClient(), mgr.GetAPIReader(), opts.PodNamespace),
 		Threads:   opts.AnalysisThreads,
 	}
 	if err := runs.SetupWithManager(mgr); err != nil {
@@ -255,8 +255,11 @@ func notifications(ctx context.Context, opts *manager.Options, cs typedcorev1.Co
 }
 
 // providers are the metric providers this build carries, by the name the
-// AnalysisRun controller looks them up with.
-func providers(c client.Client, live client.Reader) map[string]metricprovider.Provider {
+// AnalysisRun controller looks them up with. live reads Secrets straight
+// from the API server (the controller never caches them); home is the
+// controller's own namespace, where providers find their default
+// credentials Secrets.
+func providers(c client.Client, live client.Reader, home string) map[string]metricprovider.Provider {
 	return map[string]metricprovider.Provider{
 		"job":        &job.Provider{Reader: c, Writer: c, Pods: live, Now: time.Now},
 		"prometheus": prometheus.New(),

@@ -88,6 +88,11 @@ type Options struct {
 	// uses: the controller's own namespace, as for Argo Rollouts, whatever
 	// --namespace says.
 	NotificationNamespace string
+	// PodNamespace is the controller's own namespace (POD_NAMESPACE, else
+	// the ServiceAccount's): metric providers read their default
+	// credentials Secrets (datadog, newrelic, influxdb, wavefront-api-tokens)
+	// there, as Argo Rollouts does.
+	PodNamespace string
 	// SelfServiceNotifications also reads the settings in each rollout's
 	// namespace (--self-service-notification-enabled).
 	SelfServiceNotifications bool
@@ -159,6 +164,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "once the caches have synced, give back the program's pages only start-up used, and fault in only the pages used from then on (Linux; lowers resident memory)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
 	o.NotificationNamespace = ns
+	o.PodNamespace = ns
 	fs.BoolVar(&o.SelfServiceNotifications, "self-service-notification-enabled", false, "also read the notification ConfigMap and Secret in each rollout's own namespace (docs/notifications.md)")
 	bindKubeOverrides(fs, &o.KubeOverrides)
 	for _, f := range argoOnlyFlags {

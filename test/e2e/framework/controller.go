@@ -72,6 +72,18 @@ func StartController(t testing.TB, args ...string) *Controller {
 // binary (one taken out of a built image, say) instead of the checkout's.
 func StartControllerBinary(t testing.TB, binary string, args ...string) *Controller {
 	t.Helper()
+	return startController(t, binary, nil, args...)
+}
+
+// StartControllerEnv is StartController with extra environment variables
+// (KEY=value) on top of the test's own: the providers' credentials, say.
+func StartControllerEnv(t testing.TB, env []string, args ...string) *Controller {
+	t.Helper()
+	return startController(t, ControllerBinary(t), env, args...)
+}
+
+func startController(t testing.TB, binary string, env []string, args ...string) *Controller {
+	t.Helper()
 	e := Get(t)
 	c := &Controller{t: t, out: &syncBuffer{}, done: make(chan struct{}),
 		MetricsAddr: FreeAddr(t), HealthAddr: FreeAddr(t)}
@@ -86,6 +98,9 @@ func StartControllerBinary(t testing.TB, binary string, args ...string) *Control
 	}
 	full = append(full, args...)
 	c.cmd = exec.Command(binary, full...)
+	if len(env) > 0 {
+		c.cmd.Env = append(os.Environ(), env...)
+	}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("start aviary-controller: %v", err)
