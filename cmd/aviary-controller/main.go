@@ -29,6 +29,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/malformed"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/graphite"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
@@ -265,5 +266,6 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"prometheus": prometheus.New(),
 		"web":        web.New(),
 		"skywalking": skywalking.New(),
+		"graphite":   graphite.New(),
 	}
 }
