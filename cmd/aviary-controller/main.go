@@ -30,6 +30,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/manager"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/graphite"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/influxdb"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
@@ -267,5 +268,6 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"web":        web.New(),
 		"skywalking": skywalking.New(),
 		"graphite":   graphite.New(),
+		"influxdb":   influxdb.New(live, home),
 	}
 }
