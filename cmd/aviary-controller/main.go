@@ -34,6 +34,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/wavefront"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/web"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/notify"
@@ -269,5 +270,6 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"skywalking": skywalking.New(),
 		"graphite":   graphite.New(),
 		"influxdb":   influxdb.New(live, home),
+		"wavefront":  wavefront.New(live, home),
 	}
 }
