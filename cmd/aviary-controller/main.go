@@ -29,6 +29,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/malformed"
 	"github.com/aviary-rollouts/aviary/internal/manager"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/cloudwatch"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/graphite"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/influxdb"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
@@ -271,5 +272,6 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"graphite":   graphite.New(),
 		"influxdb":   influxdb.New(live, home),
 		"wavefront":  wavefront.New(live, home),
+		"cloudWatch": cloudwatch.New(),
 	}
 }
