@@ -33,6 +33,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/graphite"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/influxdb"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/kayenta"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/wavefront"
@@ -272,6 +273,7 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"graphite":   graphite.New(),
 		"influxdb":   influxdb.New(live, home),
 		"wavefront":  wavefront.New(live, home),
+		"kayenta":    kayenta.New(),
 		"cloudWatch": cloudwatch.New(),
 	}
 }
