@@ -30,6 +30,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/manager"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/cloudwatch"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/datadog"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/graphite"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/influxdb"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
@@ -275,5 +276,6 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"wavefront":  wavefront.New(live, home),
 		"kayenta":    kayenta.New(),
 		"cloudWatch": cloudwatch.New(),
+		"datadog":    datadog.New(live, home),
 	}
 }
