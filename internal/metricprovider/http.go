@@ -80,12 +80,12 @@ func NewRequest(ctx context.Context, method, rawURL string, body io.Reader, head
 func Send(client *http.Client, req *http.Request, timeout time.Duration) (status int, body []byte, err error) {
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, nil, transportError(err, timeout)
+		return 0, nil, TransportError(err, timeout)
 	}
 	defer resp.Body.Close()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
 	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("read response: %w", transportError(err, timeout))
+		return resp.StatusCode, nil, fmt.Errorf("read response: %w", TransportError(err, timeout))
 	}
 	if len(body) > MaxBodyBytes {
 		return resp.StatusCode, nil, fmt.Errorf("response body is larger than %d bytes", MaxBodyBytes)
@@ -93,7 +93,10 @@ func Send(client *http.Client, req *http.Request, timeout time.Duration) (status
 	return resp.StatusCode, body, nil
 }
 
-func transportError(err error, timeout time.Duration) error {
+// TransportError describes a failed exchange for a status message: a
+// passed deadline as the timeout, and a *url.Error without the method and
+// URL it repeats.
+func TransportError(err error, timeout time.Duration) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("no response within the %s timeout", timeout)
 	}

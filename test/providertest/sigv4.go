@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -22,6 +24,25 @@ type SigV4 struct {
 	// MustSign lists headers (lower case) that must be among the signed ones
 	// beyond host and x-amz-date.
 	MustSign []string
+}
+
+// AWSEnv gives the AWS SDK's default chain c's static credentials and
+// region, and keeps it away from anything on the machine running the test:
+// shared config and credentials files, instance metadata, web identity,
+// container credentials and endpoint overrides.
+func AWSEnv(t *testing.T, c SigV4) {
+	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": c.AccessKeyID, "AWS_SECRET_ACCESS_KEY": c.SecretAccessKey, "AWS_SESSION_TOKEN": c.SessionToken,
+		"AWS_REGION": c.Region, "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "",
+		"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ROLE_ARN": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_CLOUDWATCH": "", "AWS_ENDPOINT_URL_STS": "",
+	} {
+		t.Setenv(k, v)
+	}
 }
 
 // CheckSigV4 verifies r's AWS Signature Version 4 from first principles, as

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -28,20 +27,11 @@ const (
 
 var creds = providertest.SigV4{AccessKeyID: keyID, SecretAccessKey: secret, Region: region}
 
-// env points the SDK's default chain at static test credentials and the
-// stand-in, and away from anything on the machine running the test.
+// env gives the SDK static test credentials and the stand-in's endpoint.
 func env(t *testing.T, endpoint string) {
 	t.Helper()
-	none := filepath.Join(t.TempDir(), "none")
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": keyID, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": "",
-		"AWS_REGION": region, "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none,
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "",
-		"AWS_ENDPOINT_URL_CLOUDWATCH": endpoint,
-	} {
-		t.Setenv(k, v)
-	}
+	providertest.AWSEnv(t, creds)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH", endpoint)
 }
 
 // replies is the stand-in's reply to its nth request (from 0).

@@ -1,23 +1,26 @@
 // Package prometheus measures metrics with PromQL queries against the
-// Prometheus HTTP API (/api/v1/query and /api/v1/query_range), spoken
-// directly over net/http.
+// Prometheus HTTP API (/api/v1/query and /api/v1/query_range) through
+// Prometheus' official Go client, as Argo Rollouts does.
 //
 // Results reach conditions as Argo Rollouts shapes them: a scalar is a
-// float64, a vector or matrix is a []float64 of every sample (so conditions
-// read result[0]), and a string is a string. An empty vector is an empty
-// list, which conditions report as "no data".
+// float64 and a vector or matrix is a []float64 of every sample (so
+// conditions read result[0]). An empty vector is an empty list, which
+// conditions report as "no data".
 package prometheus
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/evaluate"
@@ -40,16 +43,20 @@ const (
 
 // Provider runs Prometheus queries. Every measurement completes in Run.
 //
-// Authentication: headers, basicAuth and OAuth2 client credentials are
-// supported. SigV4 (Amazon Managed Prometheus) is not supported in this
-// build: such a metric fails with an error rather than sending unsigned
-// requests.
+// Authentication: headers, basicAuth, OAuth2 client credentials, and SigV4
+// for Amazon Managed Prometheus (an address containing "aps-workspaces",
+// as Argo Rollouts decides).
 type Provider struct {
 	metricprovider.Synchronous
 	// Clock stamps measurements; nil is the real clock.
 	Clock metricprovider.Clock
 	// Getenv reads AddressEnv; nil is os.Getenv.
 	Getenv func(string) string
+
+	mu sync.Mutex
+	// signers are kept per sigv4 block so that credentials (an assumed
+	// role's) are reused until they expire.
+	signers map[v1alpha1.Sigv4Config]*signer
 }
 
 // New returns a Provider using the real clock and environment.
@@ -82,7 +89,7 @@ func (p *Provider) Run(ctx context.Context, _ *v1alpha1.AnalysisRun, metric v1al
 	if err != nil {
 		return p.Clock.Finish(m, "", "", fmt.Errorf("query prometheus: %w", err))
 	}
-	res, err := query(ctx, address, cfg)
+	res, err := p.query(ctx, address, cfg)
 	if err != nil {
 		return p.Clock.Finish(m, "", "", fmt.Errorf("query prometheus at %s: %w", metricprovider.RedactURL(address), err))
 	}
@@ -112,84 +119,169 @@ func (p *Provider) address(address string) (string, error) {
 	return address, nil
 }
 
+// queryResult is a decoded answer: the condition input, its display form
+// for the measurement's value, and any warnings.
+type queryResult struct {
+	result   any
+	value    string
+	warnings []string
+}
+
 // query sends the instant or range query within the metric's timeout.
-func query(ctx context.Context, address string, cfg *v1alpha1.PrometheusMetric) (queryResult, error) {
+func (p *Provider) query(ctx context.Context, address string, cfg *v1alpha1.PrometheusMetric) (queryResult, error) {
 	timeout := cfg.TimeoutOrDefault()
 	if timeout < 0 {
 		return queryResult{}, errors.New("prometheus timeout should not be negative")
 	}
-	if strings.Contains(address, "aps-workspaces") && cfg.Authentication.Sigv4 != (v1alpha1.Sigv4Config{}) {
-		return queryResult{}, errors.New("sigv4 authentication is not supported in this build")
-	}
-	path, params, err := queryParams(cfg)
-	if err != nil {
-		return queryResult{}, err
-	}
-	endpoint, err := url.JoinPath(address, path)
-	if err != nil {
-		return queryResult{}, errors.New("cannot build the API URL")
+	var rng *promv1.Range
+	if cfg.RangeQuery != nil {
+		r, err := queryRange(cfg.RangeQuery)
+		if err != nil {
+			return queryResult{}, err
+		}
+		rng = &r
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	sign, err := p.signer(ctx, address, cfg.Authentication)
+	if err != nil {
+		return queryResult{}, err
+	}
 	client, err := metricprovider.HTTPClient(ctx, cfg.Insecure, cfg.Authentication)
 	if err != nil {
 		return queryResult{}, err
 	}
-	send := func(method string) (int, []byte, error) {
-		req, err := newRequest(ctx, method, endpoint, params, cfg)
-		if err != nil {
-			return 0, nil, err
-		}
-		return metricprovider.Send(client, req, timeout)
+	t := &transport{next: client.Transport, headers: cfg.Headers, basic: cfg.Authentication.BasicAuth, sign: sign}
+	client.Transport = t
+	c, err := api.NewClient(api.Config{Address: address, Client: client})
+	if err != nil {
+		return queryResult{}, errors.New("cannot build the API URL")
 	}
-	// POST keeps long queries out of URL length limits; like Prometheus'
-	// own client, fall back to GET where a proxy refuses POST.
-	status, body, err := send(http.MethodPost)
-	if err == nil && (status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented) {
-		status, body, err = send(http.MethodGet)
+	// The client posts the form and falls back to GET where a proxy
+	// refuses POST. An instant query carries no time, so Prometheus
+	// evaluates it at its own "now" and a skewed controller clock cannot
+	// shift the window.
+	var value model.Value
+	var warnings promv1.Warnings
+	if rng != nil {
+		value, warnings, err = promv1.NewAPI(c).QueryRange(ctx, cfg.Query, *rng)
+	} else {
+		value, warnings, err = promv1.NewAPI(c).Query(ctx, cfg.Query, time.Time{})
 	}
 	if err != nil {
-		return queryResult{}, err
+		return queryResult{}, explain(err, t.lastStatus(), timeout)
 	}
-	return decode(status, body)
+	res, err := decode(value)
+	res.warnings = warnings
+	return res, err
 }
 
-// queryParams chooses the endpoint and its parameters. An instant query
-// carries no time, so Prometheus evaluates it at its own "now" and a
-// skewed controller clock cannot shift the window.
-func queryParams(cfg *v1alpha1.PrometheusMetric) (string, url.Values, error) {
-	params := url.Values{"query": {cfg.Query}}
-	r := cfg.RangeQuery
-	if r == nil {
-		return "api/v1/query", params, nil
-	}
+// queryRange evaluates the rangeQuery's time expressions.
+func queryRange(r *v1alpha1.PrometheusRangeQueryArgs) (promv1.Range, error) {
 	start, err := evaluate.Time(r.Start)
 	if err != nil {
-		return "", nil, fmt.Errorf("evaluate rangeQuery.start %q: %w", r.Start, err)
+		return promv1.Range{}, fmt.Errorf("evaluate rangeQuery.start %q: %w", r.Start, err)
 	}
 	end, err := evaluate.Time(r.End)
 	if err != nil {
-		return "", nil, fmt.Errorf("evaluate rangeQuery.end %q: %w", r.End, err)
+		return promv1.Range{}, fmt.Errorf("evaluate rangeQuery.end %q: %w", r.End, err)
 	}
 	step, err := r.Step.Duration()
 	if err != nil || step <= 0 {
-		return "", nil, fmt.Errorf("rangeQuery.step %q is not a positive duration", r.Step)
+		return promv1.Range{}, fmt.Errorf("rangeQuery.step %q is not a positive duration", r.Step)
 	}
-	params.Set("start", start.Format(time.RFC3339Nano))
-	params.Set("end", end.Format(time.RFC3339Nano))
-	params.Set("step", strconv.FormatFloat(step.Seconds(), 'f', -1, 64))
-	return "api/v1/query_range", params, nil
+	return promv1.Range{Start: start, End: end, Step: step}, nil
 }
 
-func newRequest(ctx context.Context, method, endpoint string, params url.Values, cfg *v1alpha1.PrometheusMetric) (*http.Request, error) {
-	if method == http.MethodGet {
-		return metricprovider.NewRequest(ctx, method, endpoint+"?"+params.Encode(), nil, cfg.Headers, cfg.Authentication.BasicAuth)
+// decode flattens the client's value into what conditions see. A sample
+// without a float value (a native histogram) has no number to offer and is
+// left out. No samples give an empty list, not nil, as in Argo Rollouts:
+// `len(result) == 0` guards keep working, and indexing reports no data.
+func decode(v model.Value) (queryResult, error) {
+	var samples []model.SampleValue
+	switch v := v.(type) {
+	case *model.Scalar:
+		return queryResult{result: float64(v.Value), value: v.Value.String()}, nil
+	case model.Vector:
+		for _, s := range v {
+			if s != nil && s.Histogram == nil {
+				samples = append(samples, s.Value)
+			}
+		}
+	case model.Matrix:
+		for _, s := range v {
+			if s == nil {
+				continue
+			}
+			for _, p := range s.Values {
+				samples = append(samples, p.Value)
+			}
+		}
+	default:
+		return queryResult{}, fmt.Errorf("%s results are not supported: use a query giving a scalar, vector or matrix", v.Type())
 	}
-	req, err := metricprovider.NewRequest(ctx, method, endpoint, strings.NewReader(params.Encode()), cfg.Headers, cfg.Authentication.BasicAuth)
-	if err == nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	values := make([]float64, 0, len(samples))
+	shown := make([]string, 0, len(samples))
+	for _, s := range samples {
+		values = append(values, float64(s))
+		shown = append(shown, s.String())
 	}
-	return req, err
+	return queryResult{result: values, value: "[" + strings.Join(shown, ",") + "]"}, nil
+}
+
+// explain turns the client's error into a status message. The client
+// decodes Prometheus' error body only for 400 and 422; for other codes it
+// keeps the class ("server error: 503") and the body, so the body is read
+// here: Prometheus answers timeouts with 503 and internal errors with 500,
+// each saying why.
+func explain(err error, status int, timeout time.Duration) error {
+	var apiErr *promv1.Error
+	var urlErr *url.Error
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return errBodyTooLarge
+	case errors.As(err, &urlErr), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return metricprovider.TransportError(err, timeout)
+	case !errors.As(err, &apiErr):
+		// The exchange succeeded; the data did not decode.
+		return fmt.Errorf("decode response data: %s", plainJSONError(err.Error()))
+	}
+	switch apiErr.Type {
+	case promv1.ErrClient, promv1.ErrServer:
+		if e, ok := errorBody(apiErr.Detail); ok {
+			return e
+		}
+		return metricprovider.StatusError(status, []byte(apiErr.Detail))
+	case promv1.ErrBadResponse:
+		if status/100 == 2 {
+			return fmt.Errorf("decode response: %s", plainJSONError(apiErr.Msg))
+		}
+		return metricprovider.StatusError(status, []byte(apiErr.Detail))
+	}
+	return apiErr
+}
+
+// plainJSONError keeps the gist of a json-iterator error (the client's
+// decoder), for a one-line status message: without the decoder's own frame
+// names ("unmarshalerDecoder: ") and the excerpts of the body it appends.
+func plainJSONError(msg string) string {
+	msg, _, _ = strings.Cut(msg, ", error found in #")
+	for {
+		frame, rest, ok := strings.Cut(msg, ": ")
+		if !ok || !isIdentifier(frame) {
+			return msg
+		}
+		msg = rest
+	}
+}
+
+func isIdentifier(s string) bool {
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // formatWarnings lists warnings as Argo Rollouts records them: quoted and

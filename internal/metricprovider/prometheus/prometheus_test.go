@@ -69,7 +69,8 @@ func TestRun(t *testing.T) {
 		{"every series", 200, vectorTwo, "all(result, {# > 0.4})", "", v1alpha1.AnalysisPhaseSuccessful, "[0.5,0.99]", "", ""},
 		{"no conditions", 200, vectorOne, "", "", v1alpha1.AnalysisPhaseSuccessful, "[0.97]", "", ""},
 		{"scalar is a number", 200, scalar, "result == 3", "", v1alpha1.AnalysisPhaseSuccessful, "3", "", ""},
-		{"string", 200, stringRes, "result == 'ok'", "", v1alpha1.AnalysisPhaseSuccessful, "ok", "", ""},
+		// As in Argo Rollouts (whose client is the same), a string result is not a measurement.
+		{"string", 200, stringRes, "result == 'ok'", "", v1alpha1.AnalysisPhaseError, "", `: decode response data: unexpected value type "string"`, ""},
 		{"matrix flattens every sample", 200, matrix, "len(result) == 3 && result[1] == 2 && result[2] < 0.001", "", v1alpha1.AnalysisPhaseSuccessful, "[1,2,0.00001]", "", ""},
 		{"NaN", 200, vectorNaN, "isNaN(result[0])", "", v1alpha1.AnalysisPhaseSuccessful, "[NaN]", "", ""},
 		{"empty vector is no data", 200, vectorEmpty, "result[0] >= 0.95", "", v1alpha1.AnalysisPhaseError, "[]",
@@ -82,11 +83,11 @@ func TestRun(t *testing.T) {
 		{"server-side timeout", 503, timeoutBody, "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "", ": timeout: query timed out in expression evaluation", ""},
 		{"HTTP 500 from a proxy", 500, "upstream\nconnect error", "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "",
 			": received non-2xx response code 500: upstream connect error", ""},
-		{"not JSON", 200, "<html>", "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "", ": decode response: invalid character '<'", ""},
+		{"not JSON", 200, "<html>", "result[0] > 0", "", v1alpha1.AnalysisPhaseError, "", ": decode response: expect { or n, but found <", ""},
 		{"unknown result type", 200, `{"status":"success","data":{"resultType":"histogram","result":[]}}`, "", "", v1alpha1.AnalysisPhaseError, "",
-			": decode histogram result: result type not supported", ""},
+			`: decode response data: unknown value type "histogram"`, ""},
 		{"bad sample", 200, `{"status":"success","data":{"resultType":"scalar","result":[1,"fast"]}}`, "", "", v1alpha1.AnalysisPhaseError, "",
-			`: decode scalar result: sample value "fast" is not a number`, ""},
+			`: decode response data: error parsing sample value: strconv.ParseFloat: parsing "fast": invalid syntax`, ""},
 	}
 	for _, c := range cases {
 		s := providertest.Serve(t, c.status, c.body, nil)
@@ -156,11 +157,12 @@ func TestRangeQuery(t *testing.T) {
 		if r.URL.Path != "/api/v1/query_range" {
 			t.Errorf("path %s, want /api/v1/query_range", r.URL.Path)
 		}
+		// Unix seconds, as Prometheus' client writes times.
 		var err error
-		if start, err = time.Parse(time.RFC3339Nano, r.PostFormValue("start")); err != nil {
+		if start, err = unixTime(r.PostFormValue("start")); err != nil {
 			t.Error(err)
 		}
-		if end, err = time.Parse(time.RFC3339Nano, r.PostFormValue("end")); err != nil {
+		if end, err = unixTime(r.PostFormValue("end")); err != nil {
 			t.Error(err)
 		}
 		if got := r.PostFormValue("step"); got != "60" {
@@ -180,6 +182,11 @@ func TestRangeQuery(t *testing.T) {
 	if end.Before(before.Add(-time.Second)) {
 		t.Errorf("end %v is before the measurement began (%v)", end, before)
 	}
+}
+
+func unixTime(s string) (time.Time, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	return time.Unix(0, int64(f*1e9)), err
 }
 
 func TestRangeQueryErrors(t *testing.T) {
@@ -266,10 +273,16 @@ func TestConfigErrors(t *testing.T) {
 		want   string
 	}{
 		{"negative timeout", func(p *v1alpha1.PrometheusMetric) { p.Timeout = &negative }, "prometheus timeout should not be negative"},
-		{"sigv4", func(p *v1alpha1.PrometheusMetric) {
+		{"sigv4 and basic auth", func(p *v1alpha1.PrometheusMetric) {
 			p.Address = s.URL + "/workspaces/aps-workspaces/ws-1"
 			p.Authentication.Sigv4 = v1alpha1.Sigv4Config{Region: "eu-west-1"}
-		}, "sigv4 authentication is not supported in this build"},
+			p.Authentication.BasicAuth = &v1alpha1.BasicAuth{Username: "u", Password: "p"}
+		}, "set either sigv4 or basicAuth/oauth2 under authentication, not both: each needs the Authorization header"},
+		{"sigv4 and oauth2", func(p *v1alpha1.PrometheusMetric) {
+			p.Address = s.URL + "/workspaces/aps-workspaces/ws-1"
+			p.Authentication.Sigv4 = v1alpha1.Sigv4Config{Region: "eu-west-1"}
+			p.Authentication.OAuth2 = v1alpha1.OAuth2Config{TokenURL: s.URL + "/token", ClientID: "id", ClientSecret: "s"}
+		}, "set either sigv4 or basicAuth/oauth2 under authentication, not both: each needs the Authorization header"},
 		{"oauth2 without a secret", func(p *v1alpha1.PrometheusMetric) {
 			p.Authentication.OAuth2 = v1alpha1.OAuth2Config{TokenURL: s.URL + "/token", ClientID: "id"}
 		}, "oauth2 needs tokenUrl, clientId and clientSecret"},
@@ -362,4 +375,13 @@ func TestMetadata(t *testing.T) {
 	if p.Type() != "Prometheus" {
 		t.Errorf("Type = %q", p.Type())
 	}
+}
+
+// The client reads an answer whole; a misdirected address must not make
+// the controller read gigabytes.
+func TestBodyLimit(t *testing.T) {
+	huge := `{"status":"success","data":{"resultType":"vector","result":[` + strings.Repeat(`{"metric":{},"value":[1,"1"]},`, 11<<20/30) + `]}}`
+	s := providertest.Serve(t, 200, huge, nil)
+	got := run(t, New(), metric(s.URL, "true", ""))
+	providertest.ExpectError(t, got, "query prometheus at "+s.URL+": response body is larger than 10485760 bytes")
 }
