@@ -1,0 +1,61 @@
+package providers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+)
+
+// TestWavefront runs the wavefront provider against a stand-in of
+// Wavefront's chart API, with the token in Secret wavefront-api-tokens
+// under the address's host.
+func TestWavefront(t *testing.T) {
+	const (
+		token = "e2e-wavefront-token-51be0d"
+		query = `sum(rate(ts(http.errors, app="web"))) / sum(rate(ts(http.requests, app="web")))`
+	)
+	answer := func(errorRate float64) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if r.Method != http.MethodGet || r.URL.Path != "/api/v2/chart/api" || r.Header.Get("Authorization") != "Bearer "+token ||
+				q.Get("q") != query || q.Get("s") == "" || q.Get("s") != q.Get("e") || q.Get("p") != "1" || q.Get("i") != "true" {
+				http.Error(w, `{"status":{"result":"ERROR","message":"401 Unauthorized","code":401}}`, http.StatusUnauthorized)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"name": %q, "query": %q, "granularity": 1, "timeseries": [{"label": "http.errors", "host": "web-1", "tags": {"app": "web"}, "data": [[%d, %v]]}], "stats": {"keys": 2, "points": 1}}`,
+				query, query, time.Now().Unix()-2, errorRate)
+		}
+	}
+	checkProvider(t, providerCase{
+		Provider: func(url string) string {
+			return "wavefront:\n  address: " + url + "\n  query: '" + query + "'\n"
+		},
+		SuccessCondition: "result < 0.05",
+		Good:             answer(0.01),
+		Bad:              answer(0.3),
+		Setup: func(t *testing.T, ns, address string) []string {
+			u, err := url.Parse(address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "wavefront-api-tokens", Namespace: ns},
+				StringData: map[string]string{u.Hostname(): token},
+			}
+			if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		},
+		Secrets: []string{token},
+	})
+}
