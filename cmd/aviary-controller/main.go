@@ -35,6 +35,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/influxdb"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/kayenta"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/newrelic"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/wavefront"
@@ -278,4 +279,5 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"cloudWatch": cloudwatch.New(),
 		"datadog":    datadog.New(live, home),
 	}
+		"newRelic":   newrelic.New(live, home),
 }
