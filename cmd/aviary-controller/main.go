@@ -278,6 +278,6 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"kayenta":    kayenta.New(),
 		"cloudWatch": cloudwatch.New(),
 		"datadog":    datadog.New(live, home),
-	}
 		"newRelic":   newrelic.New(live, home),
+	}
 }
