@@ -3,6 +3,7 @@ package influxdb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider"
 	"github.com/aviary-rollouts/aviary/test/providertest"
 )
 
@@ -164,6 +166,20 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	row := ",,0,2026-03-01T12:02:42Z,2026-03-01T12:07:42Z,0.97,success_ratio,http\r\n"
+	huge := header + strings.Repeat(row, metricprovider.MaxBodyBytes/len(row)+1)
+	s := serve(t, 200, "text/csv", huge, nil)
+	// Parsing 10 MiB of CSV on a loaded machine needs more than measure's
+	// short timeout.
+	p := &Provider{Secrets: fake.NewClientBuilder().WithObjects(secret("influxdb", profile(s.URL))).Build(), Namespace: home, Clock: providertest.Clock, Timeout: time.Minute}
+	got := p.Run(context.Background(), &v1alpha1.AnalysisRun{}, v1alpha1.Metric{
+		Name: "success-ratio", SuccessCondition: "result[0] >= 0.95",
+		Provider: v1alpha1.MetricProvider{Influxdb: &v1alpha1.InfluxdbMetric{Query: flux}},
+	})
+	providertest.ExpectError(t, got, fmt.Sprintf("query influxdb at %s: response body is larger than %d bytes", s.URL, metricprovider.MaxBodyBytes))
 }
 
 func TestProfile(t *testing.T) {
