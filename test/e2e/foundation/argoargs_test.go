@@ -138,7 +138,7 @@ func TestArgoRolloutsInstallArgs(t *testing.T) {
 			if ctl.Exited() {
 				t.Fatalf("the controller exited:\n%s", ctl.Output())
 			}
-			if out := ctl.Output(); strings.Contains(out, "level=WARN") {
+			if out := ctl.Output(); strings.Contains(out, "level=warning") {
 				t.Errorf("Argo's own args must start without a warning:\n%s", out)
 			}
 			id := ctl.Identity()

@@ -11,11 +11,11 @@ func TestRefusals(t *testing.T) {
 		name, output string
 		want         []string
 	}{
-		{"none", "level=INFO msg=reconciled\n", nil},
+		{"none", "level=info msg=reconciled\n", nil},
 		{
 			name: "klog and a structured log, repeated",
 			output: `W0101 reflector.go:1] failed to list *v1.Experiment: experiments.argoproj.io is forbidden: User "system:serviceaccount:aviary-e2e:aviary-e2e-controller" cannot list resource "experiments" in API group "argoproj.io" in the namespace "e2e-a"
-level=WARN msg="cannot look for X" error="trafficsplits.split.smi-spec.io is forbidden: User \"system:serviceaccount:aviary-e2e:aviary-e2e-controller\" cannot list resource \"trafficsplits\" in API group \"split.smi-spec.io\" in the namespace \"e2e-b\""
+level=warning msg="cannot look for X" error="trafficsplits.split.smi-spec.io is forbidden: User \"system:serviceaccount:aviary-e2e:aviary-e2e-controller\" cannot list resource \"trafficsplits\" in API group \"split.smi-spec.io\" in the namespace \"e2e-b\""
 W0101 reflector.go:1] failed to list *v1.Experiment: experiments.argoproj.io is forbidden: User "system:serviceaccount:aviary-e2e:aviary-e2e-controller" cannot list resource "experiments" in API group "argoproj.io" in the namespace "e2e-c"
 `,
 			want: []string{
