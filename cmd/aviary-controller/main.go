@@ -91,7 +91,7 @@ func run(args []string) error {
 		return err
 	}
 	clientmetrics.Instrument(cfg)
-	ctrlmetrics.Registry.MustRegister(clientmetrics.Requests)
+	ctrlmetrics.Registry.MustRegister(clientmetrics.Requests, clientmetrics.K8sRequests)
 	ctrlmetrics.Registry.MustRegister(clientbudget.Collectors()...)
 	ctx := ctrl.SetupSignalHandler()
 	// Applied together with its CRDs, the controller may start before they
@@ -198,6 +198,7 @@ func run(args []string) error {
 		ctrlmetrics.Registry.MustRegister(&metrics.ExperimentCollector{Reader: mgr.GetCache()})
 		metrics.RegisterExperiments(ctrlmetrics.Registry)
 	}
+	ctrlmetrics.Registry.MustRegister(&metrics.AnalysisCollector{Reader: mgr.GetCache(), ClusterTemplates: !opts.Namespaced})
 	metrics.Register(ctrlmetrics.Registry)
 	elected := mgr.Elected()
 	if err := mgr.Add(ctrlmanager.RunnableFunc(func(ctx context.Context) error {

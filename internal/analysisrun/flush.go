@@ -156,7 +156,7 @@ func (r *Reconciler) flushKey(ctx context.Context, key types.NamespacedName) {
 			r.status.forget(key)
 			return
 		}
-		r.Log.WarnContext(ctx, "flush AnalysisRun status; retrying", "run", key.String(), "error", err)
+		r.logFor(key.Namespace, key.Name).WarnContext(ctx, "flush AnalysisRun status; retrying", "error", err)
 		r.status.queue.AddRateLimited(key)
 		return
 	}

@@ -26,7 +26,9 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/engine"
+	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
+	"github.com/aviary-rollouts/aviary/internal/metrics"
 )
 
 // Reconciler reconciles AnalysisRuns.
@@ -64,19 +66,31 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.AnalysisRun{}).
 		Owns(&batchv1.Job{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Threads, 1)}).
-		Named("analysisrun").
+		Named(metrics.QueueAnalysisRuns).
 		Complete(r)
 }
 
-// Reconcile takes the measurements that are due and records them.
+// Reconcile takes the measurements that are due and records them, and
+// times it in analysis_run_reconcile (not for a run that is gone).
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
 	var run v1alpha1.AnalysisRun
 	if err := r.Client.Get(ctx, req.NamespacedName, &run); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.status.forget(req.NamespacedName)
+			metrics.ForgetAnalysisRun(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	res, err := r.reconcile(ctx, req, &run)
+	metrics.AnalysisRunReconcile.WithLabelValues(req.Namespace, req.Name).Observe(time.Since(start).Seconds())
+	if err != nil {
+		metrics.AnalysisRunReconcileError.WithLabelValues(req.Namespace, req.Name).Inc()
+	}
+	return res, err
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request, run *v1alpha1.AnalysisRun) (ctrl.Result, error) {
 	if run.DeletionTimestamp != nil {
 		return ctrl.Result{}, nil
 	}
@@ -85,23 +99,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// The cache has caught up with the final status: nothing in
 		// memory is newer.
 		r.status.forget(req.NamespacedName)
-		return r.expire(ctx, &run, run.Status, now)
+		return r.expire(ctx, run, run.Status, now)
 	}
-	e := r.status.get(&run)
+	e := r.status.get(run)
 	st := e.current()
 	if st.Phase.Completed() {
-		return r.expire(ctx, &run, *st, now)
+		return r.expire(ctx, run, *st, now)
 	}
-	resolved, secrets, err := r.resolve(ctx, &run)
+	resolved, secrets, err := r.resolve(ctx, run)
 	if err != nil {
 		// A bad spec or a missing Secret ends the run: measuring with a
 		// wrong query must never pass.
 		r.finishInvalid(st, err.Error(), now)
-		return r.record(ctx, &run, e, st, nil)
+		return r.record(ctx, run, e, st, nil)
 	}
 	for _, task := range engine.Due(resolved.metrics, run.Spec.Terminate, st, now) {
 		spec := resolved.specs[task.Metric]
-		m := r.measure(ctx, &run, spec, task, st)
+		m := r.measure(ctx, run, spec, task, st)
 		redact(&m, secrets)
 		eng := resolved.byName[task.Metric]
 		if dropped := engine.Record(st, eng, task.Action, m, now); dropped > 0 {
@@ -110,8 +124,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 				if keep == 0 {
 					keep = 10
 				}
-				if err := p.GarbageCollect(ctx, &run, spec, keep); err != nil {
-					r.Log.WarnContext(ctx, "garbage-collect measurements", "run", req.String(), "metric", task.Metric, "error", err)
+				if err := p.GarbageCollect(ctx, run, spec, keep); err != nil {
+					r.logFor(req.Namespace, req.Name).WarnContext(ctx, "garbage-collect measurements", "metric", task.Metric, "error", err)
 				}
 			}
 		}
@@ -127,9 +141,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := e.current()
 	transitions := engine.Assess(resolved.metrics, run.Spec.Terminate, st, now)
-	res, err := r.record(ctx, &run, e, st, resolved.metrics)
+	res, err := r.record(ctx, run, e, st, resolved.metrics)
 	if err == nil {
-		r.announce(&run, before, st, transitions)
+		r.announce(run, before, st, transitions)
 	}
 	return res, err
 }
@@ -242,9 +256,6 @@ func (r *Reconciler) expire(ctx context.Context, run *v1alpha1.AnalysisRun, st v
 // announce records Metric<Phase> for each metric that completed and
 // AnalysisRun<Phase> when the run did.
 func (r *Reconciler) announce(run *v1alpha1.AnalysisRun, before, st *v1alpha1.AnalysisRunStatus, transitions []engine.Transition) {
-	if r.Recorder == nil {
-		return
-	}
 	for _, tr := range transitions {
 		if !tr.To.Completed() {
 			continue
@@ -253,15 +264,38 @@ func (r *Reconciler) announce(run *v1alpha1.AnalysisRun, before, st *v1alpha1.An
 		if res := engine.Result(st, tr.Metric); res != nil && res.Message != "" {
 			msg += ": " + res.Message
 		}
-		r.Recorder.Event(run, eventType(tr.To), "Metric"+string(tr.To), msg)
+		r.event(run, eventType(tr.To), "Metric"+string(tr.To), msg)
 	}
 	if st.Phase.Completed() && !before.Phase.Completed() {
 		msg := fmt.Sprintf("Analysis Completed. Result: %s", st.Phase)
 		if st.Message != "" {
 			msg += ": " + st.Message
 		}
-		r.Recorder.Event(run, eventType(st.Phase), "AnalysisRun"+string(st.Phase), msg)
+		r.event(run, eventType(st.Phase), "AnalysisRun"+string(st.Phase), msg)
 	}
+}
+
+// event records an event of run and logs it, as Argo Rollouts logs every
+// event it records: the verdicts of the run and its metrics are in the
+// log, at info (warning for a Warning event), with the run and the reason.
+func (r *Reconciler) event(run *v1alpha1.AnalysisRun, typ, reason, msg string) {
+	level := slog.LevelInfo
+	if typ == corev1.EventTypeWarning {
+		level = slog.LevelWarn
+	}
+	r.logFor(run.Namespace, run.Name).Log(context.Background(), level, msg, logging.KeyEventReason, reason)
+	if r.Recorder != nil {
+		r.Recorder.Event(run, typ, reason, msg)
+	}
+}
+
+// logFor is r.Log naming the AnalysisRun namespace/name under Argo
+// Rollouts' keys, or a logger that discards when r.Log is unset (tests).
+func (r *Reconciler) logFor(namespace, name string) *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log.With(logging.KeyNamespace, namespace, logging.KeyAnalysisRun, name)
 }
 
 func eventType(p v1alpha1.AnalysisPhase) string {

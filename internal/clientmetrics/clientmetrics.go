@@ -1,7 +1,11 @@
-// Package clientmetrics counts the controller's requests to the API server by
-// verb and resource (aviary_api_requests_total), so the cost of a rollout in
-// API calls can be read off /metrics — the benchmark does — without an audit
-// log.
+// Package clientmetrics counts the controller's requests to the API server
+// twice over, from one look at each request: under Argo Rollouts' name and
+// labels (controller_clientset_k8s_request_total, argo.go), for the
+// dashboards and alerts built on it; and by verb and resource as the API
+// server's audit log names them (aviary_api_requests_total), which Argo's
+// labels cannot give — they name a subresource write by its object, and
+// grow with object names — so the cost of a rollout in API calls can be
+// read off /metrics (the benchmarks do) without an audit log.
 package clientmetrics
 
 import (
@@ -21,7 +25,7 @@ var Requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 }, []string{"verb", "resource", "code"})
 
 // Instrument makes every client built from cfg count its requests in
-// Requests.
+// Requests and K8sRequests.
 func Instrument(cfg *rest.Config) {
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return counting{next: rt} })
 }
@@ -36,6 +40,7 @@ func (c counting) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	verb, resource := Classify(req.Method, req.URL)
 	Requests.WithLabelValues(verb, resource, code).Inc()
+	K8sRequests.WithLabelValues(ArgoLabels(req, resp)).Inc()
 	return resp, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/events"
+	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
 )
 
@@ -34,10 +36,10 @@ func (r *Reconciler) step(ctx context.Context, ex *v1alpha1.Experiment, s experi
 	key := ex.Namespace + "/" + ex.Name
 	switch s := s.(type) {
 	case experiment.CreateReplicaSet:
-		r.Log.Info("creating ReplicaSet", "experiment", key, "template", s.Template, "replicaSet", s.ReplicaSet.Name)
+		r.logFor(ex.Namespace, ex.Name).Info("creating ReplicaSet", "template", s.Template, "replicaSet", s.ReplicaSet.Name)
 		return r.create(ctx, ex, s.ReplicaSet, &appsv1.ReplicaSet{})
 	case experiment.ScaleReplicaSet:
-		r.Log.Info("scaling ReplicaSet", "experiment", key, "replicaSet", s.ReplicaSet.Name, "from", *s.ReplicaSet.Spec.Replicas, "to", s.Replicas)
+		r.logFor(ex.Namespace, ex.Name).Info("scaling ReplicaSet", "replicaSet", s.ReplicaSet.Name, "from", *s.ReplicaSet.Spec.Replicas, "to", s.Replicas)
 		// The resourceVersion makes a size decided from a stale copy conflict.
 		patch := fmt.Sprintf(`{"metadata":{"resourceVersion":%q},"spec":{"replicas":%d}}`, s.ReplicaSet.ResourceVersion, s.Replicas)
 		if err := r.Client.Patch(ctx, s.ReplicaSet.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
@@ -49,27 +51,27 @@ func (r *Reconciler) step(ctx context.Context, ex *v1alpha1.Experiment, s experi
 		if s.Deadline != "" {
 			value = fmt.Sprintf("%q", s.Deadline)
 		}
-		r.Log.Info("setting scale-down deadline", "experiment", key, "replicaSet", s.ReplicaSet.Name, "deadline", s.Deadline)
+		r.logFor(ex.Namespace, ex.Name).Info("setting scale-down deadline", "replicaSet", s.ReplicaSet.Name, "deadline", s.Deadline)
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, value)
 		if err := r.Client.Patch(ctx, s.ReplicaSet.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 			return fmt.Errorf("annotate ReplicaSet %s of experiment %s with its scale-down deadline: %w", s.ReplicaSet.Name, key, err)
 		}
 		return nil
 	case experiment.CreateService:
-		r.Log.Info("creating Service", "experiment", key, "template", s.Template, "service", s.Service.Name)
+		r.logFor(ex.Namespace, ex.Name).Info("creating Service", "template", s.Template, "service", s.Service.Name)
 		return r.create(ctx, ex, s.Service, &corev1.Service{})
 	case experiment.DeleteService:
-		r.Log.Info("deleting Service", "experiment", key, "template", s.Template, "service", s.Service.Name)
+		r.logFor(ex.Namespace, ex.Name).Info("deleting Service", "template", s.Template, "service", s.Service.Name)
 		uid := s.Service.UID
 		if err := r.Client.Delete(ctx, s.Service.DeepCopy(), client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("delete Service %s of experiment %s: %w", s.Service.Name, key, err)
 		}
 		return nil
 	case experiment.CreateRun:
-		r.Log.Info("creating AnalysisRun", "experiment", key, "analysis", s.Analysis, "analysisRun", s.Run.Name)
+		r.logFor(ex.Namespace, ex.Name).Info("creating AnalysisRun", "analysis", s.Analysis, "analysisRun", s.Run.Name)
 		return r.create(ctx, ex, s.Run, &v1alpha1.AnalysisRun{})
 	case experiment.TerminateRun:
-		r.Log.Info("terminating AnalysisRun", "experiment", key, "analysis", s.Analysis, "analysisRun", s.Run.Name)
+		r.logFor(ex.Namespace, ex.Name).Info("terminating AnalysisRun", "analysis", s.Analysis, "analysisRun", s.Run.Name)
 		err := r.Client.Patch(ctx, s.Run.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"spec":{"terminate":true}}`)))
 		if client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("terminate AnalysisRun %s of experiment %s: %w", s.Run.Name, key, err)
@@ -119,7 +121,12 @@ func (e *foreignReplicaSet) Error() string {
 // Experiment's resourceVersion, so a redo after a crash finds them there.
 func (r *Reconciler) journal(ctx context.Context, ex *v1alpha1.Experiment, evs []experiment.Event) error {
 	for _, e := range evs {
-		r.Log.Info("experiment event", "experiment", ex.Namespace+"/"+ex.Name, "reason", e.Reason, "message", e.Message)
+		// Logged as Argo Rollouts logs each event it records.
+		level := slog.LevelInfo
+		if e.Warning {
+			level = slog.LevelWarn
+		}
+		r.logFor(ex.Namespace, ex.Name).Log(ctx, level, e.Message, logging.KeyEventReason, e.Reason)
 		if r.Journal == nil {
 			if r.Recorder != nil {
 				r.Recorder.Event(ex, eventType(e.Warning), e.Reason, e.Message)
@@ -167,7 +174,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, ex *v1alpha1.Experiment, s
 		return fmt.Errorf("write status of experiment %s/%s: %w", ex.Namespace, ex.Name, err)
 	}
 	if st.Phase != ex.Status.Phase {
-		r.Log.Info("experiment phase", "experiment", ex.Namespace+"/"+ex.Name, "from", string(ex.Status.Phase), "to", string(st.Phase), "message", st.Message)
+		r.logFor(ex.Namespace, ex.Name).Info("experiment phase", "from", string(ex.Status.Phase), "to", string(st.Phase), "message", st.Message)
 	}
 	return nil
 }

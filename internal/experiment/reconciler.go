@@ -25,6 +25,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/events"
+	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
@@ -96,7 +97,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&v1alpha1.AnalysisRun{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Threads, 1)}).
-		Named("experiment").
+		Named(metrics.QueueExperiments).
 		Complete(r)
 }
 
@@ -113,7 +114,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		metrics.ExperimentReconcileError.WithLabelValues(req.Namespace, req.Name).Inc()
 		if apierrors.IsConflict(err) {
 			// Decided on a stale copy: plan again from the newer one.
-			r.Log.Info("experiment changed meanwhile; planning again", "experiment", req.String(), "error", err.Error())
+			r.logFor(req.Namespace, req.Name).Info("experiment changed meanwhile; planning again", "error", err.Error())
 			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
 	}
@@ -144,7 +145,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// with a pod-template hash): plan again knowing it, so the status says so.
 	var foreign *foreignReplicaSet
 	if errors.As(err, &foreign) {
-		r.Log.Info("a template's ReplicaSet name is taken; planning again", "experiment", req.String(), "replicaSet", foreign.name)
+		r.logFor(req.Namespace, req.Name).Info("a template's ReplicaSet name is taken; planning again", "replicaSet", foreign.name)
 		obs.ForeignReplicaSets = map[string]bool{foreign.name: true}
 		p = experiment.Decide(obs)
 		err = r.apply(ctx, &ex, p)
@@ -178,4 +179,10 @@ func (r *Reconciler) waitingForTemplates(ctx context.Context, o client.Object) [
 		}
 	}
 	return out
+}
+
+// logFor is r.Log naming the Experiment namespace/name under Argo
+// Rollouts' keys.
+func (r *Reconciler) logFor(namespace, name string) *slog.Logger {
+	return r.Log.With(logging.KeyNamespace, namespace, logging.KeyExperiment, name)
 }

@@ -3,6 +3,7 @@ package metrics
 import (
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,11 +24,18 @@ type series[T any] struct {
 	labels []string
 	mu     sync.Mutex
 	byKey  map[string]*entry[T]
+
+	// idle, when set, drops a series not updated for that long (see
+	// NewExpiringCounterVec); swept at most once per sweepEvery.
+	idle      time.Duration
+	lastSweep time.Time
+	now       func() time.Time
 }
 
 type entry[T any] struct {
-	values []string
-	value  T
+	values  []string
+	value   T
+	touched time.Time // last update, kept only with idle set
 }
 
 func newSeries[T any](name, help string, labels []string) series[T] {
@@ -45,10 +53,36 @@ func (s *series[T]) update(values []string, f func(*T)) {
 	defer s.mu.Unlock()
 	e, ok := s.byKey[key]
 	if !ok {
+		s.sweep()
 		e = &entry[T]{values: strings.Split(key, "\xff")}
 		s.byKey[key] = e
 	}
+	if s.idle > 0 {
+		e.touched = s.now()
+	}
 	f(&e.value)
+}
+
+// sweepEvery bounds how often an expiring family looks for idle series:
+// at most once a minute, and only when a new series arrives (the only
+// time the family grows), so no goroutine is needed.
+const sweepEvery = time.Minute
+
+// sweep drops the series idle for longer than s.idle; s.mu is held.
+func (s *series[T]) sweep() {
+	if s.idle <= 0 {
+		return
+	}
+	now := s.now()
+	if now.Sub(s.lastSweep) < sweepEvery {
+		return
+	}
+	s.lastSweep = now
+	for key, e := range s.byKey {
+		if now.Sub(e.touched) > s.idle {
+			delete(s.byKey, key)
+		}
+	}
 }
 
 // deletePartialMatch drops every series whose labels include match, and
@@ -108,6 +142,19 @@ type CounterVec struct{ s series[float64] }
 // NewCounterVec is a counter family named name with the given labels.
 func NewCounterVec(name, help string, labels []string) *CounterVec {
 	return &CounterVec{s: newSeries[float64](name, help, labels)}
+}
+
+// NewExpiringCounterVec is a counter family whose series are dropped once
+// not incremented for idle: for labels that name objects which come and
+// go (a request counter's object names), so the family stays bounded by
+// the objects in use rather than growing with every object ever seen. A
+// series that comes back counts afresh, which rate() and increase() read
+// as a counter reset.
+func NewExpiringCounterVec(name, help string, labels []string, idle time.Duration) *CounterVec {
+	v := &CounterVec{s: newSeries[float64](name, help, labels)}
+	v.s.idle, v.s.now = idle, time.Now
+	v.s.lastSweep = v.s.now()
+	return v
 }
 
 // Counter is one series of a CounterVec.

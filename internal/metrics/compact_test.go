@@ -3,8 +3,10 @@ package metrics
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -102,4 +104,45 @@ func TestCompactWrongLabelCountPanics(t *testing.T) {
 		}
 	}()
 	NewCounterVec("c", "h", rolloutLabels).WithLabelValues("only-one").Inc()
+}
+
+// TestExpiringCounterDropsIdleSeries: a series not incremented for the
+// idle time is dropped when a new series arrives (at most once per
+// sweepEvery); one still in use stays, and a dropped one counts afresh.
+func TestExpiringCounterDropsIdleSeries(t *testing.T) {
+	now := time.Unix(1000, 0)
+	v := NewExpiringCounterVec("controller_clientset_k8s_request_total", "h", []string{"kind", "name"}, time.Hour)
+	v.s.now = func() time.Time { return now }
+	v.s.lastSweep = now
+	v.WithLabelValues("analysisruns", "web-1").Inc()
+	v.WithLabelValues("rollouts", "web").Inc()
+	now = now.Add(50 * time.Minute)
+	v.WithLabelValues("rollouts", "web").Inc()
+	now = now.Add(20 * time.Minute) // web-1 idle 70 min, web 20 min
+	v.WithLabelValues("rollouts", "web").Inc()
+	if n := testutil.CollectAndCount(v); n != 2 {
+		t.Fatalf("%d series before a new one arrives, want 2 (only a new series sweeps)", n)
+	}
+	v.WithLabelValues("analysisruns", "web-2").Inc()
+	want := `
+# HELP controller_clientset_k8s_request_total h
+# TYPE controller_clientset_k8s_request_total counter
+controller_clientset_k8s_request_total{kind="analysisruns",name="web-2"} 1
+controller_clientset_k8s_request_total{kind="rollouts",name="web"} 3
+`
+	if err := testutil.CollectAndCompare(v, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	// Within a minute of the last sweep, no sweep: idle or not, it stays.
+	now = now.Add(30 * time.Second)
+	v.WithLabelValues("analysisruns", "web-3").Inc()
+	now = now.Add(2 * time.Hour)
+	v.WithLabelValues("analysisruns", "web-4").Inc()
+	if n := testutil.CollectAndCount(v); n != 1 {
+		t.Errorf("%d series after everything but the newest idled for two hours, want 1", n)
+	}
+	v.WithLabelValues("analysisruns", "web-2").Inc()
+	if got := exposition(t, v); !strings.Contains(got, `name="web-2"} 1`) {
+		t.Errorf("a dropped series came back as:\n%s\nwant at 1", got)
+	}
 }

@@ -1,9 +1,6 @@
 package metrics
 
 import (
-	"context"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,10 +22,12 @@ var (
 		"Information on the state of the experiment (DEPRECATED - use experiment_info)", []string{"namespace", "name", "phase"}, nil)
 )
 
-// experimentPhases are the phases experiment_phase has a series for.
+// experimentPhases are the phases experiment_phase has a series for, as
+// in Argo Rollouts: no Failed (an Experiment that failed shows in
+// experiment_info only); no phase yet counts as Pending.
 var experimentPhases = []v1alpha1.AnalysisPhase{
-	v1alpha1.AnalysisPhasePending, v1alpha1.AnalysisPhaseRunning, v1alpha1.AnalysisPhaseSuccessful,
-	v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError, v1alpha1.AnalysisPhaseInconclusive,
+	v1alpha1.AnalysisPhasePending, v1alpha1.AnalysisPhaseError, v1alpha1.AnalysisPhaseSuccessful,
+	v1alpha1.AnalysisPhaseRunning, v1alpha1.AnalysisPhaseInconclusive,
 }
 
 // RegisterExperiments adds the Experiment reconcile metrics to reg.
@@ -36,11 +35,10 @@ func RegisterExperiments(reg prometheus.Registerer) {
 	reg.MustRegister(ExperimentReconcile, ExperimentReconcileError)
 }
 
-// ForgetExperiment drops a deleted Experiment's reconcile series.
+// ForgetExperiment drops a deleted Experiment's reconcile series (see
+// forget).
 func ForgetExperiment(namespace, name string) {
-	labels := prometheus.Labels{"namespace": namespace, "name": name}
-	ExperimentReconcile.DeletePartialMatch(labels)
-	ExperimentReconcileError.DeletePartialMatch(labels)
+	forget(namespace, name, ExperimentReconcile, ExperimentReconcileError)
 }
 
 // ExperimentCollector reports experiment_info (1 with the phase) and
@@ -58,23 +56,15 @@ func (c *ExperimentCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *ExperimentCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	var list v1alpha1.ExperimentList
-	// Read only: the cache's own objects, not a copy of every one per scrape.
-	if err := c.Reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		ch <- prometheus.NewInvalidMetric(experimentInfoDesc, err)
+	if !listed(ch, c.Reader, &list, experimentInfoDesc) {
 		return
 	}
 	for i := range list.Items {
 		ex := &list.Items[i]
 		ch <- prometheus.MustNewConstMetric(experimentInfoDesc, prometheus.GaugeValue, 1, ex.Namespace, ex.Name, string(ex.Status.Phase))
 		for _, ph := range experimentPhases {
-			v := 0.0
-			if ex.Status.Phase == ph {
-				v = 1
-			}
-			ch <- prometheus.MustNewConstMetric(experimentPhaseDesc, prometheus.GaugeValue, v, ex.Namespace, ex.Name, string(ph))
+			ch <- prometheus.MustNewConstMetric(experimentPhaseDesc, prometheus.GaugeValue, boolValue(phaseIs(ex.Status.Phase, ph)), ex.Namespace, ex.Name, string(ph))
 		}
 	}
 }

@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 var rolloutLabels = []string{"namespace", "name"}
 
@@ -17,21 +21,40 @@ var (
 	RolloutEvents = NewCounterVec("rollout_events_total", "Count of rollout events", append(rolloutLabels, "type", "reason"))
 )
 
-// Register adds the reconcile, event and duration metrics to reg.
+// Register adds the reconcile, event, duration, notification, analysis and
+// build metrics to reg.
 func Register(reg prometheus.Registerer) {
 	reg.MustRegister(RolloutReconcile, RolloutReconcileError, RolloutEvents,
 		RolloutDuration, RolloutProgressionDuration, RolloutManualPauseDuration,
+		NotificationSendSuccess, NotificationSendError, NotificationSend,
+		AnalysisRunReconcile, AnalysisRunReconcileError)
+	RegisterBuild(reg)
+}
+
+// ForgetRollout drops a deleted Rollout's series (see forget).
+func ForgetRollout(namespace, name string) {
+	forget(namespace, name, RolloutReconcile, RolloutReconcileError, RolloutEvents,
 		NotificationSendSuccess, NotificationSendError, NotificationSend)
 }
 
-// ForgetRollout drops a deleted Rollout's series, so label sets stay bounded
-// by the Rollouts that exist.
-func ForgetRollout(namespace, name string) {
+// CleanupDelay is how long a deleted object's series stay: long enough for
+// Prometheus's default one-minute scrape to see their last values (Argo
+// Rollouts waits 65 s too).
+var CleanupDelay = 65 * time.Second
+
+// partialDeleter is a family whose series can be dropped by some labels.
+type partialDeleter interface {
+	DeletePartialMatch(prometheus.Labels) int
+}
+
+// forget drops the series of the object namespace/name from families
+// after CleanupDelay, so label sets stay bounded by the objects that
+// exist.
+func forget(namespace, name string, families ...partialDeleter) {
 	labels := prometheus.Labels{"namespace": namespace, "name": name}
-	RolloutReconcile.DeletePartialMatch(labels)
-	RolloutReconcileError.DeletePartialMatch(labels)
-	RolloutEvents.DeletePartialMatch(labels)
-	NotificationSendSuccess.DeletePartialMatch(labels)
-	NotificationSendError.DeletePartialMatch(labels)
-	NotificationSend.DeletePartialMatch(labels)
+	time.AfterFunc(CleanupDelay, func() {
+		for _, f := range families {
+			f.DeletePartialMatch(labels)
+		}
+	})
 }

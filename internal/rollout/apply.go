@@ -80,7 +80,7 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 		if err := r.applyStep(ctx, a, s); err != nil {
 			// What was done before the failure is still told.
 			if terr := r.tell(ctx, a, nil); terr != nil && r.Log != nil {
-				r.Log.ErrorContext(ctx, "tell what a failed plan did", "rollout", ro.Namespace+"/"+ro.Name, "error", terr)
+				r.logFor(ro.Namespace, ro.Name).ErrorContext(ctx, "tell what a failed plan did", "error", terr)
 			}
 			if errors.Is(err, errCollision) {
 				return ctrl.Result{}, r.bumpCollisionCount(ctx, ro)
@@ -90,7 +90,7 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 				// carry the resourceVersion decided on): plan again from
 				// a fresher view instead of sizing from a stale one.
 				if r.Log != nil {
-					r.Log.InfoContext(ctx, "plan again: an object changed since it was read", "rollout", ro.Namespace+"/"+ro.Name, "step", s.Describe())
+					r.logFor(ro.Namespace, ro.Name).InfoContext(ctx, "plan again: an object changed since it was read", "step", s.Describe())
 				}
 				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
@@ -124,7 +124,7 @@ func (r *Reconciler) logPlan(ctx context.Context, ro *v1alpha1.Rollout, p pass.P
 		}
 	}
 	if len(what) > 0 {
-		r.Log.InfoContext(ctx, "reconcile plan", "rollout", ro.Namespace+"/"+ro.Name, "steps", strings.Join(what, "; "))
+		r.logFor(ro.Namespace, ro.Name).InfoContext(ctx, "reconcile plan", "steps", strings.Join(what, "; "))
 	}
 }
 
@@ -537,7 +537,7 @@ func (r *Reconciler) writePlannedStatus(ctx context.Context, a *applying, s pass
 		}
 		metrics.ObserveRolloutDuration(string(d.CompletionStatus), total, progression, pause)
 		if r.Log != nil {
-			r.Log.InfoContext(ctx, "rollout update ended", "rollout", ro.Namespace+"/"+ro.Name, "status", d.CompletionStatus,
+			r.logFor(ro.Namespace, ro.Name).InfoContext(ctx, "rollout update ended", "status", d.CompletionStatus,
 				"seconds", total, "progressionSeconds", progression, "manualPauseSeconds", pause)
 		}
 	}

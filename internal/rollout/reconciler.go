@@ -148,7 +148,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("Deployment"))).
 		Watches(&corev1.PodTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencingWorkload("PodTemplate"))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Threads, 1)}).
-		Named("rollout").
+		Named(metrics.QueueRollouts).
 		Complete(r)
 }
 

@@ -91,8 +91,8 @@ func (r *Reconciler) releaseAfterDeletion(ctx context.Context, key types.Namespa
 			return fmt.Errorf("release service %s/%s of deleted rollout %s: %w", key.Namespace, name, key.Name, err)
 		}
 		if released && r.Log != nil {
-			r.Log.InfoContext(ctx, "released service of deleted rollout: hash selector and managed-by annotation removed",
-				"rollout", key.String(), "service", name)
+			r.logFor(key.Namespace, key.Name).InfoContext(ctx, "released service of deleted rollout: hash selector and managed-by annotation removed",
+				"service", name)
 		}
 	}
 	return nil
@@ -156,8 +156,8 @@ func (r *Reconciler) tolerateRouterList(ctx context.Context, ro *v1alpha1.Rollou
 		return nil
 	case apierrors.IsForbidden(err):
 		if r.Log != nil {
-			r.Log.WarnContext(ctx, "cannot look for "+what+": grant list and delete (update for DestinationRules) on "+resource+" (dist/install.yaml does)",
-				"rollout", ro.Namespace+"/"+ro.Name, "error", err.Error())
+			r.logFor(ro.Namespace, ro.Name).WarnContext(ctx, "cannot look for "+what+": grant list and delete (update for DestinationRules) on "+resource+" (dist/install.yaml does)",
+				"error", err.Error())
 		}
 		return nil
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/events"
+	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/bluegreen"
 	"github.com/aviary-rollouts/aviary/internal/plan/canary"
@@ -160,7 +161,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, chan
 	}
 	data := append(append([]byte(`{"status":`), diff...), '}')
 	if r.Log != nil && r.Log.Enabled(ctx, slog.LevelDebug) {
-		r.Log.DebugContext(ctx, "status write", "rollout", ro.Namespace+"/"+ro.Name, "patch", string(data))
+		r.logFor(ro.Namespace, ro.Name).DebugContext(ctx, "status write", "patch", string(data))
 	}
 	// The answer is asked for as metadata only: the write's resourceVersion
 	// is all that is read from it, and the watch brings the Rollout anyway.
@@ -190,7 +191,7 @@ func (r *Reconciler) journal(ctx context.Context, ro *v1alpha1.Rollout, evs []ru
 		if err := r.Journal.Record(ctx, s, e.Warning, e.Reason, e.Message); err != nil {
 			return err
 		}
-		metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(e.Warning), e.Reason).Inc()
+		r.recorded(ctx, ro, e.Warning, e.Reason, e.Message)
 	}
 	return nil
 }
@@ -219,16 +220,39 @@ func (r *Reconciler) tell(ctx context.Context, a *applying, decided []rules.Even
 	}
 	a.done = nil
 	for _, e := range told.Facts {
-		metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(e.Warning), e.Reason).Inc()
+		r.recorded(ctx, ro, e.Warning, e.Reason, e.Message)
 	}
 	return nil
 }
 
 func (r *Reconciler) event(ro *v1alpha1.Rollout, warning bool, reason, msg string) {
-	metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(warning), reason).Inc()
+	r.recorded(context.Background(), ro, warning, reason, msg)
 	if r.Recorder != nil {
 		r.Recorder.Event(ro, eventType(warning), reason, msg)
 	}
+}
+
+// recorded counts an event of ro in rollout_events_total and logs it, as
+// Argo Rollouts logs every event it records: the message at info (warning
+// for a Warning event) with the Rollout and the reason. Every decision —
+// a step completed, a weight set, a pause, an abort and why, an analysis
+// verdict — is an event, so each is in the log once.
+func (r *Reconciler) recorded(ctx context.Context, ro *v1alpha1.Rollout, warning bool, reason, msg string) {
+	metrics.RolloutEvents.WithLabelValues(ro.Namespace, ro.Name, eventType(warning), reason).Inc()
+	level := slog.LevelInfo
+	if warning {
+		level = slog.LevelWarn
+	}
+	r.logFor(ro.Namespace, ro.Name).Log(ctx, level, msg, logging.KeyEventReason, reason)
+}
+
+// logFor is r.Log naming the Rollout namespace/name under Argo Rollouts'
+// keys, or a logger that discards when r.Log is unset (tests).
+func (r *Reconciler) logFor(namespace, name string) *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log.With(logging.KeyNamespace, namespace, logging.KeyRollout, name)
 }
 
 func eventType(warning bool) string {

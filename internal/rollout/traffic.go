@@ -34,12 +34,7 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a 
 		r.event(ro, warning, reason, msg)
 	}
 	record := func(reason, msg string) { tell(false, reason, msg) }
-	warn := func(reason, msg string) {
-		tell(true, reason, msg)
-		if r.Log != nil {
-			r.Log.Warn(msg, "rollout", ro.Namespace+"/"+ro.Name, "reason", reason)
-		}
-	}
+	warn := func(reason, msg string) { tell(true, reason, msg) } // logged as it is told
 	if c.TrafficRouting.Istio != nil {
 		out = append(out, &istio.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn, APIVersion: r.IstioAPIVersion, ReplicaSets: sets})
 	}
