@@ -1,0 +1,69 @@
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+)
+
+// TestNewRelic runs the newRelic provider against a stand-in of NerdGraph
+// answering an NRQL query, with the account in the default profile Secret.
+func TestNewRelic(t *testing.T) {
+	const (
+		apiKey  = "NRAK-E2E7Q2M4X9TESTKEY0000001"
+		account = 4242424
+		nrql    = "SELECT percentage(count(*), WHERE error IS true) AS errorRate FROM Transaction WHERE appName = 'web' SINCE 1 minute ago"
+	)
+	answer := func(rate string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var body struct {
+				Query     string `json:"query"`
+				Variables struct {
+					AccountID int    `json:"accountId"`
+					Query     string `json:"query"`
+					Timeout   int    `json:"timeout"`
+				} `json:"variables"`
+			}
+			b, _ := io.ReadAll(r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			if r.Header.Get("API-Key") != apiKey {
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"errors": [{"extensions": {"error_code": "BAD_API_KEY"}, "message": "Bad API Key or no API Key provided"}]}`)
+				return
+			}
+			err := json.Unmarshal(b, &body)
+			if v := body.Variables; err != nil || r.Method != http.MethodPost || r.URL.Path != "/graphql" ||
+				v.AccountID != account || v.Query != nrql || v.Timeout != 5 {
+				io.WriteString(w, `{"data": {"actor": {"account": {"nrql": null}}}, "errors": [{"extensions": {"errorClass": "INVALID_INPUT"}, "message": "unexpected request"}]}`)
+				return
+			}
+			io.WriteString(w, `{"data": {"actor": {"account": {"nrql": {"results": [{"errorRate": `+rate+`}]}}}}}`)
+		}
+	}
+	checkProvider(t, providerCase{
+		Provider: func(string) string {
+			return "newRelic:\n  query: \"" + nrql + "\"\n"
+		},
+		SuccessCondition: "result.errorRate < 5",
+		Good:             answer("0.4"),
+		Bad:              answer("12.5"),
+		Setup: func(t *testing.T, ns, url string) []string {
+			s := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "newrelic", Namespace: ns},
+				StringData: map[string]string{"personal-api-key": apiKey, "account-id": "4242424", "region": "us", "base-url-nerdgraph": url + "/graphql"},
+			}
+			if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		},
+		Secrets: []string{apiKey},
+	})
+}
