@@ -36,12 +36,14 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/kayenta"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/newrelic"
+	metricplugin "github.com/aviary-rollouts/aviary/internal/metricprovider/plugin"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/wavefront"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/web"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/notify"
+	"github.com/aviary-rollouts/aviary/internal/plugin"
 	"github.com/aviary-rollouts/aviary/internal/residency"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
@@ -164,12 +166,22 @@ func run(args []string) error {
 	} else if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	// As Argo Rollouts, fetch the plugins argo-rollouts-config lists and do
+	// not start without them (docs/plugins.md).
+	plugins, err := plugin.Prepare(ctx, mgr.GetAPIReader(), opts.PodNamespace, []plugin.Kind{plugin.MetricProvider}, log.With("component", "plugins"))
+	if err != nil {
+		return err
+	}
+	defer plugins.Stop()
+	if err := mgr.Add(plugins); err != nil {
+		return fmt.Errorf("add plugins: %w", err)
+	}
 	runs := &analysisrun.Reconciler{
 		Client:    mgr.GetClient(),
 		Secrets:   mgr.GetAPIReader(),
 		Recorder:  recorder,
 		Log:       log.With("controller", "analysisrun"),
-		Providers: providers(mgr.GetClient(), mgr.GetAPIReader(), opts.PodNamespace),
+		Providers: providers(mgr.GetClient(), mgr.GetAPIReader(), opts.PodNamespace, plugins.Host(plugin.MetricProvider)),
 		Threads:   opts.AnalysisThreads,
 	}
 	if err := runs.SetupWithManager(mgr); err != nil {
@@ -266,8 +278,8 @@ func notifications(ctx context.Context, opts *manager.Options, cs typedcorev1.Co
 // AnalysisRun controller looks them up with. live reads Secrets straight
 // from the API server (the controller never caches them); home is the
 // controller's own namespace, where providers find their default
-// credentials Secrets.
-func providers(c client.Client, live client.Reader, home string) map[string]metricprovider.Provider {
+// credentials Secrets; metricPlugins hosts the metric provider plugins.
+func providers(c client.Client, live client.Reader, home string, metricPlugins *plugin.Host) map[string]metricprovider.Provider {
 	return map[string]metricprovider.Provider{
 		"job":        &job.Provider{Reader: c, Writer: c, Pods: live, Now: time.Now},
 		"prometheus": prometheus.New(),
@@ -280,5 +292,6 @@ func providers(c client.Client, live client.Reader, home string) map[string]metr
 		"cloudWatch": cloudwatch.New(),
 		"datadog":    datadog.New(live, home),
 		"newRelic":   newrelic.New(live, home),
+		"plugin":     &metricplugin.Provider{Host: metricPlugins},
 	}
 }

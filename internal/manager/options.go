@@ -254,7 +254,7 @@ var argoOnlyFlags = []argoFlag{
 	{name: "alb-tag-key-resource-id", def: "ingress.k8s.aws/resource", usage: "AWS load balancer tag key naming the resource",
 		instead: "Aviary has no ALB router, so it reads no load balancer tags"},
 	{name: "configmap-name", def: "argo-rollouts-config", usage: "name of the controller's ConfigMap",
-		instead: "Aviary reads no controller ConfigMap: metric, traffic-router and step plugins are not supported"},
+		instead: "Aviary reads its plugins from the ConfigMap argo-rollouts-config in its own namespace, whatever this flag says (docs/plugins.md)"},
 }
 
 // portFlag sets an address to ":PORT", for Argo's --metricsport and

@@ -41,7 +41,7 @@ func Prepare(ctx context.Context, r client.Reader, namespace string, kinds []Kin
 		f := &Fetcher{Dir: p.dir, Secrets: r, Namespace: namespace, Log: log}
 		if bins, err = f.Fetch(ctx, items); err != nil {
 			p.Stop()
-			return nil, err
+			return nil, fmt.Errorf("the controller does not start without the plugins ConfigMap %s/%s lists: %w", namespace, ConfigMapName, err)
 		}
 	}
 	for _, k := range kinds {

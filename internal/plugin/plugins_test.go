@@ -133,7 +133,8 @@ func TestPrepareRefusesUnfetchable(t *testing.T) {
 	defer srv.Close()
 	tmp := privateTemp(t)
 	_, err := prepare(t, configMap("location: "+srv.URL+"/v1/plugin"))
-	want := `MetricProvider plugin "aviary-test/metric" from ` + srv.URL + `/v1/plugin: download: the server answered 404 Not Found`
+	want := `the controller does not start without the plugins ConfigMap rollouts/argo-rollouts-config lists: ` +
+		`MetricProvider plugin "aviary-test/metric" from ` + srv.URL + `/v1/plugin: download: the server answered 404 Not Found`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
 	}
