@@ -64,16 +64,21 @@ func TestDatadog(t *testing.T) {
 		SuccessCondition: "result <= 0.01",
 		Good:             answer("0.002"),
 		Bad:              answer("0.2"),
-		Setup: func(t *testing.T, ns, url string) []string {
-			s := &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: "datadog", Namespace: ns},
-				StringData: map[string]string{"address": url, "api-key": apiKey, "app-key": appKey},
-			}
-			if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			return nil
-		},
+		Setup: secretSetup("datadog", func(url string) map[string]string {
+			return map[string]string{"address": url, "api-key": apiKey, "app-key": appKey}
+		}),
 		Secrets: []string{apiKey, appKey},
 	})
+}
+
+// secretSetup is a case's Setup that creates Secret name, with the data
+// data gives for the stand-in's url, in the case's namespace.
+func secretSetup(name string, data func(url string) map[string]string) func(*testing.T, string, string) []string {
+	return func(t *testing.T, ns, url string) []string {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: data(url)}
+		if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	}
 }

@@ -1,16 +1,10 @@
 package providers
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
 // TestNewRelic runs the newRelic provider against a stand-in of NerdGraph
@@ -54,16 +48,9 @@ func TestNewRelic(t *testing.T) {
 		SuccessCondition: "result.errorRate < 5",
 		Good:             answer("0.4"),
 		Bad:              answer("12.5"),
-		Setup: func(t *testing.T, ns, url string) []string {
-			s := &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: "newrelic", Namespace: ns},
-				StringData: map[string]string{"personal-api-key": apiKey, "account-id": "4242424", "region": "us", "base-url-nerdgraph": url + "/graphql"},
-			}
-			if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			return nil
-		},
+		Setup: secretSetup("newrelic", func(url string) map[string]string {
+			return map[string]string{"personal-api-key": apiKey, "account-id": "4242424", "region": "us", "base-url-nerdgraph": url + "/graphql"}
+		}),
 		Secrets: []string{apiKey},
 	})
 }
