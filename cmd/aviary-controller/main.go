@@ -81,6 +81,9 @@ func run(args []string) error {
 		log.Warn(w)
 	}
 	log.Info(opts.ApplyGC())
+	// Libraries that log through slog's default (the AWS SDK's adapter,
+	// internal/metricprovider/awsconfig) write the controller's records.
+	slog.SetDefault(log)
 	ctrl.SetLogger(logging.Logr(log))
 	klogLog, err := manager.KlogLogger(log.With("source", "client-go"), opts.KlogLevel)
 	if err != nil {

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -31,6 +30,7 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/evaluate"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/awsconfig"
 )
 
 const (
@@ -150,7 +150,7 @@ func (p *Provider) cloudWatch(ctx context.Context) (*cloudwatch.Client, error) {
 	if p.client != nil {
 		return p.client, nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/awsconfig"
 )
 
 // sigv4Service is Amazon Managed Prometheus' signing name.
@@ -69,7 +70,7 @@ func newSigner(ctx context.Context, c v1alpha1.Sigv4Config) (*signer, error) {
 	if c.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(c.Profile))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.Load(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sigv4: load AWS configuration: %w", err)
 	}
