@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -22,6 +23,13 @@ import (
 // ErrNoData replaces an evaluation error when the provider returned nothing
 // to evaluate: "cannot fetch 0 from <nil>" tells a user far less than this.
 var ErrNoData = errors.New("metric result is nil or empty: no data returned from the metric provider")
+
+// ErrNaN makes a measurement that would pass on a NaN an Error. A NaN is
+// what Prometheus returns for a ratio with no traffic (0/0), and every
+// comparison with it is false, so a lone failureCondition such as
+// `result[0] > 0.05` would otherwise pass a canary nobody measured. A
+// template that means NaN to pass says so with isNaN() in a condition.
+var ErrNaN = errors.New("the metric provider returned NaN (no data, e.g. a ratio with no traffic), which never passes on its own: handle it with isNaN() in a condition if it should")
 
 // conditionEnv is the environment of success and failure conditions. It is
 // a struct rather than a map so that result is typed `any` at compile time:
@@ -112,11 +120,53 @@ func Measurement(metric v1alpha1.Metric, result any) (v1alpha1.AnalysisPhase, er
 	switch {
 	case failure:
 		return v1alpha1.AnalysisPhaseFailed, nil
+	case success && containsNaN(reflect.ValueOf(deref(result)), 0) && !handlesNaN(metric):
+		return v1alpha1.AnalysisPhaseError, ErrNaN
 	case success:
 		return v1alpha1.AnalysisPhaseSuccessful, nil
 	default:
 		return v1alpha1.AnalysisPhaseInconclusive, nil
 	}
+}
+
+// handlesNaN: a condition of the metric calls isNaN, so the template's
+// author decided what a NaN means.
+func handlesNaN(metric v1alpha1.Metric) bool {
+	return strings.Contains(metric.SuccessCondition, "isNaN(") || strings.Contains(metric.FailureCondition, "isNaN(")
+}
+
+// containsNaN looks for a NaN float anywhere in a provider's result
+// (numbers, lists, maps, structs such as CloudWatch's results). depth bounds
+// the walk: results are a few levels deep.
+func containsNaN(v reflect.Value, depth int) bool {
+	if depth > 8 || !v.IsValid() {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return math.IsNaN(v.Float())
+	case reflect.Interface, reflect.Pointer:
+		return !v.IsNil() && containsNaN(v.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if containsNaN(v.Index(i), depth+1) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if containsNaN(it.Value(), depth+1) {
+				return true
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && containsNaN(v.Field(i), depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // optionalCondition evaluates expression unless it is empty, prefixing an

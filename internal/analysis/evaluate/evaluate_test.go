@@ -284,3 +284,32 @@ func TestConditionConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestMeasurementNaN: a NaN anywhere in a result never passes unless a
+// condition handles it with isNaN(); conditions that fail on it still fail.
+func TestMeasurementNaN(t *testing.T) {
+	nan := math.NaN()
+	type series struct{ Values []float64 }
+	cases := []struct {
+		name             string
+		success, failure string
+		result           any
+		want             v1alpha1.AnalysisPhase
+	}{
+		{"failure-only condition false on NaN", "", "result[0] > 0.05", []float64{nan}, v1alpha1.AnalysisPhaseError},
+		{"negated success condition true on NaN", "!(result < 0.5)", "", nan, v1alpha1.AnalysisPhaseError},
+		{"NaN inside a struct list", "", "result[0].Values[0] > 1", []series{{Values: []float64{nan}}}, v1alpha1.AnalysisPhaseError},
+		{"NaN in a map", "", "result.a > 1", map[string]any{"a": nan}, v1alpha1.AnalysisPhaseError},
+		{"success condition false on NaN fails as before", "result[0] >= 0.95", "", []float64{nan}, v1alpha1.AnalysisPhaseFailed},
+		{"isNaN in the success condition decides", "isNaN(result[0]) || result[0] >= 0.95", "", []float64{nan}, v1alpha1.AnalysisPhaseSuccessful},
+		{"isNaN in the failure condition decides", "", "!isNaN(result[0]) && result[0] > 0.05", []float64{nan}, v1alpha1.AnalysisPhaseSuccessful},
+		{"no NaN, no change", "", "result[0] > 0.05", []float64{0.01}, v1alpha1.AnalysisPhaseSuccessful},
+	}
+	for _, c := range cases {
+		m := v1alpha1.Metric{Name: "m", SuccessCondition: c.success, FailureCondition: c.failure}
+		got, err := Measurement(m, c.result)
+		if got != c.want || (c.want == v1alpha1.AnalysisPhaseError) != (err == ErrNaN) {
+			t.Errorf("%s: Measurement = %s, %v; want %s", c.name, got, err, c.want)
+		}
+	}
+}
