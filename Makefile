@@ -66,6 +66,7 @@ lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.local/*')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	cd hack/localcluster && $(GO) vet . && test -z "$$(gofmt -l .)"
+	cd test/plugins/metric && $(GO) vet .
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 cluster-up: ## start (or reuse) the local control plane; writes .local/kubeconfig
