@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -228,4 +229,38 @@ func TestPluginDiesWithHost(t *testing.T) {
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	plugintest.WaitExited(t, pid)
+}
+
+// Measurements in parallel share one process, started once.
+func TestConcurrentUseStartsOneProcess(t *testing.T) {
+	bin := plugintest.MetricPlugin(t)
+	privateTemp(t)
+	p, err := prepare(t, configMap("location: file://"+bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Host(MetricProvider)
+	clients := make(chan any, 16)
+	var wg sync.WaitGroup
+	for range cap(clients) {
+		wg.Go(func() {
+			c, err := h.Client(plugintest.Name)
+			if err != nil {
+				t.Error(err)
+			}
+			var typ string
+			if err := Call(context.Background(), c, "Plugin.Type", new(any), &typ); err != nil || typ != plugintest.Type {
+				t.Errorf("Type = %q, %v", typ, err)
+			}
+			clients <- c
+		})
+	}
+	wg.Wait()
+	close(clients)
+	first := <-clients
+	for c := range clients {
+		if c != first {
+			t.Fatal("parallel uses got clients of different processes")
+		}
+	}
 }
