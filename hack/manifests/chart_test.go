@@ -463,6 +463,14 @@ func TestChartExtraArgs(t *testing.T) {
 	if len(endpoints) != 1 || endpoints[0].(map[string]any)["port"] != "metrics" {
 		t.Errorf("ServiceMonitor endpoints %v", endpoints)
 	}
+	// The job Argo Rollouts' Grafana dashboard selects: the ServiceMonitor
+	// takes it from the Service's label its jobLabel names.
+	var svc corev1.Service
+	find(t, objs, "Service", "aviary-metrics", &svc)
+	jobLabel, _, _ := unstructured.NestedString(sm.Object, "spec", "jobLabel")
+	if jobLabel == "" || svc.Labels[jobLabel] != "argo-rollouts-metrics" {
+		t.Errorf("ServiceMonitor jobLabel %q, the Service's labels %v: want the job argo-rollouts-metrics", jobLabel, svc.Labels)
+	}
 	for _, o := range objs {
 		if o.GetKind() == "CustomResourceDefinition" {
 			if a := o.GetAnnotations(); a["helm.sh/resource-policy"] != "" || a["team"] != "platform" {

@@ -407,3 +407,33 @@ func TestSplitImage(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsService: both installs serve the controller's /metrics
+// through Argo Rollouts' Service name and port (argo-rollouts-metrics,
+// 8090, port name metrics), selecting the controller's pods, so a
+// ServiceMonitor's job is argo-rollouts-metrics, the job Argo Rollouts'
+// Grafana dashboard selects.
+func TestMetricsService(t *testing.T) {
+	o := render(t, Config{})
+	for _, file := range []string{"install.yaml", "namespace-install.yaml"} {
+		objs := objects(t, o.Dist[file])
+		var svc corev1.Service
+		find(t, objs, "Service", "argo-rollouts-metrics", &svc)
+		var d appsv1.Deployment
+		find(t, objs, "Deployment", "aviary-controller", &d)
+		for k, v := range svc.Spec.Selector {
+			if d.Spec.Template.Labels[k] != v {
+				t.Errorf("%s: the metrics Service selects %s=%s, which the controller's pods lack", file, k, v)
+			}
+		}
+		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "metrics" || svc.Spec.Ports[0].Port != 8090 {
+			t.Fatalf("%s: metrics Service ports %+v, want metrics 8090", file, svc.Spec.Ports)
+		}
+		target := svc.Spec.Ports[0].TargetPort.String()
+		if !slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(p corev1.ContainerPort) bool {
+			return p.Name == target && p.ContainerPort == 8090
+		}) {
+			t.Errorf("%s: the Service targets port %q, which the controller does not serve /metrics on", file, target)
+		}
+	}
+}
