@@ -27,12 +27,8 @@ import (
 // configMap is argo-rollouts-config listing the test metric plugin with
 // the given fields (YAML, one per line).
 func configMap(fields ...string) *corev1.ConfigMap {
-	item := "- name: " + plugintest.Name + "\n"
-	for _, f := range fields {
-		item += "  " + f + "\n"
-	}
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "rollouts", Name: ConfigMapName},
-		Data: map[string]string{MetricProvider.Key(): item}}
+		Data: map[string]string{MetricProvider.Key(): plugintest.Plugins(fields...)}}
 }
 
 func prepare(t *testing.T, objs ...client.Object) (*Plugins, error) {

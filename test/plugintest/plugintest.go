@@ -112,3 +112,14 @@ func WaitExited(t testing.TB, pid int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Plugins is the metricProviderPlugins list of argo-rollouts-config naming
+// the test plugin with the given fields (YAML, one per line, e.g.
+// "location: file:///path").
+func Plugins(fields ...string) string {
+	item := "- name: " + Name + "\n"
+	for _, f := range fields {
+		item += "  " + f + "\n"
+	}
+	return item
+}

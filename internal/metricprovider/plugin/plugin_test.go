@@ -46,8 +46,8 @@ func start(t *testing.T, args ...string) *fixture {
 	quoted, _ := json.Marshal(args)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "rollouts", Name: plugins.ConfigMapName},
-		Data: map[string]string{"metricProviderPlugins": fmt.Sprintf(
-			"- name: %s\n  location: file://%s\n  sha256: %s\n  args: %s\n", plugintest.Name, bin, plugintest.Sum(t, bin), quoted)},
+		Data: map[string]string{"metricProviderPlugins": plugintest.Plugins(
+			"location: file://"+bin, "sha256: "+plugintest.Sum(t, bin), "args: "+string(quoted))},
 	}
 	r := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(cm).Build()
 	p, err := plugins.Prepare(context.Background(), r, "rollouts", []plugins.Kind{plugins.MetricProvider}, slog.New(slog.DiscardHandler))

@@ -110,11 +110,7 @@ func TestPluginRefused(t *testing.T) {
 // with the given fields (YAML, one per line).
 func pluginConfig(t *testing.T, ns string, fields ...string) {
 	t.Helper()
-	item := "- name: " + plugintest.Name + "\n"
-	for _, f := range fields {
-		item += "  " + f + "\n"
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "argo-rollouts-config"}, Data: map[string]string{"metricProviderPlugins": item}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "argo-rollouts-config"}, Data: map[string]string{"metricProviderPlugins": plugintest.Plugins(fields...)}}
 	if _, err := framework.Get(t).Clientset.CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
