@@ -333,6 +333,10 @@ func (r *Reconciler) createPlanned(ctx context.Context, a *applying, s pass.Crea
 	rs := s.ReplicaSet.DeepCopy()
 	created, err := r.createReplicaSet(ctx, a.ro, rs)
 	if err != nil {
+		var refusal apierrors.APIStatus
+		if errors.As(err, &refusal) && !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
+			r.createRefused(ctx, a.ro, rs.Name, refusal.(error))
+		}
 		return err
 	}
 	a.sets[created.Name] = created
@@ -350,6 +354,26 @@ func (r *Reconciler) createPlanned(ctx context.Context, a *applying, s pass.Crea
 		return fmt.Errorf("scale ReplicaSet %s to %d: %w", created.Name, want, err)
 	}
 	return nil
+}
+
+// createRefused tells that the API server refused the new ReplicaSet (a
+// ResourceQuota, an admission webhook, a template it finds invalid) as
+// Argo Rollouts does: the Progressing condition False with reason
+// ReplicaSetCreateError — phase Error in rollout_info — and a Warning
+// event with the refusal, once per refusal. The create is retried with
+// backoff; the progress it then makes replaces the condition.
+func (r *Reconciler) createRefused(ctx context.Context, ro *v1alpha1.Rollout, name string, refusal error) {
+	msg := fmt.Sprintf("Failed to create new replica set %q: %v", name, refusal)
+	if c := rules.FindCondition(ro.Status.Conditions, v1alpha1.RolloutProgressing); c != nil && c.Reason == v1alpha1.FailedRSCreateReason && c.Message == msg {
+		return
+	}
+	r.event(ro, true, v1alpha1.FailedRSCreateReason, msg)
+	err := r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
+		rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.FailedRSCreateReason, msg, r.Now())
+	})
+	if err != nil {
+		r.logFor(ro.Namespace, ro.Name).WarnContext(ctx, "record the refused ReplicaSet in the Progressing condition", "error", err)
+	}
 }
 
 // evict evicts the step's pods in order, at most its batch; a pod gone
