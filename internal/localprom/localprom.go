@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -39,8 +41,13 @@ type Options struct {
 	Dir string
 	// Listen is host:port of the web server.
 	Listen string
-	// Targets are the host:port endpoints scraped (at /metrics).
+	// Targets are the host:port endpoints scraped (at /metrics), as job
+	// "ingress".
 	Targets []string
+	// Jobs are more endpoints scraped, by the job name their series are
+	// labelled with (job="…"), as a ServiceMonitor names a job after its
+	// Service.
+	Jobs map[string][]string
 	// Binary is the prometheus to run; empty, prombin.Binary finds or
 	// builds one.
 	Binary string
@@ -64,8 +71,18 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	targets, _ := json.Marshal(o.Targets)
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: ingress\n    static_configs:\n      - targets: %s\n", targets)
+	cfg := "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
+	jobs := map[string][]string{"ingress": o.Targets}
+	maps.Copy(jobs, o.Jobs)
+	count := 0
+	for _, name := range slices.Sorted(maps.Keys(jobs)) {
+		if len(jobs[name]) == 0 {
+			continue
+		}
+		targets, _ := json.Marshal(jobs[name])
+		cfg += fmt.Sprintf("  - job_name: %q\n    static_configs:\n      - targets: %s\n", name, targets)
+		count += len(jobs[name])
+	}
 	cfgFile := filepath.Join(o.Dir, "prometheus.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		return nil, fmt.Errorf("write %s: %w", cfgFile, err)
@@ -78,7 +95,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("start prometheus: %w", err)
 	}
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	if err := s.waitUp(ctx, len(o.Targets)); err != nil {
+	if err := s.waitUp(ctx, count); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("%w\nprometheus output:\n%s", err, s.Output())
 	}

@@ -22,10 +22,17 @@ const HeadlineRollout = demo.RolloutName
 // the canary Ingress weight the controller writes, and each version fails
 // at its pod template's ERROR_RATE.
 type Headline struct {
-	t         testing.TB
-	Env       *Env
-	Namespace string
+	t          testing.TB
+	Env        *Env
+	Namespace  string
+	Controller *Controller
+	Prometheus *Prometheus
 }
+
+// MetricsJob is the job label Argo Rollouts' Grafana dashboard selects the
+// controller's series by: the name of the metrics Service in Argo's (and
+// Aviary's) install, which a ServiceMonitor gives as the job.
+const MetricsJob = "argo-rollouts-metrics"
 
 // StartHeadline applies seed 01 in a fresh namespace with its own
 // controller, simulator and Prometheus, and returns once blue is Healthy
@@ -35,17 +42,34 @@ type Headline struct {
 // as long as it needs.
 func StartHeadline(t testing.TB, pause string) *Headline {
 	t.Helper()
+	return startHeadline(t, pause, false)
+}
+
+// StartHeadlineMonitored is StartHeadline with its Prometheus also
+// scraping the controller's /metrics as job MetricsJob, as a stock
+// Prometheus set-up scrapes the installed controller.
+func StartHeadlineMonitored(t testing.TB, pause string) *Headline {
+	t.Helper()
+	return startHeadline(t, pause, true)
+}
+
+func startHeadline(t testing.TB, pause string, monitored bool) *Headline {
+	t.Helper()
 	e := Get(t)
 	h := &Headline{t: t, Env: e, Namespace: Namespace(t)}
 	sim := StartTrafficSimulator(t, h.Namespace, HeadlineRollout)
-	prom := StartPrometheus(t, sim.Addr)
-	StartController(t, "--leader-elect=false", "--namespaced", "--namespace", h.Namespace)
+	h.Controller = StartController(t, "--leader-elect=false", "--namespaced", "--namespace", h.Namespace)
+	var jobs map[string][]string
+	if monitored {
+		jobs = map[string][]string{MetricsJob: {h.Controller.MetricsAddr}}
+	}
+	h.Prometheus = StartPrometheusJobs(t, sim.Addr, jobs)
 	raw, err := os.ReadFile(Example(t, "01-progressive-nginx.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc := demo.Scenario{Client: e.Client, Namespace: h.Namespace}
-	if err := sc.Apply(context.Background(), demo.PrepareSeed(raw, pause, prom.Address)); err != nil {
+	if err := sc.Apply(context.Background(), demo.PrepareSeed(raw, pause, h.Prometheus.Address)); err != nil {
 		t.Fatalf("seed 01: %v", err)
 	}
 	return h
