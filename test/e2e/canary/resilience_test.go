@@ -58,7 +58,7 @@ func TestScaleSubresource(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(body), want) && strings.Contains(string(body), `rollout_info{name="rollouts-demo",namespace="`+ns+`",phase="Healthy",strategy="canary",traffic_router=""} 1`), "not found in metrics"
+		return strings.Contains(string(body), want) && strings.Contains(string(body), `rollout_info{name="rollouts-demo",namespace="`+ns+`",phase="Completed",strategy="canary",traffic_router=""} 1`), "not found in metrics"
 	})
 }
 
