@@ -356,22 +356,18 @@ func (r *Reconciler) createPlanned(ctx context.Context, a *applying, s pass.Crea
 	return nil
 }
 
-// createRefused tells that the API server refused the new ReplicaSet (a
-// ResourceQuota, an admission webhook, a template it finds invalid) as
-// Argo Rollouts does: the Progressing condition False with reason
-// ReplicaSetCreateError — phase Error in rollout_info — and a Warning
-// event with the refusal, once per refusal. The create is retried with
-// backoff; the progress it then makes replaces the condition.
+// createRefused tells that the API server refused the new ReplicaSet as
+// rules.CreateRefused decides — the Progressing condition False with
+// reason ReplicaSetCreateError (phase Error in rollout_info) and a Warning
+// event, once per refusal; the create is retried with backoff.
 func (r *Reconciler) createRefused(ctx context.Context, ro *v1alpha1.Rollout, name string, refusal error) {
-	msg := fmt.Sprintf("Failed to create new replica set %q: %v", name, refusal)
-	if c := rules.FindCondition(ro.Status.Conditions, v1alpha1.RolloutProgressing); c != nil && c.Reason == v1alpha1.FailedRSCreateReason && c.Message == msg {
+	st := ro.Status.DeepCopy()
+	e, changed := rules.CreateRefused(st, name, refusal.Error(), r.Now())
+	if !changed {
 		return
 	}
-	r.event(ro, true, v1alpha1.FailedRSCreateReason, msg)
-	err := r.writeStatus(ctx, ro, func(st *v1alpha1.RolloutStatus) {
-		rules.SetCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.FailedRSCreateReason, msg, r.Now())
-	})
-	if err != nil {
+	r.event(ro, e.Warning, e.Reason, e.Message)
+	if err := r.writeStatus(ctx, ro, func(cur *v1alpha1.RolloutStatus) { *cur = *st }); err != nil {
 		r.logFor(ro.Namespace, ro.Name).WarnContext(ctx, "record the refused ReplicaSet in the Progressing condition", "error", err)
 	}
 }

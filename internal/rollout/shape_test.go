@@ -23,7 +23,7 @@ var planUse = map[string]func(name string) bool{
 	// Fold only words what was decided and done into the reconcile's one
 	// Event; what was done is known only as the plan is applied.
 	"rules": func(n string) bool {
-		return strings.HasPrefix(n, "Reason") || slices.Contains([]string{"Event", "SupersededAnnotation", "Invalid", "Fold"}, n)
+		return strings.HasPrefix(n, "Reason") || slices.Contains([]string{"Event", "SupersededAnnotation", "Invalid", "CreateRefused", "Fold"}, n)
 	},
 	// A deleted Rollout has no plan: its Services are released by the
 	// shell, with plan/release picking them.
