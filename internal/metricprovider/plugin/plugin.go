@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/rpc"
 	"slices"
+	"time"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
@@ -119,6 +120,26 @@ func (r RPC) GetMetadata(ctx context.Context, metric v1alpha1.Metric) (map[strin
 type Provider struct {
 	Host  *plugins.Host
 	Clock metricprovider.Clock
+	// CallTimeout bounds each call to a plugin; zero is DefaultCallTimeout.
+	CallTimeout time.Duration
+}
+
+// DefaultCallTimeout bounds one call to a metric plugin. Argo Rollouts
+// waits for ever, so one hung plugin holds an analysis worker until the
+// controller restarts; here the measurement is an Error and the worker moves
+// on. It is generous because a plugin may run a slow query inside Run.
+const DefaultCallTimeout = 5 * time.Minute
+
+// bound gives ctx the call timeout.
+func (p *Provider) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, p.timeout())
+}
+
+func (p *Provider) timeout() time.Duration {
+	if p.CallTimeout <= 0 {
+		return DefaultCallTimeout
+	}
+	return p.CallTimeout
 }
 
 // Type is "RPCPlugin".
@@ -149,6 +170,8 @@ func (p *Provider) Run(ctx context.Context, run *v1alpha1.AnalysisRun, metric v1
 	if err != nil {
 		return p.fail(err)
 	}
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	m, err := r.Run(ctx, run, metric)
 	return p.answer(name, "Run", "run", m, err)
 }
@@ -159,6 +182,8 @@ func (p *Provider) Resume(ctx context.Context, run *v1alpha1.AnalysisRun, metric
 	if err != nil {
 		return p.fail(err)
 	}
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	m, err := r.Resume(ctx, run, metric, in)
 	return p.answer(name, "Resume", "resume", m, err)
 }
@@ -169,6 +194,8 @@ func (p *Provider) Terminate(ctx context.Context, run *v1alpha1.AnalysisRun, met
 	if err != nil {
 		return p.fail(err)
 	}
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	m, err := r.Terminate(ctx, run, metric, in)
 	return p.answer(name, "Terminate", "terminate", m, err)
 }
@@ -179,6 +206,8 @@ func (p *Provider) GarbageCollect(ctx context.Context, run *v1alpha1.AnalysisRun
 	if err != nil {
 		return err
 	}
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	resp, err := r.GarbageCollect(ctx, run, metric, limit)
 	if err != nil {
 		return fmt.Errorf("metric plugin %q: GarbageCollect rpc call error: %w", name, err)
@@ -219,6 +248,8 @@ var phases = []v1alpha1.AnalysisPhase{
 // "failed to <verb> via plugin: ".
 func (p *Provider) answer(name, method, verb string, m v1alpha1.Measurement, err error) v1alpha1.Measurement {
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return p.fail(fmt.Errorf("metric plugin %q did not answer %s within %s: the measurement is an Error; check the plugin's log and what it queries", name, method, p.timeout()))
 	case err != nil:
 		return p.fail(fmt.Errorf("metric plugin %q: %s rpc call error: %w", name, method, err))
 	case !slices.Contains(phases, m.Phase):

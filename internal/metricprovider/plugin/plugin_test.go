@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,7 +59,12 @@ func start(t *testing.T, args ...string) *fixture {
 	f.host = p.Host(plugins.MetricProvider)
 	f.provider = &Provider{Host: f.host, Clock: providertest.Clock}
 
+	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			<-release
+			return
+		}
 		if r.Method != http.MethodGet {
 			http.Error(w, "want GET", http.StatusMethodNotAllowed)
 			return
@@ -77,6 +83,7 @@ func start(t *testing.T, args ...string) *fixture {
 		}
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // before srv.Close, which waits for it
 	f.url = srv.URL
 	return f
 }
@@ -367,4 +374,24 @@ func TestInitFailure(t *testing.T) {
 	m := f.provider.Run(context.Background(), run, f.metric("/good"))
 	providertest.ExpectError(t, m, `start MetricProvider plugin "aviary-test/metric": InitPlugin: the plugin answered: told to fail InitPlugin`)
 	plugintest.WaitExited(t, f.pid(t))
+}
+
+// A plugin that never answers costs one Error measurement, not an analysis
+// worker: the call is abandoned after CallTimeout, and the next call is
+// answered.
+func TestHungPluginTimesOut(t *testing.T) {
+	f := start(t)
+	f.provider.CallTimeout = time.Second
+	ctx := context.Background()
+	began := time.Now()
+	m := f.provider.Run(ctx, run, f.metric("/hang"))
+	if m.Phase != v1alpha1.AnalysisPhaseError || m.Message != `metric plugin "aviary-test/metric" did not answer Run within 1s: the measurement is an Error; check the plugin's log and what it queries` {
+		t.Errorf("Run of a hung plugin: %s %q", m.Phase, m.Message)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("the call took %s, want about the 1s timeout", took)
+	}
+	if m := f.provider.Run(ctx, run, f.metric("/good")); m.Phase != v1alpha1.AnalysisPhaseSuccessful {
+		t.Errorf("Run after the hung call: %s %q", m.Phase, m.Message)
+	}
 }
