@@ -45,8 +45,8 @@ type Criteria struct {
 	// Tolerance is the relative change of the median tolerated (0.1 = 10%).
 	// 0 means DefaultTolerance; a negative value is treated as 0 tolerance.
 	Tolerance  float64
-	Critical   bool // a failing critical metric fails the whole judgement
-	MinSamples int  // per side; fewer is NoData (never Pass); 0 means DefaultMinSamples
+	Critical   bool    // a failing critical metric fails the whole judgement
+	MinSamples int     // per side; fewer is NoData (never Pass); 0 means DefaultMinSamples
 	Weight     float64 // share in the score; 0 means 1
 }
 
