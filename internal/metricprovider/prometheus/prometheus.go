@@ -85,7 +85,7 @@ func (p *Provider) Run(ctx context.Context, _ *v1alpha1.AnalysisRun, metric v1al
 	if cfg == nil {
 		return p.Clock.Finish(m, "", "", errors.New("metric has no prometheus provider"))
 	}
-	address, err := p.address(cfg.Address)
+	address, err := p.address(cfg.Address, "provider.prometheus.address")
 	if err != nil {
 		return p.Clock.Finish(m, "", "", fmt.Errorf("query prometheus: %w", err))
 	}
@@ -101,8 +101,8 @@ func (p *Provider) Run(ctx context.Context, _ *v1alpha1.AnalysisRun, metric v1al
 }
 
 // address is the metric's address, or the controller default, checked to
-// be an absolute URL.
-func (p *Provider) address(address string) (string, error) {
+// be an absolute URL; field names where the metric sets it.
+func (p *Provider) address(address, field string) (string, error) {
 	if address == "" {
 		getenv := p.Getenv
 		if getenv == nil {
@@ -112,7 +112,7 @@ func (p *Provider) address(address string) (string, error) {
 	}
 	if err := metricprovider.CheckAddress("prometheus", address); err != nil {
 		if address == "" {
-			return "", fmt.Errorf("%w: set provider.prometheus.address or %s", err, AddressEnv)
+			return "", fmt.Errorf("%w: set %s or %s", err, field, AddressEnv)
 		}
 		return "", err
 	}
@@ -127,12 +127,8 @@ type queryResult struct {
 	warnings []string
 }
 
-// query sends the instant or range query within the metric's timeout.
+// query sends the metric's instant or range query and decodes the answer.
 func (p *Provider) query(ctx context.Context, address string, cfg *v1alpha1.PrometheusMetric) (queryResult, error) {
-	timeout := cfg.TimeoutOrDefault()
-	if timeout < 0 {
-		return queryResult{}, errors.New("prometheus timeout should not be negative")
-	}
 	var rng *promv1.Range
 	if cfg.RangeQuery != nil {
 		r, err := queryRange(cfg.RangeQuery)
@@ -141,21 +137,62 @@ func (p *Provider) query(ctx context.Context, address string, cfg *v1alpha1.Prom
 		}
 		rng = &r
 	}
+	value, warnings, err := p.send(ctx, address, cfg, cfg.Query, rng)
+	if err != nil {
+		return queryResult{}, err
+	}
+	res, err := decode(value)
+	res.warnings = warnings
+	return res, err
+}
+
+// QueryRange runs query over r on the Prometheus server cfg describes: its
+// address (else the controller default), headers, authentication, TLS
+// setting and timeout; cfg's own query and rangeQuery are not used. It is
+// for providers built on Prometheus series, such as the canary judge.
+// Errors name the server's address, redacted.
+func (p *Provider) QueryRange(ctx context.Context, cfg *v1alpha1.PrometheusMetric, field, query string, r promv1.Range) (model.Matrix, promv1.Warnings, error) {
+	address, err := p.address(cfg.Address, field)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query prometheus: %w", err)
+	}
+	value, warnings, err := p.send(ctx, address, cfg, query, &r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query prometheus at %s: %w", metricprovider.RedactURL(address), err)
+	}
+	matrix, ok := value.(model.Matrix)
+	if !ok {
+		what := "nothing"
+		if value != nil {
+			what = "a " + value.Type().String()
+		}
+		return nil, nil, fmt.Errorf("query prometheus at %s: a range query answered %s, not a matrix", metricprovider.RedactURL(address), what)
+	}
+	return matrix, warnings, nil
+}
+
+// send sends an instant query, or a range query when rng is set, within
+// the metric's timeout.
+func (p *Provider) send(ctx context.Context, address string, cfg *v1alpha1.PrometheusMetric, query string, rng *promv1.Range) (model.Value, promv1.Warnings, error) {
+	timeout := cfg.TimeoutOrDefault()
+	if timeout < 0 {
+		return nil, nil, errors.New("prometheus timeout should not be negative")
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	sign, err := p.signer(ctx, address, cfg.Authentication)
 	if err != nil {
-		return queryResult{}, err
+		return nil, nil, err
 	}
 	client, err := metricprovider.HTTPClient(ctx, cfg.Insecure, cfg.Authentication)
 	if err != nil {
-		return queryResult{}, err
+		return nil, nil, err
 	}
 	t := &transport{next: client.Transport, headers: cfg.Headers, basic: cfg.Authentication.BasicAuth, sign: sign}
 	client.Transport = t
 	c, err := api.NewClient(api.Config{Address: address, Client: client})
 	if err != nil {
-		return queryResult{}, errors.New("cannot build the API URL")
+		return nil, nil, errors.New("cannot build the API URL")
 	}
 	// The client posts the form and falls back to GET where a proxy
 	// refuses POST. An instant query carries no time, so Prometheus
@@ -164,16 +201,14 @@ func (p *Provider) query(ctx context.Context, address string, cfg *v1alpha1.Prom
 	var value model.Value
 	var warnings promv1.Warnings
 	if rng != nil {
-		value, warnings, err = promv1.NewAPI(c).QueryRange(ctx, cfg.Query, *rng)
+		value, warnings, err = promv1.NewAPI(c).QueryRange(ctx, query, *rng)
 	} else {
-		value, warnings, err = promv1.NewAPI(c).Query(ctx, cfg.Query, time.Time{})
+		value, warnings, err = promv1.NewAPI(c).Query(ctx, query, time.Time{})
 	}
 	if err != nil {
-		return queryResult{}, explain(err, t.lastStatus(), timeout)
+		return nil, nil, explain(err, t.lastStatus(), timeout)
 	}
-	res, err := decode(value)
-	res.warnings = warnings
-	return res, err
+	return value, warnings, nil
 }
 
 // queryRange evaluates the rangeQuery's time expressions.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/test/providertest"
 )
@@ -384,4 +386,40 @@ func TestBodyLimit(t *testing.T) {
 	s := providertest.Serve(t, 200, huge, nil)
 	got := run(t, New(), metric(s.URL, "true", ""))
 	providertest.ExpectError(t, got, "query prometheus at "+s.URL+": response body is larger than 10485760 bytes")
+}
+
+// TestQueryRange: the entry point for providers built on series sends a
+// range query with the given window and the server's settings, hands back
+// the matrix, and names the field to set when no address is configured.
+func TestQueryRange(t *testing.T) {
+	start := time.Unix(1767268740, 0)
+	r := promv1.Range{Start: start, End: start.Add(time.Minute), Step: 15 * time.Second}
+	const q = `histogram_quantile(0.95, sum by (le, pod) (rate(http_request_duration_seconds_bucket[30s])))`
+	s := providertest.Serve(t, 200, matrix, func(req *http.Request) {
+		if req.Method != http.MethodPost || req.URL.Path != "/api/v1/query_range" {
+			t.Errorf("%s %s, want POST /api/v1/query_range", req.Method, req.URL.Path)
+		}
+		if req.PostFormValue("query") != q || req.PostFormValue("start") != "1767268740" || req.PostFormValue("end") != "1767268800" || req.PostFormValue("step") != "15" {
+			t.Errorf("form %v", req.PostForm)
+		}
+		if req.Header.Get("X-Scope-OrgID") != "tenant" {
+			t.Errorf("header X-Scope-OrgID %q, want the configured one", req.Header.Get("X-Scope-OrgID"))
+		}
+	})
+	cfg := &v1alpha1.PrometheusMetric{Address: s.URL, Headers: []v1alpha1.WebMetricHeader{{Key: "X-Scope-OrgID", Value: "tenant"}}}
+	m, _, err := New().QueryRange(context.Background(), cfg, "judge.prometheus.address", q, r)
+	if err != nil || len(m) != 2 || len(m[0].Values) != 2 || m[1].Values[0].Value != 1e-05 {
+		t.Fatalf("got %v, %v; want the two series of the answer", m, err)
+	}
+
+	vector := providertest.Serve(t, 200, vectorOne, nil)
+	_, _, err = New().QueryRange(context.Background(), &v1alpha1.PrometheusMetric{Address: vector.URL}, "f", q, r)
+	if want := "query prometheus at " + vector.URL + ": a range query answered a vector, not a matrix"; err == nil || err.Error() != want {
+		t.Errorf("vector answer: %v, want %q", err, want)
+	}
+	p := &Provider{Getenv: func(string) string { return "" }}
+	_, _, err = p.QueryRange(context.Background(), &v1alpha1.PrometheusMetric{}, "judge.prometheus.address", q, r)
+	if want := "query prometheus: prometheus address is not configured: set judge.prometheus.address or " + AddressEnv; err == nil || err.Error() != want {
+		t.Errorf("no address: %v, want %q", err, want)
+	}
 }
