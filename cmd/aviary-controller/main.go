@@ -34,6 +34,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/graphite"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/influxdb"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/judge"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/kayenta"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/newrelic"
 	metricplugin "github.com/aviary-rollouts/aviary/internal/metricprovider/plugin"
@@ -296,5 +297,6 @@ func providers(c client.Client, live client.Reader, home string, metricPlugins *
 		"datadog":    datadog.New(live, home),
 		"newRelic":   newrelic.New(live, home),
 		"plugin":     &metricplugin.Provider{Host: metricPlugins},
+		"judge":      judge.New(),
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/analysis/engine"
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/judge"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 )
 
@@ -200,6 +201,9 @@ func providerName(spec v1alpha1.Metric) string {
 		return "influxdb"
 	case p.CloudWatch != nil:
 		return "cloudWatch"
+	case p.Plugin[judge.PluginKey] != nil:
+		// Built in: the canary judge needs no plugin binary.
+		return "judge"
 	case len(p.Plugin) > 0:
 		return "plugin"
 	}
