@@ -75,20 +75,26 @@ func (s *Simulator) Split() (Split, error) {
 // Run counts requests until ctx ends. No request is counted before the
 // split has been read once.
 func (s *Simulator) Run(ctx context.Context) {
-	s.read(ctx)
-	tick := time.NewTicker(s.tick)
-	defer tick.Stop()
-	refresh := time.NewTicker(s.refresh)
-	defer refresh.Stop()
+	loop(ctx, s.tick, s.refresh, s.read, func(seconds float64) { s.count(seconds * s.rate) })
+}
+
+// loop calls read at once and every refresh, and step every tick with the
+// seconds since the last, until ctx ends.
+func loop(ctx context.Context, tick, refresh time.Duration, read func(context.Context), step func(seconds float64)) {
+	read(ctx)
+	ticks := time.NewTicker(tick)
+	defer ticks.Stop()
+	refreshes := time.NewTicker(refresh)
+	defer refreshes.Stop()
 	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-refresh.C:
-			s.read(ctx)
-		case now := <-tick.C:
-			s.count(now.Sub(last).Seconds() * s.rate)
+		case <-refreshes.C:
+			read(ctx)
+		case now := <-ticks.C:
+			step(now.Sub(last).Seconds())
 			last = now
 		}
 	}

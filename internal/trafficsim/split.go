@@ -7,6 +7,10 @@
 // nginx_ingress_controller_requests, the counter NGINX exports, with each
 // version failing at the error rate its pod template declares.
 //
+// PodLatency does the same for the pods' own metrics: each running pod's
+// request durations, around the median its template declares, in the
+// histogram an instrumented application exports.
+//
 // It is a simulator, not a proxy: no request is sent anywhere.
 package trafficsim
 
@@ -102,17 +106,26 @@ func (s Split) Requests(n float64) []Count {
 // ErrorRateEnv on any of its containers (the first that sets it); 0 when
 // none does.
 func ErrorRateOf(t *corev1.PodTemplateSpec) (float64, error) {
-	for _, c := range t.Spec.Containers {
+	container, value, ok := env(&t.Spec, ErrorRateEnv)
+	if !ok {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(value), "%"), 64)
+	if err != nil || v < 0 || v > 100 {
+		return 0, fmt.Errorf("container %q: %s=%q is not a percentage between 0 and 100", container, ErrorRateEnv, value)
+	}
+	return v / 100, nil
+}
+
+// env is the value of the first container's variable name, and that
+// container's name; ok is false when no container sets it.
+func env(spec *corev1.PodSpec, name string) (container, value string, ok bool) {
+	for _, c := range spec.Containers {
 		for _, e := range c.Env {
-			if e.Name != ErrorRateEnv {
-				continue
+			if e.Name == name {
+				return c.Name, e.Value, true
 			}
-			v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(e.Value), "%"), 64)
-			if err != nil || v < 0 || v > 100 {
-				return 0, fmt.Errorf("container %q: %s=%q is not a percentage between 0 and 100", c.Name, ErrorRateEnv, e.Value)
-			}
-			return v / 100, nil
 		}
 	}
-	return 0, nil
+	return "", "", false
 }
