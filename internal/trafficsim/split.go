@@ -7,9 +7,9 @@
 // nginx_ingress_controller_requests, the counter NGINX exports, with each
 // version failing at the error rate its pod template declares.
 //
-// PodLatency does the same for the pods' own metrics: each running pod's
-// request durations, around the median its template declares, in the
-// histogram an instrumented application exports.
+// PodTraffic does the same for the pods' own metrics: each running pod's
+// requests, their durations around the median its template declares and
+// its error rate, as an instrumented application exports them.
 //
 // It is a simulator, not a proxy: no request is sent anywhere.
 package trafficsim
@@ -106,7 +106,11 @@ func (s Split) Requests(n float64) []Count {
 // ErrorRateEnv on any of its containers (the first that sets it); 0 when
 // none does.
 func ErrorRateOf(t *corev1.PodTemplateSpec) (float64, error) {
-	container, value, ok := env(&t.Spec, ErrorRateEnv)
+	return errorRate(&t.Spec)
+}
+
+func errorRate(spec *corev1.PodSpec) (float64, error) {
+	container, value, ok := env(spec, ErrorRateEnv)
 	if !ok {
 		return 0, nil
 	}

@@ -23,37 +23,48 @@ import (
 // duration (e.g. 100ms).
 const LatencyEnv = "MEDIAN_LATENCY"
 
-// LatencyMetric is the histogram PodLatency exports, the name the
-// Prometheus client libraries' HTTP instrumentation commonly uses.
-const LatencyMetric = "http_request_duration_seconds"
+// The metrics PodTraffic exports, with the names the Prometheus client
+// libraries' HTTP instrumentation commonly uses.
+const (
+	LatencyMetric  = "http_request_duration_seconds"
+	RequestsMetric = "http_requests_total"
+)
 
-// PodLatency simulates the request durations of the pods of one namespace,
-// as each pod's own /metrics would report them: a histogram
-// http_request_duration_seconds labelled with the pod's name (pod) and its
-// rollouts-pod-template-hash (rollouts_pod_template_hash), as a Prometheus
-// pod scrape with the usual relabelling names them. Every running pod
-// whose containers declare LatencyEnv serves a steady request rate with
-// log-normally distributed durations around that median; pods that are
-// gone are dropped from the histogram.
-type PodLatency struct {
+// PodTraffic simulates the requests the pods of one namespace serve, as
+// each pod's own /metrics would report them, labelled with the pod's name
+// (pod) and its rollouts-pod-template-hash (rollouts_pod_template_hash) as
+// a Prometheus pod scrape with the usual relabelling names them: the
+// histogram http_request_duration_seconds and the counter
+// http_requests_total{code}. Every running pod whose containers declare
+// LatencyEnv serves a steady request rate with log-normally distributed
+// durations around that median, failing (code 500) the share of requests
+// its ErrorRateEnv declares; pods that are gone are dropped from both.
+type PodTraffic struct {
 	client    client.Reader
 	namespace string
-	opts      LatencyOptions
+	opts      PodTrafficOptions
 
 	registry  *prometheus.Registry
 	durations *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
 
 	mu      sync.Mutex
 	rng     *rand.Rand
-	pods    map[podKey]time.Duration // running pods and their medians
-	pending map[podKey]float64       // requests counted but not yet whole
+	pods    map[podKey]podBehaviour // running pods
+	pending map[podKey]float64      // requests counted but not yet whole
 	err     error
+}
+
+// podBehaviour is what a pod's template declares.
+type podBehaviour struct {
+	median    time.Duration
+	errorRate float64
 }
 
 type podKey struct{ pod, hash string }
 
-// LatencyOptions tune a PodLatency; zero values take the defaults.
-type LatencyOptions struct {
+// PodTrafficOptions tune a PodTraffic; zero values take the defaults.
+type PodTrafficOptions struct {
 	// RequestsPerSecond is each pod's request rate (default 100).
 	RequestsPerSecond float64
 	// Spread is the standard deviation of the log of a duration (default
@@ -73,8 +84,8 @@ type LatencyOptions struct {
 // histogram_quantile moves with a shift of a few percent.
 var LatencyBuckets = prometheus.ExponentialBuckets(0.005, 1.1, 75)
 
-// NewPodLatency returns a simulator for the pods of namespace, listed with c.
-func NewPodLatency(c client.Reader, namespace string, o LatencyOptions) *PodLatency {
+// NewPodTraffic returns a simulator for the pods of namespace, listed with c.
+func NewPodTraffic(c client.Reader, namespace string, o PodTrafficOptions) *PodTraffic {
 	if o.RequestsPerSecond <= 0 {
 		o.RequestsPerSecond = 100
 	}
@@ -87,41 +98,45 @@ func NewPodLatency(c client.Reader, namespace string, o LatencyOptions) *PodLate
 	if o.Refresh <= 0 {
 		o.Refresh = time.Second
 	}
-	s := &PodLatency{client: c, namespace: namespace, opts: o,
+	s := &PodTraffic{client: c, namespace: namespace, opts: o,
 		registry: prometheus.NewRegistry(),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    LatencyMetric,
 			Help:    "Simulated request durations by pod and pod-template hash.",
 			Buckets: LatencyBuckets,
 		}, []string{"pod", "rollouts_pod_template_hash"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: RequestsMetric,
+			Help: "Simulated requests by pod, pod-template hash and status code.",
+		}, []string{"pod", "rollouts_pod_template_hash", "code"}),
 		rng:     rand.New(rand.NewPCG(o.Seed, 0x1a7e)),
-		pods:    map[podKey]time.Duration{},
+		pods:    map[podKey]podBehaviour{},
 		pending: map[podKey]float64{},
 	}
-	s.registry.MustRegister(s.durations)
+	s.registry.MustRegister(s.durations, s.requests)
 	return s
 }
 
-// Handler serves the histogram in the Prometheus text format.
-func (s *PodLatency) Handler() http.Handler {
+// Handler serves the metrics in the Prometheus text format.
+func (s *PodTraffic) Handler() http.Handler {
 	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }
 
 // Err is the error of the last listing of pods, if it failed (the pods
 // listed before keep serving then).
-func (s *PodLatency) Err() error {
+func (s *PodTraffic) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
 }
 
 // Run observes requests until ctx ends.
-func (s *PodLatency) Run(ctx context.Context) {
+func (s *PodTraffic) Run(ctx context.Context) {
 	loop(ctx, s.opts.Tick, s.opts.Refresh, s.refresh, s.observe)
 }
 
-// refresh lists the namespace's running pods and their declared medians.
-func (s *PodLatency) refresh(ctx context.Context) {
+// refresh lists the namespace's running pods and what they declare.
+func (s *PodTraffic) refresh(ctx context.Context) {
 	var list corev1.PodList
 	err := s.client.List(ctx, &list, client.InNamespace(s.namespace), client.HasLabels{v1alpha1.DefaultRolloutUniqueLabelKey})
 	s.mu.Lock()
@@ -130,24 +145,29 @@ func (s *PodLatency) refresh(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	pods := map[podKey]time.Duration{}
+	pods := map[podKey]podBehaviour{}
 	for i := range list.Items {
 		pod := &list.Items[i]
 		if pod.Status.Phase != corev1.PodRunning || pod.DeletionTimestamp != nil {
 			continue
 		}
 		median, ok, err := LatencyOf(&pod.Spec)
+		var rate float64
+		if err == nil {
+			rate, err = errorRate(&pod.Spec)
+		}
 		if err != nil {
 			s.err = fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 			continue
 		}
 		if ok {
-			pods[podKey{pod.Name, pod.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]}] = median
+			pods[podKey{pod.Name, pod.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]}] = podBehaviour{median: median, errorRate: rate}
 		}
 	}
 	for k := range s.pods {
 		if _, ok := pods[k]; !ok {
 			s.durations.DeleteLabelValues(k.pod, k.hash)
+			s.requests.DeletePartialMatch(prometheus.Labels{"pod": k.pod, "rollouts_pod_template_hash": k.hash})
 			delete(s.pending, k)
 		}
 	}
@@ -155,17 +175,23 @@ func (s *PodLatency) refresh(ctx context.Context) {
 }
 
 // observe records the requests each pod served in the last seconds.
-func (s *PodLatency) observe(seconds float64) {
+func (s *PodTraffic) observe(seconds float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, median := range s.pods {
+	for k, b := range s.pods {
 		n := s.pending[k] + seconds*s.opts.RequestsPerSecond
 		whole := math.Floor(n)
 		s.pending[k] = n - whole
 		h := s.durations.WithLabelValues(k.pod, k.hash)
+		failed := 0
 		for range int(whole) {
-			h.Observe(median.Seconds() * math.Exp(s.opts.Spread*s.rng.NormFloat64()))
+			h.Observe(b.median.Seconds() * math.Exp(s.opts.Spread*s.rng.NormFloat64()))
+			if s.rng.Float64() < b.errorRate {
+				failed++
+			}
 		}
+		s.requests.WithLabelValues(k.pod, k.hash, "200").Add(whole - float64(failed))
+		s.requests.WithLabelValues(k.pod, k.hash, "500").Add(float64(failed))
 	}
 }
 

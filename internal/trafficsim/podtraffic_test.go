@@ -15,18 +15,41 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
 
-func pod(name, hash, latency string, phase corev1.PodPhase) *corev1.Pod {
+func pod(name, hash, latency string, phase corev1.PodPhase, env ...corev1.EnvVar) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{"rollouts-pod-template-hash": hash}}}
-	p.Spec.Containers = []corev1.Container{{Name: "sidecar"}, {Name: "demo"}}
+	p.Spec.Containers = []corev1.Container{{Name: "sidecar"}, {Name: "demo", Env: env}}
 	if latency != "" {
-		p.Spec.Containers[1].Env = []corev1.EnvVar{{Name: LatencyEnv, Value: latency}}
+		p.Spec.Containers[1].Env = append(p.Spec.Containers[1].Env, corev1.EnvVar{Name: LatencyEnv, Value: latency})
 	}
 	p.Status.Phase = phase
 	return p
 }
 
+// requests are the exported request counts by pod and code.
+func requests(t *testing.T, s *PodTraffic) map[string]float64 {
+	t.Helper()
+	families, err := s.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != RequestsMetric {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			out[labels["pod"]+"/"+labels["rollouts_pod_template_hash"]+"/"+labels["code"]] = m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
 // histograms are the exported histograms by pod.
-func histograms(t *testing.T, s *PodLatency) map[string]*dto.Histogram {
+func histograms(t *testing.T, s *PodTraffic) map[string]*dto.Histogram {
 	t.Helper()
 	families, err := s.registry.Gather()
 	if err != nil {
@@ -63,18 +86,18 @@ func quantile(h *dto.Histogram, q float64) float64 {
 	return lower
 }
 
-// TestPodLatency: running pods that declare a median serve requests at the
+// TestPodTraffic: running pods that declare a median serve requests at the
 // rate asked, their 95th percentiles as far apart as their medians; pods
 // not running or declaring nothing serve none; a pod that is gone leaves
 // the histogram.
-func TestPodLatency(t *testing.T) {
+func TestPodTraffic(t *testing.T) {
 	objs := []client.Object{
 		pod("base-1", "aaa", "100ms", corev1.PodRunning), pod("base-2", "aaa", "100ms", corev1.PodRunning),
-		pod("canary-1", "bbb", "120ms", corev1.PodRunning),
+		pod("canary-1", "bbb", "120ms", corev1.PodRunning, corev1.EnvVar{Name: ErrorRateEnv, Value: "10"}),
 		pod("starting", "bbb", "120ms", corev1.PodPending), pod("silent", "aaa", "", corev1.PodRunning),
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(objs...).Build()
-	s := NewPodLatency(c, "ns", LatencyOptions{RequestsPerSecond: 400, Seed: 1})
+	s := NewPodTraffic(c, "ns", PodTrafficOptions{RequestsPerSecond: 400, Seed: 1})
 	s.refresh(context.Background())
 	if err := s.Err(); err != nil {
 		t.Fatal(err)
@@ -91,6 +114,13 @@ func TestPodLatency(t *testing.T) {
 			t.Errorf("%s: %d requests, want 4000 (10 s at 400/s)", pod, n)
 		}
 	}
+	r := requests(t, s)
+	if r["base-1/aaa/500"] != 0 || r["base-1/aaa/200"] != float64(h["base-1/aaa"].GetSampleCount()) {
+		t.Errorf("base-1 requests %v: want every one of its %d successful", r, h["base-1/aaa"].GetSampleCount())
+	}
+	if bad, all := r["canary-1/bbb/500"], r["canary-1/bbb/200"]+r["canary-1/bbb/500"]; all != float64(h["canary-1/bbb"].GetSampleCount()) || bad/all < 0.08 || bad/all > 0.12 {
+		t.Errorf("canary-1 requests %v: want about 10%% of them failed", r)
+	}
 	base, canary := quantile(h["base-1/aaa"], 0.95), quantile(h["canary-1/bbb"], 0.95)
 	// A log-normal's 95th percentile is the median times exp(1.645·0.3).
 	if base < 0.155 || base > 0.175 {
@@ -106,23 +136,35 @@ func TestPodLatency(t *testing.T) {
 	if h := histograms(t, s); h["base-1/aaa"] != nil || len(h) != 2 {
 		t.Errorf("after base-1 is gone: histograms for %v", keys(h))
 	}
-}
-
-func TestPodLatencyRefusesABadMedian(t *testing.T) {
-	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(pod("p", "aaa", "fast", corev1.PodRunning)).Build()
-	s := NewPodLatency(c, "ns", LatencyOptions{})
-	s.refresh(context.Background())
-	want := `pod ns/p: container "demo": MEDIAN_LATENCY="fast" is not a positive duration such as 100ms`
-	if err := s.Err(); err == nil || err.Error() != want {
-		t.Errorf("error %v, want %s", err, want)
+	if r := requests(t, s); len(r) != 4 {
+		t.Errorf("after base-1 is gone: requests %v, want base-2's and canary-1's", r)
 	}
 }
 
-// TestPodLatencyRuns: Run lists the pods and keeps observing until its
+func TestPodTrafficRefusesBadDeclarations(t *testing.T) {
+	for _, c := range []struct {
+		pod  *corev1.Pod
+		want string
+	}{
+		{pod("p", "aaa", "fast", corev1.PodRunning), `pod ns/p: container "demo": MEDIAN_LATENCY="fast" is not a positive duration such as 100ms`},
+		{pod("p", "aaa", "10ms", corev1.PodRunning, corev1.EnvVar{Name: ErrorRateEnv, Value: "200"}), `pod ns/p: container "demo": ERROR_RATE="200" is not a percentage between 0 and 100`},
+	} {
+		s := NewPodTraffic(fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(c.pod).Build(), "ns", PodTrafficOptions{})
+		s.refresh(context.Background())
+		if err := s.Err(); err == nil || err.Error() != c.want {
+			t.Errorf("error %v, want %s", err, c.want)
+		}
+		if len(s.pods) != 0 {
+			t.Errorf("%s: serving %v", c.want, s.pods)
+		}
+	}
+}
+
+// TestPodTrafficRuns: Run lists the pods and keeps observing until its
 // context ends; the handler serves the histogram.
-func TestPodLatencyRuns(t *testing.T) {
+func TestPodTrafficRuns(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(pod("p", "aaa", "50ms", corev1.PodRunning)).Build()
-	s := NewPodLatency(c, "ns", LatencyOptions{Tick: 10 * time.Millisecond})
+	s := NewPodTraffic(c, "ns", PodTrafficOptions{Tick: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
