@@ -67,6 +67,7 @@ lint:
 	$(GO) vet ./...
 	cd hack/localcluster && $(GO) vet . && test -z "$$(gofmt -l .)"
 	cd test/plugins/metric && $(GO) vet .
+	cd test/plugins/trafficrouter && $(GO) vet .
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 cluster-up: ## start (or reuse) the local control plane; writes .local/kubeconfig

@@ -48,6 +48,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/residency"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
+	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/version"
 )
 
@@ -151,6 +152,19 @@ func run(args []string) error {
 			return fmt.Errorf("add notifier: %w", err)
 		}
 	}
+	// As Argo Rollouts, fetch the plugins argo-rollouts-config lists and do
+	// not start without them (docs/plugins.md).
+	plugins, err := plugin.Prepare(ctx, mgr.GetAPIReader(), opts.PodNamespace, plugin.Kinds, log.With("component", "plugins"))
+	if err != nil {
+		return err
+	}
+	defer plugins.Stop()
+	if err := mgr.Add(plugins); err != nil {
+		return fmt.Errorf("add plugins: %w", err)
+	}
+	if plugins.Host(plugin.TrafficRouter).Has(gatewayapi.ConfigKey) {
+		log.Info("argo-rollouts-config lists the " + gatewayapi.ConfigKey + " plugin: Rollouts naming it route through its binary instead of the built-in Gateway API router")
+	}
 	rollouts := &rollout.Reconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
@@ -163,22 +177,14 @@ func run(args []string) error {
 		ClusterTemplates: !opts.Namespaced,
 		IstioAPIVersion:  opts.IstioAPIVersion,
 		SMIAPIVersion:    opts.TrafficSplitAPIVersion,
+		TrafficPlugins:   plugins.Host(plugin.TrafficRouter),
+		StepPlugins:      plugins.Host(plugin.Step),
 	}
 	if opts.AnalysisOnly() {
 		// Argo's --controllers analysis: the AnalysisRun controller alone.
 		log.Info("running only the AnalysisRun controller (--controllers analysis): rollouts are not reconciled")
 	} else if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err
-	}
-	// As Argo Rollouts, fetch the plugins argo-rollouts-config lists and do
-	// not start without them (docs/plugins.md).
-	plugins, err := plugin.Prepare(ctx, mgr.GetAPIReader(), opts.PodNamespace, []plugin.Kind{plugin.MetricProvider}, log.With("component", "plugins"))
-	if err != nil {
-		return err
-	}
-	defer plugins.Stop()
-	if err := mgr.Add(plugins); err != nil {
-		return fmt.Errorf("add plugins: %w", err)
 	}
 	runs := &analysisrun.Reconciler{
 		Client:    mgr.GetClient(),

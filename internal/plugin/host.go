@@ -74,15 +74,27 @@ func NewHost(kind Kind, bins []Binary, log *slog.Logger) *Host {
 // list when the controller started.
 var ErrNotConfigured = errors.New("not configured")
 
+// Has reports whether the ConfigMap listed the named plugin of this kind
+// when the controller started. A nil Host has none.
+func (h *Host) Has(name string) bool {
+	return h != nil && h.plugins[name] != nil
+}
+
+// Disabled reports whether the named plugin is listed with disabled: true
+// (a step plugin the controller is to skip).
+func (h *Host) Disabled(name string) bool {
+	return h.Has(name) && h.plugins[name].bin.Disabled
+}
+
 // Client returns an RPC client of the named plugin's object, starting (and
 // initializing) the process if it is not running. Argo Rollouts pings the
 // process on every use; so does Host, and a process that does not answer
 // (one that just died, say) is killed and started once more at once.
 func (h *Host) Client(name string) (*rpc.Client, error) {
-	p := h.plugins[name]
-	if p == nil {
-		return nil, fmt.Errorf("%s plugin %q: %w", h.kind, name, ErrNotConfigured)
+	if !h.Has(name) {
+		return nil, fmt.Errorf("plugin %q: %w", name, ErrNotConfigured)
 	}
+	p := h.plugins[name]
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var err error

@@ -31,6 +31,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/services"
+	"github.com/aviary-rollouts/aviary/internal/plugin"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
 )
 
@@ -57,6 +58,9 @@ type Reconciler struct {
 	// IstioAPIVersion and SMIAPIVersion are the API versions the Istio
 	// and SMI routers use (defaults v1alpha3 and v1alpha1).
 	IstioAPIVersion, SMIAPIVersion string
+	// TrafficPlugins hosts the traffic router plugins and StepPlugins the
+	// step plugins argo-rollouts-config listed at start; nil hosts none.
+	TrafficPlugins, StepPlugins *plugin.Host
 
 	writes writeTracker
 	// waiting is what a deferred status left for a rollout's next

@@ -28,6 +28,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/restart"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/services"
+	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
 	"github.com/aviary-rollouts/aviary/internal/validation"
 )
@@ -38,7 +39,7 @@ func rawMerge(patch string) client.Patch { return client.RawPatch(types.MergePat
 // needs, asks it once for the plan (canary.Plan or bluegreen.Plan), and
 // applies the plan's steps in order.
 func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*appsv1.ReplicaSet, w *workload) (ctrl.Result, error) {
-	if errs := validation.Rollout(ro); len(errs) > 0 {
+	if errs := validation.RolloutWith(ro, validation.Options{GatewayAPIPlugin: r.TrafficPlugins.Has(gatewayapi.ConfigKey)}); len(errs) > 0 {
 		return r.markInvalid(ctx, ro, rsList, errs.ToAggregate().Error())
 	}
 	obs, err := r.observe(ctx, ro, rsList, w)

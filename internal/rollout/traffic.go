@@ -1,18 +1,20 @@
 package rollout
 
 import (
-	"github.com/aviary-rollouts/aviary/internal/plan/rules"
-
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
+	routerplugin "github.com/aviary-rollouts/aviary/internal/traffic/plugin"
 	"github.com/aviary-rollouts/aviary/internal/traffic/smi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/traefik"
 )
@@ -47,10 +49,16 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a 
 	if c.TrafficRouting.Traefik != nil {
 		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})
 	}
-	// Gateway API is built in under its plugin's name; validation refuses
-	// any other plugin, so nothing else can be configured here.
-	if _, ok := c.TrafficRouting.Plugins[gatewayapi.ConfigKey]; ok {
-		out = append(out, &gatewayapi.Router{Client: r.Client, Rollout: ro, Recorder: record})
+	// Plugins come last, by name (Argo Rollouts takes them in map order).
+	// The Gateway API is built in under its plugin's name, unless
+	// argo-rollouts-config lists that plugin: listing it is asking for the
+	// binary (docs/plugins.md).
+	for _, name := range slices.Sorted(maps.Keys(c.TrafficRouting.Plugins)) {
+		if name == gatewayapi.ConfigKey && !r.TrafficPlugins.Has(name) {
+			out = append(out, &gatewayapi.Router{Client: r.Client, Rollout: ro, Recorder: record})
+			continue
+		}
+		out = append(out, &routerplugin.Router{Host: r.TrafficPlugins, Name: name, Rollout: ro})
 	}
 	return out
 }

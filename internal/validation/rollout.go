@@ -17,8 +17,23 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
 
-// Rollout returns every problem found in ro's spec.
+// Options are what the controller runs that changes what a spec may say.
+type Options struct {
+	// GatewayAPIPlugin: argo-rollouts-config lists the
+	// argoproj-labs/gatewayAPI plugin, whose binary then routes instead of
+	// the built-in router, so its configuration is the plugin's to check.
+	GatewayAPIPlugin bool
+}
+
+// Rollout returns every problem found in ro's spec, for a controller with
+// the Gateway API built in (what `lint` checks against).
 func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
+	return RolloutWith(ro, Options{})
+}
+
+// RolloutWith returns every problem found in ro's spec, for a controller
+// running what opts say.
+func RolloutWith(ro *v1alpha1.Rollout, opts Options) field.ErrorList {
 	spec := field.NewPath("spec")
 	var errs field.ErrorList
 	errs = append(errs, selector(ro, spec)...)
@@ -29,7 +44,7 @@ func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
 	case s.Canary != nil && s.BlueGreen != nil:
 		errs = append(errs, field.Forbidden(spec.Child("strategy"), "set strategy.canary or strategy.blueGreen, not both"))
 	case s.Canary != nil:
-		errs = append(errs, canary(ro, spec.Child("strategy", "canary"))...)
+		errs = append(errs, canary(ro, spec.Child("strategy", "canary"), opts)...)
 	case s.BlueGreen != nil:
 		errs = append(errs, blueGreen(ro, spec.Child("strategy", "blueGreen"))...)
 	}
@@ -55,7 +70,7 @@ func selector(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	return nil
 }
 
-func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
+func canary(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.ErrorList {
 	c := ro.Spec.Strategy.Canary
 	var errs field.ErrorList
 	if isZero(c.MaxSurge) && isZero(c.MaxUnavailable) {
@@ -81,7 +96,7 @@ func canary(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 	if needsServices(c) && (c.CanaryService == "" || c.StableService == "") {
 		errs = append(errs, field.Required(p.Child("stableService"), "trafficRouting needs both canaryService and stableService (or pingPong)"))
 	}
-	errs = append(errs, trafficRouting(ro, p)...)
+	errs = append(errs, trafficRouting(ro, p, opts)...)
 	maxW := ro.MaxTrafficWeight()
 	var managed []string
 	if routed {

@@ -44,7 +44,7 @@ func routers(tr *v1alpha1.RolloutTrafficRouting, p *field.Path) []router {
 // trafficRouting checks the router configuration and that every router
 // can carry out what the steps ask of it: a step one router ignores would
 // split traffic differently than the user wrote, silently.
-func trafficRouting(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
+func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.ErrorList {
 	c := ro.Spec.Strategy.Canary
 	tr := c.TrafficRouting
 	if tr == nil {
@@ -54,15 +54,13 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path) field.ErrorList {
 	rs := routers(tr, tp)
 	var errs field.ErrorList
 	if len(rs) == 0 {
-		return append(errs, field.Required(tp, `configure a traffic router: nginx, istio, traefik, smi or plugins["argoproj-labs/gatewayAPI"]`))
+		return append(errs, field.Required(tp, `configure a traffic router: nginx, istio, traefik, smi, plugins["argoproj-labs/gatewayAPI"] or another plugin`))
 	}
-	for name := range tr.Plugins {
-		if name != gatewayapi.ConfigKey {
-			errs = append(errs, field.Forbidden(tp.Child("plugins").Key(name),
-				fmt.Sprintf("Aviary does not load traffic-router plugins; only %q is built in: remove this entry or use a built-in router", gatewayapi.ConfigKey)))
-		}
+	// Other plugins' configurations are theirs to check: each gets the
+	// whole Rollout and reads its own entry.
+	if !opts.GatewayAPIPlugin {
+		errs = append(errs, gatewayapi.Validate(ro)...)
 	}
-	errs = append(errs, gatewayapi.Validate(ro)...)
 	errs = append(errs, nginx(tr.Nginx, tp.Child("nginx"))...)
 	errs = append(errs, istio(tr.Istio, tp.Child("istio"))...)
 	if tr.Traefik != nil && tr.Traefik.WeightedTraefikServiceName == "" {

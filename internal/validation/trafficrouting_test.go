@@ -72,8 +72,8 @@ func TestTrafficRouting(t *testing.T) {
 			[]v1alpha1.CanaryStep{header, mirror}, ""},
 		{"gateway api bad config", &v1alpha1.RolloutTrafficRouting{Plugins: map[string]json.RawMessage{"argoproj-labs/gatewayAPI": json.RawMessage(`{"httpRoutes":"web"}`)}},
 			nil, `spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"]`},
-		{"other plugin", &v1alpha1.RolloutTrafficRouting{Plugins: map[string]json.RawMessage{"argoproj-labs/contour": json.RawMessage(`{}`)}},
-			nil, `spec.strategy.canary.trafficRouting.plugins[argoproj-labs/contour]: Forbidden: Aviary does not load traffic-router plugins`},
+		{"other plugin", &v1alpha1.RolloutTrafficRouting{Plugins: map[string]json.RawMessage{"argoproj-labs/contour": json.RawMessage(`{"anything": ["it", "reads"]}`)}},
+			[]v1alpha1.CanaryStep{header, mirror}, ""},
 		{"nginx and smi header", &v1alpha1.RolloutTrafficRouting{Nginx: nginx, SMI: &v1alpha1.SMITrafficRouting{}}, []v1alpha1.CanaryStep{header},
 			"spec.strategy.canary.trafficRouting.smi cannot route by header"},
 	}
@@ -81,7 +81,7 @@ func TestTrafficRouting(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ro := routed(c.tr)
 			ro.Spec.Strategy.Canary.Steps = append(c.steps, ro.Spec.Strategy.Canary.Steps...)
-			errs := trafficRouting(ro, fieldPathCanary())
+			errs := trafficRouting(ro, fieldPathCanary(), Options{})
 			switch {
 			case c.want == "" && len(errs) > 0:
 				t.Fatalf("want valid, got %v", errs.ToAggregate())
@@ -89,6 +89,19 @@ func TestTrafficRouting(t *testing.T) {
 				t.Fatalf("want an error containing %q, got %v", c.want, errs.ToAggregate())
 			}
 		})
+	}
+}
+
+// With the argoproj-labs/gatewayAPI plugin listed in argo-rollouts-config
+// its binary routes, and the configuration is its own to check: the
+// built-in router's checks step aside.
+func TestGatewayAPIPluginChecksItsOwnConfiguration(t *testing.T) {
+	ro := routed(&v1alpha1.RolloutTrafficRouting{Plugins: map[string]json.RawMessage{"argoproj-labs/gatewayAPI": json.RawMessage(`{"httpRoutes":"web","newerField":true}`)}})
+	if errs := trafficRouting(ro, fieldPathCanary(), Options{}); len(errs) == 0 {
+		t.Error("the built-in router accepted a configuration it cannot read")
+	}
+	if errs := trafficRouting(ro, fieldPathCanary(), Options{GatewayAPIPlugin: true}); len(errs) > 0 {
+		t.Errorf("with the plugin listed: %v", errs.ToAggregate())
 	}
 }
 

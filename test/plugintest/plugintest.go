@@ -1,21 +1,29 @@
-// Package plugintest builds the test metric plugin (test/plugins/metric, a
-// module of its own built on Argo Rollouts' plugin packages) for the tests
-// of Aviary's plugin host, and writes the ConfigMap that configures it.
+// Package plugintest builds the test plugins (test/plugins/metric,
+// trafficrouter and step, each a module of its own built on Argo Rollouts'
+// plugin packages) for the tests of Aviary's plugin host, and writes the
+// ConfigMap entries that configure them.
 package plugintest
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 )
 
 // Name is the plugin's name in the tests' ConfigMaps and metrics.
@@ -25,38 +33,58 @@ const Name = "aviary-test/metric"
 const Type = "AviaryTestPlugin"
 
 var (
-	once     sync.Once
-	built    string
-	buildErr error
+	mu    sync.Mutex
+	built = map[string]*build{}
 )
 
-// MetricPlugin builds the plugin once per test binary and returns the
-// executable's path.
+// build is one test plugin's build, done once per test binary.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// MetricPlugin builds the metric plugin (test/plugins/metric) once per
+// test binary and returns the executable's path.
 func MetricPlugin(t testing.TB) string {
 	t.Helper()
-	once.Do(func() {
+	return Build(t, "metric")
+}
+
+// Build builds the test plugin in test/plugins/<dir> (a module of its
+// own) once per test binary and returns the executable's path.
+func Build(t testing.TB, dir string) string {
+	t.Helper()
+	mu.Lock()
+	b := built[dir]
+	if b == nil {
+		b = &build{}
+		built[dir] = b
+	}
+	mu.Unlock()
+	b.once.Do(func() {
 		_, file, _, ok := runtime.Caller(0)
 		if !ok {
-			buildErr = fmt.Errorf("cannot locate test/plugins/metric")
+			b.err = fmt.Errorf("cannot locate test/plugins/%s", dir)
 			return
 		}
-		src := filepath.Join(filepath.Dir(file), "..", "plugins", "metric")
-		dir, err := os.MkdirTemp("", "aviary-test-plugin-")
+		src := filepath.Join(filepath.Dir(file), "..", "plugins", dir)
+		out, err := os.MkdirTemp("", "aviary-test-plugin-")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		built = filepath.Join(dir, "metric")
-		cmd := exec.Command("go", "build", "-o", built, ".")
+		b.path = filepath.Join(out, dir)
+		cmd := exec.Command("go", "build", "-o", b.path, ".")
 		cmd.Dir = src
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build the test metric plugin (cd test/plugins/metric && go build): %w\n%s", err, out)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("build the test plugin (cd test/plugins/%s && go build): %w\n%s", dir, err, msg)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return built
+	return b.path
 }
 
 // Sum is the sha256 of the file at path, as sha256sum prints it.
@@ -117,9 +145,92 @@ func WaitExited(t testing.TB, pid int) {
 // the test plugin with the given fields (YAML, one per line, e.g.
 // "location: file:///path").
 func Plugins(fields ...string) string {
-	item := "- name: " + Name + "\n"
+	return Item(Name, fields...)
+}
+
+// Item is one entry of a plugin list of argo-rollouts-config naming the
+// plugin name with the given fields (YAML, one per line).
+func Item(name string, fields ...string) string {
+	item := "- name: " + name + "\n"
 	for _, f := range fields {
 		item += "  " + f + "\n"
 	}
 	return item
+}
+
+//go:embed testdata/rollout.yaml
+var rolloutYAML []byte
+
+// Rollout is a Rollout with every part a plugin may read set
+// (testdata/rollout.yaml): the canary strategy with every kind of step,
+// trafficRouting.plugins["aviary-test/router"], a full pod template and a
+// status in the middle of a plugin step.
+func Rollout(t testing.TB) *v1alpha1.Rollout {
+	t.Helper()
+	var ro v1alpha1.Rollout
+	if err := yaml.UnmarshalStrict(rolloutYAML, &ro); err != nil {
+		t.Fatalf("testdata/rollout.yaml: %v", err)
+	}
+	return &ro
+}
+
+// Same fails the test unless got equals want but for the lost fields (JSON
+// paths such as ".spec.replicas", each with why it is lost; each must
+// still be lost), listing the paths that differ: what a plugin built on
+// Argo Rollouts' types decoded (got, echoed back as JSON) against what
+// was sent.
+func Same(t testing.TB, what string, got, want any, lost map[string]string) {
+	t.Helper()
+	g, w := flatten(t, got), flatten(t, want)
+	var diffs []string
+	for k, v := range w {
+		_, expected := lost[k]
+		if g[k] != v && !expected {
+			diffs = append(diffs, fmt.Sprintf("%s: decoded %q, sent %q", k, g[k], v))
+		}
+		if g[k] == v && expected {
+			diffs = append(diffs, fmt.Sprintf("%s: arrived, but the test says it is lost because %s", k, lost[k]))
+		}
+	}
+	for k, v := range g {
+		if _, ok := w[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: decoded %q, not sent", k, v))
+		}
+	}
+	slices.Sort(diffs)
+	if len(diffs) > 0 {
+		t.Errorf("%s: the plugin did not decode what was sent:\n%s", what, strings.Join(diffs, "\n"))
+	}
+}
+
+// flatten is v's JSON as leaf path → value.
+func flatten(t testing.TB, v any) map[string]string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	var walk func(path string, n any)
+	walk = func(path string, n any) {
+		switch n := n.(type) {
+		case map[string]any:
+			for k, c := range n {
+				walk(path+"."+k, c)
+			}
+		case []any:
+			for i, c := range n {
+				walk(fmt.Sprintf("%s[%d]", path, i), c)
+			}
+		default:
+			b, _ := json.Marshal(n)
+			out[path] = string(b)
+		}
+	}
+	walk("", tree)
+	return out
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,62 +197,10 @@ var lost = map[string]string{
 	".spec.metrics[8].provider.cloudWatch.metricDataQueries[1].returnData":                   "gob sends no zero value, so a pointer to false arrives nil",
 }
 
-// same fails unless got equals want but for the lost fields (which must be
-// lost: each entry is still true), listing the JSON paths that differ.
+// same is plugintest.Same with the fields run.yaml loses.
 func same(t *testing.T, what string, got, want any) {
 	t.Helper()
-	g, w := flatten(t, got), flatten(t, want)
-	var diffs []string
-	for k, v := range w {
-		_, expected := lost[k]
-		if g[k] != v && !expected {
-			diffs = append(diffs, fmt.Sprintf("%s: decoded %q, sent %q", k, g[k], v))
-		}
-		if g[k] == v && expected {
-			diffs = append(diffs, fmt.Sprintf("%s: arrived, but the test says it is lost because %s", k, lost[k]))
-		}
-	}
-	for k, v := range g {
-		if _, ok := w[k]; !ok {
-			diffs = append(diffs, fmt.Sprintf("%s: decoded %q, not sent", k, v))
-		}
-	}
-	slices.Sort(diffs)
-	if len(diffs) > 0 {
-		t.Errorf("%s: the plugin did not decode what was sent:\n%s", what, strings.Join(diffs, "\n"))
-	}
-}
-
-// flatten is v's JSON as leaf path → value.
-func flatten(t *testing.T, v any) map[string]string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tree any
-	if err := json.Unmarshal(b, &tree); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	var walk func(path string, n any)
-	walk = func(path string, n any) {
-		switch n := n.(type) {
-		case map[string]any:
-			for k, c := range n {
-				walk(path+"."+k, c)
-			}
-		case []any:
-			for i, c := range n {
-				walk(fmt.Sprintf("%s[%d]", path, i), c)
-			}
-		default:
-			b, _ := json.Marshal(n)
-			out[path] = string(b)
-		}
-	}
-	walk("", tree)
-	return out
+	plugintest.Same(t, what, got, want, lost)
 }
 
 // Gob matches struct fields by name: every field of an AnalysisRun, of
