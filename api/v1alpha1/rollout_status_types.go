@@ -200,6 +200,29 @@ type CanaryStatus struct {
 	StablePingPong PingPongType `json:"stablePingPong,omitempty"`
 	// StepPluginStatuses record step plugin operations.
 	StepPluginStatuses []StepPluginStatus `json:"stepPluginStatuses,omitempty"`
+	// PromotionEvidence is Aviary's own bookkeeping for its rule that a
+	// canary whose background analysis runs is not promoted before that
+	// analysis has measured it successfully at its current weight. Absent
+	// when the rule does not apply.
+	// +optional
+	PromotionEvidence *PromotionEvidence `json:"promotionEvidence,omitempty"`
+}
+
+// PromotionEvidence is what the controller keeps for the rule that a
+// canary is not promoted without successful background measurements at
+// its current weight (Aviary's own; docs/analysis.md).
+type PromotionEvidence struct {
+	// WeightSince is when the canary reached its current weight: the
+	// completion of the last setWeight or setCanaryScale step, or the
+	// start of the update. Measurements started after it count; unset
+	// (not recorded), every measurement of the run counts.
+	// +optional
+	WeightSince *metav1.Time `json:"weightSince,omitempty"`
+	// Waiting is set while the last step is done and the promotion waits
+	// for that evidence; it says which metric lacks how many successful
+	// measurements.
+	// +optional
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // PingPongType names one of the two ping-pong services.

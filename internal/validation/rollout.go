@@ -49,6 +49,7 @@ func RolloutWith(ro *v1alpha1.Rollout, opts Options) field.ErrorList {
 		errs = append(errs, blueGreen(ro, spec.Child("strategy", "blueGreen"))...)
 	}
 	errs = append(errs, unsupported(ro, spec)...)
+	errs = append(errs, promotionEvidence(ro)...)
 	return errs
 }
 

@@ -30,6 +30,12 @@ func TestRollout(t *testing.T) {
 		want   string // substring of the aggregated error; "" means valid
 	}{
 		{"valid canary", func(*v1alpha1.Rollout) {}, ""},
+		{"promotion evidence turned off", func(ro *v1alpha1.Rollout) {
+			ro.Annotations = map[string]string{"rollouts.aviary.dev/promotion-evidence": "0"}
+		}, ""},
+		{"promotion evidence not a number", func(ro *v1alpha1.Rollout) {
+			ro.Annotations = map[string]string{"rollouts.aviary.dev/promotion-evidence": "off"}
+		}, `metadata.annotations[rollouts.aviary.dev/promotion-evidence]: Invalid value: "off": must be a whole number of successful measurements per background metric, from 0 (no evidence required) to 10`},
 		{"no strategy", func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary = nil }, "spec.strategy: Required value"},
 		{"selector not matching", func(ro *v1alpha1.Rollout) { ro.Spec.Selector.MatchLabels["app"] = "api" }, "spec.selector: Invalid value: \"app=api\": does not match the template labels"},
 		{"no selector", func(ro *v1alpha1.Rollout) { ro.Spec.Selector = nil }, "spec.selector: Required value"},

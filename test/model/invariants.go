@@ -25,6 +25,7 @@ const (
 	InvPhase          = "PhaseAgreesWithConditions"
 	InvControllerErr  = "ControllerNeverFails"
 	InvValidShapeOnly = "ModelShapesAreValid"
+	InvEvidence       = "NoPromotionWithoutEvidence"
 )
 
 // Violation is an invariant found broken.
@@ -134,6 +135,70 @@ func PauseGateHolds(before, after *v1alpha1.Rollout, opened Opened) *Violation {
 		if b.BlueGreen.ActiveSelector != hash && a.BlueGreen.ActiveSelector == hash && hash != b.StableRS && !opened.gates[gateKey{hash, bgGate}] {
 			v := violation(InvPauseGate, "the controller switched the active Service to %s (autoPromotionEnabled false) without a user's promote at its BlueGreenPause", hash)
 			v.Kind = "blue-green"
+			return v
+		}
+	}
+	return nil
+}
+
+// NoPromotionWithoutEvidence: the controller never takes a canary's final
+// step (currentStepIndex to len(steps)) while the background analysis
+// that runs at its last step has no successful measurement of some metric
+// — unless a user let it through (promote --full during the revision) or
+// the Rollout opts out (annotation rollouts.aviary.dev/promotion-evidence
+// "0"). The model's AnalysisRun controller takes no measurement until an
+// analysis action decides the run, so any evidence is a run decided
+// Successful; the timing of measurements against the weight is
+// internal/plan/evidence's table tests' to check.
+//
+// Source: Aviary's own rule (docs/analysis.md, "No promotion without
+// evidence"); Argo Rollouts promotes when the last pause ends, measured or
+// not.
+func NoPromotionWithoutEvidence(before, after *v1alpha1.Rollout, runs []v1alpha1.AnalysisRun, opened Opened) *Violation {
+	b, a := before.Status, after.Status
+	c := after.Spec.Strategy.Canary
+	if c == nil || c.Analysis == nil || after.Annotations["rollouts.aviary.dev/promotion-evidence"] == "0" {
+		return nil
+	}
+	hash, n := b.CurrentPodHash, int32(len(c.Steps))
+	if hash == "" || hash != a.CurrentPodHash || b.CurrentStepHash != a.CurrentStepHash || b.StableRS == "" || b.StableRS == hash ||
+		a.Abort || b.PromoteFull || opened.full[hash] || stepIndex(b) >= n || stepIndex(a) < n {
+		return nil
+	}
+	if c.Analysis.StartingStep != nil && *c.Analysis.StartingStep > n-1 {
+		return nil // no background analysis at the last step
+	}
+	var run *v1alpha1.AnalysisRun
+	for i := range runs {
+		r := &runs[i]
+		if r.Labels["rollout-type"] != "Background" || r.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] != hash ||
+			r.Annotations["rollouts.aviary.dev/superseded-by-abort"] != "" {
+			continue
+		}
+		if run == nil || run.CreationTimestamp.Before(&r.CreationTimestamp) {
+			run = r
+		}
+	}
+	if run == nil {
+		v := violation(InvEvidence, "the controller took revision %s's final step (%d→%d) before its background run existed", hash, stepIndex(b), stepIndex(a))
+		v.Kind = "no run"
+		return v
+	}
+	for _, m := range run.Spec.Metrics {
+		proven := false
+		for _, r := range run.Status.MetricResults {
+			if r.Name != m.Name {
+				continue
+			}
+			proven = r.Phase == v1alpha1.AnalysisPhaseSuccessful && r.Successful > 0
+			for _, ms := range r.Measurements {
+				proven = proven || ms.Phase == v1alpha1.AnalysisPhaseSuccessful
+			}
+		}
+		if !proven {
+			v := violation(InvEvidence, "the controller took revision %s's final step (%d→%d) while background run %s (%s) had no successful measurement of %q",
+				hash, stepIndex(b), stepIndex(a), run.Name, run.Status.Phase, m.Name)
+			v.Kind = "unmeasured"
 			return v
 		}
 	}
@@ -408,6 +473,8 @@ var decisionReasons = map[string]bool{
 	// it moved from.
 	"AnalysisRunPending": true, "AnalysisRunRunning": true, "AnalysisRunSuccessful": true,
 	"AnalysisRunFailed": true, "AnalysisRunError": true, "AnalysisRunInconclusive": true,
+	// A promotion's wait for evidence begins once per attempt.
+	"AwaitingPromotionEvidence": true,
 }
 
 // decisionKey identifies a decision for DecisionEventsOnce: the reason and
@@ -422,6 +489,12 @@ func decisionKey(e journaled, v rolloutVersion) string {
 	key := fmt.Sprintf("%s|%s|epoch %d|%s|%s", e.reason, e.message, v.epoch, v.podHash, v.stepHash)
 	if (e.reason == "RolloutPaused" || e.reason == "RolloutResumed") && e.stepAfter != nil {
 		key += fmt.Sprintf("|at step %d", *e.stepAfter)
+		if e.awaitingAfter {
+			// A last pause that ends while the promotion waits for
+			// evidence stays on its step: its resume is not the one of
+			// the step before, which also left the rollout there.
+			key += "|awaiting evidence"
+		}
 	}
 	return key
 }

@@ -107,6 +107,38 @@ func replicaSet(name, hash, revision string, spec, available int32) appsv1.Repli
 	}
 }
 
+func TestNoPromotionWithoutEvidence(t *testing.T) {
+	weight := v1alpha1.CanaryStep{SetWeight: ptr(int32(20))}
+	short := v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: ptr(intstr.FromInt32(1))}}
+	ro := canaryRollout(weight, short)
+	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{}
+	before, after := atStep(ro, "new", 1, nil), atStep(ro, "new", 2, nil)
+	run := func(phase v1alpha1.AnalysisPhase, successful int32) []v1alpha1.AnalysisRun {
+		r := v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: "web-new-2", Labels: map[string]string{"rollout-type": "Background", v1alpha1.DefaultRolloutUniqueLabelKey: "new"}}}
+		r.Spec.Metrics = []v1alpha1.Metric{{Name: "rate"}}
+		r.Status.Phase = phase
+		r.Status.MetricResults = []v1alpha1.MetricResult{{Name: "rate", Phase: phase, Successful: successful}}
+		return []v1alpha1.AnalysisRun{r}
+	}
+	opened := newOpened()
+	// The short pause ends and the canary is promoted, nothing measured.
+	wantViolation(t, NoPromotionWithoutEvidence(before, after, run(v1alpha1.AnalysisPhaseRunning, 0), opened), InvEvidence, "unmeasured")
+	wantViolation(t, NoPromotionWithoutEvidence(before, after, nil, opened), InvEvidence, "no run")
+	// Measured successfully: promoted.
+	wantNone(t, NoPromotionWithoutEvidence(before, after, run(v1alpha1.AnalysisPhaseSuccessful, 1), opened))
+	// Staying at the last step, or a step before the last, is no promotion.
+	wantNone(t, NoPromotionWithoutEvidence(atStep(ro, "new", 0, nil), before, nil, opened))
+	// promote --full, the opt-out, no background analysis: not judged.
+	opened.full["new"] = true
+	wantNone(t, NoPromotionWithoutEvidence(before, after, nil, opened))
+	opened = newOpened()
+	out := ro.DeepCopy()
+	out.Annotations = map[string]string{"rollouts.aviary.dev/promotion-evidence": "0"}
+	wantNone(t, NoPromotionWithoutEvidence(before, atStep(out, "new", 2, nil), nil, opened))
+	plain := canaryRollout(weight, short)
+	wantNone(t, NoPromotionWithoutEvidence(atStep(plain, "new", 1, nil), atStep(plain, "new", 2, nil), nil, opened))
+}
+
 func TestAbortSettlesOnStable(t *testing.T) {
 	now := epoch.Add(time.Hour)
 	aborted := canaryRollout(v1alpha1.CanaryStep{SetWeight: ptr(int32(50))})

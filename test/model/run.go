@@ -358,10 +358,18 @@ func (r *runner) reconcile() (retry bool, v *Violation) {
 	for i := journalStart; i < len(w.journal); i++ {
 		w.journal[i].reconcile = r.reconciles
 		w.journal[i].stepAfter = afterRo.Status.CurrentStepIndex
+		w.journal[i].awaitingAfter = afterRo.Status.Canary.PromotionEvidence != nil && afterRo.Status.Canary.PromotionEvidence.Waiting != ""
 	}
 	c := r.check
-	c.checks += 4
+	c.checks += 5
 	v = PauseGateHolds(beforeRo, afterRo, c.opened)
+	if v == nil {
+		var runs v1alpha1.AnalysisRunList
+		if err := w.store.List(context.Background(), &runs, client.InNamespace(Namespace)); err != nil {
+			return false, violation("Harness", "%v", err)
+		}
+		v = NoPromotionWithoutEvidence(beforeRo, afterRo, runs.Items, c.opened)
+	}
 	if v == nil {
 		v = BasicCanaryReplicaBounds(afterRo, beforeRS, afterRS)
 	}

@@ -89,7 +89,10 @@ type journaled struct {
 	// stepAfter is the Rollout's currentStepIndex once the reconcile that
 	// recorded it was over (filled in after the reconcile).
 	stepAfter *int32
-	reconcile int
+	// awaitingAfter: the Rollout's promotion waited for evidence once the
+	// reconcile was over (status.canary.promotionEvidence.waiting).
+	awaitingAfter bool
+	reconcile     int
 }
 
 // newWorld builds an empty cluster: the fake client with the reconciler's

@@ -47,9 +47,7 @@ func analysisStep(st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now tim
 // background keeps the background analysis going from its startingStep
 // until the update completes, aborting or pausing on its outcome.
 func background(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, p *Progress, now time.Time) []rules.Event {
-	bg := ro.Spec.Strategy.Canary.Analysis
-	if bg == nil || st.PromoteFull || st.StableRS == "" || st.StableRS == obs.NewHash || st.CurrentStepIndex == nil ||
-		*st.CurrentStepIndex < ptrOr(bg.StartingStep, 0) {
+	if st.CurrentStepIndex == nil || !backgroundAt(ro, st, obs, *st.CurrentStepIndex) {
 		st.Canary.CurrentBackgroundAnalysisRunStatus = nil
 		return nil
 	}
@@ -69,6 +67,14 @@ func background(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, 
 		}
 	}
 	return nil
+}
+
+// backgroundAt reports whether the background analysis runs at step idx
+// of the update in st: from its startingStep until the update completes,
+// unless promoted in full.
+func backgroundAt(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed, idx int32) bool {
+	bg := ro.Spec.Strategy.Canary.Analysis
+	return bg != nil && !st.PromoteFull && st.StableRS != "" && st.StableRS != obs.NewHash && idx >= ptrOr(bg.StartingStep, 0)
 }
 
 // inconclusive pauses with reason (InconclusiveAnalysisRun, or

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/evidence"
 	"github.com/aviary-rollouts/aviary/internal/plan/pass"
 	"github.com/aviary-rollouts/aviary/internal/plan/replicas"
 	"github.com/aviary-rollouts/aviary/internal/plan/roles"
@@ -70,7 +71,10 @@ func Plan(obs pass.Observed) pass.Plan {
 			o.StepExperiment = &Experiment{Name: stepEx.Name, Phase: stepEx.Status.Phase, Message: stepEx.Status.Message}
 		}
 	}
-	o.BackgroundRun = pass.RunView(pass.FindRun(b.Runs, rules.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: newHash, Revision: o.Revision}))
+	bgRun := pass.FindRun(b.Runs, rules.RunKey{Type: v1alpha1.RolloutTypeBackgroundRunLabel, Hash: newHash, Revision: o.Revision})
+	if o.BackgroundRun = pass.RunView(bgRun); o.BackgroundRun != nil {
+		o.Evidence = evidence.Of(bgRun)
+	}
 	if pending == nil {
 		o.RollbackWithinWindow = roles.RollbackWithinWindow(ro, rs)
 	}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/evidence"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/steps"
 )
@@ -46,8 +47,9 @@ type Observed struct {
 	// StepRun is the run of the current analysis step, if created.
 	StepRun *rules.Run
 	// BackgroundRun is the background analysis run of this revision, if
-	// created.
+	// created; Evidence what its metrics have shown (evidence.Of).
 	BackgroundRun *rules.Run
+	Evidence      []evidence.Metric
 	// StepExperiment is the Experiment of the current experiment step, if
 	// created (pass.StepExperiment).
 	StepExperiment *Experiment
@@ -64,6 +66,7 @@ type Observed struct {
 // modified; the returned status is a copy.
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	p := advance(ro, obs, now)
+	settleEvidence(ro, &p.Status, obs.NewHash, now)
 	rules.SettlePause(&p.Status, ro.Spec.Paused)
 	// Any pause the controller holds at a step counts: a skip from an
 	// inconclusive analysis step leaves the flag just the same.
@@ -174,9 +177,14 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	entryIndex := idx
 	for idx < nSteps {
 		step := ro.Spec.Strategy.Canary.Steps[idx]
+		last := idx == nSteps-1
+		// A last step already done waits only for evidence (below).
+		waited := last && rules.AwaitingEvidence(&st)
 		var done bool
 		var requeue time.Duration
 		switch {
+		case waited:
+			done, events = true, nil
 		case step.Analysis != nil:
 			done, events = analysisStep(&st, obs, &p, now)
 		case step.Experiment != nil:
@@ -197,6 +205,19 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		}
 		if !done {
 			break
+		}
+		if changesWeight(step) && !waited {
+			markWeight(&st, now)
+		}
+		if last {
+			// No promotion without evidence: the final step waits for
+			// the background analysis to measure the canary at its
+			// current weight (internal/plan/evidence).
+			if held, told := promotionHeld(ro, &st, obs); held {
+				p.Events = append(p.Events, events...)
+				p.Events = append(p.Events, told...)
+				break
+			}
 		}
 		p.Runs.Step, p.Experiment, p.NewExperiment = false, false, false
 		idx++

@@ -29,8 +29,9 @@ const (
 
 // Calculate is the controller's phase rule, checked in order: an invalid
 // spec, abort or missed progress deadline is Degraded; a manual or
-// controller pause is Paused; unfinished restarts, updates, availability,
-// service cutover or steps are Progressing; anything else is Healthy.
+// controller pause is Paused; unfinished restarts, a promotion waiting
+// for evidence, updates, availability, service cutover or steps are
+// Progressing; anything else is Healthy.
 func Calculate(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	for _, c := range ro.Status.Conditions {
 		if c.Type == v1alpha1.InvalidSpec {
@@ -48,6 +49,12 @@ func Calculate(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	}
 	if restartPending(ro) {
 		return v1alpha1.RolloutPhaseProgressing, MsgRestarting
+	}
+	// A canary whose final step waits for analysis evidence says so
+	// (Aviary's own wait, internal/plan/evidence): its pods are as the
+	// last step left them, so the replica messages below would hide it.
+	if pe := ro.Status.Canary.PromotionEvidence; ro.Spec.Strategy.Canary != nil && pe != nil && pe.Waiting != "" {
+		return v1alpha1.RolloutPhaseProgressing, pe.Waiting
 	}
 	if ro.Status.UpdatedReplicas < ro.ReplicasOrDefault() {
 		return v1alpha1.RolloutPhaseProgressing, MsgMoreReplicasToUpdate

@@ -67,6 +67,15 @@ func TestCalculate(t *testing.T) {
 			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{}
 		}, healthyCanary, v1alpha1.RolloutPhaseHealthy, ""},
 		{"canary steps unfinished", func(ro *v1alpha1.Rollout) { ro.Status.StableRS = "old" }, healthyCanary, v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps},
+		{"promotion waiting for evidence, pods still at the last step's weight", func(ro *v1alpha1.Rollout) {
+			ro.Status.StableRS, ro.Status.UpdatedReplicas = "old", 1
+			ro.Status.Canary.PromotionEvidence = &v1alpha1.PromotionEvidence{Waiting: "waiting for evidence before promotion: background metric \"rate\" has 0 of 1"}
+		}, healthyCanary, v1alpha1.RolloutPhaseProgressing, "waiting for evidence before promotion: background metric \"rate\" has 0 of 1"},
+		{"a pause outranks the evidence record", func(ro *v1alpha1.Rollout) {
+			ro.Status.StableRS = "old"
+			ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: now}}
+			ro.Status.Canary.PromotionEvidence = &v1alpha1.PromotionEvidence{Waiting: "waiting"}
+		}, healthyCanary, v1alpha1.RolloutPhasePaused, "InconclusiveAnalysisRun"},
 		{"canary never promoted", func(ro *v1alpha1.Rollout) { ro.Status.StableRS = ""; ro.Status.CurrentPodHash = "" }, healthyCanary, v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps},
 		{"healthy blue-green", func(*v1alpha1.Rollout) {}, healthyBlueGreen, v1alpha1.RolloutPhaseHealthy, ""},
 		{"blue-green cutover pending", func(ro *v1alpha1.Rollout) { ro.Status.BlueGreen.ActiveSelector = "old" }, healthyBlueGreen, v1alpha1.RolloutPhaseProgressing, MsgActiveCutoverPending},

@@ -68,7 +68,7 @@ func Conclude(in Ending) Conclusion {
 		AbortOnTimeout: ro.Spec.ProgressDeadlineAbort,
 		Paused:         ro.Spec.Paused,
 		Replicas:       ro.ReplicasOrDefault(),
-		Indefinite:     indefiniteStep(ro, st.CurrentStepIndex),
+		Indefinite:     indefiniteStep(ro, st.CurrentStepIndex) || AwaitingEvidence(&st),
 	}, in.Now)
 	bg := ro.Spec.Strategy.BlueGreen
 	summary := Summarize(&st, SummaryInput{Replicas: ro.ReplicasOrDefault(), Revision: in.NewRS.Annotations[v1alpha1.RevisionAnnotation],
@@ -92,6 +92,15 @@ func indefiniteStep(ro *v1alpha1.Rollout, idx *int32) bool {
 	}
 	s := c.Steps[*idx]
 	return s.Analysis != nil || s.Experiment != nil
+}
+
+// AwaitingEvidence reports a canary whose last step is done and whose
+// promotion waits for its background analysis to measure it at its
+// current weight. Like an analysis step the wait takes as long as the
+// analysis does, so the progress deadline does not run out there: the
+// analysis' own limits end it.
+func AwaitingEvidence(st *v1alpha1.RolloutStatus) bool {
+	return st.Canary.PromotionEvidence != nil && st.Canary.PromotionEvidence.Waiting != ""
 }
 
 // Aggregate fills the replica counts, the scale subresource's fields and

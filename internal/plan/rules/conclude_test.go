@@ -78,3 +78,33 @@ func TestInvalid(t *testing.T) {
 		t.Fatal("a new message is not reported")
 	}
 }
+
+// TestConcludeEvidenceWaitHasNoDeadline: a canary waiting for evidence
+// before its promotion waits as long as its analysis takes, like an
+// analysis step; the same status without the wait times out.
+func TestConcludeEvidenceWaitHasNoDeadline(t *testing.T) {
+	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "web"}}
+	ro.Spec.Replicas = new(int32(2))
+	ro.Spec.ProgressDeadlineSeconds = new(int32(60))
+	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{{SetWeight: new(int32(50))}}}
+	stable, canary := concludeSet("aaa", 1, 1), concludeSet("bbb", 1, 1)
+	st := v1alpha1.RolloutStatus{StableRS: "aaa", CurrentPodHash: "bbb", CurrentStepIndex: new(int32(0)),
+		Replicas: 2, UpdatedReplicas: 1, ReadyReplicas: 2, AvailableReplicas: 2} // as the pods stand: no progress
+	st.Conditions = []v1alpha1.RolloutCondition{{Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionTrue, Reason: v1alpha1.ReplicaSetUpdatedReason,
+		LastUpdateTime: metav1.NewTime(t0), LastTransitionTime: metav1.NewTime(t0)}}
+	ro.Status = *st.DeepCopy()
+	later := t0.Add(10 * time.Minute)
+	c := Conclude(Ending{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stable, canary}, NewRS: canary, Status: *st.DeepCopy(), Now: later})
+	if cond := FindCondition(c.Status.Conditions, v1alpha1.RolloutProgressing); cond.Reason != v1alpha1.TimedOutReason {
+		t.Fatalf("without the wait the deadline runs out: %+v", cond)
+	}
+	st.Canary.PromotionEvidence = &v1alpha1.PromotionEvidence{Waiting: "waiting for evidence before promotion"}
+	ro.Status = *st.DeepCopy()
+	c = Conclude(Ending{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stable, canary}, NewRS: canary, Status: st, Now: later})
+	if cond := FindCondition(c.Status.Conditions, v1alpha1.RolloutProgressing); cond.Reason == v1alpha1.TimedOutReason || len(c.Deadline) > 0 {
+		t.Fatalf("waiting for evidence, the deadline ran out: %+v %v", cond, c.Deadline)
+	}
+	if c.Status.Phase != v1alpha1.RolloutPhaseProgressing || c.Status.Message != "waiting for evidence before promotion" {
+		t.Fatalf("phase %s message %q", c.Status.Phase, c.Status.Message)
+	}
+}

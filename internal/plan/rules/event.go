@@ -25,6 +25,11 @@ const (
 	ReasonUpdated       = "RolloutUpdated"
 )
 
+// ReasonAwaitingEvidence tells that a canary's last step is done and its
+// promotion waits for its background analysis to measure it at its
+// current weight (Aviary's own; internal/plan/evidence).
+const ReasonAwaitingEvidence = "AwaitingPromotionEvidence"
+
 // InitialDeploy ends the RolloutCompleted message of a rollout's first
 // revision.
 const InitialDeploy = "Initial deploy"

@@ -55,6 +55,7 @@ var significance = []string{
 	ReasonCompleted,
 	ReasonStepCompleted,
 	ReasonPaused,
+	ReasonAwaitingEvidence,
 	ReasonAnalysisRunInconclusive,
 	ReasonUpdated,
 	ReasonSkipSteps,
