@@ -68,6 +68,7 @@ lint:
 	cd hack/localcluster && $(GO) vet . && test -z "$$(gofmt -l .)"
 	cd test/plugins/metric && $(GO) vet .
 	cd test/plugins/trafficrouter && $(GO) vet .
+	cd test/plugins/step && $(GO) vet .
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 cluster-up: ## start (or reuse) the local control plane; writes .local/kubeconfig

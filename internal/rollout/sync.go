@@ -23,7 +23,6 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/plan/bluegreen"
-	"github.com/aviary-rollouts/aviary/internal/plan/canary"
 	"github.com/aviary-rollouts/aviary/internal/plan/pass"
 	"github.com/aviary-rollouts/aviary/internal/plan/restart"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
@@ -49,8 +48,8 @@ func (r *Reconciler) sync(ctx context.Context, ro *v1alpha1.Rollout, rsList []*a
 	var p pass.Plan
 	if ro.Spec.Strategy.BlueGreen != nil {
 		p = bluegreen.Plan(obs)
-	} else {
-		p = canary.Plan(obs)
+	} else if p, err = r.planCanary(ctx, obs); err != nil {
+		return ctrl.Result{}, err
 	}
 	if p.Invalid != "" {
 		return r.markInvalid(ctx, ro, rsList, p.Invalid)
@@ -64,6 +63,7 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 	obs := pass.Observed{Rollout: ro, ReplicaSets: rsList, Services: map[string]*corev1.Service{},
 		Routed: len(r.routers(ro, nil, nil)) > 0, Now: r.Now()}
 	obs.CountsWaiting, obs.FactsWaiting = r.waiting.ages(client.ObjectKeyFromObject(ro), obs.Now)
+	obs.StepPlugins.Disabled = r.disabledStepPlugins(ro)
 	runs, err := r.ownedRuns(ctx, ro)
 	if err != nil {
 		return obs, err

@@ -38,11 +38,5 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	if c.PingPong != nil {
 		add(p.Child("pingPong"), "ping-pong services")
 	}
-	for i, s := range c.Steps {
-		sp := p.Child("steps").Index(i)
-		if s.Plugin != nil {
-			add(sp.Child("plugin"), "step plugins")
-		}
-	}
 	return errs
 }

@@ -78,11 +78,17 @@ func Plan(obs pass.Observed) pass.Plan {
 	if pending == nil {
 		o.RollbackWithinWindow = roles.RollbackWithinWindow(ro, rs)
 	}
+	o.StepPlugins = obs.StepPlugins
 	o.PausedAt = ro.Status.ControllerPauseStep
 	if o.PausedAt == "" {
 		o.PausedAt = ro.Annotations[rules.PausedAtAnnotation]
 	}
 	progress := Advance(ro, o, now)
+	if progress.Call != nil {
+		// A step plugin is called before anything else is done; the
+		// shell plans again with its answer.
+		return pass.Plan{Steps: []pass.Step{*progress.Call}}
+	}
 	b.Requeue(progress.RequeueAfter)
 
 	next := ro.DeepCopy()

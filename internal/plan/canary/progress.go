@@ -14,6 +14,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/evidence"
+	"github.com/aviary-rollouts/aviary/internal/plan/pass"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/plan/steps"
 )
@@ -31,6 +32,9 @@ type Progress struct {
 	// needed; NewExperiment: one may be created if there is none (not
 	// while the rollout is held).
 	Experiment, NewExperiment bool
+	// Call is a step plugin call to make before anything else; the
+	// decision is made again with its answer.
+	Call *pass.CallStepPlugin
 }
 
 // Observed is what Advance needs to know about the ReplicaSets.
@@ -60,6 +64,9 @@ type Observed struct {
 	// (status.controllerPauseStep, or the rules.PausedAtAnnotation an
 	// earlier Aviary wrote; PausedAtValue's form), "" when unknown.
 	PausedAt string
+	// StepPlugins are the step plugins' configuration and what they
+	// answered this reconcile.
+	StepPlugins pass.StepPlugins
 }
 
 // Advance moves the canary's step state one decision forward. ro is not
@@ -95,6 +102,7 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		st.CurrentPodHash, st.CurrentStepHash = obs.NewHash, obs.StepHash
 		st.PauseConditions, st.ControllerPause, st.PromoteFull = nil, false, false
 		st.Canary.CurrentExperiment = ""
+		st.Canary.StepPluginStatuses = nil
 		idx := int32(0)
 		switch {
 		case st.StableRS == "":
@@ -154,6 +162,12 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 			st.Canary.CurrentBackgroundAnalysisRunStatus, st.Canary.CurrentStepAnalysisRunStatus = nil, nil
 			st.Canary.CurrentExperiment = ""
 			p.Runs = Runs{}
+			// Once the abort is written (and carried out: weights,
+			// sizes), each plugin step that ran is asked to revert.
+			if ro.Status.Abort && ro.Status.AbortedAt != nil {
+				evs, call := plugins{ro: ro, st: &st, in: obs.StepPlugins, now: now}.abort()
+				p.Events, p.Call = append(p.Events, evs...), call
+			}
 		} else if atExperimentStep(ro, &st) && obs.StepExperiment != nil {
 			// A hold keeps the step's Experiment running (and named), as
 			// Argo Rollouts does, but starts none.
@@ -172,6 +186,17 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		st.CurrentStepIndex = &nSteps
 		st.PauseConditions, st.ControllerPause = nil, false
 	}
+	pl := plugins{ro: ro, st: &st, in: obs.StepPlugins, now: now}
+	if ro.Status.PromoteFull || (ro.Status.StableRS != "" && ro.Status.StableRS == ro.Status.CurrentPodHash) {
+		// Promoted in full: a plugin step left running is stopped.
+		evs, call := pl.terminate()
+		if p.Events = append(p.Events, evs...); call != nil {
+			p.Call, p.Status = call, st
+			return p
+		}
+	} else {
+		pl.retried()
+	}
 
 	idx := *st.CurrentStepIndex
 	entryIndex := idx
@@ -185,6 +210,8 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		switch {
 		case waited:
 			done, events = true, nil
+		case step.Plugin != nil:
+			done, requeue, events, p.Call = pl.run(idx, step.Plugin, obs)
 		case step.Analysis != nil:
 			done, events = analysisStep(&st, obs, &p, now)
 		case step.Experiment != nil:

@@ -51,6 +51,9 @@ type Observed struct {
 	Managed         []*corev1.Service
 	Ingresses       []*networkingv1.Ingress
 	WantedIngresses []string
+	// StepPlugins are the step plugins' configuration and what they
+	// answered this reconcile.
+	StepPlugins StepPlugins
 	// CountsWaiting is how long the Rollout's replica counts have waited
 	// unwritten (WriteStatus.Defer), 0 when none wait; FactsWaiting how
 	// long facts of ReplicaSet writes have waited untold

@@ -79,3 +79,7 @@ func ScalingMessage(name, revision string, from, to int32) string {
 // now rides in the status write that pauses (status.controllerPauseStep),
 // and this one is only read, for a rollout paused before.
 const PausedAtAnnotation = "rollouts.aviary.dev/paused-at"
+
+// ReasonStepPluginTransition tells a step plugin operation's new phase
+// (Argo Rollouts' reason).
+const ReasonStepPluginTransition = "StepPluginTransition"

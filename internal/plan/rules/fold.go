@@ -60,6 +60,7 @@ var significance = []string{
 	ReasonUpdated,
 	ReasonSkipSteps,
 	ReasonResumed,
+	ReasonStepPluginTransition,
 	ReasonAnalysisRunSuccessful,
 	ReasonAnalysisRunRunning,
 	ReasonAnalysisRunPending,
