@@ -32,7 +32,6 @@ func markWeight(st *v1alpha1.RolloutStatus, now time.Time) {
 	st.Canary.PromotionEvidence = &v1alpha1.PromotionEvidence{WeightSince: &at}
 }
 
-
 // promotionHeld decides the final step of an update whose last step is
 // done: it may be taken unless the background analysis, running at the
 // last step, lacks evidence at the current weight. Held, the status says

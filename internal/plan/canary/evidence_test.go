@@ -52,7 +52,7 @@ func TestPromotionWaitsForEvidence(t *testing.T) {
 		{name: "no measurement yet: the final step waits", wantIdx: 1,
 			wantWait: `background metric "rate" has 0 of 1 successful measurements since the canary reached its current weight at 2026-01-01T12:00:00Z`, wantEvent: rules.ReasonAwaitingEvidence},
 		{name: "only a success in the weight's own second: waits",
-			change: func(_ *v1alpha1.Rollout, o *Observed) { o.Evidence, o.BackgroundRun = running(500 * time.Millisecond) },
+			change:  func(_ *v1alpha1.Rollout, o *Observed) { o.Evidence, o.BackgroundRun = running(500 * time.Millisecond) },
 			wantIdx: 1, wantWait: `"rate" has 0 of 1`, wantEvent: rules.ReasonAwaitingEvidence},
 		{name: "a success at the weight: promoted",
 			change:  func(_ *v1alpha1.Rollout, o *Observed) { o.Evidence, o.BackgroundRun = running(1500 * time.Millisecond) },
@@ -240,7 +240,7 @@ func TestPlanWaitsForEvidence(t *testing.T) {
 		}}}}
 	obs := pass.Observed{Rollout: ro, ReplicaSets: []*appsv1.ReplicaSet{stableRS, newRS}, Runs: []*v1alpha1.AnalysisRun{run},
 		Services: map[string]*corev1.Service{"web-canary": planService("web-canary", hash), "web-stable": planService("web-stable", stableHash)},
-		Now: planNow.Add(2 * time.Second)}
+		Now:      planNow.Add(2 * time.Second)}
 	status := func(p pass.Plan) v1alpha1.RolloutStatus {
 		for _, s := range p.Steps {
 			if w, ok := s.(pass.WriteStatus); ok {
