@@ -26,8 +26,8 @@ const (
 // Defaults applied by Compare to zero fields of Criteria and by Judge to zero
 // Thresholds.
 const (
-	// DefaultTolerance tolerates a 10% change of the median.
-	DefaultTolerance = 0.10
+	// DefaultTolerance tolerates a 5% change of the median.
+	DefaultTolerance = 0.05
 	// DefaultMinSamples is the fewest samples per side that are judged.
 	DefaultMinSamples = 10
 	// DefaultPass and DefaultMarginal are the score thresholds of Kayenta's
@@ -73,6 +73,12 @@ type Verdict struct {
 	Effect     float64 `json:"effect"`
 	EffectLow  float64 `json:"effectLow"`
 	EffectHigh float64 `json:"effectHigh"`
+	// EffectOf says what Effect is relative to: EffectOfMedian or
+	// EffectOfMean; "" when the baseline is 0 throughout and no relative
+	// change is defined (Effect and its interval are then 0).
+	EffectOf string `json:"effectOf,omitempty"`
+	// Confidence is the two-sided confidence of EffectLow..EffectHigh.
+	Confidence float64 `json:"confidence,omitempty"`
 	PValue     float64 `json:"pValue"`
 	BaselineN  int     `json:"baselineN"`
 	CanaryN    int     `json:"canaryN"`
