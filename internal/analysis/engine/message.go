@@ -117,11 +117,12 @@ func describe(m Metric, r v1alpha1.MetricResult, phase v1alpha1.AnalysisPhase) s
 	case meas.Phase == v1alpha1.AnalysisPhaseSuccessful && failure != "":
 		return fmt.Sprintf("%s does not meet failureCondition %s", value, failure)
 	}
-	// Providers without conditions (Job, Kayenta) judge for themselves;
-	// their message says why.
-	text := fmt.Sprintf("measurement %s with %s", meas.Phase, value)
+	// Providers without conditions (Job, Kayenta, the canary judge) judge
+	// for themselves. Their message, when they give one, says why and
+	// stands in for the value, which may be a whole document (the judge's
+	// JSON verdicts) too long for a one-line message.
 	if meas.Message != "" {
-		text += ": " + meas.Message
+		return fmt.Sprintf("measurement %s: %s", meas.Phase, meas.Message)
 	}
-	return text
+	return fmt.Sprintf("measurement %s with %s", meas.Phase, value)
 }

@@ -32,7 +32,7 @@ func TestMetricMessage(t *testing.T) {
 		{"failure limit, failure condition", errs, judged(errs, false, F),
 			"errors: 0.62 meets failureCondition result[0] >= 10 (1 failed > failureLimit 0)"},
 		{"failure limit, no condition (job)", job, v1alpha1.MetricResult{Phase: F, Count: 1, Failed: 1, Measurements: []v1alpha1.Measurement{{Phase: F, Message: "job failed: BackoffLimitExceeded"}}},
-			"test: measurement Failed with (no value): job failed: BackoffLimitExceeded (1 failed > failureLimit 0)"},
+			"test: measurement Failed: job failed: BackoffLimitExceeded (1 failed > failureLimit 0)"},
 		{"inconclusive limit", band, judged(band, false, I),
 			"band: 0.75 satisfies neither result >= 0.9 nor failureCondition result < 0.5 (1 inconclusive > inconclusiveLimit 0)"},
 		{"error limit names the last error", rate, judged(rate, false, S, E, E, E, E, E),
