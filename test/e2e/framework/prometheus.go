@@ -33,10 +33,15 @@ func StartPrometheus(t testing.TB, exporter string) *Prometheus {
 
 // StartPrometheusJobs is StartPrometheus also scraping each of jobs'
 // targets (host:port) with its job label, as a ServiceMonitor names the
-// job after its Service; it waits until every target is up.
+// job after its Service; it waits until every target is up. exporter may
+// be empty when jobs name every target.
 func StartPrometheusJobs(t testing.TB, exporter string, jobs map[string][]string) *Prometheus {
 	t.Helper()
-	srv, err := localprom.Start(context.Background(), localprom.Options{Dir: t.TempDir(), Listen: FreeAddr(t), Targets: []string{exporter}, Jobs: jobs})
+	var targets []string
+	if exporter != "" {
+		targets = []string{exporter}
+	}
+	srv, err := localprom.Start(context.Background(), localprom.Options{Dir: t.TempDir(), Listen: FreeAddr(t), Targets: targets, Jobs: jobs})
 	if err != nil {
 		t.Fatalf("start Prometheus: %v (make test's prerequisite check builds one into the cache when none is on PATH)", err)
 	}
