@@ -2,6 +2,7 @@ package judge
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -95,6 +96,53 @@ func TestExactDistributionMatchesEnumeration(t *testing.T) {
 	}
 }
 
+// The exact distribution given ties must agree with enumerating every
+// choice of which pooled values are the canary's.
+func TestTiedExactMatchesEnumeration(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for trial := 0; trial < 30; trial++ {
+		m, n := 1+r.IntN(8), 1+r.IntN(8)
+		pool := make([]float64, m+n)
+		for i := range pool {
+			pool[i] = float64(r.IntN(3)) // few values: many ties
+		}
+		b, c := sorted(pool[:m]), sorted(pool[m:])
+		mw := newMannWhitney(b, c)
+		if mw.tieSum == 0 {
+			continue
+		}
+		if !mw.tiedExact {
+			t.Fatalf("%v vs %v: exact distribution given ties not computed", b, c)
+		}
+		var ge, le, all int
+		for mask := 0; mask < 1<<(m+n); mask++ {
+			if popcount(mask) != n {
+				continue
+			}
+			var bb, cc []float64
+			for i, v := range pool {
+				if mask&(1<<i) != 0 {
+					cc = append(cc, v)
+				} else {
+					bb = append(bb, v)
+				}
+			}
+			u := newMannWhitney(sorted(bb), sorted(cc)).u
+			all++
+			if u >= mw.u {
+				ge++
+			}
+			if u <= mw.u {
+				le++
+			}
+		}
+		if g, l := float64(ge)/float64(all), float64(le)/float64(all); math.Abs(g-mw.pGreater()) > 1e-9 || math.Abs(l-mw.pLess()) > 1e-9 {
+			t.Errorf("%v vs %v: P(U ≥ %v) = %v, P(U ≤ %v) = %v; enumeration gives %v, %v",
+				b, c, mw.u, mw.pGreater(), mw.u, mw.pLess(), g, l)
+		}
+	}
+}
+
 func popcount(x int) int {
 	c := 0
 	for ; x != 0; x &= x - 1 {
@@ -103,13 +151,17 @@ func popcount(x int) int {
 	return c
 }
 
-// P-values against published worked examples and SciPy 1.10's
+// P-values against published worked examples and SciPy 1.10:
 // scipy.stats.mannwhitneyu (method "exact", or "asymptotic" with
-// use_continuity=True, which corrects the variance for ties), the canary as
-// its first sample.
+// use_continuity=True, which corrects the variance for ties) and, for the
+// exact distribution given ties, scipy.stats.permutation_test over every
+// split (n_resamples=inf) of the U statistic; the canary first. Cases marked
+// normal check the normal approximation even where the judge would use the
+// exact distribution given the ties.
 func TestPValuesMatchReferences(t *testing.T) {
 	cases := []struct {
 		name                    string
+		normal                  bool
 		baseline, canary        []float64
 		u                       float64
 		greater, less, twoSided float64
@@ -128,6 +180,7 @@ func TestPValuesMatchReferences(t *testing.T) {
 			// August (NAs removed), W = 127.5, p-value = 0.0001208: normal
 			// approximation with continuity and tie correction.
 			name:     "airquality ozone May vs August, ties",
+			normal:   true,
 			canary:   []float64{41, 36, 12, 18, 28, 23, 19, 8, 7, 16, 11, 14, 18, 14, 34, 6, 30, 11, 1, 11, 4, 32, 23, 45, 115, 37},
 			baseline: []float64{39, 9, 16, 78, 35, 66, 122, 89, 110, 44, 28, 65, 22, 59, 23, 31, 44, 21, 9, 45, 168, 73, 76, 118, 84, 85},
 			u:        127.5, greater: 0.9999439498752809, less: 6.040391538438717e-05, twoSided: 0.00012080783076877434,
@@ -139,21 +192,34 @@ func TestPValuesMatchReferences(t *testing.T) {
 			u:        39, greater: 0.004079254079254079, less: 0.9976689976689977, twoSided: 0.008158508158508158,
 		},
 		{
-			name:     "zero-inflated counts, ties (SciPy)",
+			name:     "zero-inflated counts, ties, normal approximation (SciPy)",
+			normal:   true,
 			baseline: []float64{0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0},
 			canary:   []float64{0, 1, 0, 3, 0, 0, 2, 1, 0, 0, 0, 1, 0, 4, 0, 0, 1, 0, 2, 0},
 			u:        253, greater: 0.035133996013890764, less: 0.9674564112506282, twoSided: 0.07026799202778153,
 		},
 		{
-			name:     "histogram-bucket latencies, ties (SciPy)",
+			name:     "histogram-bucket latencies, ties, normal approximation (SciPy)",
+			normal:   true,
 			baseline: []float64{0.1, 0.1, 0.25, 0.1, 0.25, 0.1, 0.1, 0.5, 0.1, 0.25, 0.1, 0.1},
 			canary:   []float64{0.25, 0.1, 0.25, 0.5, 0.25, 0.1, 0.5, 0.25, 0.25, 0.1, 0.5, 0.25, 0.25},
 			u:        113, greater: 0.02078929680560214, less: 0.9819933687913921, twoSided: 0.04157859361120428,
+		},
+		{
+			name:     "small counts with ties, exact given the ties (SciPy permutation_test)",
+			baseline: []float64{0, 0, 1, 0, 2, 0, 0, 1},
+			canary:   []float64{1, 0, 2, 3, 0, 1, 2, 0, 1},
+			u:        48.5, greater: 0.13661044837515426, less: 0.932496914849856, twoSided: 0.27322089675030853,
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			mw := newMannWhitney(sorted(c.baseline), sorted(c.canary))
+			if c.normal {
+				mw.tiedExact = false
+			} else if mw.tieSum > 0 && !mw.tiedExact {
+				t.Fatal("the exact distribution given the ties was not computed")
+			}
 			if mw.u != c.u {
 				t.Errorf("U = %v, want %v", mw.u, c.u)
 			}
