@@ -146,10 +146,12 @@ func classify(v *Verdict, b, k []float64, c Criteria) string {
 			}
 		}
 	}
-	v.Effect, v.EffectLow, v.EffectHigh, v.EffectOf = shown.estimate, shown.low, shown.high, shown.of
+	// Adding 0 turns −0 (a bound at a 0 difference below the baseline) into
+	// 0, which reads better in JSON and in the reason.
+	v.Effect, v.EffectLow, v.EffectHigh, v.EffectOf = shown.estimate+0, shown.low+0, shown.high+0, shown.of
 	v.Confidence = confidence
 	detail := fmt.Sprintf("canary %s %s vs baseline %s, effect %s [%s, %s] (%.0f%% interval), p=%s",
-		shown.of, num(shown.canary), num(shown.baseline), pct(shown.estimate), pct(shown.low), pct(shown.high),
+		shown.of, num(shown.canary), num(shown.baseline), pct(v.Effect), pct(v.EffectLow), pct(v.EffectHigh),
 		confidence*100, pval(v.PValue))
 	switch {
 	case v.Class == High:

@@ -79,12 +79,21 @@ func (g generator) bimodal(n int, slow float64) []float64 {
 	return s
 }
 
-// scenario is one metric's comparison repeated over fresh samples.
+// pair is one metric's samples: baseline and canary.
+type pair struct{ baseline, canary []float64 }
+
+// scenario is a judgement repeated over fresh samples: one metric, or
+// latency and errors together.
 type scenario struct {
 	name     string
-	seed     uint64
 	criteria Criteria
-	draw     func(g generator) (baseline, canary []float64)
+	draw     func(g generator) []pair
+	// The share of judgements not passing must be at most (or at least)
+	// bound.
+	atMost bool
+	bound  float64
+	// also checks what else the scenario must show.
+	also func(t tally) string
 }
 
 type tally struct {
@@ -100,141 +109,127 @@ func (t tally) String() string {
 		t.failed, t.trials, 100*t.rate(), t.classes, t.effectOf)
 }
 
-// run judges each trial's single metric as a whole judgement (default
+// run judges each trial's metrics as a whole judgement (default
 // thresholds): a trial fails unless the outcome is Pass.
-func (s scenario) run() tally {
-	g := newGenerator(s.seed)
+func (s scenario) run(seed uint64) tally {
+	g := newGenerator(seed)
 	t := tally{trials: qualityTrials, classes: map[Class]int{}, effectOf: map[string]int{}}
 	for i := 0; i < qualityTrials; i++ {
-		b, c := s.draw(g)
-		v := Compare(s.name, b, c, s.criteria)
-		t.classes[v.Class]++
-		t.effectOf[v.EffectOf]++
-		if Judge([]Verdict{v}, Thresholds{}).Outcome != OutcomePass {
+		var verdicts []Verdict
+		for _, p := range s.draw(g) {
+			v := Compare(s.name, p.baseline, p.canary, s.criteria)
+			t.classes[v.Class]++
+			t.effectOf[v.EffectOf]++
+			verdicts = append(verdicts, v)
+		}
+		if Judge(verdicts, Thresholds{}).Outcome != OutcomePass {
 			t.failed++
 		}
 	}
 	return t
 }
 
+// latency are the criteria of every scenario: higher is worse, critical,
+// the default tolerance (5%) and minimum samples (10).
 var latency = Criteria{Direction: Increase, Critical: true}
 
+func lognormals(n int, sigma, shift float64) func(g generator) []pair {
+	return func(g generator) []pair {
+		return []pair{{g.lognormal(n, 0.2, sigma), g.lognormal(n, 0.2*shift, sigma)}}
+	}
+}
+
+func onlyNoData(t tally) string {
+	if t.classes[NoData] != t.trials {
+		return fmt.Sprintf("want NoData every time, got %v", t.classes)
+	}
+	return ""
+}
+
 func TestQuality(t *testing.T) {
-	var summary []string
-	check := func(s scenario, ok func(tally) bool, bound string) tally {
-		t.Helper()
-		got := s.run()
-		t.Logf("%-52s %s", s.name+":", got)
-		summary = append(summary, fmt.Sprintf("%s %.1f%%", s.name, 100*got.rate()))
-		if !ok(got) {
-			t.Errorf("%s: %s, want %s", s.name, got, bound)
-		}
-		return got
-	}
-	atMost := func(r float64) func(tally) bool { return func(t tally) bool { return t.rate() <= r } }
-	atLeast := func(r float64) func(tally) bool { return func(t tally) bool { return t.rate() >= r } }
-
-	// A/A: the same distribution on both sides must rarely fail.
-	check(scenario{"A/A latency σ0.1 n50", 1, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(50, 0.2, 0.1), g.lognormal(50, 0.2, 0.1)
-	}}, atMost(0.05), "≤ 5%")
-	check(scenario{"A/A latency σ0.1 n50 either direction", 2, Criteria{Critical: true}, func(g generator) ([]float64, []float64) {
-		return g.lognormal(50, 0.2, 0.1), g.lognormal(50, 0.2, 0.1)
-	}}, atMost(0.05), "≤ 5%")
-	check(scenario{"A/A errors Poisson 0.3 n50", 3, latency, func(g generator) ([]float64, []float64) {
-		return g.poisson(50, 0.3), g.poisson(50, 0.3)
-	}}, atMost(0.05), "≤ 5%")
-
-	// The whole judgement of both metrics, each critical, on A/A data.
-	g := newGenerator(18)
-	failed := 0
-	for i := 0; i < qualityTrials; i++ {
-		j := Judge([]Verdict{
-			Compare("p95-latency", g.lognormal(50, 0.2, 0.1), g.lognormal(50, 0.2, 0.1), latency),
-			Compare("errors", g.poisson(50, 0.3), g.poisson(50, 0.3), latency),
-		}, Thresholds{})
-		if j.Outcome != OutcomePass {
-			failed++
-		}
-	}
-	t.Logf("%-52s judgement failed %d of %d (%.1f%%)", "A/A latency and errors, both critical:", failed, qualityTrials, 100*float64(failed)/qualityTrials)
-	summary = append(summary, fmt.Sprintf("A/A latency and errors %.1f%%", 100*float64(failed)/qualityTrials))
-	if failed > qualityTrials/20 {
-		t.Errorf("A/A judgement of latency and errors failed %d of %d, want ≤ 5%%", failed, qualityTrials)
-	}
-
-	// A 10% (and 20%) shift of the median latency, 50 samples a side.
-	check(scenario{"latency +10% σ0.05 n50", 4, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(50, 0.2, 0.05), g.lognormal(50, 0.22, 0.05)
-	}}, atLeast(0.95), "≥ 95%")
-	check(scenario{"latency +20% σ0.1 n50", 5, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(50, 0.2, 0.1), g.lognormal(50, 0.24, 0.1)
-	}}, atLeast(0.95), "≥ 95%")
-	// Noisier samples need a larger shift or more samples; these figures
-	// are printed for the docs and bounded loosely.
-	check(scenario{"latency +10% σ0.1 n50", 6, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(50, 0.2, 0.1), g.lognormal(50, 0.22, 0.1)
-	}}, atLeast(0.6), "≥ 60%")
-	check(scenario{"latency +10% σ0.1 n200", 7, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(200, 0.2, 0.1), g.lognormal(200, 0.22, 0.1)
-	}}, atLeast(0.95), "≥ 95%")
-	check(scenario{"latency +20% σ0.2 n50", 8, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(50, 0.2, 0.2), g.lognormal(50, 0.24, 0.2)
-	}}, atLeast(0.8), "≥ 80%")
-	// Within tolerance: a 2% shift is not a failure, however certain.
-	check(scenario{"latency +2% σ0.02 n200 (within tolerance)", 9, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(200, 0.2, 0.02), g.lognormal(200, 0.204, 0.02)
-	}}, atMost(0.05), "≤ 5%")
-
-	// Error counts three times as frequent over a baseline that is mostly 0.
-	errs := check(scenario{"errors ×3 over Poisson 0.3 n50", 10, latency, func(g generator) ([]float64, []float64) {
-		return g.poisson(50, 0.3), g.poisson(50, 0.9)
-	}}, atLeast(0.95), "≥ 95%")
-	if errs.effectOf[EffectOfMean] != qualityTrials {
-		t.Errorf("zero-inflated errors judged on %v, want the mean every time", errs.effectOf)
-	}
-
-	// Tie-heavy: latencies on four bucket bounds.
 	calm := [4]float64{0.6, 0.3, 0.1, 0}
-	check(scenario{"A/A tie-heavy buckets n50", 11, latency, func(g generator) ([]float64, []float64) {
-		return g.buckets(50, calm), g.buckets(50, calm)
-	}}, atMost(0.05), "≤ 5%")
-	check(scenario{"tie-heavy buckets shift up n100", 12, latency, func(g generator) ([]float64, []float64) {
-		return g.buckets(100, calm), g.buckets(100, [4]float64{0.4, 0.4, 0.15, 0.05})
-	}}, atLeast(0.8), "≥ 80%")
+	scenarios := []scenario{
+		// A/A: the same distribution on both sides must rarely fail.
+		{name: "A/A latency σ0.1 n50", draw: lognormals(50, 0.1, 1), atMost: true, bound: 0.05},
+		{name: "A/A latency σ0.1 n50 either direction", criteria: Criteria{Critical: true}, draw: lognormals(50, 0.1, 1), atMost: true, bound: 0.05},
+		{name: "A/A errors Poisson 0.3 n50", draw: func(g generator) []pair {
+			return []pair{{g.poisson(50, 0.3), g.poisson(50, 0.3)}}
+		}, atMost: true, bound: 0.05},
+		{name: "A/A latency and errors together", draw: func(g generator) []pair {
+			return []pair{{g.lognormal(50, 0.2, 0.1), g.lognormal(50, 0.2, 0.1)}, {g.poisson(50, 0.3), g.poisson(50, 0.3)}}
+		}, atMost: true, bound: 0.05},
 
-	// Bimodal: 30% slow requests; then half.
-	check(scenario{"A/A bimodal 30% slow n50", 13, latency, func(g generator) ([]float64, []float64) {
-		return g.bimodal(50, 0.3), g.bimodal(50, 0.3)
-	}}, atMost(0.05), "≤ 5%")
-	check(scenario{"A/A bimodal 50% slow n50", 14, latency, func(g generator) ([]float64, []float64) {
-		return g.bimodal(50, 0.5), g.bimodal(50, 0.5)
-	}}, atMost(0.05), "≤ 5%")
-	bi := check(scenario{"bimodal slow 30%→50% n100", 15, latency, func(g generator) ([]float64, []float64) {
-		return g.bimodal(100, 0.3), g.bimodal(100, 0.5)
-	}}, atLeast(0.7), "≥ 70%")
-	if bi.effectOf[EffectOfMean] == 0 {
-		t.Errorf("bimodal growth of the slow mode never judged on the mean: %v", bi.effectOf)
+		// A 10% (and 20%) shift of the median latency, 50 samples a side.
+		{name: "latency +10% σ0.05 n50", draw: lognormals(50, 0.05, 1.1), bound: 0.95},
+		{name: "latency +20% σ0.1 n50", draw: lognormals(50, 0.1, 1.2), bound: 0.95},
+		// Noisier samples need a larger shift or more samples.
+		{name: "latency +10% σ0.1 n50", draw: lognormals(50, 0.1, 1.1), bound: 0.6},
+		{name: "latency +10% σ0.1 n200", draw: lognormals(200, 0.1, 1.1), bound: 0.95},
+		{name: "latency +20% σ0.2 n50", draw: lognormals(50, 0.2, 1.2), bound: 0.8},
+		// Within tolerance: a 2% shift is no failure, however certain.
+		{name: "latency +2% σ0.02 n200 (within tolerance)", draw: lognormals(200, 0.02, 1.02), atMost: true, bound: 0.05},
+
+		// Errors three times as frequent over a baseline that is mostly 0.
+		{name: "errors ×3 over Poisson 0.3 n50", draw: func(g generator) []pair {
+			return []pair{{g.poisson(50, 0.3), g.poisson(50, 0.9)}}
+		}, bound: 0.95, also: func(t tally) string {
+			if t.effectOf[EffectOfMean] != t.trials {
+				return fmt.Sprintf("want the mean's effect every time, got %v", t.effectOf)
+			}
+			return ""
+		}},
+
+		// Tie-heavy: latencies on four histogram bucket bounds.
+		{name: "A/A tie-heavy buckets n50", draw: func(g generator) []pair {
+			return []pair{{g.buckets(50, calm), g.buckets(50, calm)}}
+		}, atMost: true, bound: 0.05},
+		{name: "tie-heavy buckets shift up n100", draw: func(g generator) []pair {
+			return []pair{{g.buckets(100, calm), g.buckets(100, [4]float64{0.4, 0.4, 0.15, 0.05})}}
+		}, bound: 0.8},
+
+		// Bimodal: 30% or 50% slow requests, then the slow mode grows.
+		{name: "A/A bimodal 30% slow n50", draw: func(g generator) []pair {
+			return []pair{{g.bimodal(50, 0.3), g.bimodal(50, 0.3)}}
+		}, atMost: true, bound: 0.05},
+		{name: "A/A bimodal 50% slow n50", draw: func(g generator) []pair {
+			return []pair{{g.bimodal(50, 0.5), g.bimodal(50, 0.5)}}
+		}, atMost: true, bound: 0.05},
+		{name: "bimodal slow 30%→50% n100", draw: func(g generator) []pair {
+			return []pair{{g.bimodal(100, 0.3), g.bimodal(100, 0.5)}}
+		}, bound: 0.7, also: func(t tally) string {
+			if t.effectOf[EffectOfMean] == 0 {
+				return fmt.Sprintf("the growth of the slow mode was never judged on the mean: %v", t.effectOf)
+			}
+			return ""
+		}},
+
+		// Too few samples and no baseline traffic: NoData every time,
+		// which fails a critical metric.
+		{name: "sparse: 5 samples a side", draw: lognormals(5, 0.1, 1), bound: 1, also: onlyNoData},
+		{name: "baseline without traffic (NaN samples)", draw: func(g generator) []pair {
+			return []pair{{repeat(math.NaN(), 50), g.lognormal(50, 0.2, 0.1)}}
+		}, bound: 1, also: onlyNoData},
 	}
-
-	// Too few samples and no baseline traffic: NoData every time, which
-	// fails a critical metric.
-	sparse := check(scenario{"sparse: 5 samples a side", 16, latency, func(g generator) ([]float64, []float64) {
-		return g.lognormal(5, 0.2, 0.1), g.lognormal(5, 0.2, 0.1)
-	}}, atLeast(1), "100%")
-	empty := check(scenario{"baseline without traffic (NaN samples)", 17, latency, func(g generator) ([]float64, []float64) {
-		nan := make([]float64, 50)
-		for i := range nan {
-			nan[i] = math.NaN()
+	var summary []string
+	for i, s := range scenarios {
+		if s.criteria == (Criteria{}) {
+			s.criteria = latency
 		}
-		return nan, g.lognormal(50, 0.2, 0.1)
-	}}, atLeast(1), "100%")
-	for _, tl := range []tally{sparse, empty} {
-		if tl.classes[NoData] != qualityTrials {
-			t.Errorf("expected NoData every time, got %v", tl.classes)
+		got := s.run(uint64(i + 1))
+		t.Logf("%-45s %s", s.name+":", got)
+		summary = append(summary, fmt.Sprintf("%s %.1f%%", s.name, 100*got.rate()))
+		switch {
+		case s.atMost && got.rate() > s.bound:
+			t.Errorf("%s: %s; want at most %.0f%%", s.name, got, 100*s.bound)
+		case !s.atMost && got.rate() < s.bound:
+			t.Errorf("%s: %s; want at least %.0f%%", s.name, got, 100*s.bound)
+		}
+		if s.also != nil {
+			if msg := s.also(got); msg != "" {
+				t.Errorf("%s: %s", s.name, msg)
+			}
 		}
 	}
-
 	t.Logf("SUMMARY judge quality (%d trials each, share of judgements not passing): %s",
 		qualityTrials, strings.Join(summary, "; "))
 }
