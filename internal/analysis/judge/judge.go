@@ -1,12 +1,32 @@
 // Package judge compares a canary's samples of a metric with a baseline's and
-// turns the comparisons into one judgement, the way Kayenta's judge does, but
-// with every awkward case given a defined outcome instead of a silent pass.
+// turns the comparisons into one judgement, as Kayenta's judge does, but with
+// every awkward case given a defined outcome instead of a silent pass.
 //
-// Each metric is compared with a rank test (Mann–Whitney U, tie-corrected) and
-// an effect size with a confidence interval (the Hodges–Lehmann shift, reported
-// relative to the baseline median). A metric fails only when the change is both
-// statistically significant and larger than the tolerated change, so a large
-// sample does not fail a canary for a harmless difference.
+// Each metric (Compare) is tested with the Mann–Whitney U test: a rank test,
+// so it needs no assumption about the shape of latency distributions and a
+// few outliers cannot dominate it. Ties are corrected for; the p-value is
+// exact for small tie-free samples (up to 60 values in all), exact given the
+// ties for count-like samples (few distinct values, such as error counters
+// that are mostly 0, where the normal approximation errs most), and the
+// normal approximation with continuity correction otherwise.
+//
+// The size of a change is an effect with a confidence interval: the
+// Hodges–Lehmann shift (the median of all canary−baseline differences, with
+// its distribution-free interval from U's critical values) relative to the
+// baseline median, or, for count-like samples and a baseline median of 0,
+// the difference of the means relative to the baseline mean. A metric fails
+// (High or Low) only when the rank test is significant in the bad direction
+// and the whole interval lies beyond the tolerance: a large sample does not
+// fail a canary for a harmless difference. Judge weighs the verdicts into a
+// 0–100 score; a critical metric that does not pass fails the judgement.
+// docs/analysis.md describes the rules and the measured quality.
+//
+// The statistics are written here from their definitions: gonum's stat
+// package has no rank test, golang.org/x/perf's Mann–Whitney test is
+// internal to that module, and github.com/aclements/go-moremath/stats, where
+// it came from, has no Hodges–Lehmann interval, which the judge needs as
+// much as the test. The tests check the code against published tables and
+// worked examples, SciPy and brute force.
 //
 // The package does no I/O: callers collect the samples.
 package judge

@@ -64,7 +64,7 @@ func newMannWhitney(b, c []float64) mannWhitney {
 	n := float64(t.n)
 	t.u = rankSum - n*(n+1)/2
 	if t.tieSum > 0 {
-		t.tiedGreater, t.tiedLess, t.tiedExact = tiedTails(t.groups, t.n, int(2*rankSum))
+		t.tiedGreater, t.tiedLess, t.tiedExact = tiedTails(t.groups, t.n, int(2*rankSum), tiedLeafLimit)
 	}
 	return t
 }
@@ -176,12 +176,12 @@ const tiedLeafLimit = 100_000
 // x_g, with probability Π C(t_g, x_g) / C(N, n) (multivariate
 // hypergeometric) and rank sum Σ x_g·rank_g; every such vector is visited.
 // It returns P(R ≥ r) and P(R ≤ r) for the observed rank2 = 2r, and
-// ok = false when there are too many vectors to visit.
-func tiedTails(groups []tieGroup, n, rank2 int) (greater, less float64, ok bool) {
+// ok = false when there could be more than limit vectors to visit.
+func tiedTails(groups []tieGroup, n, rank2, limit int) (greater, less float64, ok bool) {
 	leaves := 1
 	for _, g := range groups[:len(groups)-1] {
 		leaves *= min(g.size, n) + 1
-		if leaves > tiedLeafLimit {
+		if leaves > limit {
 			return 0, 0, false
 		}
 	}
