@@ -157,7 +157,7 @@ func TestRunJudges(t *testing.T) {
 		wantN       [2]int // baseline, canary samples
 	}{
 		{"canary 20% slower fails", latencies(1, 0.1, pods, n), latencies(2, 0.12, canaryPods, n), v1alpha1.AnalysisPhaseFailed, stats.High,
-			[]string{"Fail: score ", "p95-latency High (critical): canary median 0.1", " vs baseline 0.1", "effect +", "% [+", "%, +", "%]", "42/42 samples"}, [2]int{42, 42}},
+			[]string{"Fail: score ", "p95-latency High (critical): canary median 0.1", " vs baseline 0.1", "effect on the median +", "% [+", "%, +", "%] (90% interval), p=", "42/42 samples"}, [2]int{42, 42}},
 		{"same latencies pass", latencies(1, 0.1, pods, n), latencies(2, 0.1, canaryPods, n), v1alpha1.AnalysisPhaseSuccessful, stats.Pass,
 			[]string{"Pass: score 100 (pass 95, marginal 75)"}, [2]int{42, 42}},
 		{"NaN points are left out", nan, latencies(2, 0.1, canaryPods, n), v1alpha1.AnalysisPhaseSuccessful, stats.Pass,
@@ -381,5 +381,25 @@ func TestSummarize(t *testing.T) {
 	}
 	if summarize(nil) != nil {
 		t.Error("no samples: want no quantiles")
+	}
+}
+
+// TestMessage: every metric that did not pass is named with what explains
+// it; passing metrics are not.
+func TestMessage(t *testing.T) {
+	j := stats.Judgement{Score: 25, Outcome: stats.OutcomeFail, Verdicts: []stats.Verdict{
+		{Metric: "p95", Class: stats.Pass, Effect: 0.01},
+		{Metric: "errors", Class: stats.High, CanaryMedian: 0.03, BaselineMedian: 0.01, Effect: 2, EffectLow: 1.5, EffectHigh: 2.5,
+			EffectOf: "mean", Confidence: 0.9, PValue: 0.001, CanaryN: 40, BaselineN: 38, Critical: true},
+		{Metric: "5xx", Class: stats.High, CanaryMedian: 1, CanaryN: 30, BaselineN: 30,
+			Reason: "baseline is 0 in every sample and the canary is higher (mean 1.2), p=0.0001: a change from nothing, beyond any relative tolerance"},
+		{Metric: "rps", Class: stats.NoData, BaselineN: 3, CanaryN: 40, Reason: "3 baseline and 40 canary samples, fewer than the 10 per side needed"},
+	}}
+	want := "Fail: score 25 (pass 90, marginal 50)" +
+		"; errors High (critical): canary median 0.03 vs baseline 0.01, effect on the mean +200.0% [+150.0%, +250.0%] (90% interval), p=0.001, 40/38 samples" +
+		"; 5xx High: canary median 1 vs baseline 0, 30/30 samples: baseline is 0 in every sample and the canary is higher (mean 1.2), p=0.0001: a change from nothing, beyond any relative tolerance" +
+		"; rps NoData with 3 baseline and 40 canary samples: 3 baseline and 40 canary samples, fewer than the 10 per side needed"
+	if got := message(j, stats.Thresholds{Pass: 90, Marginal: 50}); got != want {
+		t.Errorf("message\n got %s\nwant %s", got, want)
 	}
 }

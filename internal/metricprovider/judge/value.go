@@ -115,7 +115,7 @@ func encode(j stats.Judgement, summaries []Summary) string {
 
 // rounded is v with its numbers at four significant digits.
 func rounded(v stats.Verdict) stats.Verdict {
-	for _, f := range []*float64{&v.BaselineMedian, &v.CanaryMedian, &v.Effect, &v.EffectLow, &v.EffectHigh, &v.PValue, &v.Weight} {
+	for _, f := range []*float64{&v.BaselineMedian, &v.CanaryMedian, &v.Effect, &v.EffectLow, &v.EffectHigh, &v.Confidence, &v.PValue, &v.Weight} {
 		*f = round(*f)
 	}
 	return v
@@ -144,13 +144,18 @@ func message(j stats.Judgement, t stats.Thresholds) string {
 		if v.Critical {
 			critical = " (critical)"
 		}
-		if v.Class == stats.NoData {
+		switch {
+		case v.Class == stats.NoData:
 			fmt.Fprintf(&b, "; %s NoData%s with %d baseline and %d canary samples: %s", v.Metric, critical, v.BaselineN, v.CanaryN, v.Reason)
-			continue
+		case v.EffectOf == "":
+			// A baseline of 0 throughout has no relative change to report.
+			fmt.Fprintf(&b, "; %s %s%s: canary median %s vs baseline %s, %d/%d samples: %s",
+				v.Metric, v.Class, critical, num(v.CanaryMedian), num(v.BaselineMedian), v.CanaryN, v.BaselineN, v.Reason)
+		default:
+			fmt.Fprintf(&b, "; %s %s%s: canary median %s vs baseline %s, effect on the %s %s [%s, %s] (%s%% interval), p=%s, %d/%d samples",
+				v.Metric, v.Class, critical, num(v.CanaryMedian), num(v.BaselineMedian), v.EffectOf, percent(v.Effect), percent(v.EffectLow), percent(v.EffectHigh),
+				num(100*v.Confidence), num(v.PValue), v.CanaryN, v.BaselineN)
 		}
-		fmt.Fprintf(&b, "; %s %s%s: canary median %s vs baseline %s, effect %s [%s, %s], p=%s, %d/%d samples",
-			v.Metric, v.Class, critical, num(v.CanaryMedian), num(v.BaselineMedian), percent(v.Effect), percent(v.EffectLow), percent(v.EffectHigh),
-			num(v.PValue), v.CanaryN, v.BaselineN)
 	}
 	return b.String()
 }

@@ -163,7 +163,7 @@ func TestJudgeFailsASlowerCanary(t *testing.T) {
 	if e := verdicts(v)["error-ratio"]; e.Class != stats.Pass {
 		t.Errorf("error-ratio %+v: neither side fails requests, want Pass", e)
 	}
-	for _, part := range []string{"p95-latency High (critical): canary median ", " vs baseline ", ", effect +", "% ["} {
+	for _, part := range []string{"p95-latency High (critical): canary median ", " vs baseline ", ", effect on the median +", "% ["} {
 		if !strings.Contains(m.Message, part) {
 			t.Errorf("message %q: want %q", m.Message, part)
 		}
