@@ -29,8 +29,9 @@ func TestValidFilesPass(t *testing.T) {
 	// valid-rollout-only.yaml names Services and an Ingress the file does
 	// not hold, and no object of those kinds: a Rollout-only manifest.
 	// valid-experiment-step.yaml is Argo Rollouts' documented experiment
-	// step; valid-experiment.yaml a standalone Experiment.
-	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml", "valid-rollout-only.json", "valid-experiment-step.yaml", "valid-experiment.yaml"} {
+	// step; valid-experiment.yaml a standalone Experiment; valid-plugins.yaml
+	// a traffic-router plugin and a step plugin.
+	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml", "valid-rollout-only.json", "valid-experiment-step.yaml", "valid-experiment.yaml", "valid-plugins.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range Check(read(t, filepath.Join("testdata", name))) {
 				t.Error(f)
