@@ -28,20 +28,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/malformed"
 	"github.com/aviary-rollouts/aviary/internal/manager"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/cloudwatch"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/datadog"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/graphite"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/influxdb"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/job"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/judge"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/kayenta"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/newrelic"
-	metricplugin "github.com/aviary-rollouts/aviary/internal/metricprovider/plugin"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/prometheus"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/skywalking"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/wavefront"
-	"github.com/aviary-rollouts/aviary/internal/metricprovider/web"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/builtin"
 	"github.com/aviary-rollouts/aviary/internal/metrics"
 	"github.com/aviary-rollouts/aviary/internal/notify"
 	"github.com/aviary-rollouts/aviary/internal/plugin"
@@ -186,12 +173,14 @@ func run(args []string) error {
 	} else if err := rollouts.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	metricProviders := builtin.Providers(builtin.Options{Jobs: mgr.GetClient(), Live: mgr.GetAPIReader(), Home: opts.PodNamespace,
+		MetricPlugins: plugins.Host(plugin.MetricProvider)})
 	runs := &analysisrun.Reconciler{
 		Client:    mgr.GetClient(),
 		Secrets:   mgr.GetAPIReader(),
 		Recorder:  recorder,
 		Log:       log.With("controller", "analysisrun"),
-		Providers: providers(mgr.GetClient(), mgr.GetAPIReader(), opts.PodNamespace, plugins.Host(plugin.MetricProvider)),
+		Providers: metricProviders,
 		Threads:   opts.AnalysisThreads,
 	}
 	if err := runs.SetupWithManager(mgr); err != nil {
@@ -282,27 +271,4 @@ func notifications(ctx context.Context, opts *manager.Options, cs typedcorev1.Co
 	n := notify.New(cfg, cs, c, recorder, pendingIn, log.With("controller", "notifications"))
 	cfg.OnChange(n.SettingsChanged)
 	return n, nil
-}
-
-// providers are the metric providers this build carries, by the name the
-// AnalysisRun controller looks them up with. live reads Secrets straight
-// from the API server (the controller never caches them); home is the
-// controller's own namespace, where providers find their default
-// credentials Secrets; metricPlugins hosts the metric provider plugins.
-func providers(c client.Client, live client.Reader, home string, metricPlugins *plugin.Host) map[string]metricprovider.Provider {
-	return map[string]metricprovider.Provider{
-		"job":        &job.Provider{Reader: c, Writer: c, Pods: live, Now: time.Now},
-		"prometheus": prometheus.New(),
-		"web":        web.New(),
-		"skywalking": skywalking.New(),
-		"graphite":   graphite.New(),
-		"influxdb":   influxdb.New(live, home),
-		"wavefront":  wavefront.New(live, home),
-		"kayenta":    kayenta.New(),
-		"cloudWatch": cloudwatch.New(),
-		"datadog":    datadog.New(live, home),
-		"newRelic":   newrelic.New(live, home),
-		"plugin":     &metricplugin.Provider{Host: metricPlugins},
-		"judge":      judge.New(),
-	}
 }

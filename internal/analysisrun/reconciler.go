@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -107,72 +106,23 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request, run *v1alp
 	if st.Phase.Completed() {
 		return r.expire(ctx, run, *st, now)
 	}
-	resolved, secrets, err := r.resolve(ctx, run)
+	metrics, transitions, err := r.measurer().Step(ctx, run, st)
 	if err != nil {
-		// A bad spec or a missing Secret ends the run: measuring with a
-		// wrong query must never pass.
-		r.finishInvalid(st, err.Error(), now)
+		// A bad spec or a missing Secret ended the run (Error).
 		return r.record(ctx, run, e, st, nil)
 	}
-	for _, task := range engine.Due(resolved.metrics, run.Spec.Terminate, st, now) {
-		spec := resolved.specs[task.Metric]
-		m := r.measure(ctx, run, spec, task, st)
-		redact(&m, secrets)
-		eng := resolved.byName[task.Metric]
-		if dropped := engine.Record(st, eng, task.Action, m, now); dropped > 0 {
-			if p := r.provider(spec); p != nil {
-				keep := eng.Retention
-				if keep == 0 {
-					keep = 10
-				}
-				if err := p.GarbageCollect(ctx, run, spec, keep); err != nil {
-					r.logFor(req.Namespace, req.Name).WarnContext(ctx, "garbage-collect measurements", "metric", task.Metric, "error", err)
-				}
-			}
-		}
-		if p := r.provider(spec); p != nil {
-			if md := p.Metadata(spec); len(md) > 0 {
-				res := engine.Result(st, task.Metric)
-				res.Metadata = map[string]string{}
-				for k, v := range md {
-					res.Metadata[k] = redactString(v, secrets)
-				}
-			}
-		}
-	}
 	before := e.current()
-	transitions := engine.Assess(resolved.metrics, run.Spec.Terminate, st, now)
-	res, err := r.record(ctx, run, e, st, resolved.metrics)
+	res, err := r.record(ctx, run, e, st, metrics)
 	if err == nil {
 		r.announce(run, before, st, transitions)
 	}
 	return res, err
 }
 
-// measure runs one task through the metric's provider; a metric whose
-// provider this build lacks errors (never passes).
-func (r *Reconciler) measure(ctx context.Context, run *v1alpha1.AnalysisRun, spec v1alpha1.Metric, task engine.Task, st *v1alpha1.AnalysisRunStatus) v1alpha1.Measurement {
-	p := r.provider(spec)
-	if p == nil {
-		return errorMeasurement(r.Now(), fmt.Sprintf("metric %q uses provider %s, which this Aviary build does not support", spec.Name, providerName(spec)))
-	}
-	switch task.Action {
-	case engine.Resume, engine.Terminate:
-		res := engine.Result(st, task.Metric)
-		if res == nil || len(res.Measurements) == 0 {
-			return errorMeasurement(r.Now(), "no measurement in flight to "+strings.ToLower(string(task.Action)))
-		}
-		last := res.Measurements[len(res.Measurements)-1]
-		if task.Action == engine.Resume {
-			return p.Resume(ctx, run, spec, last)
-		}
-		return p.Terminate(ctx, run, spec, last)
-	}
-	return p.Run(ctx, run, spec)
-}
-
-func (r *Reconciler) provider(spec v1alpha1.Metric) metricprovider.Provider {
-	return r.Providers[providerName(spec)]
+// measurer takes the run's measurements with the reconciler's Secrets
+// reader, providers and clock.
+func (r *Reconciler) measurer() *Measurer {
+	return &Measurer{Secrets: r.Secrets, Providers: r.Providers, Now: r.Now, Log: r.Log}
 }
 
 // providerName names the metric's provider as the Providers map keys it.
@@ -208,15 +158,6 @@ func providerName(spec v1alpha1.Metric) string {
 		return "plugin"
 	}
 	return "none"
-}
-
-// finishInvalid ends a run that cannot be measured with Error and the
-// reason.
-func (r *Reconciler) finishInvalid(st *v1alpha1.AnalysisRunStatus, msg string, now time.Time) {
-	engine.Start(st, now)
-	st.Phase, st.Message = v1alpha1.AnalysisPhaseError, msg
-	done := metaTime(now)
-	st.CompletedAt = &done
 }
 
 // record keeps st as the run's newest status: a completed one is written
@@ -296,10 +237,7 @@ func (r *Reconciler) event(run *v1alpha1.AnalysisRun, typ, reason, msg string) {
 // logFor is r.Log naming the AnalysisRun namespace/name under Argo
 // Rollouts' keys, or a logger that discards when r.Log is unset (tests).
 func (r *Reconciler) logFor(namespace, name string) *slog.Logger {
-	if r.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return r.Log.With(logging.KeyNamespace, namespace, logging.KeyAnalysisRun, name)
+	return runLogger(r.Log, namespace, name)
 }
 
 func eventType(p v1alpha1.AnalysisPhase) string {

@@ -25,14 +25,14 @@ type resolved struct {
 // resolve substitutes the run's arguments into its metrics, reading
 // secretKeyRef arguments now (they are never written anywhere), and returns
 // the secret values used so they can be redacted from what is recorded.
-func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) (*resolved, []string, error) {
+func (m *Measurer) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) (*resolved, []string, error) {
 	readSecret := func(a v1alpha1.Argument) (string, error) {
 		if a.ValueFrom == nil || a.ValueFrom.SecretKeyRef == nil {
 			return templates.WithoutSecrets(a)
 		}
 		ref := a.ValueFrom.SecretKeyRef
 		var s corev1.Secret
-		if err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: ref.Name}, &s); err != nil {
+		if err := m.Secrets.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: ref.Name}, &s); err != nil {
 			return "", fmt.Errorf("args.%s: read Secret %s/%s: %w", a.Name, run.Namespace, ref.Name, err)
 		}
 		v, ok := s.Data[ref.Key]
