@@ -39,6 +39,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
+	"github.com/aviary-rollouts/aviary/internal/metricprovider/judge"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
@@ -610,6 +611,11 @@ func (f *file) template(d *doc, spec *v1alpha1.AnalysisTemplateSpec) {
 			continue
 		}
 		seen[m.Name] = true
+		if _, ok := m.Provider.Plugin[judge.PluginKey]; ok {
+			if err := judge.Check(m); err != nil {
+				f.add(d, field, err.Error())
+			}
+		}
 		raw, err := json.Marshal(m)
 		if err != nil {
 			f.add(d, field, fmt.Sprintf("cannot be encoded: %v", err))

@@ -99,6 +99,11 @@ func TestBrokenFilesRejected(t *testing.T) {
 				"use {{templates.<template>.podTemplateHash}}, {{templates.<template>.replicaset.name}}, {{experiment.availableAt}} or, with a duration, {{experiment.finishedAt}}",
 			exp + "spec.analyses[0]: the controller could not start this analysis: args.threshold was not resolved (template compare: supply it in the Experiment's analysis args)",
 		}},
+		// The canary judge's configuration is read as the controller reads
+		// it (a window from an argument only once a run supplies it).
+		{"invalid-judge.yaml", []string{`document 1 (AnalysisTemplate "judge"): spec.metrics[0]: metric "judge": ` +
+			`provider.plugin.aviary-rollouts/judge.metrics[0].query: must contain ${version} where the baseline's or canary's label value goes, e.g. rollouts_pod_template_hash="${version}"; ` +
+			`provider.plugin.aviary-rollouts/judge.metrics[0].direction: "higher": write increase (higher is worse), decrease (lower is worse) or either`}},
 		{"invalid-template-count-without-interval.yaml", []string{`document 2 (AnalysisTemplate "counted"): spec.metrics[0]: metric "up": count 3 needs an interval between measurements`}},
 	}
 	for _, c := range cases {

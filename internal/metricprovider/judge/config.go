@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -120,6 +121,41 @@ func Parse(metric v1alpha1.Metric) (settings, error) {
 	return s, nil
 }
 
+// Check is Parse for a template that has not run yet (lint). {{…}} tags
+// are text until a run supplies the arguments, which is all most fields
+// need; the fields whose text is checked (window, step, a metric's
+// direction) are left to their defaults while they hold a tag.
+func Check(metric v1alpha1.Metric) error {
+	var cfg map[string]any
+	if json.Unmarshal(metric.Provider.Plugin[PluginKey], &cfg) == nil && cfg != nil {
+		dropTagged(cfg, "window", "step")
+		if metrics, ok := cfg["metrics"].([]any); ok {
+			for _, m := range metrics {
+				if m, ok := m.(map[string]any); ok {
+					dropTagged(m, "direction")
+				}
+			}
+		}
+		raw, err := json.Marshal(cfg)
+		if err != nil {
+			return err
+		}
+		metric.Provider.Plugin = maps.Clone(metric.Provider.Plugin)
+		metric.Provider.Plugin[PluginKey] = raw
+	}
+	_, err := Parse(metric)
+	return err
+}
+
+// dropTagged deletes the keys of m whose string values hold a {{…}} tag.
+func dropTagged(m map[string]any, keys ...string) {
+	for _, k := range keys {
+		if v, ok := m[k].(string); ok && strings.Contains(v, "{{") {
+			delete(m, k)
+		}
+	}
+}
+
 func parse(raw json.RawMessage) (settings, error) {
 	var s settings
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -171,7 +207,15 @@ func parse(raw json.RawMessage) (settings, error) {
 	for i, m := range c.Metrics {
 		checkMetric(fmt.Sprintf("metrics[%d]", i), m, seen, bad)
 	}
-	return s, errors.Join(errs...)
+	if len(errs) == 0 {
+		return s, nil
+	}
+	// One line: the list reaches a measurement's message and lint's output.
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return s, errors.New(strings.Join(msgs, "; "))
 }
 
 func checkMetric(f string, m MetricConfig, seen map[string]bool, bad func(f, format string, a ...any)) {

@@ -294,6 +294,11 @@ func TestParseRefuses(t *testing.T) {
 			}
 		})
 	}
+	two := strings.Replace(strings.Replace(config, "window: 5m", "window: -1m", 1), "direction: increase", "direction: up", 1)
+	_, err := Parse(metric(t, "http://prometheus:9090", two))
+	if want := `metric "judge": ` + f + `.window: "-1m" is not a positive duration: write e.g. 2m or 15s; ` + f + `.metrics[0].direction: "up": write increase (higher is worse), decrease (lower is worse) or either`; err == nil || err.Error() != want {
+		t.Errorf("two mistakes: %v\nwant %s", err, want)
+	}
 	m := metric(t, "http://prometheus:9090", config)
 	m.SuccessCondition = "result.score > 90"
 	if _, err := Parse(m); err == nil || !strings.Contains(err.Error(), "successCondition and failureCondition are not used with aviary-rollouts/judge") {
@@ -401,5 +406,27 @@ func TestMessage(t *testing.T) {
 		"; rps NoData with 3 baseline and 40 canary samples: 3 baseline and 40 canary samples, fewer than the 10 per side needed"
 	if got := message(j, stats.Thresholds{Pass: 90, Marginal: 50}); got != want {
 		t.Errorf("message\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestCheck: before a run, tags in window, step and direction are left to
+// the run; everything else is checked as Parse checks it.
+func TestCheck(t *testing.T) {
+	tagged := strings.NewReplacer("window: 5m", `window: "{{args.window}}"`, "step: 15s", `step: "{{args.step}}"`,
+		"direction: increase", `direction: "{{args.direction}}"`).Replace(config)
+	m := metric(t, "http://prometheus:9090", tagged)
+	if err := Check(m); err != nil {
+		t.Errorf("tagged window, step and direction: %v", err)
+	}
+	if _, err := Parse(m); err == nil {
+		t.Error("Parse accepted a window that is not a duration")
+	}
+	noVersion := metric(t, "http://prometheus:9090", strings.Replace(tagged, "${version}", "{{args.canary-hash}}", 1))
+	if err := Check(noVersion); err == nil || !strings.Contains(err.Error(), "must contain ${version}") {
+		t.Errorf("an args tag in place of ${version}: %v", err)
+	}
+	noVersion.Provider.Plugin["argoproj-labs/other"] = json.RawMessage(`{}`)
+	if err := Check(noVersion); err == nil || !strings.Contains(err.Error(), "must hold only the aviary-rollouts/judge entry") {
+		t.Errorf("two plugins: %v", err)
 	}
 }
