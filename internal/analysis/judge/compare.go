@@ -53,6 +53,11 @@ func compare(metric string, baseline, canary []float64, c Criteria) Verdict {
 		v.CanaryMedian = median(k)
 	}
 	v.Reason = classify(&v, b, k, c)
+	// Values beyond float64 (differences of ±1e308) must still encode as
+	// JSON, which has no infinities.
+	for _, f := range []*float64{&v.BaselineMedian, &v.CanaryMedian, &v.Effect, &v.EffectLow, &v.EffectHigh} {
+		*f = finite(*f)
+	}
 	if droppedB+droppedC > 0 {
 		v.Reason += fmt.Sprintf(" (dropped %d NaN/Inf samples: %d baseline, %d canary)",
 			droppedB+droppedC, droppedB, droppedC)
@@ -63,6 +68,8 @@ func compare(metric string, baseline, canary []float64, c Criteria) Verdict {
 // classify fills in v's statistics and class, and returns the reason.
 func classify(v *Verdict, b, k []float64, c Criteria) string {
 	switch {
+	case c.Direction != Increase && c.Direction != Decrease && c.Direction != Either:
+		return fmt.Sprintf("direction %q is none of increase, decrease or either", c.Direction)
 	case len(b) == 0 && len(k) == 0:
 		return "no samples from baseline or canary: no traffic, or the query matches nothing"
 	case len(b) == 0:
@@ -251,11 +258,13 @@ func median(s []float64) float64 {
 }
 
 func mean(s []float64) float64 {
+	// Dividing first keeps the sum of values near ±MaxFloat64 finite.
+	n := float64(len(s))
 	sum := 0.0
 	for _, x := range s {
-		sum += x
+		sum += x / n
 	}
-	return sum / float64(len(s))
+	return sum
 }
 
 // variance is the sample variance (n−1 denominator).
@@ -269,6 +278,17 @@ func variance(s []float64) float64 {
 		sum += (x - m) * (x - m)
 	}
 	return sum / float64(len(s)-1)
+}
+
+// finite maps ±Inf to the largest float64 of its sign and NaN to 0.
+func finite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case math.IsInf(x, 0):
+		return math.Copysign(math.MaxFloat64, x)
+	}
+	return x
 }
 
 func num(x float64) string  { return fmt.Sprintf("%.4g", x) }

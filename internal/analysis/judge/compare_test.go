@@ -36,6 +36,8 @@ func TestCompareOutcomes(t *testing.T) {
 		effectOf         string
 		reason           []string // substrings the reason must contain
 	}{
+		{"an unknown direction", steady, slower, Criteria{Direction: "up"}, NoData, "", []string{`direction "up" is none of`}},
+		{"differences beyond float64's range", repeat(-1e308, 40), repeat(1e308, 40), Criteria{}, High, EffectOfMedian, nil},
 		{"no samples at all", nil, nil, Criteria{}, NoData, "", []string{"no samples from baseline or canary"}},
 		{"baseline without traffic", nil, steady, Criteria{}, NoData, "", []string{"no baseline samples"}},
 		{"canary without traffic", steady, nil, Criteria{}, NoData, "", []string{"no canary samples"}},
