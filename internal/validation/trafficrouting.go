@@ -69,7 +69,7 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 	for _, r := range rs {
 		if tr.MaxTrafficWeight != nil && !r.maxW {
 			errs = append(errs, field.Forbidden(tp.Child("maxTrafficWeight"),
-				fmt.Sprintf("%s weights are out of 100; remove maxTrafficWeight (only nginx and the Gateway API take another total)", r.path)))
+				fmt.Sprintf("%s weights are out of 100; remove maxTrafficWeight (only nginx and plugins, the Gateway API among them, take another total)", r.path)))
 		}
 	}
 	for i, step := range c.Steps {
@@ -77,11 +77,11 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 		for _, r := range rs {
 			if step.SetHeaderRoute != nil && !r.header {
 				errs = append(errs, field.Forbidden(sp.Child("setHeaderRoute"),
-					fmt.Sprintf("%s cannot route by header; use nginx, istio or the Gateway API for header routes, or remove the step", r.path)))
+					fmt.Sprintf("%s cannot route by header; use nginx, istio, the Gateway API or another plugin for header routes, or remove the step", r.path)))
 			}
 			if step.SetMirrorRoute != nil && !r.mirror {
 				errs = append(errs, field.Forbidden(sp.Child("setMirrorRoute"),
-					fmt.Sprintf("%s cannot mirror requests; use istio or the Gateway API for mirror routes, or remove the step", r.path)))
+					fmt.Sprintf("%s cannot mirror requests; use istio, the Gateway API or another plugin for mirror routes, or remove the step", r.path)))
 			}
 			if step.Experiment == nil || r.additional {
 				continue
@@ -89,7 +89,7 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 			for j, t := range step.Experiment.Templates {
 				if t.Weight != nil {
 					errs = append(errs, field.Forbidden(sp.Child("experiment", "templates").Index(j).Child("weight"),
-						fmt.Sprintf("%s cannot route to an experiment template's Service; use istio, smi or the Gateway API for experiment weights, or remove the weight", r.path)))
+						fmt.Sprintf("%s cannot route to an experiment template's Service; use istio, smi, the Gateway API or another plugin for experiment weights, or remove the weight", r.path)))
 				}
 			}
 		}
