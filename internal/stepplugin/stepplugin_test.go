@@ -1,18 +1,13 @@
 package stepplugin
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -35,21 +30,15 @@ type fixture struct {
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	bin := plugintest.Build(t, "step")
 	t.Setenv("TMPDIR", t.TempDir())
-	f := &fixture{record: filepath.Join(t.TempDir(), "calls.jsonl")}
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "rollouts", Name: plugins.ConfigMapName},
-		Data: map[string]string{"stepPlugins": plugintest.Item(name,
-			"location: file://"+bin, "sha256: "+plugintest.Sum(t, bin), "args: [--record, "+f.record+"]")},
-	}
+	cm, record := plugintest.Configured(t, "rollouts", "stepPlugins", "step", name)
 	r := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(cm).Build()
 	p, err := plugins.Prepare(context.Background(), r, "rollouts", []plugins.Kind{plugins.Step}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Stop)
-	f.host = p.Host(plugins.Step)
+	f := &fixture{host: p.Host(plugins.Step), record: record}
 	f.caller = Caller{Host: f.host}
 	return f
 }
@@ -67,22 +56,7 @@ type call struct {
 
 func (f *fixture) calls(t *testing.T) []call {
 	t.Helper()
-	file, err := os.Open(f.record)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	var out []call
-	s := bufio.NewScanner(file)
-	s.Buffer(nil, 1<<20)
-	for s.Scan() {
-		var c call
-		if err := json.Unmarshal(s.Bytes(), &c); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, c)
-	}
-	return out
+	return plugintest.Calls[call](t, f.record)
 }
 
 func sc(config, status string) Context {

@@ -5,6 +5,7 @@
 package plugintest
 
 import (
+	"bufio"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -21,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -35,6 +38,10 @@ const Type = "AviaryTestPlugin"
 var (
 	mu    sync.Mutex
 	built = map[string]*build{}
+	// buildRoot is the temporary directory as the process started: a
+	// test pointing TMPDIR at its own directory must not take the build
+	// other tests share with it when it ends.
+	buildRoot = os.TempDir()
 )
 
 // build is one test plugin's build, done once per test binary.
@@ -69,7 +76,7 @@ func Build(t testing.TB, dir string) string {
 			return
 		}
 		src := filepath.Join(filepath.Dir(file), "..", "plugins", dir)
-		out, err := os.MkdirTemp("", "aviary-test-plugin-")
+		out, err := os.MkdirTemp(buildRoot, "aviary-test-plugin-")
 		if err != nil {
 			b.err = err
 			return
@@ -241,5 +248,51 @@ func flatten(t testing.TB, v any) map[string]string {
 		}
 	}
 	walk("", tree)
+	return out
+}
+
+// Configured builds the test plugin in test/plugins/<dir> and returns the
+// ConfigMap argo-rollouts-config, in namespace, listing it under key
+// (e.g. "stepPlugins") as name with its sha256 and the arguments
+// --record FILE and args, and FILE, where it records its calls (Calls).
+func Configured(t testing.TB, namespace, key, dir, name string, args ...string) (*corev1.ConfigMap, string) {
+	t.Helper()
+	bin := Build(t, dir)
+	record := filepath.Join(t.TempDir(), "calls.jsonl")
+	quoted, err := json.Marshal(append([]string{"--record", record}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "argo-rollouts-config"},
+		Data:       map[string]string{key: Item(name, "location: file://"+bin, "sha256: "+Sum(t, bin), "args: "+string(quoted))},
+	}, record
+}
+
+// Calls reads what a test plugin recorded in path, one JSON object a
+// line; nil when it recorded nothing yet.
+func Calls[T any](t testing.TB, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []T
+	s := bufio.NewScanner(f)
+	s.Buffer(nil, 4<<20)
+	for s.Scan() {
+		var c T
+		if err := json.Unmarshal(s.Bytes(), &c); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, c)
+	}
+	if err := s.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 	return out
 }

@@ -7,16 +7,12 @@
 package plugins
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
@@ -32,13 +28,8 @@ func TestMain(m *testing.M) { framework.Main(m) }
 // namespace as its own.
 func setup(t *testing.T, key, dir, name string, args ...string) (ns, record string, ctrl *framework.Controller) {
 	t.Helper()
-	bin := plugintest.Build(t, dir)
 	ns = framework.Namespace(t)
-	record = filepath.Join(t.TempDir(), "calls.jsonl")
-	args = append([]string{"--record", record}, args...)
-	quoted, _ := json.Marshal(args)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "argo-rollouts-config"},
-		Data: map[string]string{key: plugintest.Item(name, "location: file://"+bin, "sha256: "+plugintest.Sum(t, bin), "args: "+string(quoted))}}
+	cm, record := plugintest.Configured(t, ns, key, dir, name, args...)
 	if _, err := framework.Get(t).Clientset.CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,30 +40,6 @@ func setup(t *testing.T, key, dir, name string, args ...string) (ns, record stri
 func start(t *testing.T, ns string) *framework.Controller {
 	t.Helper()
 	return framework.StartControllerEnv(t, []string{"POD_NAMESPACE=" + ns}, "--leader-elect=false", "--namespaced", "--namespace", ns)
-}
-
-// calls reads what a test plugin recorded, one JSON object a line.
-func calls[T any](t *testing.T, record string) []T {
-	t.Helper()
-	f, err := os.Open(record)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []T
-	s := bufio.NewScanner(f)
-	s.Buffer(nil, 4<<20)
-	for s.Scan() {
-		var c T
-		if err := json.Unmarshal(s.Bytes(), &c); err != nil {
-			t.Fatalf("%s: %v", record, err)
-		}
-		out = append(out, c)
-	}
-	return out
 }
 
 func apply(t *testing.T, ns, manifest string) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+	"github.com/aviary-rollouts/aviary/test/plugintest"
 )
 
 const stepPlugin = "aviary-test/step"
@@ -90,7 +91,7 @@ func TestStepPlugin(t *testing.T) {
 		s.Name != stepPlugin || s.StartedAt == nil || s.UpdatedAt == nil || s.UpdatedAt.Sub(s.StartedAt.Time) < 11*time.Second {
 		t.Errorf("the step's status: %s", describe(ro))
 	}
-	got := fmt.Sprint(calls[stepCall](t, record))
+	got := fmt.Sprint(plugintest.Calls[stepCall](t, record))
 	if want := "[Run@1() Run@1({\"calls\":1})]"; got != want {
 		t.Errorf("the plugin was called %s, want %s", got, want)
 	}
@@ -128,7 +129,7 @@ func TestStepPluginFailureAborts(t *testing.T) {
 	// step 0's state. (A currentStepIndex of 0 reaches the plugin unset:
 	// gob sends no zero value, under Argo Rollouts as here.)
 	time.Sleep(3 * time.Second)
-	cs := calls[stepCall](t, record)
+	cs := plugintest.Calls[stepCall](t, record)
 	if got, want := fmt.Sprint(cs), "[Run@-() Run@2() Abort@-({\"calls\":1})]"; got != want {
 		t.Errorf("the plugin was called %s, want %s", got, want)
 	}
@@ -160,7 +161,7 @@ func TestStepPluginResumesAfterKill(t *testing.T) {
 	if s == nil || s.Phase != v1alpha1.StepPluginPhaseSuccessful || s.Executions != 3 || !s.StartedAt.Equal(started) {
 		t.Errorf("the step's status (started %v): %s", started, describe(ro))
 	}
-	got := fmt.Sprint(calls[stepCall](t, record))
+	got := fmt.Sprint(plugintest.Calls[stepCall](t, record))
 	if want := `[Run@1() Run@1({"calls":1}) Run@1({"calls":2})]`; got != want {
 		t.Errorf("the plugin was called %s, want %s", got, want)
 	}

@@ -147,7 +147,7 @@ func TestTrafficRouterPlugin(t *testing.T) {
 				t.Helper()
 				framework.Eventually(t, 2*time.Minute, fmt.Sprintf("paused at step %d with weight %d", step, weight), func() (bool, string) {
 					ro := getRollout(t, ns)
-					cs := calls[routerCall](t, record)
+					cs := plugintest.Calls[routerCall](t, record)
 					ok := ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == step && ro.Status.Phase == v1alpha1.RolloutPhasePaused &&
 						lastWeight(cs) == weight && ro.Status.Canary.Weights != nil && ro.Status.Canary.Weights.Canary.Weight == weight
 					return ok, fmt.Sprintf("%s; plugin weights %v", describe(ro), weights(cs))
@@ -156,7 +156,7 @@ func TestTrafficRouterPlugin(t *testing.T) {
 			held(1, 25)
 			ro := getRollout(t, ns)
 			canary := ro.Status.CurrentPodHash
-			cs := calls[routerCall](t, record)
+			cs := plugintest.Calls[routerCall](t, record)
 			last := cs[len(cs)-1]
 			if last.Rollout != ns+"/web" {
 				t.Errorf("the plugin was told of rollout %q", last.Rollout)
@@ -171,7 +171,7 @@ func TestTrafficRouterPlugin(t *testing.T) {
 			framework.PatchRolloutStatus(t, ns, "web", `{"status":{"pauseConditions":null}}`)
 			held(5, 50)
 			var header, mirror bool
-			for _, c := range calls[routerCall](t, record) {
+			for _, c := range plugintest.Calls[routerCall](t, record) {
 				header = header || (c.Method == "SetHeaderRoute" && reflect.DeepEqual(c.HeaderRoute, &v1alpha1.SetHeaderRoute{Name: "beta-users",
 					Match: []v1alpha1.HeaderRoutingMatch{{HeaderName: "x-beta", HeaderValue: &v1alpha1.StringMatch{Exact: "yes"}}}}))
 				mirror = mirror || (c.Method == "SetMirrorRoute" && c.MirrorRoute != nil && c.MirrorRoute.Name == "mirror-all" &&
@@ -183,10 +183,10 @@ func TestTrafficRouterPlugin(t *testing.T) {
 			framework.PatchRolloutStatus(t, ns, "web", `{"status":{"pauseConditions":null}}`)
 			ro = waitCompleted(t, ns, 2*time.Minute)
 			framework.Eventually(t, time.Minute, "the weight back on the new stable", func() (bool, string) {
-				cs := calls[routerCall](t, record)
+				cs := plugintest.Calls[routerCall](t, record)
 				return lastWeight(cs) == 0 && cs[len(cs)-1].Method != "", fmt.Sprintf("plugin weights %v", weights(cs))
 			})
-			cs = calls[routerCall](t, record)
+			cs = plugintest.Calls[routerCall](t, record)
 			// From the update on, the weights went (0 until the canary had
 			// pods) 25, 50, up with the canary's pods as it took every
 			// pod, then back to 0 once the new version was stable.
