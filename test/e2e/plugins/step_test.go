@@ -166,3 +166,32 @@ func TestStepPluginResumesAfterKill(t *testing.T) {
 		t.Errorf("the plugin was called %s, want %s", got, want)
 	}
 }
+
+// `promote --full` during a plugin step still running completes the update
+// and asks the plugin to Terminate it, once, with the state it kept.
+func TestStepPluginTerminatedOnFullPromotion(t *testing.T) {
+	t.Parallel()
+	ns, record, _ := setup(t, "stepPlugins", "step", stepPlugin)
+	deployStepped(t, ns, "      - setWeight: 50\n"+pluginStepYAML(`{"calls": 5, "requeueAfter": "10m"}`))
+	framework.Eventually(t, time.Minute, "the plugin step Running", func() (bool, string) {
+		ro := getRollout(t, ns)
+		s := runStatus(ro, 1)
+		return s != nil && s.Executions == 1, describe(ro)
+	})
+	framework.PatchRolloutStatus(t, ns, "web", `{"status":{"promoteFull":true}}`)
+	ro := waitCompleted(t, ns, time.Minute)
+	framework.Eventually(t, 30*time.Second, "the step terminated", func() (bool, string) {
+		ro = getRollout(t, ns)
+		for _, s := range ro.Status.Canary.StepPluginStatuses {
+			if s.Operation == v1alpha1.StepPluginOperationTerminate {
+				return s.Index == 1 && s.Phase == v1alpha1.StepPluginPhaseSuccessful && s.Message == "terminated", describe(ro)
+			}
+		}
+		return false, describe(ro)
+	})
+	time.Sleep(2 * time.Second)
+	got := fmt.Sprint(plugintest.Calls[stepCall](t, record))
+	if want := `[Run@1() Terminate@1({"calls":1})]`; got != want {
+		t.Errorf("the plugin was called %s, want %s", got, want)
+	}
+}
