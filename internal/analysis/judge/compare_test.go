@@ -72,11 +72,11 @@ func TestCompareOutcomes(t *testing.T) {
 		{"either direction: higher", steady, slower, Criteria{}, High, EffectOfMedian, []string{"(95% interval)"}},
 		{"either direction: lower", steady, faster, Criteria{}, Low, EffectOfMedian, nil},
 		{"a certain 2% change is within the default tolerance", nudgedBase, nudged, Criteria{Direction: Increase}, Pass, EffectOfMedian,
-			[]string{"significant, but the interval reaches into the ±5.0% tolerated"}},
+			[]string{"significant, but not clearly beyond the ±5.0% tolerated"}},
 		{"a negative tolerance tolerates nothing", nudgedBase, nudged, Criteria{Direction: Increase, Tolerance: -1}, High, EffectOfMedian,
 			[]string{"higher than the +0.0% tolerated"}},
 		{"a wide tolerance passes 20%", steady, slower, Criteria{Direction: Increase, Tolerance: 0.5}, Pass, EffectOfMedian,
-			[]string{"reaches into the ±50.0% tolerated"}},
+			[]string{"not clearly beyond the ±50.0% tolerated"}},
 		{"error counts three times as frequent over a mostly-zero baseline", errorsBase, errorsTriple, Criteria{Direction: Increase}, High, EffectOfMean,
 			[]string{"canary mean", "higher than the +5.0% tolerated"}},
 	}

@@ -15,9 +15,9 @@
 // its distribution-free interval from U's critical values) relative to the
 // baseline median, or, for count-like samples and a baseline median of 0,
 // the difference of the means relative to the baseline mean. A metric fails
-// (High or Low) only when the rank test is significant in the bad direction
-// and the whole interval lies beyond the tolerance: a large sample does not
-// fail a canary for a harmless difference. Judge weighs the verdicts into a
+// (High or Low) only when the rank test is significant in the bad direction,
+// the estimate lies beyond the tolerance and the interval clears half of it:
+// a large sample does not fail a canary for a harmless difference. Judge weighs the verdicts into a
 // 0–100 score; a critical metric that does not pass fails the judgement.
 // docs/analysis.md describes the rules and the measured quality.
 //
