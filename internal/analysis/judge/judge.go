@@ -28,7 +28,9 @@
 // much as the test. The tests check the code against published tables and
 // worked examples, SciPy and brute force.
 //
-// The package does no I/O: callers collect the samples.
+// The package does no I/O: callers collect the samples. Value is the
+// judgement as the judge provider writes it into a measurement, defined
+// here so that what shows runs reads it without linking the provider.
 package judge
 
 // Direction says which change of a metric is bad.

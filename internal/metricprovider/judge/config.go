@@ -16,7 +16,8 @@ import (
 // PluginKey is the provider.plugin entry that selects the judge. It sits in
 // the free-form plugin map so templates stay valid argoproj.io/v1alpha1;
 // Aviary runs it built in, with no plugin binary or ConfigMap entry.
-const PluginKey = "aviary-rollouts/judge"
+// (Defined with the value's types, which readers of runs use alone.)
+const PluginKey = stats.PluginKey
 
 // VersionPlaceholder stands in a metric's query for the label value that
 // selects one side: baseline's, then canary's. It is not an {{args.*}} tag,

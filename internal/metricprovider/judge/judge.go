@@ -87,7 +87,7 @@ func (p *Provider) Run(ctx context.Context, _ *v1alpha1.AnalysisRun, metric v1al
 	end := p.Clock.Now()
 	r := promv1.Range{Start: end.Add(-s.window), End: end, Step: s.step}
 	verdicts := make([]stats.Verdict, 0, len(s.Metrics))
-	summaries := make([]Summary, 0, len(s.Metrics))
+	summaries := make([]stats.Summary, 0, len(s.Metrics))
 	var warnings []string
 	for _, mc := range s.Metrics {
 		baseline, canary, warned, err := p.collect(ctx, s, mc, r)
@@ -96,7 +96,7 @@ func (p *Provider) Run(ctx context.Context, _ *v1alpha1.AnalysisRun, metric v1al
 			return p.Clock.Finish(m, "", "", err)
 		}
 		verdicts = append(verdicts, stats.Compare(mc.Name, baseline, canary, mc.criteria()))
-		summaries = append(summaries, Summary{Baseline: summarize(baseline), Canary: summarize(canary)})
+		summaries = append(summaries, stats.Summary{Baseline: stats.Summarize(baseline), Canary: stats.Summarize(canary)})
 	}
 	if len(warnings) > 0 {
 		m.Metadata = map[string]string{prometheus.WarningsKey: strings.Join(slices.Compact(slices.Sorted(slices.Values(warnings))), "; ")}

@@ -127,9 +127,9 @@ func standIn(t *testing.T, window, step time.Duration, sides map[string]side) *h
 func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // decode reads a measurement's value.
-func decode(t *testing.T, m v1alpha1.Measurement) Value {
+func decode(t *testing.T, m v1alpha1.Measurement) stats.Value {
 	t.Helper()
-	var v Value
+	var v stats.Value
 	if err := json.Unmarshal([]byte(m.Value), &v); err != nil {
 		t.Fatalf("value %q: %v", m.Value, err)
 	}
@@ -190,8 +190,8 @@ func TestRunJudges(t *testing.T) {
 			if vd.Metric != "p95-latency" || vd.Class != c.wantClass || vd.BaselineN != c.wantN[0] || vd.CanaryN != c.wantN[1] || !vd.Critical {
 				t.Errorf("verdict %+v: want p95-latency %s with %v samples, critical", vd, c.wantClass, c.wantN)
 			}
-			if sum := v.Samples[0]; len(sum.Baseline) != len(SummaryQuantiles) || (c.wantN[1] > 0) != (len(sum.Canary) == len(SummaryQuantiles)) {
-				t.Errorf("summary %+v: want %d quantiles per side with samples", sum, len(SummaryQuantiles))
+			if sum := v.Samples[0]; len(sum.Baseline) != len(stats.SummaryQuantiles) || (c.wantN[1] > 0) != (len(sum.Canary) == len(stats.SummaryQuantiles)) {
+				t.Errorf("summary %+v: want %d quantiles per side with samples", sum, len(stats.SummaryQuantiles))
 			}
 			if !got.StartedAt.Time.Equal(providertest.At) || !got.FinishedAt.Time.Equal(providertest.At) {
 				t.Errorf("started %v finished %v, want both %v", got.StartedAt, got.FinishedAt, providertest.At)
@@ -341,7 +341,7 @@ metrics:
 // the measurement's limit, dropping the summaries first.
 func TestValueFits(t *testing.T) {
 	var verdicts []stats.Verdict
-	var summaries []Summary
+	var summaries []stats.Summary
 	for i := range 12 {
 		class := stats.Pass
 		if i == 5 {
@@ -350,10 +350,10 @@ func TestValueFits(t *testing.T) {
 		verdicts = append(verdicts, stats.Verdict{Metric: fmt.Sprintf("metric-with-a-long-name-%d", i), Class: class, BaselineMedian: 0.1234567, CanaryMedian: 0.1481481,
 			Effect: 0.2, EffectLow: 0.1812345, EffectHigh: 0.2212345, PValue: 1.234567e-9, BaselineN: 40, CanaryN: 40,
 			Reason: "the canary's median is 20% above the baseline's, beyond the tolerated 10%"})
-		summaries = append(summaries, Summary{Baseline: summarize([]float64{1, 2, 3}), Canary: summarize([]float64{math.Inf(1), 2})})
+		summaries = append(summaries, stats.Summary{Baseline: stats.Summarize([]float64{1, 2, 3}), Canary: stats.Summarize([]float64{math.Inf(1), 2})})
 	}
 	value := encode(stats.Judgement{Score: 91.66666, Outcome: stats.OutcomeMarginal, Verdicts: verdicts, Reason: "1 of 12 metrics failed"}, summaries)
-	var v Value
+	var v stats.Value
 	if err := json.Unmarshal([]byte(value), &v); err != nil || len(value) > metricprovider.MaxValueBytes {
 		t.Fatalf("%d bytes, %v: %s", len(value), err, value)
 	}
@@ -372,20 +372,6 @@ func TestValueFits(t *testing.T) {
 	small := encode(stats.Judgement{Score: 100, Outcome: stats.OutcomePass, Verdicts: verdicts[:1]}, summaries[:1])
 	if err := json.Unmarshal([]byte(small), &v); err != nil || len(v.Samples) != 1 || v.Samples[0].Canary[0] != 2 || v.Samples[0].Canary[6] != 2 {
 		t.Errorf("one metric %s: want its summary kept, of the finite samples", small)
-	}
-	if b, _ := json.Marshal([]Number{Number(math.Inf(1)), 0.000123456}); string(b) != "[null,0.0001235]" {
-		t.Errorf("numbers %s: want null for an infinity, four digits otherwise", b)
-	}
-}
-
-func TestSummarize(t *testing.T) {
-	got := summarize([]float64{5, 1, 4, 2, 3, 6, 7, 8, 9, 10, 11})
-	want := []Number{1, 2, 3.5, 6, 8.5, 10, 11}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("quantiles %v, want %v", got, want)
-	}
-	if summarize(nil) != nil {
-		t.Error("no samples: want no quantiles")
 	}
 }
 

@@ -3,7 +3,6 @@ package judge
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,85 +11,21 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider"
 )
 
-// SummaryQuantiles are the quantiles of each side's samples a Summary
-// lists: the minimum, the 10th, 25th, 50th, 75th and 90th percentiles and
-// the maximum, enough to draw the two distributions side by side.
-var SummaryQuantiles = []float64{0, 0.1, 0.25, 0.5, 0.75, 0.9, 1}
-
-// Value is a measurement's value: the judgement with, for each verdict in
-// order, a summary of the samples compared.
-type Value struct {
-	stats.Judgement
-	Samples []Summary `json:"samples,omitempty"`
-}
-
-// Summary is one metric's samples as quantiles (SummaryQuantiles) per
-// side, of the finite samples the judge compared; empty when a side had
-// none.
-type Summary struct {
-	Baseline []Number `json:"baseline"`
-	Canary   []Number `json:"canary"`
-}
-
-// Number is a float written with four significant digits, the precision a
-// reader of the status needs, so that a judgement of several metrics fits
-// in a measurement's value.
-type Number float64
-
-// MarshalJSON writes n with four significant digits, or null when it is
-// not finite (JSON has no infinities or NaN).
-func (n Number) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', 4, 64), nil
-}
-
-// UnmarshalJSON reads a number, or null as NaN.
-func (n *Number) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*n = Number(math.NaN())
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	*n = Number(f)
-	return err
-}
-
-// summarize is the SummaryQuantiles of the finite values (linear
-// interpolation between order statistics); nil for none.
-func summarize(values []float64) []Number {
-	sorted := slices.DeleteFunc(slices.Clone(values), func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
-	if len(sorted) == 0 {
-		return nil
-	}
-	slices.Sort(sorted)
-	out := make([]Number, len(SummaryQuantiles))
-	for i, q := range SummaryQuantiles {
-		pos := q * float64(len(sorted)-1)
-		lo := int(math.Floor(pos))
-		hi := min(lo+1, len(sorted)-1)
-		out[i] = Number(sorted[lo] + (pos-float64(lo))*(sorted[hi]-sorted[lo]))
-	}
-	return out
-}
-
 // encode is the measurement's value, within metricprovider.MaxValueBytes:
 // when the whole judgement does not fit, the sample summaries go first,
 // then the reasons of passing verdicts, then passing verdicts, then every
 // verdict (the message still names the metrics that did not pass).
-func encode(j stats.Judgement, summaries []Summary) string {
+func encode(j stats.Judgement, summaries []stats.Summary) string {
 	j.Verdicts = slices.Clone(j.Verdicts)
 	for i := range j.Verdicts {
 		j.Verdicts[i] = rounded(j.Verdicts[i])
 	}
 	j.Score = round(j.Score)
-	v := Value{Judgement: j, Samples: summaries}
+	v := stats.Value{Judgement: j, Samples: summaries}
 	passing := func(v stats.Verdict) bool { return v.Class == stats.Pass }
-	shrink := []func(*Value){
-		func(v *Value) { v.Samples = nil },
-		func(v *Value) {
+	shrink := []func(*stats.Value){
+		func(v *stats.Value) { v.Samples = nil },
+		func(v *stats.Value) {
 			v.Verdicts = slices.Clone(v.Verdicts)
 			for i := range v.Verdicts {
 				if passing(v.Verdicts[i]) {
@@ -98,8 +33,8 @@ func encode(j stats.Judgement, summaries []Summary) string {
 				}
 			}
 		},
-		func(v *Value) { v.Verdicts = slices.DeleteFunc(slices.Clone(v.Verdicts), passing) },
-		func(v *Value) { v.Verdicts = nil },
+		func(v *stats.Value) { v.Verdicts = slices.DeleteFunc(slices.Clone(v.Verdicts), passing) },
+		func(v *stats.Value) { v.Verdicts = nil },
 	}
 	for i := 0; ; i++ {
 		b, err := json.Marshal(v)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	stats "github.com/aviary-rollouts/aviary/internal/analysis/judge"
-	judgeprovider "github.com/aviary-rollouts/aviary/internal/metricprovider/judge"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
@@ -107,7 +106,7 @@ func (s *stand) experiment(t *testing.T, name string, timeout time.Duration, wha
 }
 
 // judgement is the experiment's judge measurement and its decoded value.
-func (s *stand) judgement(t *testing.T, ex *v1alpha1.Experiment) (v1alpha1.Measurement, judgeprovider.Value) {
+func (s *stand) judgement(t *testing.T, ex *v1alpha1.Experiment) (v1alpha1.Measurement, stats.Value) {
 	t.Helper()
 	if len(ex.Status.AnalysisRuns) != 1 {
 		t.Fatalf("analysis runs %+v, want the judge's", ex.Status.AnalysisRuns)
@@ -120,7 +119,7 @@ func (s *stand) judgement(t *testing.T, ex *v1alpha1.Experiment) (v1alpha1.Measu
 		t.Fatalf("run %s: results %+v, want one measurement of the judge", run.Name, run.Status.MetricResults)
 	}
 	m := run.Status.MetricResults[0].Measurements[0]
-	var v judgeprovider.Value
+	var v stats.Value
 	if err := json.Unmarshal([]byte(m.Value), &v); err != nil {
 		t.Fatalf("measurement %s %q: value %q: %v", m.Phase, m.Message, m.Value, err)
 	}
@@ -128,7 +127,7 @@ func (s *stand) judgement(t *testing.T, ex *v1alpha1.Experiment) (v1alpha1.Measu
 }
 
 // verdicts are v's verdicts by metric.
-func verdicts(v judgeprovider.Value) map[string]stats.Verdict {
+func verdicts(v stats.Value) map[string]stats.Verdict {
 	out := map[string]stats.Verdict{}
 	for _, vd := range v.Verdicts {
 		out[vd.Metric] = vd
@@ -157,7 +156,7 @@ func TestJudgeFailsASlowerCanary(t *testing.T) {
 	}
 	// What a fixed threshold would see: every canary sample of the p95
 	// under 250 ms.
-	if len(v.Samples) != 2 || len(v.Samples[0].Canary) != len(judgeprovider.SummaryQuantiles) || v.Samples[0].Canary[len(judgeprovider.SummaryQuantiles)-1] >= 0.25 {
+	if len(v.Samples) != 2 || len(v.Samples[0].Canary) != len(stats.SummaryQuantiles) || v.Samples[0].Canary[len(stats.SummaryQuantiles)-1] >= 0.25 {
 		t.Errorf("sample summaries %+v: want the canary's highest p95 under 250 ms", v.Samples)
 	}
 	if e := verdicts(v)["error-ratio"]; e.Class != stats.Pass {
