@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -14,8 +15,20 @@ import (
 
 func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	if err := cli.NewRootCommand(streams).Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+	err := cli.NewRootCommand(streams).Execute()
+	if err == nil {
+		return
 	}
+	// A command with its own exit status (analysis test's verdict) may
+	// have told everything already.
+	code := 1
+	var exit *cli.ExitError
+	if errors.As(err, &exit) {
+		code = exit.Code
+		err = exit.Err
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+	}
+	os.Exit(code)
 }

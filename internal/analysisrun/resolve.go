@@ -26,6 +26,7 @@ type resolved struct {
 // secretKeyRef arguments now (they are never written anywhere), and returns
 // the secret values used so they can be redacted from what is recorded.
 func (m *Measurer) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) (*resolved, []string, error) {
+	// Errors name the Secret; templates.ResolveMetric adds the argument.
 	readSecret := func(a v1alpha1.Argument) (string, error) {
 		if a.ValueFrom == nil || a.ValueFrom.SecretKeyRef == nil {
 			return templates.WithoutSecrets(a)
@@ -33,11 +34,11 @@ func (m *Measurer) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) (*res
 		ref := a.ValueFrom.SecretKeyRef
 		var s corev1.Secret
 		if err := m.Secrets.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: ref.Name}, &s); err != nil {
-			return "", fmt.Errorf("args.%s: read Secret %s/%s: %w", a.Name, run.Namespace, ref.Name, err)
+			return "", fmt.Errorf("read Secret %s/%s: %w", run.Namespace, ref.Name, err)
 		}
 		v, ok := s.Data[ref.Key]
 		if !ok {
-			return "", fmt.Errorf("args.%s: Secret %s/%s has no key %q", a.Name, run.Namespace, ref.Name, ref.Key)
+			return "", fmt.Errorf("no key %q in Secret %s/%s", ref.Key, run.Namespace, ref.Name)
 		}
 		return string(v), nil
 	}

@@ -245,6 +245,9 @@ type analysisRunFlags struct {
 	args               []string
 	name, generateName string
 	instanceID         string
+	// caller names where the arguments come from in errors ("" for the
+	// controller's wording).
+	caller string
 }
 
 func newCreateAnalysisRunCommand(o *Options) *cobra.Command {
@@ -371,7 +374,7 @@ func parseArgs(flags []string) ([]v1alpha1.Argument, error) {
 // it nests, the -a arguments overriding the templates' values, and the
 // same checks that the run can start. Nested templates come from the file
 // when --from-file holds them, else from the cluster.
-func buildAnalysisRun(ctx context.Context, c client.Client, ns string, f analysisRunFlags, args []v1alpha1.Argument) (*v1alpha1.AnalysisRun, error) {
+func buildAnalysisRun(ctx context.Context, c client.Reader, ns string, f analysisRunFlags, args []v1alpha1.Argument) (*v1alpha1.AnalysisRun, error) {
 	kind := "AnalysisTemplate"
 	if f.global {
 		kind = "ClusterAnalysisTemplate"
@@ -429,6 +432,7 @@ func buildAnalysisRun(ctx context.Context, c client.Client, ns string, f analysi
 	spec, err := templates.Build(templates.Request{
 		Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: templateName, ClusterScope: &global}},
 		Args:      args,
+		Caller:    f.caller,
 	}, lookup)
 	if err != nil {
 		return nil, fmt.Errorf("build the AnalysisRun from %s %q: %w", kind, templateName, err)

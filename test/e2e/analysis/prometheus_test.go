@@ -1,10 +1,7 @@
 package analysis
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,24 +94,5 @@ func waitForRate(t *testing.T, prom *framework.Prometheus) {
 // started afterwards measures the new error rate from its first sample.
 func waitForSuccessRatio(t *testing.T, prom *framework.Prometheus, limit float64) {
 	t.Helper()
-	q := url.QueryEscape(`sum(rate(nginx_ingress_controller_requests{status!~"[4-5].*"}[10s])) / sum(rate(nginx_ingress_controller_requests[10s]))`)
-	framework.Eventually(t, 60*time.Second, fmt.Sprintf("the success ratio at most %.2f", limit), func() (bool, string) {
-		body, err := framework.HTTPGet(prom.Address + "/api/v1/query?query=" + q)
-		if err != nil {
-			return false, err.Error()
-		}
-		var resp struct {
-			Data struct {
-				Result []struct {
-					Value [2]any `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		if err := json.Unmarshal([]byte(body), &resp); err != nil || len(resp.Data.Result) == 0 {
-			return false, body
-		}
-		s, _ := resp.Data.Result[0].Value[1].(string)
-		v, err := strconv.ParseFloat(s, 64)
-		return err == nil && v <= limit, body
-	})
+	prom.WaitForSuccessRatio(t, fmt.Sprintf("the success ratio at most %.2f", limit), func(v float64) bool { return v <= limit })
 }
