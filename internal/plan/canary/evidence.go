@@ -39,7 +39,11 @@ func markWeight(st *v1alpha1.RolloutStatus, now time.Time) {
 // begins.
 func promotionHeld(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, obs Observed) (bool, []rules.Event) {
 	last := int32(len(ro.Spec.Strategy.Canary.Steps)) - 1
-	if !evidenceApplies(ro, st, obs.NewHash) || !backgroundAt(ro, st, obs, last) {
+	// A run that has ended takes no more measurements: its verdict stands
+	// (a pass, or an inconclusive end a person promoted past; a failure
+	// has aborted the update already).
+	ended := obs.BackgroundRun != nil && obs.BackgroundRun.Phase.Completed()
+	if !evidenceApplies(ro, st, obs.NewHash) || !backgroundAt(ro, st, obs, last) || ended {
 		if rules.AwaitingEvidence(st) {
 			st.Canary.PromotionEvidence.Waiting = ""
 		}

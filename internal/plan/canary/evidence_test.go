@@ -80,6 +80,15 @@ func TestPromotionWaitsForEvidence(t *testing.T) {
 				o.BackgroundRun = &rules.Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseSuccessful, Passed: true}
 			},
 			wantIdx: 2, wantEvent: rules.ReasonStepCompleted},
+		{name: "an inconclusive background run a person promoted past: no more evidence comes, none is waited for",
+			change: func(ro *v1alpha1.Rollout, o *Observed) {
+				// At a last setWeight step, the run's pause just cleared by
+				// promote (controllerPause left set, no condition).
+				ro.Spec.Strategy.Canary.Steps[1] = weight(40)
+				ro.Status.PauseConditions, ro.Status.ControllerPause = nil, true
+				o.BackgroundRun = &rules.Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseInconclusive}
+			},
+			wantIdx: 2, wantEvent: rules.ReasonStepCompleted},
 		{name: "a failing background run aborts, wait or not",
 			change: func(_ *v1alpha1.Rollout, o *Observed) {
 				o.BackgroundRun = &rules.Run{Name: "bg", Phase: v1alpha1.AnalysisPhaseFailed, Message: "too many failures"}
