@@ -37,7 +37,9 @@ Tree view icons
 | # | Revision |
 | ⧉ | ReplicaSet |
 | □ | Pod |
-| ⊞ | Job |`
+| ⊞ | Job |
+| ⚖ | Judgement (Aviary: a canary judge metric's outcome and score) |
+| ≶ | Verdict (Aviary: one compared metric's class, medians, effect, p-value, samples) |`
 
 func newGetCommand(o *Options) *cobra.Command {
 	cmd := &cobra.Command{

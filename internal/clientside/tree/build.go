@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/analysis/judge"
 	"github.com/aviary-rollouts/aviary/internal/plan/phase"
 )
 
@@ -365,6 +366,7 @@ func analysisRuns(owner types.UID, runs []v1alpha1.AnalysisRun) []AnalysisRun {
 				v.Jobs = append(v.Jobs, job)
 			}
 		}
+		v.Judgements = Judgements(run)
 		out = append(out, v)
 	}
 	slices.SortStableFunc(out, func(a, b AnalysisRun) int {
@@ -376,6 +378,40 @@ func analysisRuns(owner types.UID, runs []v1alpha1.AnalysisRun) []AnalysisRun {
 		}
 		return strings.Compare(b.Name, a.Name)
 	})
+	return out
+}
+
+// Judgements are the latest judgement of each judge metric of run, in the
+// order of its metrics: the newest measurement whose value reads as one
+// (an Error measurement has none). Other providers' values are never
+// read as judgements.
+func Judgements(run *v1alpha1.AnalysisRun) []Judgement {
+	var out []Judgement
+	for _, m := range run.Spec.Metrics {
+		if _, ok := m.Provider.Plugin[judge.PluginKey]; !ok {
+			continue
+		}
+		i := slices.IndexFunc(run.Status.MetricResults, func(r v1alpha1.MetricResult) bool { return r.Name == m.Name })
+		if i < 0 {
+			continue
+		}
+		ms := run.Status.MetricResults[i].Measurements
+		for k := len(ms) - 1; k >= 0; k-- {
+			v, err := judge.ParseValue(ms[k].Value)
+			if err != nil {
+				continue
+			}
+			j := Judgement{Metric: m.Name, Phase: string(ms[k].Phase), Value: v}
+			switch {
+			case ms[k].FinishedAt != nil:
+				j.Measured = ms[k].FinishedAt.Time
+			case ms[k].StartedAt != nil:
+				j.Measured = ms[k].StartedAt.Time
+			}
+			out = append(out, j)
+			break
+		}
+	}
 	return out
 }
 

@@ -7,6 +7,8 @@ package tree
 import (
 	"strings"
 	"time"
+
+	"github.com/aviary-rollouts/aviary/internal/analysis/judge"
 )
 
 // Status icons, as the plugin prints them.
@@ -30,6 +32,10 @@ const (
 	GlyphJob        = "⊞"
 	GlyphExperiment = "Σ"
 	GlyphAnalysis   = "α"
+	// Aviary's own rows, under an AnalysisRun: a judge metric's judgement
+	// and its verdict on each metric compared.
+	GlyphJudgement = "⚖"
+	GlyphVerdict   = "≶"
 )
 
 // Tags in the INFO column and after images.
@@ -112,6 +118,20 @@ type AnalysisRun struct {
 	Inconclusive int32     `json:"inconclusive,omitempty"`
 	Error        int32     `json:"error,omitempty"`
 	Jobs         []Job     `json:"jobs,omitempty"`
+	// Judgements are the latest judgement of each judge metric.
+	Judgements []Judgement `json:"judgements,omitempty"`
+}
+
+// Judgement is the latest judgement of a judge metric (provider.plugin
+// aviary-rollouts/judge): the measurement's value, read.
+type Judgement struct {
+	// Metric is the run's metric; each verdict names a metric it compared.
+	Metric string `json:"metric"`
+	// Phase is the measurement's phase, Measured when it finished (or
+	// started, if it has not).
+	Phase    string      `json:"phase"`
+	Measured time.Time   `json:"measuredAt"`
+	Value    judge.Value `json:"judgement"`
 }
 
 // Job is a metric Job, known from a measurement's metadata; its age is
@@ -185,6 +205,25 @@ func AnalysisIcon(status string) string {
 		return IconProgressing
 	case "Pending":
 		return IconWaiting
+	}
+	return " "
+}
+
+// JudgementIcon is the icon of a judgement's outcome or a verdict's class.
+func JudgementIcon(status string) string {
+	switch judge.Class(status) {
+	case judge.Pass:
+		return IconOK
+	case judge.High, judge.Low:
+		return IconBad
+	case judge.NoData:
+		return IconWarning
+	}
+	switch status {
+	case judge.OutcomeMarginal:
+		return IconUnknown
+	case judge.OutcomeFail:
+		return IconBad
 	}
 	return " "
 }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/aviary-rollouts/aviary/internal/analysis/judge"
 )
 
 // ANSI colour codes the plugin uses.
@@ -201,10 +203,61 @@ func (p Printer) analysisRun(t *table, ar AnalysisRun, prefix, sub string) {
 	count(IconUnknown, ar.Inconclusive)
 	count(IconWarning, ar.Error)
 	t.row(prefix+GlyphAnalysis+" "+p.paintAs(ar.Name, ar.Status), "AnalysisRun", p.paint(AnalysisIcon(ar.Status))+" "+ar.Status, p.age(ar.Created), strings.Join(info, ","))
+	kids := len(ar.Jobs) + len(ar.Judgements)
 	for i, job := range ar.Jobs {
-		jobPrefix, _ := branch(i == len(ar.Jobs)-1, sub)
+		jobPrefix, _ := branch(i == kids-1, sub)
 		t.row(jobPrefix+GlyphJob+" "+p.paintAs(job.Name, job.Status), "Job", p.paint(AnalysisIcon(job.Status))+" "+job.Status, p.age(job.Created), "")
 	}
+	for i, j := range ar.Judgements {
+		pf, sf := branch(len(ar.Jobs)+i == kids-1, sub)
+		p.judgement(t, j, pf, sf)
+	}
+}
+
+// judgement writes a judge metric's row (its outcome and score) and a row
+// per verdict. They are Aviary's rows: below an AnalysisRun, after its
+// Jobs, in the tree's columns, so what reads Argo Rollouts' rows reads the
+// same rows as before.
+func (p Printer) judgement(t *table, j Judgement, prefix, sub string) {
+	out, age := j.Value.Outcome, ""
+	if !j.Measured.IsZero() {
+		age = p.age(j.Measured)
+	}
+	t.row(prefix+GlyphJudgement+" "+p.paintAs(j.Metric, out), "Judgement", p.paint(JudgementIcon(out))+" "+out, age, "score:"+strconv.FormatFloat(j.Value.Score, 'g', 4, 64))
+	for i, v := range j.Value.Verdicts {
+		pf, _ := branch(i == len(j.Value.Verdicts)-1, sub)
+		class := string(v.Class)
+		t.row(pf+GlyphVerdict+" "+p.paintAs(v.Metric, class), "Verdict", p.paint(JudgementIcon(class))+" "+class, "", verdictInfo(v))
+	}
+}
+
+// verdictInfo is a verdict in the INFO column's key:value style: the
+// baseline's and canary's medians, the effect (on the median, or on the
+// mean when marked so) with its interval, the p-value and the samples per
+// side, baseline first. A verdict with no effect (too few samples, a
+// baseline of 0 throughout) ends with the judge's reason instead.
+func verdictInfo(v judge.Verdict) string {
+	var info []string
+	if v.Critical {
+		info = append(info, "critical")
+	}
+	num := func(f float64, digits int) string { return strconv.FormatFloat(f, 'g', digits, 64) }
+	pct := func(f float64) string { return fmt.Sprintf("%+.1f%%", 100*f) }
+	if v.Class != judge.NoData {
+		info = append(info, "baseline:"+num(v.BaselineMedian, 4), "canary:"+num(v.CanaryMedian, 4))
+	}
+	if v.EffectOf != "" {
+		key := "effect"
+		if v.EffectOf != judge.EffectOfMedian {
+			key += "(" + v.EffectOf + ")"
+		}
+		info = append(info, fmt.Sprintf("%s:%s[%s..%s]", key, pct(v.Effect), pct(v.EffectLow), pct(v.EffectHigh)), "p:"+num(v.PValue, 2))
+	}
+	s := strings.Join(append(info, fmt.Sprintf("n:%d/%d", v.BaselineN, v.CanaryN)), ",")
+	if v.EffectOf == "" && v.Reason != "" {
+		s += " (" + v.Reason + ")"
+	}
+	return s
 }
 
 func (p Printer) experiment(t *table, e Experiment, prefix, sub string) {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/analysis/judge"
 )
 
 // -update rewrites the golden files from the current output; review the
@@ -243,6 +244,62 @@ func canaryExperiment() fixture {
 	return f
 }
 
+// judgeMetric is a run's metric whose provider is the canary judge.
+func judgeMetric(name string) v1alpha1.Metric {
+	return v1alpha1.Metric{Name: name, Provider: v1alpha1.MetricProvider{Plugin: map[string]json.RawMessage{judge.PluginKey: json.RawMessage(`{"metrics":[]}`)}}}
+}
+
+// judgement is a measurement whose value is v as the judge writes it.
+func judgement(t *testing.T, phase v1alpha1.AnalysisPhase, at time.Duration, v judge.Value) v1alpha1.Measurement {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v1alpha1.Measurement{Phase: phase, Value: string(b), StartedAt: ptr.To(ago(at + time.Second)), FinishedAt: ptr.To(ago(at))}
+}
+
+// failedJudgement is the judgement of a canary 20% slower: its latency
+// High (critical), its error ratio (mostly 0, so judged on the mean)
+// passing, its throughput without enough baseline samples.
+var failedJudgement = judge.Value{Judgement: judge.Judgement{Score: 33.33, Outcome: judge.OutcomeFail,
+	Reason: "critical metric p95-latency did not pass; score 33", Verdicts: []judge.Verdict{
+		{Metric: "p95-latency", Class: judge.High, BaselineMedian: 0.1043, CanaryMedian: 0.1251, Effect: 0.1995, EffectLow: 0.1712, EffectHigh: 0.2288,
+			EffectOf: judge.EffectOfMedian, Confidence: 0.95, PValue: 3.1e-12, BaselineN: 60, CanaryN: 58, Critical: true,
+			Reason: "canary median 0.1251 vs baseline 0.1043: higher than the +10.0% tolerated"},
+		{Metric: "error-ratio", Class: judge.Pass, Effect: 0.08, EffectLow: -0.4, EffectHigh: 0.61, EffectOf: judge.EffectOfMean, Confidence: 0.95,
+			PValue: 0.71, BaselineN: 60, CanaryN: 60},
+		{Metric: "rps", Class: judge.NoData, BaselineN: 4, CanaryN: 60, Reason: "4 baseline and 60 canary samples, fewer than the 10 per side needed"},
+	}}}
+
+// canaryJudged is at its experiment step, whose Experiment runs the
+// canary judge against a baseline: its latest judgement failed (an
+// earlier one passed; a later measurement erred, with no value). The
+// rollout's background run has a threshold metric and a judge metric
+// whose passing verdicts were left out to fit the measurement.
+func canaryJudged(t *testing.T) fixture {
+	f := canaryExperiment()
+	run := &f.objs.AnalysisRuns[0]
+	run.Name, run.UID = "canary-demo-65fb5ffc84-3-1-judge", "canary-demo-65fb5ffc84-3-1-judge"
+	run.Spec.Metrics = []v1alpha1.Metric{judgeMetric("judge")}
+	passed := judge.Value{Judgement: judge.Judgement{Score: 100, Outcome: judge.OutcomePass}}
+	run.Status.Phase = v1alpha1.AnalysisPhaseFailed
+	run.Status.MetricResults = []v1alpha1.MetricResult{{Name: "judge", Phase: v1alpha1.AnalysisPhaseFailed, Successful: 1, Failed: 1, Error: 1, Measurements: []v1alpha1.Measurement{
+		judgement(t, v1alpha1.AnalysisPhaseSuccessful, 70*time.Second, passed),
+		judgement(t, v1alpha1.AnalysisPhaseFailed, 40*time.Second, failedJudgement),
+		{Phase: v1alpha1.AnalysisPhaseError, Message: "prometheus: connection refused", StartedAt: ptr.To(ago(10 * time.Second)), FinishedAt: ptr.To(ago(10 * time.Second))},
+	}}}
+	f.objs.Experiments[0].Status.Phase = v1alpha1.AnalysisPhaseFailed
+
+	bg := &f.objs.AnalysisRuns[1]
+	bg.Spec.Metrics = []v1alpha1.Metric{{Name: "success-rate"}, judgeMetric("judge-background")}
+	shrunk := judge.Value{Judgement: judge.Judgement{Score: 100, Outcome: judge.OutcomePass}}
+	bg.Status.MetricResults[0].Measurements = []v1alpha1.Measurement{{Phase: v1alpha1.AnalysisPhaseSuccessful, Value: `{"outcome":"Pass","score":1}`}}
+	bg.Status.MetricResults = append(bg.Status.MetricResults, v1alpha1.MetricResult{Name: "judge-background", Successful: 1,
+		Measurements: []v1alpha1.Measurement{judgement(t, v1alpha1.AnalysisPhaseSuccessful, 30*time.Second, shrunk)}})
+	return f
+}
+
 // addExperiment adds an Experiment owned by owner (nil: standalone).
 func (f *fixture) addExperiment(owner metav1.Object, name string, phase v1alpha1.AnalysisPhase, age time.Duration) *v1alpha1.Experiment {
 	exp := v1alpha1.Experiment{
@@ -370,6 +427,8 @@ func TestRolloutGolden(t *testing.T) {
 		{"canary-analysis", canaryAnalysis(), false},
 		{"canary-analysis-color", canaryAnalysis(), true},
 		{"canary-experiment", canaryExperiment(), false},
+		{"canary-judge", canaryJudged(t), false},
+		{"canary-judge-color", canaryJudged(t), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
@@ -385,6 +444,7 @@ func TestRolloutGolden(t *testing.T) {
 // each phase, and of the experiment step of canaryExperiment.
 func TestExperimentGolden(t *testing.T) {
 	step := canaryExperiment()
+	judged := canaryJudged(t)
 	for _, tc := range []struct {
 		name  string
 		exp   *v1alpha1.Experiment
@@ -392,6 +452,7 @@ func TestExperimentGolden(t *testing.T) {
 		color bool
 	}{
 		{"experiment-step", &step.objs.Experiments[0], step.objs, false},
+		{"experiment-judge", &judged.objs.Experiments[0], judged.objs, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) { experimentGolden(t, tc.name, tc.exp, tc.objs, tc.color) })
 	}
@@ -476,5 +537,25 @@ func TestRolloutJSON(t *testing.T) {
 		if !bytes.Contains(data, []byte(want)) {
 			t.Errorf("JSON lacks %s:\n%s", want, data)
 		}
+	}
+}
+
+// TestJudgementsJSON: -o json carries each judge metric's latest
+// judgement, with its verdicts and the measurement's phase and time.
+func TestJudgementsJSON(t *testing.T) {
+	f := canaryJudged(t)
+	v := NewExperiment(&f.objs.Experiments[0], f.objs)
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"judgements":[{"metric":"judge","phase":"Failed","measuredAt":"2026-03-01T11:59:20Z","judgement":{"score":33.33,"outcome":"Fail",`,
+		`{"metric":"p95-latency","class":"High","baselineMedian":0.1043,"canaryMedian":0.1251,"effect":0.1995,"effectLow":0.1712,"effectHigh":0.2288,"effectOf":"median"`} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("JSON lacks %s:\n%s", want, data)
+		}
+	}
+	if got := Judgements(&v1alpha1.AnalysisRun{Spec: v1alpha1.AnalysisRunSpec{Metrics: []v1alpha1.Metric{judgeMetric("judge")}}}); got != nil {
+		t.Errorf("a judge metric with no results: %+v, want no judgement", got)
 	}
 }
