@@ -146,9 +146,10 @@ func PauseGateHolds(before, after *v1alpha1.Rollout, opened Opened) *Violation {
 // that runs at its last step has no successful measurement of some metric
 // — unless a user let it through (promote --full during the revision) or
 // the Rollout opts out (annotation rollouts.aviary.dev/promotion-evidence
-// "0"). The model's AnalysisRun controller takes no measurement until an
-// analysis action decides the run, so any evidence is a run decided
-// Successful; the timing of measurements against the weight is
+// "0"), or the run has ended (it measures no more). The model's
+// AnalysisRun controller takes no measurement until an analysis action
+// decides the run, so a promotion while its run is Running is always
+// one without evidence; the timing of measurements against the weight is
 // internal/plan/evidence's table tests' to check.
 //
 // Source: Aviary's own rule (docs/analysis.md, "No promotion without
@@ -183,6 +184,9 @@ func NoPromotionWithoutEvidence(before, after *v1alpha1.Rollout, runs []v1alpha1
 		v := violation(InvEvidence, "the controller took revision %s's final step (%d→%d) before its background run existed", hash, stepIndex(b), stepIndex(a))
 		v.Kind = "no run"
 		return v
+	}
+	if run.Status.Phase.Completed() {
+		return nil // it measures no more: its verdict stands (an inconclusive one a user promoted past)
 	}
 	for _, m := range run.Spec.Metrics {
 		proven := false

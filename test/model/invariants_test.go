@@ -126,6 +126,8 @@ func TestNoPromotionWithoutEvidence(t *testing.T) {
 	wantViolation(t, NoPromotionWithoutEvidence(before, after, nil, opened), InvEvidence, "no run")
 	// Measured successfully: promoted.
 	wantNone(t, NoPromotionWithoutEvidence(before, after, run(v1alpha1.AnalysisPhaseSuccessful, 1), opened))
+	// Ended inconclusive (a user promoted past its pause): it measures no more.
+	wantNone(t, NoPromotionWithoutEvidence(before, after, run(v1alpha1.AnalysisPhaseInconclusive, 0), opened))
 	// Staying at the last step, or a step before the last, is no promotion.
 	wantNone(t, NoPromotionWithoutEvidence(atStep(ro, "new", 0, nil), before, nil, opened))
 	// promote --full, the opt-out, no background analysis: not judged.
