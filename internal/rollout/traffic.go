@@ -11,6 +11,7 @@ import (
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
@@ -42,6 +43,9 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a 
 	}
 	if c.TrafficRouting.Nginx != nil {
 		out = append(out, &nginx.Router{Client: r.Client, Rollout: ro, Recorder: record})
+	}
+	if c.TrafficRouting.ALB != nil {
+		out = append(out, &alb.Router{Client: r.Client, Rollout: ro, Recorder: record})
 	}
 	if c.TrafficRouting.SMI != nil {
 		out = append(out, &smi.Router{Client: r.Client, Rollout: ro, Recorder: record, APIVersion: r.SMIAPIVersion})

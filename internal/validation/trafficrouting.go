@@ -54,7 +54,7 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 	rs := routers(tr, tp)
 	var errs field.ErrorList
 	if len(rs) == 0 {
-		return append(errs, field.Required(tp, `configure a traffic router: nginx, istio, traefik, smi, plugins["argoproj-labs/gatewayAPI"] or another plugin`))
+		return append(errs, field.Required(tp, `configure a traffic router: nginx, alb, istio, traefik, smi, plugins["argoproj-labs/gatewayAPI"] or another plugin`))
 	}
 	// Other plugins' configurations are theirs to check: each gets the
 	// whole Rollout and reads its own entry.
@@ -63,6 +63,7 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 	}
 	errs = append(errs, nginx(tr.Nginx, tp.Child("nginx"))...)
 	errs = append(errs, istio(tr.Istio, tp.Child("istio"))...)
+	errs = append(errs, alb(tr.ALB, tp.Child("alb"))...)
 	if tr.Traefik != nil && tr.Traefik.WeightedTraefikServiceName == "" {
 		errs = append(errs, field.Required(tp.Child("traefik", "weightedTraefikServiceName"), "name the weighted TraefikService whose stable and canary entries get the weights"))
 	}
@@ -74,10 +75,18 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 	}
 	for i, step := range c.Steps {
 		sp := p.Child("steps").Index(i)
+		if h := step.SetHeaderRoute; h != nil && tr.ALB != nil {
+			for j, m := range h.Match {
+				if v := m.HeaderValue; v == nil || v.Exact == "" || v.Prefix != "" || v.Regex != "" {
+					errs = append(errs, field.Invalid(sp.Child("setHeaderRoute", "match").Index(j).Child("headerValue"), v,
+						"alb matches header values exactly only: set exact, and no prefix or regex"))
+				}
+			}
+		}
 		for _, r := range rs {
 			if step.SetHeaderRoute != nil && !r.header {
 				errs = append(errs, field.Forbidden(sp.Child("setHeaderRoute"),
-					fmt.Sprintf("%s cannot route by header; use nginx, istio, the Gateway API or another plugin for header routes, or remove the step", r.path)))
+					fmt.Sprintf("%s cannot route by header; use nginx, alb, istio, the Gateway API or another plugin for header routes, or remove the step", r.path)))
 			}
 			if step.SetMirrorRoute != nil && !r.mirror {
 				errs = append(errs, field.Forbidden(sp.Child("setMirrorRoute"),
@@ -89,7 +98,7 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 			for j, t := range step.Experiment.Templates {
 				if t.Weight != nil {
 					errs = append(errs, field.Forbidden(sp.Child("experiment", "templates").Index(j).Child("weight"),
-						fmt.Sprintf("%s cannot route to an experiment template's Service; use istio, smi, the Gateway API or another plugin for experiment weights, or remove the weight", r.path)))
+						fmt.Sprintf("%s cannot route to an experiment template's Service; use istio, smi, alb, the Gateway API or another plugin for experiment weights, or remove the weight", r.path)))
 				}
 			}
 		}
@@ -108,6 +117,26 @@ func nginx(n *v1alpha1.NginxTrafficRouting, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.Forbidden(p.Child("stableIngresses"), "set stableIngress or stableIngresses, not both")}
 	}
 	return nil
+}
+
+func alb(a *v1alpha1.ALBTrafficRouting, p *field.Path) field.ErrorList {
+	if a == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	switch {
+	case a.Ingress == "" && len(a.Ingresses) == 0:
+		errs = append(errs, field.Required(p.Child("ingress"), "name the Ingress whose actions annotation gets the weights (or list several in ingresses)"))
+	case a.Ingress != "" && len(a.Ingresses) > 0:
+		errs = append(errs, field.Forbidden(p.Child("ingresses"), "set ingress or ingresses, not both"))
+	}
+	if a.ServicePort <= 0 {
+		errs = append(errs, field.Required(p.Child("servicePort"), "the Service port the target groups forward to"))
+	}
+	if s := a.StickinessConfig; s != nil && s.Enabled && (s.DurationSeconds < 1 || s.DurationSeconds > 604800) {
+		errs = append(errs, field.Invalid(p.Child("stickinessConfig", "durationSeconds"), s.DurationSeconds, "must be 1 to 604800 seconds (7 days), the range AWS accepts"))
+	}
+	return errs
 }
 
 func istio(is *v1alpha1.IstioTrafficRouting, p *field.Path) field.ErrorList {

@@ -26,6 +26,9 @@ func TestTrafficRouting(t *testing.T) {
 	nginx := &v1alpha1.NginxTrafficRouting{StableIngress: "web"}
 	istioVS := &v1alpha1.IstioTrafficRouting{VirtualService: &v1alpha1.IstioVirtualService{Name: "web"}}
 	traefik := &v1alpha1.TraefikTrafficRouting{WeightedTraefikServiceName: "web"}
+	albR := &v1alpha1.ALBTrafficRouting{Ingress: "web", ServicePort: 80}
+	prefixHeader := v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "hdr", Match: []v1alpha1.HeaderRoutingMatch{{HeaderName: "h", HeaderValue: &v1alpha1.StringMatch{Prefix: "a"}}}}}
+	exactHeader := v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "hdr", Match: []v1alpha1.HeaderRoutingMatch{{HeaderName: "h", HeaderValue: &v1alpha1.StringMatch{Exact: "a"}}}}}
 	weighted := v1alpha1.CanaryStep{Experiment: docExperiment()}
 	weighted.Experiment.Templates[1].Weight = new(int32(10))
 	cases := []struct {
@@ -42,6 +45,20 @@ func TestTrafficRouting(t *testing.T) {
 			"spec.strategy.canary.trafficRouting.nginx.stableIngress: Required value"},
 		{"nginx with both", &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "a", StableIngresses: []string{"b"}}}, nil,
 			"spec.strategy.canary.trafficRouting.nginx.stableIngresses: Forbidden: set stableIngress or stableIngresses, not both"},
+		{"alb", &v1alpha1.RolloutTrafficRouting{ALB: albR}, []v1alpha1.CanaryStep{exactHeader, weighted}, ""},
+		{"alb ingresses", &v1alpha1.RolloutTrafficRouting{ALB: &v1alpha1.ALBTrafficRouting{Ingresses: []string{"a", "b"}, ServicePort: 80, RootService: "root"}}, nil, ""},
+		{"alb without ingress", &v1alpha1.RolloutTrafficRouting{ALB: &v1alpha1.ALBTrafficRouting{ServicePort: 80}}, nil,
+			"spec.strategy.canary.trafficRouting.alb.ingress: Required value"},
+		{"alb with both", &v1alpha1.RolloutTrafficRouting{ALB: &v1alpha1.ALBTrafficRouting{Ingress: "a", Ingresses: []string{"b"}, ServicePort: 80}}, nil,
+			"spec.strategy.canary.trafficRouting.alb.ingresses: Forbidden: set ingress or ingresses, not both"},
+		{"alb without port", &v1alpha1.RolloutTrafficRouting{ALB: &v1alpha1.ALBTrafficRouting{Ingress: "a"}}, nil,
+			"spec.strategy.canary.trafficRouting.alb.servicePort: Required value"},
+		{"alb stickiness", &v1alpha1.RolloutTrafficRouting{ALB: &v1alpha1.ALBTrafficRouting{Ingress: "a", ServicePort: 80, StickinessConfig: &v1alpha1.StickinessConfig{Enabled: true}}}, nil,
+			"spec.strategy.canary.trafficRouting.alb.stickinessConfig.durationSeconds: Invalid value: 0"},
+		{"alb prefix header", &v1alpha1.RolloutTrafficRouting{ALB: albR}, []v1alpha1.CanaryStep{prefixHeader},
+			"spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue: Invalid value"},
+		{"alb mirror", &v1alpha1.RolloutTrafficRouting{ALB: albR}, []v1alpha1.CanaryStep{mirror},
+			"spec.strategy.canary.trafficRouting.alb cannot mirror requests"},
 		{"istio experiment weight", &v1alpha1.RolloutTrafficRouting{Istio: istioVS}, []v1alpha1.CanaryStep{weighted}, ""},
 		{"smi experiment weight", &v1alpha1.RolloutTrafficRouting{SMI: &v1alpha1.SMITrafficRouting{}}, []v1alpha1.CanaryStep{weighted}, ""},
 		{"nginx experiment weight", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, []v1alpha1.CanaryStep{weighted},
