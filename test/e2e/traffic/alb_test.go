@@ -1,0 +1,277 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/test/e2e/framework"
+)
+
+// albRollout is a canary routed through ALB Ingresses; REPLICAS, ALB and
+// EXTRA (more canary fields) are filled in by each test.
+const albRollout = `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: REPLICAS
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: argoproj/rollouts-demo:blue
+  strategy:
+    canary:
+      canaryService: web-canary
+      stableService: web-stable
+EXTRA
+      trafficRouting:
+ALB
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-stable}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-canary}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+`
+
+// albIngress is an Ingress as the AWS Load Balancer Controller reads it:
+// its path's backend takes the action annotation of the root Service.
+func albIngress(name, root string) string {
+	return fmt.Sprintf(`---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: %s
+  annotations: {alb.ingress.kubernetes.io/scheme: internet-facing}
+spec:
+  rules:
+  - http:
+      paths:
+      - path: /*
+        pathType: ImplementationSpecific
+        backend:
+          service: {name: %s, port: {name: use-annotation}}
+`, name, root)
+}
+
+// forward is the action annotation Argo Rollouts writes for canary weight w.
+func forward(w int) string {
+	return fmt.Sprintf(`{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"web-canary","ServicePort":"80","Weight":%d},{"ServiceName":"web-stable","ServicePort":"80","Weight":%d}]}}`, w, 100-w)
+}
+
+type albEnv struct {
+	t   *testing.T
+	e   *framework.Env
+	ns  string
+	ctx context.Context
+}
+
+func startALB(t *testing.T, replicas int, extra, routing string, ingresses ...string) *albEnv {
+	a := &albEnv{t: t, e: framework.Get(t), ns: framework.Namespace(t), ctx: context.Background()}
+	framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", a.ns)
+	m := strings.NewReplacer("REPLICAS", fmt.Sprint(replicas), "EXTRA", extra, "ALB", routing).Replace(albRollout)
+	m += strings.Join(ingresses, "")
+	if out, err := a.e.KubectlStdin(a.ctx, []byte(m), "apply", "-n", a.ns, "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	a.wait(60*time.Second, "the first version Healthy", func(r *v1alpha1.Rollout) (bool, string) {
+		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, ""
+	})
+	return a
+}
+
+func (a *albEnv) rollout() *v1alpha1.Rollout {
+	var r v1alpha1.Rollout
+	if err := a.e.Client.Get(a.ctx, framework.Key(a.ns, "web"), &r); err != nil {
+		a.t.Fatal(err)
+	}
+	return &r
+}
+
+func (a *albEnv) ingress(name string) *networkingv1.Ingress {
+	var ing networkingv1.Ingress
+	if err := a.e.Client.Get(a.ctx, framework.Key(a.ns, name), &ing); err != nil {
+		a.t.Fatal(err)
+	}
+	return &ing
+}
+
+// sets is "replicas/available" of each ReplicaSet by pod-template hash,
+// and whether it carries a scale-down deadline.
+type setState struct {
+	replicas, available int32
+	deadline            bool
+}
+
+func (a *albEnv) sets() map[string]setState {
+	var list appsv1.ReplicaSetList
+	if err := a.e.Client.List(a.ctx, &list, client.InNamespace(a.ns)); err != nil {
+		a.t.Fatal(err)
+	}
+	out := map[string]setState{}
+	for _, rs := range list.Items {
+		out[rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]] = setState{*rs.Spec.Replicas, rs.Status.AvailableReplicas,
+			rs.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] != ""}
+	}
+	return out
+}
+
+// wait polls until ok, showing the phase, message and the ReplicaSets.
+func (a *albEnv) wait(timeout time.Duration, what string, ok func(r *v1alpha1.Rollout) (bool, string)) {
+	a.t.Helper()
+	framework.Eventually(a.t, timeout, what, func() (bool, string) {
+		r := a.rollout()
+		done, msg := ok(r)
+		return done, fmt.Sprintf("%s %q step %v; sets %+v; %s", r.Status.Phase, r.Status.Message, r.Status.CurrentStepIndex, a.sets(), msg)
+	})
+}
+
+// TestALBCanary walks a canary through an ALB Ingress to completion and
+// through an abort: the actions annotation carries each step's weight in
+// Argo Rollouts' wire format, the header route's annotations and path
+// come and go, the previous stable waits out scaleDownDelaySeconds and
+// the aborted canary abortScaleDownDelaySeconds before going to 0.
+func TestALBCanary(t *testing.T) {
+	extra := `      scaleDownDelaySeconds: 8
+      abortScaleDownDelaySeconds: 8
+      steps:
+      - setWeight: 30
+      - setHeaderRoute:
+          name: hdr
+          match:
+          - headerName: x-canary
+            headerValue: {exact: "yes"}
+      - pause: {}
+      - setWeight: 70
+      - pause: {}`
+	routing := "        managedRoutes: [{name: hdr}]\n        alb: {ingress: web, servicePort: 80}"
+	a := startALB(t, 2, extra, routing, albIngress("web", "web-stable"))
+	const key = "alb.ingress.kubernetes.io/actions.web-stable"
+	annotation := func(ing *networkingv1.Ingress) string { return ing.Annotations[key] }
+	atWeight := func(what string, w int, phase v1alpha1.RolloutPhase, also func(r *v1alpha1.Rollout, sets map[string]setState) bool) {
+		t.Helper()
+		a.wait(90*time.Second, what, func(r *v1alpha1.Rollout) (bool, string) {
+			got := annotation(a.ingress("web"))
+			return got == forward(w) && r.Status.Phase == phase && (also == nil || also(r, a.sets())), "annotation " + got
+		})
+	}
+	framework.SetRolloutImage(t, a.ns, "web", "argoproj/rollouts-demo:green")
+	atWeight("30% with the header route, paused", 30, v1alpha1.RolloutPhasePaused, func(r *v1alpha1.Rollout, s map[string]setState) bool {
+		return s[r.Status.CurrentPodHash].replicas == 1 && s[r.Status.StableRS].replicas == 2
+	})
+	ing := a.ingress("web")
+	if got, want := ing.Annotations["rollouts.argoproj.io/managed-alb-annotations"],
+		`{"web":["alb.ingress.kubernetes.io/actions.web-stable","alb.ingress.kubernetes.io/actions.hdr","alb.ingress.kubernetes.io/conditions.hdr"]}`; got != want {
+		t.Errorf("managed annotations %s, want %s", got, want)
+	}
+	if got, want := ing.Annotations["alb.ingress.kubernetes.io/conditions.hdr"], `[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"x-canary","values":["yes"]}}]`; got != want {
+		t.Errorf("conditions %s, want %s", got, want)
+	}
+	if got, want := ing.Annotations["alb.ingress.kubernetes.io/actions.hdr"], `{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"web-canary","ServicePort":"80","Weight":100}]}}`; got != want {
+		t.Errorf("header action %s, want %s", got, want)
+	}
+	if p := ing.Spec.Rules[0].HTTP.Paths; len(p) != 2 || p[0].Backend.Service.Name != "hdr" || p[0].Backend.Service.Port.Name != "use-annotation" {
+		t.Errorf("paths %+v, want the hdr use-annotation path first", p)
+	}
+	if ing.Annotations["alb.ingress.kubernetes.io/scheme"] != "internet-facing" {
+		t.Error("the Ingress's own annotation was dropped")
+	}
+	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"pauseConditions":null}}`)
+	atWeight("70%, paused", 70, v1alpha1.RolloutPhasePaused, func(r *v1alpha1.Rollout, s map[string]setState) bool {
+		return s[r.Status.CurrentPodHash].replicas == 2 && s[r.Status.StableRS].replicas == 2
+	})
+	old := a.rollout().Status.StableRS
+	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"pauseConditions":null}}`)
+	atWeight("complete: the new stable, weight back to 0, the old stable kept with a deadline", 0, v1alpha1.RolloutPhaseHealthy, func(r *v1alpha1.Rollout, s map[string]setState) bool {
+		return r.Status.StableRS == r.Status.CurrentPodHash && r.Status.StableRS != old && s[old].replicas == 2 && s[old].deadline
+	})
+	ing = a.ingress("web")
+	if _, ok := ing.Annotations["alb.ingress.kubernetes.io/actions.hdr"]; ok || len(ing.Spec.Rules[0].HTTP.Paths) != 1 {
+		t.Errorf("the header route outlived the update: %v %+v", ing.Annotations, ing.Spec.Rules[0].HTTP.Paths)
+	}
+	a.wait(60*time.Second, "the old stable at 0 after scaleDownDelaySeconds", func(r *v1alpha1.Rollout) (bool, string) {
+		return a.sets()[old].replicas == 0, ""
+	})
+
+	// A third version, aborted at 30%: the weight returns to the stable in
+	// the reconcile that records the abort; the canary keeps its pod for
+	// abortScaleDownDelaySeconds, then goes to 0.
+	framework.SetRolloutImage(t, a.ns, "web", "argoproj/rollouts-demo:yellow")
+	atWeight("the third version at 30%", 30, v1alpha1.RolloutPhasePaused, nil)
+	canary := a.rollout().Status.CurrentPodHash
+	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"abort":true}}`)
+	a.wait(30*time.Second, "aborted: weight 0, the canary kept with a deadline", func(r *v1alpha1.Rollout) (bool, string) {
+		got := annotation(a.ingress("web"))
+		if r.Status.Phase == v1alpha1.RolloutPhaseDegraded && got != forward(0) {
+			t.Fatalf("Degraded while the annotation is still %s", got)
+		}
+		s := a.sets()[canary]
+		return r.Status.Phase == v1alpha1.RolloutPhaseDegraded && s.replicas == 1 && s.deadline, "annotation " + got
+	})
+	a.wait(60*time.Second, "the aborted canary at 0 after abortScaleDownDelaySeconds", func(r *v1alpha1.Rollout) (bool, string) {
+		return a.sets()[canary].replicas == 0 && annotation(a.ingress("web")) == forward(0), ""
+	})
+}
+
+// TestALBDynamicStableScale: with dynamicStableScale the stable shrinks as
+// the canary's weight grows, on every Ingress listed, under rootService's
+// key; an abort gives the stable back its replicas and the traffic, and
+// the canary goes to 0.
+func TestALBDynamicStableScale(t *testing.T) {
+	extra := `      dynamicStableScale: true
+      steps:
+      - setWeight: 25
+      - pause: {}
+      - setWeight: 75
+      - pause: {}`
+	routing := "        alb: {ingresses: [web-a, web-b], rootService: web-root, servicePort: 80}"
+	a := startALB(t, 4, extra, routing, albIngress("web-a", "web-root"), albIngress("web-b", "web-root"))
+	const key = "alb.ingress.kubernetes.io/actions.web-root"
+	both := func(w int) (bool, string) {
+		x, y := a.ingress("web-a").Annotations[key], a.ingress("web-b").Annotations[key]
+		return x == forward(w) && y == forward(w), "annotations " + x + " " + y
+	}
+	framework.SetRolloutImage(t, a.ns, "web", "argoproj/rollouts-demo:green")
+	a.wait(90*time.Second, "25%: canary 1, stable 3", func(r *v1alpha1.Rollout) (bool, string) {
+		ok, msg := both(25)
+		s := a.sets()
+		return ok && r.Status.Phase == v1alpha1.RolloutPhasePaused && s[r.Status.CurrentPodHash].replicas == 1 && s[r.Status.StableRS].replicas == 3, msg
+	})
+	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"pauseConditions":null}}`)
+	a.wait(90*time.Second, "75%: canary 3, stable 1", func(r *v1alpha1.Rollout) (bool, string) {
+		ok, msg := both(75)
+		s := a.sets()
+		return ok && r.Status.Phase == v1alpha1.RolloutPhasePaused && s[r.Status.CurrentPodHash].replicas == 3 && s[r.Status.StableRS].replicas == 1, msg
+	})
+	canary := a.rollout().Status.CurrentPodHash
+	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"abort":true}}`)
+	a.wait(90*time.Second, "aborted: weight 0 on both Ingresses, stable 4, canary 0", func(r *v1alpha1.Rollout) (bool, string) {
+		ok, msg := both(0)
+		s := a.sets()
+		return ok && r.Status.Phase == v1alpha1.RolloutPhaseDegraded && s[r.Status.StableRS].replicas == 4 && s[r.Status.StableRS].available == 4 && s[canary].replicas == 0, msg
+	})
+	if got := a.ingress("web-b").Annotations["rollouts.argoproj.io/managed-alb-annotations"]; got != `{"web":["alb.ingress.kubernetes.io/actions.web-root"]}` {
+		t.Errorf("managed annotations %s", got)
+	}
+}
