@@ -151,3 +151,28 @@ type SpecError struct {
 }
 
 func (e *SpecError) Error() string { return e.Field + ": " + e.Msg }
+
+// WeightsOnly gives a router that only sets weights the calls that do
+// not apply to it, doing nothing: validation refuses the header and mirror
+// route steps it cannot carry out, it selects no pods by hash, and it
+// cannot verify weights.
+type WeightsOnly struct{}
+
+// UpdateHash does nothing: the router's objects name Services.
+func (WeightsOnly) UpdateHash(context.Context, string, string, ...WeightDestination) error {
+	return nil
+}
+
+// SetHeaderRoute does nothing (validation refuses the step).
+func (WeightsOnly) SetHeaderRoute(context.Context, *v1alpha1.SetHeaderRoute) error { return nil }
+
+// SetMirrorRoute does nothing (validation refuses the step).
+func (WeightsOnly) SetMirrorRoute(context.Context, *v1alpha1.SetMirrorRoute) error { return nil }
+
+// RemoveManagedRoutes has nothing to remove.
+func (WeightsOnly) RemoveManagedRoutes(context.Context) error { return nil }
+
+// VerifyWeight cannot verify.
+func (WeightsOnly) VerifyWeight(context.Context, int32, ...WeightDestination) (*bool, error) {
+	return nil, nil
+}
