@@ -161,11 +161,12 @@ func run(args []string) error {
 		Log:         log.With("controller", "rollout"),
 		Threads:     opts.RolloutThreads,
 
-		ClusterTemplates: !opts.Namespaced,
-		IstioAPIVersion:  opts.IstioAPIVersion,
-		SMIAPIVersion:    opts.TrafficSplitAPIVersion,
-		TrafficPlugins:   plugins.Host(plugin.TrafficRouter),
-		StepPlugins:      plugins.Host(plugin.Step),
+		ClusterTemplates:     !opts.Namespaced,
+		IstioAPIVersion:      opts.IstioAPIVersion,
+		SMIAPIVersion:        opts.TrafficSplitAPIVersion,
+		AmbassadorAPIVersion: opts.AmbassadorAPIVersion,
+		TrafficPlugins:       plugins.Host(plugin.TrafficRouter),
+		StepPlugins:          plugins.Host(plugin.Step),
 	}
 	if opts.AnalysisOnly() {
 		// Argo's --controllers analysis: the AnalysisRun controller alone.

@@ -14,6 +14,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
 )
 
 // Options are the controller's settings. Flag names and defaults follow Argo
@@ -71,6 +73,9 @@ type Options struct {
 	// names).
 	IstioAPIVersion        string
 	TrafficSplitAPIVersion string
+	// AmbassadorAPIVersion is the apiVersion of the Ambassador Mappings
+	// the Ambassador router clones (Argo's --ambassador-api-version).
+	AmbassadorAPIVersion string
 
 	// GCPercent is the garbage collector's target (GOGC) given with
 	// --gc-percent; see GC for what applies when it is not given.
@@ -160,6 +165,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Var(&listFlag{&o.Controllers}, "controllers", "controllers to run, comma-separated or repeated: only \"analysis\" (the AnalysisRun controller alone) is supported; all when empty")
 	fs.StringVar(&o.IstioAPIVersion, "istio-api-version", "v1alpha3", "networking.istio.io version for VirtualServices and DestinationRules: v1alpha3, v1beta1 or v1")
 	fs.StringVar(&o.TrafficSplitAPIVersion, "traffic-split-api-version", "v1alpha1", "split.smi-spec.io version for TrafficSplits: v1alpha1, v1alpha2 or v1alpha3")
+	fs.StringVar(&o.AmbassadorAPIVersion, "ambassador-api-version", "getambassador.io/v2",
+		"apiVersion of Ambassador Mappings: getambassador.io/<version> (Mapping) or x.getambassador.io/<version> (AmbassadorMapping)")
 	fs.IntVar(&o.GCPercent, gcPercentFlag, DefaultGCPercent, "garbage collector target, as GOGC: the heap may grow this many percent over what was live at the last collection before the next; lower keeps less memory resident for more CPU. Not given: GOGC from the environment when set")
 	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "once the caches have synced, give back the program's pages only start-up used, and fault in only the pages used from then on (Linux; lowers resident memory)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
@@ -231,8 +238,6 @@ var argoOnlyFlags = []argoFlag{
 		instead: "pods' ephemeral labels and annotations are updated in the rollout's own reconcile, within --rollout-threads"},
 	{name: "ephemeral-metadata-update-pod-retries", def: "3", usage: "retries of a pod's ephemeral metadata update",
 		instead: "a failed pod metadata update is retried by the rollout's next reconcile, with backoff"},
-	{name: "ambassador-api-version", def: "getambassador.io/v2", usage: "Ambassador Mapping apiVersion",
-		instead: "Aviary has no Ambassador router (trafficRouting.ambassador is refused as unsupported)"},
 	{name: "appmesh-crd-version", def: "v1beta2", usage: "AWS App Mesh CRD version",
 		instead: "Aviary has no App Mesh router (trafficRouting.appMesh is refused as unsupported)"},
 	{name: "traefik-api-group", def: "traefik.io", usage: "TraefikService API group",
@@ -398,6 +403,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--istio-api-version %q is not a networking.istio.io version: use v1alpha3, v1beta1 or v1", o.IstioAPIVersion)
 	case !slices.Contains([]string{"v1alpha1", "v1alpha2", "v1alpha3"}, o.TrafficSplitAPIVersion):
 		return fmt.Errorf("--traffic-split-api-version %q is not a split.smi-spec.io version: use v1alpha1, v1alpha2 or v1alpha3", o.TrafficSplitAPIVersion)
+	case ambassadorVersionErr(o.AmbassadorAPIVersion) != nil:
+		return fmt.Errorf("--ambassador-api-version: %w", ambassadorVersionErr(o.AmbassadorAPIVersion))
 	case o.RolloutResyncSeconds < 0:
 		return fmt.Errorf("--rollout-resync must be 0 (off) or a number of seconds, got %d", o.RolloutResyncSeconds)
 	case o.GCPercent < 1:
@@ -449,4 +456,11 @@ func podNamespace() string {
 		}
 	}
 	return DefaultNamespace
+}
+
+// ambassadorVersionErr says why an --ambassador-api-version names no
+// Mapping kind.
+func ambassadorVersionErr(v string) error {
+	_, err := ambassador.GVK(v)
+	return err
 }

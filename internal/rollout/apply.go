@@ -53,6 +53,23 @@ type applying struct {
 	// held is what earlier reconciles left waiting (its facts are in
 	// done).
 	held held
+	// requeue is how soon a router asked to be called again (an
+	// Ambassador canary Mapping waiting to be deleted); 0 when none did.
+	requeue time.Duration
+}
+
+// requeueWithin asks for the next reconcile within d; without a plan being
+// applied there is nothing to bring back, so it is a no-op on nil.
+func (a *applying) requeueWithin(d time.Duration) {
+	if a == nil {
+		return
+	}
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	if a.requeue == 0 || d < a.requeue {
+		a.requeue = d
+	}
 }
 
 // apply carries out a plan's steps in order. It stops at the first error;
@@ -100,7 +117,11 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, obs pass.O
 	if err := r.tell(ctx, a, nil); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+	after := p.RequeueAfter
+	if a.requeue > 0 && (after == 0 || a.requeue < after) {
+		after = a.requeue
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 // logPlan logs the plan's decisions at info, once per reconcile that does

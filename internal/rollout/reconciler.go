@@ -58,6 +58,9 @@ type Reconciler struct {
 	// IstioAPIVersion and SMIAPIVersion are the API versions the Istio
 	// and SMI routers use (defaults v1alpha3 and v1alpha1).
 	IstioAPIVersion, SMIAPIVersion string
+	// AmbassadorAPIVersion is the Ambassador Mappings' apiVersion ("" is
+	// getambassador.io/v2).
+	AmbassadorAPIVersion string
 	// TrafficPlugins hosts the traffic router plugins and StepPlugins the
 	// step plugins argo-rollouts-config listed at start; nil hosts none.
 	TrafficPlugins, StepPlugins *plugin.Host

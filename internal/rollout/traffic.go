@@ -12,6 +12,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
+	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
@@ -49,6 +50,10 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a 
 	}
 	if c.TrafficRouting.SMI != nil {
 		out = append(out, &smi.Router{Client: r.Client, Rollout: ro, Recorder: record, APIVersion: r.SMIAPIVersion})
+	}
+	if c.TrafficRouting.Ambassador != nil {
+		out = append(out, &ambassador.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn, Requeue: a.requeueWithin,
+			APIVersion: r.AmbassadorAPIVersion, Now: r.Now})
 	}
 	if c.TrafficRouting.Traefik != nil {
 		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})

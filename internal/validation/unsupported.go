@@ -21,13 +21,12 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 	}
 	p := spec.Child("strategy", "canary")
 	if tr := c.TrafficRouting; tr != nil {
-		// NGINX, ALB, Istio, Traefik, SMI and the Gateway API are carried out; the other routers come next.
+		// NGINX, ALB, Istio, Traefik, SMI, Ambassador and the Gateway API are carried out; the other routers come next.
 		tp := p.Child("trafficRouting")
 		for _, r := range []struct {
 			name string
 			set  bool
 		}{
-			{"ambassador", tr.Ambassador != nil},
 			{"appMesh", tr.AppMesh != nil}, {"apisix", tr.Apisix != nil},
 		} {
 			if r.set {

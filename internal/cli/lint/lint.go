@@ -42,6 +42,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/judge"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
@@ -402,6 +403,24 @@ func (f *file) routers(d *doc, ro *v1alpha1.Rollout) {
 			u := (&unstructured.Unstructured{Object: o.obj}).DeepCopy()
 			if _, err := traefik.SetWeights(u, c.CanaryService, c.StableService, 0, ro.MaxTrafficWeight()); err != nil {
 				f.add(d, field, err.Error()+": list both Services under spec.weighted.services")
+			}
+		}
+	}
+	if tr.Ambassador != nil {
+		// Mappings may be written under either group; which one the
+		// controller reads is its --ambassador-api-version.
+		for i, name := range tr.Ambassador.Mappings {
+			field := fmt.Sprintf("%s.ambassador.mappings[%d]", tp, i)
+			o := f.find("Mapping", []string{"getambassador.io"}, name, d.ns)
+			if o == nil {
+				o = f.find("AmbassadorMapping", []string{"x.getambassador.io"}, name, d.ns)
+			}
+			if o == nil {
+				f.reference(d, field, "Mapping", []string{"getambassador.io"}, name)
+				continue
+			}
+			if _, err := ambassador.Clone(&unstructured.Unstructured{Object: o.obj}, c.CanaryService, c.StableService, 0); err != nil {
+				f.add(d, field, err.Error())
 			}
 		}
 	}
