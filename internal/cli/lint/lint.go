@@ -42,6 +42,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/judge"
 	"github.com/aviary-rollouts/aviary/internal/plan/experiment"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
@@ -373,6 +374,16 @@ func (f *file) routers(d *doc, ro *v1alpha1.Rollout) {
 			}
 			if _, err := nginx.DesiredCanaryIngress(ro, ing, 0); err != nil {
 				f.specError(d, field, err)
+			}
+		}
+	}
+	if tr.ALB != nil && (tr.ALB.Ingress != "" || len(tr.ALB.Ingresses) > 0) {
+		for _, name := range alb.Ingresses(ro) {
+			field := alb.IngressField(ro, name)
+			if ing, ok := typedAs[*networkingv1.Ingress](f.reference(d, field, "Ingress", ingressGroup, name)); ok {
+				if err := alb.CheckIngress(ro, ing); err != nil {
+					f.specError(d, field, err)
+				}
 			}
 		}
 	}

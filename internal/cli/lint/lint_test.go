@@ -32,7 +32,7 @@ func TestValidFilesPass(t *testing.T) {
 	// step; valid-experiment.yaml a standalone Experiment; valid-plugins.yaml
 	// a traffic-router plugin and a step plugin.
 	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml", "valid-rollout-only.json", "valid-experiment-step.yaml", "valid-experiment.yaml", "valid-plugins.yaml",
-		"valid-ambassador.yaml"} {
+		"valid-ambassador.yaml", "valid-alb.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range Check(read(t, filepath.Join("testdata", name))) {
 				t.Error(f)
@@ -56,6 +56,8 @@ func TestBrokenFilesRejected(t *testing.T) {
 			"trafficRouting needs both canaryService and stableService (or pingPong)"}},
 		{"invalid-ingress-no-stable-rule.yaml", []string{ro + `spec.strategy.canary.trafficRouting.nginx.stableIngress: ingress "demo" has no rules using service "demo-stable" backend: ` +
 			"add a path whose backend is the stable Service"}},
+		{"invalid-alb-no-root-path.yaml", []string{ro + `spec.strategy.canary.trafficRouting.alb.ingress: Ingress "demo" has no path to Service "demo-stable", ` +
+			"whose action carries the weights: add a rule with that backend, or set alb.rootService to the Service it routes to"}},
 		{"invalid-header-route-not-managed.yaml", []string{ro + `spec.strategy.canary.steps[0].setHeaderRoute.name: Invalid value: "header-route": ` +
 			"must be listed in spec.strategy.canary.trafficRouting.managedRoutes"}},
 		{"invalid-bluegreen-no-active.yaml", []string{ro + "spec.strategy.blueGreen.activeService: Required value: name the Service that sends users to the active version"}},

@@ -16,7 +16,8 @@ export function threshold(condition) {
   return m ? { op: m[1], value: Number(m[2]) } : null;
 }
 
-const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toFixed(3))));
+/** fmt writes an axis value briefly. */
+export const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toFixed(3))));
 const clock = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 /** chart draws metric m; data-points tells how many measurements it plots. */

@@ -1,9 +1,10 @@
 // The page of one rollout: summary, containers (with image edit), steps,
 // revisions (with rollback, and the Experiments of experiment steps) and
-// analysis runs with their charts.
+// analysis runs with their charts (a judge metric's judgement drawn).
 import { root, setImage, undo, watchRollout } from './api.js';
 import { h, replace, update, age } from './dom.js';
 import { chart } from './chart.js';
+import { judgement } from './judgement.js';
 import { run } from './notice.js';
 import { actionBar, badge, progress, statusClass, stepText } from './status.js';
 
@@ -184,13 +185,15 @@ export function showRollout(el, ns, name, navigate) {
         [h('dt', {}, 'Schedule'), h('dd', {}, [m.interval ? `every ${m.interval}` : 'once', m.count ? `, ${m.count} times` : '', m.failureLimit ? `, failure limit ${m.failureLimit}` : ''].join(''))],
         [h('dt', {}, 'Results'), h('dd', {}, counts)]),
       m.query ? h('pre', { class: 'query', dataset: { testid: 'metric-query' } }, m.query) : null,
-      chart(m),
+      // A judge metric's value is a judgement, drawn as such: a chart over
+      // time of values that are not numbers would show only marks.
+      m.judgement ? judgement(m.judgement) : chart(m),
       m.measurements.length ? fold(`table-${a.name}-${m.name}`, `Measurements (${m.measurements.length})`, h('div', { class: 'table-wrap' }, h('table', { class: 'measurements' },
         h('thead', {}, h('tr', {}, ['Finished', 'Phase', 'Value', 'Message'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, [...m.measurements].reverse().map((ms) => h('tr', {},
           h('td', {}, ms.finishedAt ? new Date(ms.finishedAt).toLocaleTimeString() : '…'),
           h('td', {}, badge(ms.phase)),
-          h('td', {}, h('code', {}, ms.value || '')),
+          h('td', {}, ms.outcome ? ms.outcome : h('code', {}, ms.value || '')),
           h('td', {}, ms.message || ''))))))) : null);
   }
 

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/analysis/judge"
 	"github.com/aviary-rollouts/aviary/internal/analysis/templates"
 	"github.com/aviary-rollouts/aviary/internal/clientside/tree"
 )
@@ -403,7 +404,9 @@ func analysisRun(run *v1alpha1.AnalysisRun) AnalysisRun {
 		idx := int32(i)
 		out.StepIndex = &idx
 	}
+	judgements := tree.Judgements(run)
 	for _, m := range run.Spec.Metrics {
+		_, judged := m.Provider.Plugin[judge.PluginKey]
 		mv := Metric{
 			Name:             m.Name,
 			SuccessCondition: m.SuccessCondition,
@@ -431,16 +434,24 @@ func analysisRun(run *v1alpha1.AnalysisRun) AnalysisRun {
 			mv.Status, mv.Message, mv.DryRun = string(res.Phase), res.Message, res.DryRun
 			mv.Successful, mv.Failed, mv.Inconclusive, mv.Error = res.Successful, res.Failed, res.Inconclusive, res.Error
 			for _, ms := range res.Measurements {
-				mv.Measurements = append(mv.Measurements, measurement(ms))
+				mv.Measurements = append(mv.Measurements, measurement(ms, judged))
 			}
+		}
+		if i := slices.IndexFunc(judgements, func(j tree.Judgement) bool { return j.Metric == m.Name }); i >= 0 {
+			mv.Judgement = &judgements[i]
 		}
 		out.Metrics = append(out.Metrics, mv)
 	}
 	return out
 }
 
-func measurement(m v1alpha1.Measurement) Measurement {
+func measurement(m v1alpha1.Measurement, judged bool) Measurement {
 	out := Measurement{Phase: string(m.Phase), Value: m.Value, Message: m.Message, Values: numbers(m.Value)}
+	if judged {
+		if v, err := judge.ParseValue(m.Value); err == nil {
+			out.Outcome = fmt.Sprintf("%s, score %s", v.Outcome, strconv.FormatFloat(v.Score, 'g', 4, 64))
+		}
+	}
 	if m.StartedAt != nil {
 		t := m.StartedAt.Time
 		out.StartedAt = &t

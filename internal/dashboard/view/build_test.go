@@ -1,6 +1,8 @@
 package view
 
 import (
+	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/analysis/judge"
 	"github.com/aviary-rollouts/aviary/internal/clientside/tree"
 )
 
@@ -277,5 +280,39 @@ func TestNumbers(t *testing.T) {
 		if got := numbers(in); !slices.Equal(got, want) {
 			t.Errorf("numbers(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestDetailJudgement: a judge metric carries its latest judgement, read
+// from its newest measurement that holds one, and the table sums up each
+// judge value; another provider's JSON value is not read as a judgement.
+func TestDetailJudgement(t *testing.T) {
+	r := run("2",
+		v1alpha1.Measurement{Phase: "Failed", Value: `{"score":50,"outcome":"Fail","verdicts":[{"metric":"p95","class":"High","baselineMedian":0.1,"canaryMedian":0.12,` +
+			`"effect":0.2,"effectLow":0.15,"effectHigh":0.25,"effectOf":"median","pValue":1e-6,"baselineN":60,"canaryN":60,"critical":true,"reason":""}],` +
+			`"reason":"r","samples":[{"baseline":[0.08,0.09,0.095,0.1,0.105,0.11,0.13],"canary":[0.1,0.11,0.115,0.12,0.125,0.13,null]}]}`},
+		v1alpha1.Measurement{Phase: "Error", Message: "prometheus: connection refused"})
+	r.Spec.Metrics[0].Provider = v1alpha1.MetricProvider{Plugin: map[string]json.RawMessage{judge.PluginKey: json.RawMessage(`{}`)}}
+	r.Spec.Metrics = append(r.Spec.Metrics, v1alpha1.Metric{Name: "other", Provider: v1alpha1.MetricProvider{Plugin: map[string]json.RawMessage{"acme/thing": json.RawMessage(`{}`)}}})
+	r.Status.MetricResults = append(r.Status.MetricResults, v1alpha1.MetricResult{Name: "other", Measurements: []v1alpha1.Measurement{{Phase: "Successful", Value: `{"score":1,"outcome":"Pass"}`}}})
+	d := NewDetail(canary(2), tree.Objects{AnalysisRuns: []v1alpha1.AnalysisRun{r}})
+
+	m := d.AnalysisRuns[0].Metrics[0]
+	if m.Judgement == nil || m.Judgement.Metric != "success-rate" || m.Judgement.Phase != "Failed" || m.Judgement.Value.Outcome != judge.OutcomeFail {
+		t.Fatalf("judgement %+v, want the Failed measurement's", m.Judgement)
+	}
+	v := m.Judgement.Value
+	if len(v.Verdicts) != 1 || v.Verdicts[0].Class != judge.High || len(v.Samples) != 1 || v.Samples[0].Canary[3] != 0.12 || !math.IsNaN(float64(v.Samples[0].Canary[6])) {
+		t.Errorf("judgement value %+v", v)
+	}
+	if got := []string{m.Measurements[0].Outcome, m.Measurements[1].Outcome}; !slices.Equal(got, []string{"Fail, score 50", ""}) {
+		t.Errorf("outcomes %q", got)
+	}
+	if o := d.AnalysisRuns[0].Metrics[1]; o.Judgement != nil || o.Measurements[0].Outcome != "" {
+		t.Errorf("another plugin's metric %+v: want no judgement", o)
+	}
+	b, err := json.Marshal(m)
+	if err != nil || !strings.Contains(string(b), `"judgement":{"metric":"success-rate","phase":"Failed",`) || !strings.Contains(string(b), `"canary":[0.1,0.11,0.115,0.12,0.125,0.13,null]`) {
+		t.Errorf("JSON %s, %v: want the judgement with the quantiles, null where not finite", b, err)
 	}
 }

@@ -157,15 +157,21 @@ type Metric struct {
 	Inconclusive int32         `json:"inconclusive"`
 	Error        int32         `json:"error"`
 	Measurements []Measurement `json:"measurements"`
+	// Judgement is a judge metric's latest judgement, which the page draws
+	// (each verdict's baseline and canary distributions) instead of a chart
+	// of values over time.
+	Judgement *tree.Judgement `json:"judgement,omitempty"`
 }
 
 // Measurement is one measurement. Values is Value read as numbers (a
 // scalar, or each element of a vector) for the chart; empty when it is
-// not numeric.
+// not numeric. Outcome sums up a judge metric's value ("Fail, score 50"),
+// a JSON document too long for the table.
 type Measurement struct {
 	Phase      string     `json:"phase"`
 	Value      string     `json:"value,omitempty"`
 	Values     []float64  `json:"values,omitempty"`
+	Outcome    string     `json:"outcome,omitempty"`
 	Message    string     `json:"message,omitempty"`
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`

@@ -186,14 +186,22 @@ func HeaderConditions(route *v1alpha1.SetHeaderRoute) (string, error) {
 	return encode(out)
 }
 
-// withManaged records (add) or forgets keys as rollout's in the managed
-// annotations of annotations, which it changes in place.
-func withManaged(annotations map[string]string, rollout string, add bool, keys ...string) error {
+func parseManaged(annotations map[string]string) (map[string][]string, error) {
 	managed := map[string][]string{}
 	if v := annotations[ManagedAnnotations]; v != "" {
 		if err := json.Unmarshal([]byte(v), &managed); err != nil {
-			return fmt.Errorf("annotation %s is not a JSON map of rollout names to annotation keys: %w", ManagedAnnotations, err)
+			return nil, fmt.Errorf("annotation %s is not a JSON map of rollout names to annotation keys: %w", ManagedAnnotations, err)
 		}
+	}
+	return managed, nil
+}
+
+// withManaged records (add) or forgets keys as rollout's in the managed
+// annotations of annotations, which it changes in place.
+func withManaged(annotations map[string]string, rollout string, add bool, keys ...string) error {
+	managed, err := parseManaged(annotations)
+	if err != nil {
+		return err
 	}
 	mine := managed[rollout]
 	if mine == nil {

@@ -54,12 +54,31 @@ func (r *Router) VerifyWeight(context.Context, int32, ...traffic.WeightDestinati
 	return nil, nil
 }
 
-func (r *Router) field(name string) string {
+// IngressField is the spec path naming the Ingress name.
+func IngressField(ro *v1alpha1.Rollout, name string) string {
 	const base = "spec.strategy.canary.trafficRouting.alb."
-	if i := slices.Index(routing(r.Rollout).Ingresses, name); i >= 0 {
+	if i := slices.Index(routing(ro).Ingresses, name); i >= 0 {
 		return fmt.Sprintf("%singresses[%d]", base, i)
 	}
 	return base + "ingress"
+}
+
+func (r *Router) field(name string) string { return IngressField(r.Rollout, name) }
+
+// CheckIngress returns the SpecError that stops SetWeight on ing, if any:
+// no path routes to the root Service, so the load balancer controller
+// would never read the action, or the managed annotation is garbled.
+func CheckIngress(ro *v1alpha1.Rollout, ing *networkingv1.Ingress) error {
+	root := RootService(ro)
+	if !hasBackend(ing, root) {
+		return &traffic.SpecError{Field: IngressField(ro, ing.Name),
+			Msg: fmt.Sprintf("Ingress %q has no path to Service %q, whose action carries the weights: add a rule with that backend, or set alb.rootService to the Service it routes to", ing.Name, root)}
+	}
+	if _, err := parseManaged(ing.Annotations); err != nil {
+		return &traffic.SpecError{Field: IngressField(ro, ing.Name),
+			Msg: fmt.Sprintf("Ingress %q: %v; correct or remove that annotation", ing.Name, err)}
+	}
+	return nil
 }
 
 // ingress reads the Ingress name; a missing one is a SpecError naming the
@@ -85,15 +104,13 @@ func (r *Router) SetWeight(ctx context.Context, weight int32, additional ...traf
 		return &traffic.SpecError{Field: "spec.strategy.canary.trafficRouting.alb.stickinessConfig", Msg: err.Error()}
 	}
 	k := ActionKey(r.Rollout)
-	root := RootService(r.Rollout)
 	for _, name := range Ingresses(r.Rollout) {
 		live, err := r.ingress(ctx, name)
 		if err != nil {
 			return err
 		}
-		if !hasBackend(live, root) {
-			return &traffic.SpecError{Field: r.field(name),
-				Msg: fmt.Sprintf("Ingress %q has no path to Service %q, whose action carries the weights: add a rule with that backend, or set alb.rootService to the Service it routes to", name, root)}
+		if err := CheckIngress(r.Rollout, live); err != nil {
+			return err
 		}
 		desired := live.DeepCopy()
 		desired.Annotations = withAnnotation(desired.Annotations, k, action)

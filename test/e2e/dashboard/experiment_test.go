@@ -63,13 +63,7 @@ func experimentStepObjects(t *testing.T, ns string) string {
 	t.Helper()
 	ctx := context.Background()
 	c := framework.Get(t).Client
-	if out, err := framework.Get(t).KubectlStdin(ctx, []byte(experimentRollout), "apply", "-n", ns, "-f", "-"); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
-	}
-	var ro v1alpha1.Rollout
-	if err := c.Get(ctx, framework.Key(ns, "exp"), &ro); err != nil {
-		t.Fatal(err)
-	}
+	ro := applyRollout(t, ns, "exp", experimentRollout)
 	const stable, canary = "6d4f8c7b5", "7c9b5d6f8"
 	name := fmt.Sprintf("exp-%s-2-1", canary)
 	framework.PatchRolloutStatus(t, ns, "exp", fmt.Sprintf(`{"status":{"stableRS":%q,"currentPodHash":%q,"currentStepIndex":1,"phase":"Progressing","canary":{"currentExperiment":%q}}}`, stable, canary, name))
@@ -93,14 +87,14 @@ func experimentStepObjects(t *testing.T, ns string) string {
 			t.Fatalf("create ReplicaSet %s: %v", name, err)
 		}
 	}
-	newRS(&ro, "Rollout", "exp-"+stable, stable, "argoproj/rollouts-demo:blue", map[string]string{v1alpha1.RevisionAnnotation: "1"})
-	newRS(&ro, "Rollout", "exp-"+canary, canary, "argoproj/rollouts-demo:green", map[string]string{v1alpha1.RevisionAnnotation: "2"})
+	newRS(ro, "Rollout", "exp-"+stable, stable, "argoproj/rollouts-demo:blue", map[string]string{v1alpha1.RevisionAnnotation: "1"})
+	newRS(ro, "Rollout", "exp-"+canary, canary, "argoproj/rollouts-demo:green", map[string]string{v1alpha1.RevisionAnnotation: "2"})
 
 	exp := &v1alpha1.Experiment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
 			Labels:          map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: canary},
 			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: "2"},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(&ro, v1alpha1.GroupVersion.WithKind("Rollout"))}},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout"))}},
 		Spec: v1alpha1.ExperimentSpec{Duration: "5m", Templates: []v1alpha1.TemplateSpec{
 			{Name: "baseline", Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "exp"}},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "exp"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "argoproj/rollouts-demo:blue"}}}}},
@@ -134,10 +128,31 @@ func experimentStepObjects(t *testing.T, ns string) string {
 	}
 	status := `{"status":{"phase":"Running","startedAt":"2026-01-01T00:00:00Z","metricResults":[{"name":"error-ratio","phase":"Running","count":1,"successful":1,` +
 		`"measurements":[{"phase":"Successful","value":"[0.004]","startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:00:01Z"}]}]}}`
-	if err := c.Status().Patch(ctx, run, client.RawPatch(types.MergePatchType, []byte(status))); err != nil {
+	patchRunStatus(t, run, status)
+	return name
+}
+
+// applyRollout applies the Rollout yaml (named name) in ns and reads it
+// back.
+func applyRollout(t *testing.T, ns, name, yaml string) *v1alpha1.Rollout {
+	t.Helper()
+	if out, err := framework.Get(t).KubectlStdin(context.Background(), []byte(yaml), "apply", "-n", ns, "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	var ro v1alpha1.Rollout
+	if err := framework.Get(t).Client.Get(context.Background(), framework.Key(ns, name), &ro); err != nil {
+		t.Fatal(err)
+	}
+	return &ro
+}
+
+// patchRunStatus merges patch into run's status, as the controller would
+// write it.
+func patchRunStatus(t *testing.T, run *v1alpha1.AnalysisRun, patch string) {
+	t.Helper()
+	if err := framework.Get(t).Client.Status().Patch(context.Background(), run, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 		t.Fatalf("patch status of AnalysisRun %s: %v", run.Name, err)
 	}
-	return name
 }
 
 func patchExperimentStatus(t *testing.T, ns, name, patch string) {
