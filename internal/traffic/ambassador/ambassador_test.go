@@ -14,24 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/yaml"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/traffictest"
 )
-
-func object(t *testing.T, doc string) *unstructured.Unstructured {
-	t.Helper()
-	j, err := yaml.YAMLToJSON([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(j); err != nil {
-		t.Fatal(err)
-	}
-	return obj
-}
 
 const baseMapping = `apiVersion: getambassador.io/v2
 kind: Mapping
@@ -71,7 +58,7 @@ type fixture struct {
 func newFixture(t *testing.T, apiVersion string, objs ...string) *fixture {
 	b := fake.NewClientBuilder()
 	for _, o := range objs {
-		b = b.WithObjects(object(t, o))
+		b = b.WithObjects(traffictest.Object(t, o))
 	}
 	f := &fixture{c: b.Build(), clock: &clock{time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	f.r = &Router{Client: f.c, Rollout: rollout(), APIVersion: apiVersion, Now: f.clock.now,
