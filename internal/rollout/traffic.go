@@ -13,6 +13,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
+	"github.com/aviary-rollouts/aviary/internal/traffic/apisix"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
@@ -57,6 +58,9 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a 
 	}
 	if c.TrafficRouting.Traefik != nil {
 		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})
+	}
+	if c.TrafficRouting.Apisix != nil {
+		out = append(out, &apisix.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn})
 	}
 	// Plugins come last, by name (Argo Rollouts takes them in map order).
 	// The Gateway API is built in under its plugin's name, unless

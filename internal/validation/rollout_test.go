@@ -30,6 +30,15 @@ func TestRollout(t *testing.T) {
 		want   string // substring of the aggregated error; "" means valid
 	}{
 		{"valid canary", func(*v1alpha1.Rollout) {}, ""},
+		{"apisix without a route name", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.CanaryService, ro.Spec.Strategy.Canary.StableService = "canary", "stable"
+			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Apisix: &v1alpha1.ApisixTrafficRouting{}}
+		}, "spec.strategy.canary.trafficRouting.apisix.route.name: Required value: name the ApisixRoute"},
+		{"apisix and ambassador carried out", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.CanaryService, ro.Spec.Strategy.Canary.StableService = "canary", "stable"
+			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Apisix: &v1alpha1.ApisixTrafficRouting{Route: &v1alpha1.ApisixRoute{Name: "web"}},
+				Ambassador: &v1alpha1.AmbassadorTrafficRouting{Mappings: []string{"web"}}}
+		}, ""},
 		{"promotion evidence turned off", func(ro *v1alpha1.Rollout) {
 			ro.Annotations = map[string]string{"rollouts.aviary.dev/promotion-evidence": "0"}
 		}, ""},

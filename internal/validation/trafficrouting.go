@@ -64,6 +64,9 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 	errs = append(errs, nginx(tr.Nginx, tp.Child("nginx"))...)
 	errs = append(errs, istio(tr.Istio, tp.Child("istio"))...)
 	errs = append(errs, alb(tr.ALB, tp.Child("alb"))...)
+	if tr.Apisix != nil && (tr.Apisix.Route == nil || tr.Apisix.Route.Name == "") {
+		errs = append(errs, field.Required(tp.Child("apisix", "route", "name"), "name the ApisixRoute whose rules send requests to the stable and canary Services"))
+	}
 	if tr.Traefik != nil && tr.Traefik.WeightedTraefikServiceName == "" {
 		errs = append(errs, field.Required(tp.Child("traefik", "weightedTraefikServiceName"), "name the weighted TraefikService whose stable and canary entries get the weights"))
 	}

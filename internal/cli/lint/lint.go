@@ -44,6 +44,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/traffic"
 	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
+	"github.com/aviary-rollouts/aviary/internal/traffic/apisix"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
@@ -432,6 +433,15 @@ func (f *file) routers(d *doc, ro *v1alpha1.Rollout) {
 			}
 			if _, err := ambassador.Clone(&unstructured.Unstructured{Object: o.obj}, c.CanaryService, c.StableService, 0); err != nil {
 				f.add(d, field, err.Error())
+			}
+		}
+	}
+	if tr.Apisix != nil && tr.Apisix.Route != nil && tr.Apisix.Route.Name != "" {
+		field := tp + ".apisix.route.name"
+		if o := f.reference(d, field, "ApisixRoute", []string{apisix.GVK.Group}, tr.Apisix.Route.Name); o != nil {
+			u := (&unstructured.Unstructured{Object: o.obj}).DeepCopy()
+			if err := apisix.SetWeights(u, apisix.Rules(ro), c.CanaryService, c.StableService, 0); err != nil {
+				f.add(d, tp+".apisix.route.rules", err.Error())
 			}
 		}
 	}
