@@ -190,7 +190,7 @@ type moduleCRD struct {
 
 // moduleCRDs are the real schemas of the router kinds the e2e suites use,
 // so the API server validates what the routers write as it would in a
-// cluster running Istio or a Gateway API implementation. (Traefik's and
+// cluster running Istio, APISIX or a Gateway API implementation. (Traefik's and
 // SMI's CRDs ship only in much larger modules; stand-ins for those are in
 // test/e2e/testdata/crds.)
 var moduleCRDs = []moduleCRD{
@@ -200,6 +200,7 @@ var moduleCRDs = []moduleCRD{
 	{module: "sigs.k8s.io/gateway-api@v1.4.1", file: "config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml"},
 	{module: "istio.io/api@v1.31.4", file: "kubernetes/customresourcedefinitions.gen.yaml",
 		names: []string{"virtualservices.networking.istio.io", "destinationrules.networking.istio.io"}},
+	{module: "github.com/apache/apisix-ingress-controller@v1.8.3", file: "samples/deploy/crd/v1/ApisixRoute.yaml"},
 }
 
 // read downloads the module (a no-op when cached) and returns the file's
