@@ -153,11 +153,6 @@ func (t *Test) Do(ctx context.Context) (int, error) {
 	p.header(t, metrics)
 	st := &v1alpha1.AnalysisRunStatus{}
 	for {
-		_, _, stepErr := t.Measurer.Step(ctx, t.Run, st)
-		p.measurements(metrics, st)
-		if stepErr != nil || st.Phase.Completed() {
-			break
-		}
 		if ctx.Err() != nil {
 			// Interrupted: terminate what is in flight (a Kayenta
 			// execution), as a terminated run would, and stop.
@@ -166,6 +161,11 @@ func (t *Test) Do(ctx context.Context) (int, error) {
 			p.measurements(metrics, st)
 			p.printf("\nInterrupted: no verdict (%d of the run's measurements taken)\n", taken(st))
 			return ExitUndecided, p.err
+		}
+		_, _, stepErr := t.Measurer.Step(ctx, t.Run, st)
+		p.measurements(metrics, st)
+		if stepErr != nil || st.Phase.Completed() {
+			break
 		}
 		wait := time.Second // an in-flight measurement that reports by event
 		if next, ok := engine.Next(metrics, t.Run.Spec.Terminate, st, t.Measurer.Now()); ok {
