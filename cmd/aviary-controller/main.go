@@ -35,6 +35,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/residency"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
+	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/version"
 )
@@ -152,6 +153,13 @@ func run(args []string) error {
 	if plugins.Host(plugin.TrafficRouter).Has(gatewayapi.ConfigKey) {
 		log.Info("argo-rollouts-config lists the " + gatewayapi.ConfigKey + " plugin: Rollouts naming it route through its binary instead of the built-in Gateway API router")
 	}
+	var albWeights *alb.Verifier
+	if opts.VerifyALBWeights {
+		if albWeights, err = alb.NewVerifier(ctx, opts.ALBTagKeyResourceID); err != nil {
+			return err
+		}
+		log.Info("ALB canary weights are verified against the ELBv2 API before each setWeight step completes (--aws-verify-target-group)")
+	}
 	rollouts := &rollout.Reconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
@@ -165,6 +173,7 @@ func run(args []string) error {
 		IstioAPIVersion:      opts.IstioAPIVersion,
 		SMIAPIVersion:        opts.TrafficSplitAPIVersion,
 		AmbassadorAPIVersion: opts.AmbassadorAPIVersion,
+		ALBWeights:           albWeights,
 		TrafficPlugins:       plugins.Host(plugin.TrafficRouter),
 		StepPlugins:          plugins.Host(plugin.Step),
 	}

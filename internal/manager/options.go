@@ -76,6 +76,12 @@ type Options struct {
 	// AmbassadorAPIVersion is the apiVersion of the Ambassador Mappings
 	// the Ambassador router clones (Argo's --ambassador-api-version).
 	AmbassadorAPIVersion string
+	// VerifyALBWeights reads the weights back from AWS before an ALB
+	// canary's setWeight step completes (Argo's --aws-verify-target-group,
+	// or its older name --alb-verify-weight); ALBTagKeyResourceID is the
+	// target-group tag naming its Ingress, Service and port.
+	VerifyALBWeights    bool
+	ALBTagKeyResourceID string
 
 	// GCPercent is the garbage collector's target (GOGC) given with
 	// --gc-percent; see GC for what applies when it is not given.
@@ -167,6 +173,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.TrafficSplitAPIVersion, "traffic-split-api-version", "v1alpha1", "split.smi-spec.io version for TrafficSplits: v1alpha1, v1alpha2 or v1alpha3")
 	fs.StringVar(&o.AmbassadorAPIVersion, "ambassador-api-version", "getambassador.io/v2",
 		"apiVersion of Ambassador Mappings: getambassador.io/<version> (Mapping) or x.getambassador.io/<version> (AmbassadorMapping)")
+	fs.BoolVar(&o.VerifyALBWeights, "aws-verify-target-group", false, "before an ALB canary's setWeight step completes, read the listener rule's target-group weights from the ELBv2 API and wait until they are the step's (docs/traffic.md)")
+	fs.BoolVar(&o.VerifyALBWeights, "alb-verify-weight", false, "deprecated name of --aws-verify-target-group")
+	fs.StringVar(&o.ALBTagKeyResourceID, "alb-tag-key-resource-id", "ingress.k8s.aws/resource", "target-group tag the AWS Load Balancer Controller sets to namespace/ingress-service:port")
 	fs.IntVar(&o.GCPercent, gcPercentFlag, DefaultGCPercent, "garbage collector target, as GOGC: the heap may grow this many percent over what was live at the last collection before the next; lower keeps less memory resident for more CPU. Not given: GOGC from the environment when set")
 	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "once the caches have synced, give back the program's pages only start-up used, and fault in only the pages used from then on (Linux; lowers resident memory)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
@@ -247,17 +256,11 @@ var argoOnlyFlags = []argoFlag{
 	{name: "ingress-api-version", def: "", usage: "Ingress apiVersion",
 		instead: "Aviary always uses networking.k8s.io/v1 Ingresses"},
 	{name: "alb-ingress-classes", def: "alb", list: true, usage: "ingress classes of the AWS Load Balancer Controller",
-		instead: "Aviary has no ALB router (trafficRouting.alb is refused as unsupported)"},
+		instead: "the ALB router annotates the Ingresses a rollout names in trafficRouting.alb whatever their class"},
 	{name: "nginx-ingress-classes", def: "nginx", list: true, usage: "ingress classes of ingress-nginx",
 		instead: "Aviary manages the Ingresses a rollout names in trafficRouting.nginx whatever their class"},
-	{name: "aws-verify-target-group", isBool: true, def: "false", usage: "verify ALB target groups before progressing",
-		instead: "Aviary has no ALB router, so there are no target groups to verify"},
-	{name: "alb-verify-weight", isBool: true, def: "false", usage: "deprecated name of --aws-verify-target-group",
-		instead: "Aviary has no ALB router, so there are no target groups to verify"},
 	{name: "aws-target-group-binding-api-version", def: "elbv2.k8s.aws/v1beta1", usage: "TargetGroupBinding apiVersion",
-		instead: "Aviary has no ALB router, so it reads no TargetGroupBindings"},
-	{name: "alb-tag-key-resource-id", def: "ingress.k8s.aws/resource", usage: "AWS load balancer tag key naming the resource",
-		instead: "Aviary has no ALB router, so it reads no load balancer tags"},
+		instead: "Aviary verifies ALB weights but not TargetGroupBinding endpoint registration, so it reads no TargetGroupBindings"},
 	{name: "configmap-name", def: "argo-rollouts-config", usage: "name of the controller's ConfigMap",
 		instead: "Aviary reads its plugins from the ConfigMap argo-rollouts-config in its own namespace, whatever this flag says (docs/plugins.md)"},
 }

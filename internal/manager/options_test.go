@@ -217,10 +217,10 @@ func TestEveryArgoRolloutsFlagParses(t *testing.T) {
 		{[]string{"--ingress-api-version", "networking.k8s.io/v1"}, nil, nil, "--ingress-api-version"},
 		{[]string{"--alb-ingress-classes", "alb", "--alb-ingress-classes", "alb-internal"}, nil, nil, "--alb-ingress-classes=alb,alb-internal"},
 		{[]string{"--nginx-ingress-classes", "nginx-public"}, nil, nil, "--nginx-ingress-classes"},
-		{[]string{"--aws-verify-target-group"}, nil, nil, "--aws-verify-target-group=true"},
-		{[]string{"--alb-verify-weight"}, nil, nil, "--alb-verify-weight=true"},
+		{[]string{"--aws-verify-target-group"}, func(o Options) any { return o.VerifyALBWeights }, true, ""},
+		{[]string{"--alb-verify-weight"}, func(o Options) any { return o.VerifyALBWeights }, true, ""},
 		{[]string{"--aws-target-group-binding-api-version", "eks.amazonaws.com/v1"}, nil, nil, "--aws-target-group-binding-api-version"},
-		{[]string{"--alb-tag-key-resource-id", "ingress.eks.amazonaws.com"}, nil, nil, "--alb-tag-key-resource-id"},
+		{[]string{"--alb-tag-key-resource-id", "ingress.eks.amazonaws.com"}, func(o Options) any { return o.ALBTagKeyResourceID }, "ingress.eks.amazonaws.com", ""},
 		{[]string{"--self-service-notification-enabled"}, func(o Options) any { return o.SelfServiceNotifications }, true, ""},
 		{[]string{"--configmap-name", "my-config"}, nil, nil, "--configmap-name"},
 	}

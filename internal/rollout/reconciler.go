@@ -33,6 +33,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/services"
 	"github.com/aviary-rollouts/aviary/internal/plugin"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
+	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 )
 
 // Reconciler reconciles Rollouts.
@@ -61,6 +62,9 @@ type Reconciler struct {
 	// AmbassadorAPIVersion is the Ambassador Mappings' apiVersion ("" is
 	// getambassador.io/v2).
 	AmbassadorAPIVersion string
+	// ALBWeights, when set, reads an ALB canary's weights back from AWS
+	// before its setWeight steps complete (--aws-verify-target-group).
+	ALBWeights *alb.Verifier
 	// TrafficPlugins hosts the traffic router plugins and StepPlugins the
 	// step plugins argo-rollouts-config listed at start; nil hosts none.
 	TrafficPlugins, StepPlugins *plugin.Host

@@ -110,6 +110,7 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 			obs.WantedIngresses = append(obs.WantedIngresses, nginx.CanaryIngressName(ro.Name, stable))
 		}
 	}
+	obs.Weights = r.verifyWeights(ctx, ro)
 	if restart.Due(ro) {
 		obs.Pods = map[*appsv1.ReplicaSet][]corev1.Pod{}
 		for _, set := range rsList {

@@ -79,6 +79,7 @@ func Plan(obs pass.Observed) pass.Plan {
 		o.RollbackWithinWindow = roles.RollbackWithinWindow(ro, rs)
 	}
 	o.StepPlugins = obs.StepPlugins
+	o.Weights = obs.Weights
 	o.PausedAt = ro.Status.ControllerPauseStep
 	if o.PausedAt == "" {
 		o.PausedAt = ro.Annotations[rules.PausedAtAnnotation]
@@ -117,10 +118,33 @@ func Plan(obs pass.Observed) pass.Plan {
 		b.RoleMetadata(next, nextRoles)
 	}
 	route(b, obs, &st, rs, selected[StableServiceField], experimentDestinations(ro, st.CurrentStepIndex, stepEx))
+	recordVerification(&st, obs.Weights)
 	// A run's new phase is told before the decisions it leads to (the
 	// step it completes, the abort it causes), the order they happened.
 	told := rules.RunEvents(&ro.Status, &st, rules.CurrentRuns{Step: o.StepRun, Background: o.BackgroundRun})
 	return b.Finish(rs, st, restarted, slices.Concat(told, progress.Events))
+}
+
+// recordVerification records a reading of the data plane's weights as
+// Argo Rollouts does: status.canary.weights.verified for the weights the
+// status now records (false when they moved since the reading), and the
+// load balancers found in status.alb (the first Ingress's) and
+// status.albs.
+func recordVerification(st *v1alpha1.RolloutStatus, w *pass.WeightCheck) {
+	if w == nil {
+		return
+	}
+	if cur := st.Canary.Weights; cur != nil {
+		v := w.Verified && w.Weight == cur.Canary.Weight && slices.EqualFunc(w.Additional, cur.Additional,
+			func(a, b v1alpha1.WeightDestination) bool {
+				return a.ServiceName == b.ServiceName && a.Weight == b.Weight
+			})
+		cur.Verified = &v
+	}
+	if len(w.ALBs) > 0 {
+		st.ALBs = slices.Clone(w.ALBs)
+		st.ALB = w.ALBs[0].DeepCopy()
+	}
 }
 
 // serviceRefs points the canary and stable Services at what

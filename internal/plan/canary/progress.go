@@ -67,6 +67,19 @@ type Observed struct {
 	// StepPlugins are the step plugins' configuration and what they
 	// answered this reconcile.
 	StepPlugins pass.StepPlugins
+	// Weights is the data plane's weights read back (pass.Observed's),
+	// nil when no router verifies them.
+	Weights *pass.WeightCheck
+}
+
+// VerifyRetry is how soon weights not yet verified are read again (Argo
+// Rollouts' ROLLOUT_VERIFY_RETRY_INTERVAL default).
+const VerifyRetry = 10 * time.Second
+
+// weightVerified reports whether the data plane is known to have canary
+// weight w, or nothing verifies weights.
+func weightVerified(obs Observed, w int32) bool {
+	return obs.Weights == nil || (obs.Weights.Verified && obs.Weights.Weight == w)
 }
 
 // Advance moves the canary's step state one decision forward. ro is not
@@ -269,7 +282,13 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	if !p.Experiment {
 		st.Canary.CurrentExperiment = ""
 	}
-	if atEnd && st.StableRS != obs.NewHash && obs.AtDesiredReplicas {
+	endVerified := !atEnd || st.StableRS == obs.NewHash || weightVerified(obs, ro.MaxTrafficWeight())
+	if !endVerified && obs.AtDesiredReplicas {
+		// The last weight goes to the data plane before the new version
+		// becomes stable, as Argo Rollouts holds the end of an update.
+		p.RequeueAfter = VerifyRetry
+	}
+	if atEnd && st.StableRS != obs.NewHash && obs.AtDesiredReplicas && endVerified {
 		st.StableRS = obs.NewHash
 		st.PromoteFull = false
 		p.Events = append(p.Events, rules.Event{Reason: rules.ReasonCompleted, Message: fmt.Sprintf("Rollout completed update to revision %s (%s): Completed all %d canary steps", obs.Revision, obs.NewHash, nSteps)})
@@ -302,7 +321,13 @@ func instant(s v1alpha1.CanaryStep) bool {
 // bookkeeping in st.
 func stepDone(st *v1alpha1.RolloutStatus, step v1alpha1.CanaryStep, obs Observed, now time.Time) (bool, time.Duration, []rules.Event) {
 	switch {
-	case step.SetWeight != nil, step.SetCanaryScale != nil:
+	case step.SetWeight != nil:
+		// A weight the data plane has not taken yet holds the step.
+		if obs.AtDesiredReplicas && !weightVerified(obs, *step.SetWeight) {
+			return false, VerifyRetry, nil
+		}
+		return obs.AtDesiredReplicas, 0, nil
+	case step.SetCanaryScale != nil:
 		return obs.AtDesiredReplicas, 0, nil
 	case step.Pause != nil:
 		return pauseDone(st, *step.Pause, obs, now)

@@ -54,6 +54,10 @@ type Observed struct {
 	// StepPlugins are the step plugins' configuration and what they
 	// answered this reconcile.
 	StepPlugins StepPlugins
+	// Weights is what the routers that read their weights back from the
+	// data plane found (ALB with --aws-verify-target-group); nil when none
+	// was asked to.
+	Weights *WeightCheck
 	// CountsWaiting is how long the Rollout's replica counts have waited
 	// unwritten (WriteStatus.Defer), 0 when none wait; FactsWaiting how
 	// long facts of ReplicaSet writes have waited untold
@@ -61,6 +65,22 @@ type Observed struct {
 	CountsWaiting, FactsWaiting time.Duration
 	// Now is the clock.
 	Now time.Time
+}
+
+// WeightCheck is one reading of the weights in the data plane against
+// the weights the status records as set.
+type WeightCheck struct {
+	// Weight is the canary weight checked (status.canary.weights), and
+	// Additional the experiment destinations' weights checked with it.
+	Weight     int32
+	Additional []v1alpha1.WeightDestination
+	// Verified: the data plane has those weights. Waiting says what
+	// differs when it does not (or why it could not be read).
+	Verified bool
+	Waiting  string
+	// ALBs are the load balancers and target groups found, one per
+	// Ingress, as status.albs records them.
+	ALBs []v1alpha1.ALBStatus
 }
 
 // Workload is the object a workloadRef names.

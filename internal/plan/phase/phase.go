@@ -25,6 +25,9 @@ const (
 	MsgGenerationNotObserved = "waiting for rollout spec update to be observed"
 	MsgUnpausing             = "waiting for rollout to unpause"
 	MsgWorkloadNotObserved   = "waiting for rollout spec update to be observed for the reference workload"
+	// MsgWeightNotVerified is Aviary's: the status names the weight, an
+	// event (TargetGroupUnverified) what the load balancer has instead.
+	MsgWeightNotVerified = "waiting for the load balancer to apply canary weight %d (weights not yet verified)"
 )
 
 // Calculate is the controller's phase rule, checked in order: an invalid
@@ -55,6 +58,12 @@ func Calculate(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	// last step left them, so the replica messages below would hide it.
 	if pe := ro.Status.Canary.PromotionEvidence; ro.Spec.Strategy.Canary != nil && pe != nil && pe.Waiting != "" {
 		return v1alpha1.RolloutPhaseProgressing, pe.Waiting
+	}
+	// A weight the data plane has not taken yet holds the canary where it
+	// is (ALB with --aws-verify-target-group); say so, and which weight.
+	if w := ro.Status.Canary.Weights; ro.Spec.Strategy.Canary != nil && w != nil && w.Verified != nil && !*w.Verified &&
+		ro.Status.StableRS != ro.Status.CurrentPodHash {
+		return v1alpha1.RolloutPhaseProgressing, fmt.Sprintf(MsgWeightNotVerified, w.Canary.Weight)
 	}
 	if ro.Status.UpdatedReplicas < ro.ReplicasOrDefault() {
 		return v1alpha1.RolloutPhaseProgressing, MsgMoreReplicasToUpdate

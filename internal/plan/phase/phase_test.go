@@ -67,6 +67,14 @@ func TestCalculate(t *testing.T) {
 			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{}
 		}, healthyCanary, v1alpha1.RolloutPhaseHealthy, ""},
 		{"canary steps unfinished", func(ro *v1alpha1.Rollout) { ro.Status.StableRS = "old" }, healthyCanary, v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps},
+		{"weight not yet verified", func(ro *v1alpha1.Rollout) {
+			ro.Status.StableRS, ro.Status.UpdatedReplicas = "old", 1
+			ro.Status.Canary.Weights = &v1alpha1.TrafficWeights{Canary: v1alpha1.WeightDestination{Weight: 30}, Verified: new(false)}
+		}, healthyCanary, v1alpha1.RolloutPhaseProgressing, "waiting for the load balancer to apply canary weight 30 (weights not yet verified)"},
+		{"weight verified", func(ro *v1alpha1.Rollout) {
+			ro.Status.StableRS = "old"
+			ro.Status.Canary.Weights = &v1alpha1.TrafficWeights{Canary: v1alpha1.WeightDestination{Weight: 30}, Verified: new(true)}
+		}, healthyCanary, v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps},
 		{"promotion waiting for evidence, pods still at the last step's weight", func(ro *v1alpha1.Rollout) {
 			ro.Status.StableRS, ro.Status.UpdatedReplicas = "old", 1
 			ro.Status.Canary.PromotionEvidence = &v1alpha1.PromotionEvidence{Waiting: "waiting for evidence before promotion: background metric \"rate\" has 0 of 1"}
