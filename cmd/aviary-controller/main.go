@@ -173,6 +173,7 @@ func run(args []string) error {
 		IstioAPIVersion:      opts.IstioAPIVersion,
 		SMIAPIVersion:        opts.TrafficSplitAPIVersion,
 		AmbassadorAPIVersion: opts.AmbassadorAPIVersion,
+		AppMeshCRDVersion:    opts.AppMeshCRDVersion,
 		ALBWeights:           albWeights,
 		TrafficPlugins:       plugins.Host(plugin.TrafficRouter),
 		StepPlugins:          plugins.Host(plugin.Step),

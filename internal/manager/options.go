@@ -76,6 +76,9 @@ type Options struct {
 	// AmbassadorAPIVersion is the apiVersion of the Ambassador Mappings
 	// the Ambassador router clones (Argo's --ambassador-api-version).
 	AmbassadorAPIVersion string
+	// AppMeshCRDVersion is the appmesh.k8s.aws version of the VirtualNodes,
+	// VirtualRouters and VirtualServices (Argo's --appmesh-crd-version).
+	AppMeshCRDVersion string
 	// VerifyALBWeights reads the weights back from AWS before an ALB
 	// canary's setWeight step completes (Argo's --aws-verify-target-group,
 	// or its older name --alb-verify-weight); ALBTagKeyResourceID is the
@@ -173,6 +176,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.TrafficSplitAPIVersion, "traffic-split-api-version", "v1alpha1", "split.smi-spec.io version for TrafficSplits: v1alpha1, v1alpha2 or v1alpha3")
 	fs.StringVar(&o.AmbassadorAPIVersion, "ambassador-api-version", "getambassador.io/v2",
 		"apiVersion of Ambassador Mappings: getambassador.io/<version> (Mapping) or x.getambassador.io/<version> (AmbassadorMapping)")
+	fs.StringVar(&o.AppMeshCRDVersion, "appmesh-crd-version", "v1beta2", "appmesh.k8s.aws version of App Mesh VirtualNodes, VirtualRouters and VirtualServices")
 	fs.BoolVar(&o.VerifyALBWeights, "aws-verify-target-group", false, "before an ALB canary's setWeight step completes, read the listener rule's target-group weights from the ELBv2 API and wait until they are the step's (docs/traffic.md)")
 	fs.BoolVar(&o.VerifyALBWeights, "alb-verify-weight", false, "deprecated name of --aws-verify-target-group")
 	fs.StringVar(&o.ALBTagKeyResourceID, "alb-tag-key-resource-id", "ingress.k8s.aws/resource", "target-group tag the AWS Load Balancer Controller sets to namespace/ingress-service:port")
@@ -247,8 +251,6 @@ var argoOnlyFlags = []argoFlag{
 		instead: "pods' ephemeral labels and annotations are updated in the rollout's own reconcile, within --rollout-threads"},
 	{name: "ephemeral-metadata-update-pod-retries", def: "3", usage: "retries of a pod's ephemeral metadata update",
 		instead: "a failed pod metadata update is retried by the rollout's next reconcile, with backoff"},
-	{name: "appmesh-crd-version", def: "v1beta2", usage: "AWS App Mesh CRD version",
-		instead: "Aviary has no App Mesh router (trafficRouting.appMesh is refused as unsupported)"},
 	{name: "traefik-api-group", def: "traefik.io", usage: "TraefikService API group",
 		instead: "the Traefik router finds the TraefikService under traefik.io, then traefik.containo.us, by itself"},
 	{name: "traefik-api-version", def: "v1alpha1", usage: "TraefikService API version",
@@ -406,6 +408,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--istio-api-version %q is not a networking.istio.io version: use v1alpha3, v1beta1 or v1", o.IstioAPIVersion)
 	case !slices.Contains([]string{"v1alpha1", "v1alpha2", "v1alpha3"}, o.TrafficSplitAPIVersion):
 		return fmt.Errorf("--traffic-split-api-version %q is not a split.smi-spec.io version: use v1alpha1, v1alpha2 or v1alpha3", o.TrafficSplitAPIVersion)
+	case len(validation.IsDNS1035Label(o.AppMeshCRDVersion)) > 0:
+		return fmt.Errorf("--appmesh-crd-version %q is not an API version: use v1beta2 (App Mesh's current one)", o.AppMeshCRDVersion)
 	case ambassadorVersionErr(o.AmbassadorAPIVersion) != nil:
 		return fmt.Errorf("--ambassador-api-version: %w", ambassadorVersionErr(o.AmbassadorAPIVersion))
 	case o.RolloutResyncSeconds < 0:

@@ -76,6 +76,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{[]string{"--leader-election-renew-deadline", "20s"}, "--leader-election-renew-deadline"},
 		{[]string{"--leader-election-retry-period", "10s"}, "--leader-election-retry-period"},
 		{[]string{"--ambassador-api-version", "example.com/v1"}, `--ambassador-api-version: "example.com/v1" is not an Ambassador API version`},
+		{[]string{"--appmesh-crd-version", "appmesh.k8s.aws/v1beta2"}, `--appmesh-crd-version "appmesh.k8s.aws/v1beta2" is not an API version`},
 	}
 	for _, c := range cases {
 		err := func() error { o := parse(t, c.args...); return o.Validate() }()
@@ -206,12 +207,12 @@ func TestEveryArgoRolloutsFlagParses(t *testing.T) {
 		{[]string{"--istio-api-version", "v1beta1"}, func(o Options) any { return o.IstioAPIVersion }, "v1beta1", ""},
 		{[]string{"--traffic-split-api-version", "v1alpha3"}, func(o Options) any { return o.TrafficSplitAPIVersion }, "v1alpha3", ""},
 		{[]string{"--ambassador-api-version", "x.getambassador.io/v3alpha1"}, func(o Options) any { return o.AmbassadorAPIVersion }, "x.getambassador.io/v3alpha1", ""},
+		{[]string{"--appmesh-crd-version", "v1beta1"}, func(o Options) any { return o.AppMeshCRDVersion }, "v1beta1", ""},
 		// Accepted with a warning naming the flag.
 		{[]string{"--service-threads", "20"}, nil, nil, "--service-threads=20"},
 		{[]string{"--ingress-threads", "20"}, nil, nil, "--ingress-threads=20"},
 		{[]string{"--ephemeral-metadata-threads", "20"}, nil, nil, "--ephemeral-metadata-threads=20"},
 		{[]string{"--ephemeral-metadata-update-pod-retries", "5"}, nil, nil, "--ephemeral-metadata-update-pod-retries=5"},
-		{[]string{"--appmesh-crd-version", "v1beta1"}, nil, nil, "--appmesh-crd-version"},
 		{[]string{"--traefik-api-group", "traefik.containo.us"}, nil, nil, "--traefik-api-group"},
 		{[]string{"--traefik-api-version", "v1alpha2"}, nil, nil, "--traefik-api-version"},
 		{[]string{"--ingress-api-version", "networking.k8s.io/v1"}, nil, nil, "--ingress-api-version"},

@@ -62,6 +62,8 @@ type Reconciler struct {
 	// AmbassadorAPIVersion is the Ambassador Mappings' apiVersion ("" is
 	// getambassador.io/v2).
 	AmbassadorAPIVersion string
+	// AppMeshCRDVersion is the App Mesh CRDs' version ("" is v1beta2).
+	AppMeshCRDVersion string
 	// ALBWeights, when set, reads an ALB canary's weights back from AWS
 	// before its setWeight steps complete (--aws-verify-target-group).
 	ALBWeights *alb.Verifier

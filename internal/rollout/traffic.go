@@ -14,6 +14,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
 	"github.com/aviary-rollouts/aviary/internal/traffic/apisix"
+	"github.com/aviary-rollouts/aviary/internal/traffic/appmesh"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
@@ -55,6 +56,9 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a 
 	if c.TrafficRouting.Ambassador != nil {
 		out = append(out, &ambassador.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn, Requeue: a.requeueWithin,
 			APIVersion: r.AmbassadorAPIVersion, Now: r.Now})
+	}
+	if c.TrafficRouting.AppMesh != nil {
+		out = append(out, &appmesh.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn, Version: r.AppMeshCRDVersion})
 	}
 	if c.TrafficRouting.Traefik != nil {
 		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})

@@ -34,6 +34,16 @@ func TestRollout(t *testing.T) {
 			ro.Spec.Strategy.Canary.CanaryService, ro.Spec.Strategy.Canary.StableService = "canary", "stable"
 			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Apisix: &v1alpha1.ApisixTrafficRouting{}}
 		}, "spec.strategy.canary.trafficRouting.apisix.route.name: Required value: name the ApisixRoute"},
+		{"appMesh without nodes", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{AppMesh: &v1alpha1.AppMeshTrafficRouting{
+				VirtualService: &v1alpha1.AppMeshVirtualService{Name: "web"}, VirtualNodeGroup: &v1alpha1.AppMeshVirtualNodeGroup{}}}
+		}, "spec.strategy.canary.trafficRouting.appMesh.virtualNodeGroup.canaryVirtualNodeRef.name: Required value: name the VirtualNode that selects the canary pods"},
+		{"appMesh carried out", func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.CanaryService, ro.Spec.Strategy.Canary.StableService = "canary", "stable"
+			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{AppMesh: &v1alpha1.AppMeshTrafficRouting{
+				VirtualService: &v1alpha1.AppMeshVirtualService{Name: "web"}, VirtualNodeGroup: &v1alpha1.AppMeshVirtualNodeGroup{
+					CanaryVirtualNodeRef: &v1alpha1.AppMeshVirtualNodeReference{Name: "web-canary"}, StableVirtualNodeRef: &v1alpha1.AppMeshVirtualNodeReference{Name: "web-stable"}}}}
+		}, ""},
 		{"apisix and ambassador carried out", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.CanaryService, ro.Spec.Strategy.Canary.StableService = "canary", "stable"
 			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Apisix: &v1alpha1.ApisixTrafficRouting{Route: &v1alpha1.ApisixRoute{Name: "web"}},

@@ -67,6 +67,19 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 	if tr.Apisix != nil && (tr.Apisix.Route == nil || tr.Apisix.Route.Name == "") {
 		errs = append(errs, field.Required(tp.Child("apisix", "route", "name"), "name the ApisixRoute whose rules send requests to the stable and canary Services"))
 	}
+	if am := tr.AppMesh; am != nil {
+		ap := tp.Child("appMesh")
+		if am.VirtualService == nil || am.VirtualService.Name == "" {
+			errs = append(errs, field.Required(ap.Child("virtualService", "name"), "name the VirtualService whose VirtualRouter splits the traffic"))
+		}
+		g := am.VirtualNodeGroup
+		if g == nil || g.CanaryVirtualNodeRef == nil || g.CanaryVirtualNodeRef.Name == "" {
+			errs = append(errs, field.Required(ap.Child("virtualNodeGroup", "canaryVirtualNodeRef", "name"), "name the VirtualNode that selects the canary pods"))
+		}
+		if g == nil || g.StableVirtualNodeRef == nil || g.StableVirtualNodeRef.Name == "" {
+			errs = append(errs, field.Required(ap.Child("virtualNodeGroup", "stableVirtualNodeRef", "name"), "name the VirtualNode that selects the stable pods"))
+		}
+	}
 	if tr.Traefik != nil && tr.Traefik.WeightedTraefikServiceName == "" {
 		errs = append(errs, field.Required(tp.Child("traefik", "weightedTraefikServiceName"), "name the weighted TraefikService whose stable and canary entries get the weights"))
 	}

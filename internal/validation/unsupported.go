@@ -20,20 +20,6 @@ func unsupported(ro *v1alpha1.Rollout, spec *field.Path) field.ErrorList {
 		return errs
 	}
 	p := spec.Child("strategy", "canary")
-	if tr := c.TrafficRouting; tr != nil {
-		// NGINX, ALB, Istio, Traefik, SMI, Ambassador, APISIX and the Gateway API are carried out; the other routers come next.
-		tp := p.Child("trafficRouting")
-		for _, r := range []struct {
-			name string
-			set  bool
-		}{
-			{"appMesh", tr.AppMesh != nil},
-		} {
-			if r.set {
-				add(tp.Child(r.name), "traffic routing through "+r.name)
-			}
-		}
-	}
 	if c.PingPong != nil {
 		add(p.Child("pingPong"), "ping-pong services")
 	}

@@ -45,6 +45,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
 	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
 	"github.com/aviary-rollouts/aviary/internal/traffic/apisix"
+	"github.com/aviary-rollouts/aviary/internal/traffic/appmesh"
 	"github.com/aviary-rollouts/aviary/internal/traffic/gatewayapi"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/nginx"
@@ -445,6 +446,10 @@ func (f *file) routers(d *doc, ro *v1alpha1.Rollout) {
 			}
 		}
 	}
+	if am := tr.AppMesh; am != nil && am.VirtualService != nil && am.VirtualNodeGroup != nil &&
+		am.VirtualNodeGroup.CanaryVirtualNodeRef != nil && am.VirtualNodeGroup.StableVirtualNodeRef != nil {
+		f.appMesh(d, ro, am)
+	}
 	if raw, ok := tr.Plugins[gatewayapi.ConfigKey]; ok {
 		cfg, err := gatewayapi.ParseConfig(raw)
 		if err != nil {
@@ -469,6 +474,33 @@ func (f *file) routers(d *doc, ro *v1alpha1.Rollout) {
 				f.specError(d, rt.Field, err)
 			}
 		}
+	}
+}
+
+// appMesh checks the VirtualRouter behind the Rollout's VirtualService
+// has the routes and targets the App Mesh router weighs, when both are in
+// the file.
+func (f *file) appMesh(d *doc, ro *v1alpha1.Rollout, am *v1alpha1.AppMeshTrafficRouting) {
+	const tp = "spec.strategy.canary.trafficRouting.appMesh"
+	groups := []string{appmesh.Group}
+	vs := f.reference(d, tp+".virtualService.name", "VirtualService", groups, am.VirtualService.Name)
+	for _, ref := range []struct{ field, name string }{
+		{tp + ".virtualNodeGroup.canaryVirtualNodeRef.name", am.VirtualNodeGroup.CanaryVirtualNodeRef.Name},
+		{tp + ".virtualNodeGroup.stableVirtualNodeRef.name", am.VirtualNodeGroup.StableVirtualNodeRef.Name},
+	} {
+		f.reference(d, ref.field, "VirtualNode", groups, ref.name)
+	}
+	if vs == nil {
+		return
+	}
+	name, _, _ := unstructured.NestedString(vs.obj, "spec", "provider", "virtualRouter", "virtualRouterRef", "name")
+	vr := f.find("VirtualRouter", groups, name, d.ns)
+	if vr == nil {
+		return
+	}
+	u := (&unstructured.Unstructured{Object: vr.obj}).DeepCopy()
+	if err := appmesh.SetWeights(u, am.VirtualService.Routes, d.ns, am.VirtualNodeGroup.CanaryVirtualNodeRef.Name, am.VirtualNodeGroup.StableVirtualNodeRef.Name, 0); err != nil {
+		f.add(d, tp+".virtualService.routes", err.Error())
 	}
 }
 

@@ -32,7 +32,7 @@ func TestValidFilesPass(t *testing.T) {
 	// step; valid-experiment.yaml a standalone Experiment; valid-plugins.yaml
 	// a traffic-router plugin and a step plugin.
 	for _, name := range []string{"valid-nginx.yaml", "valid-rollout-only.yaml", "valid-rollout-only.json", "valid-experiment-step.yaml", "valid-experiment.yaml", "valid-plugins.yaml",
-		"valid-ambassador.yaml", "valid-alb.yaml", "valid-apisix.yaml"} {
+		"valid-ambassador.yaml", "valid-alb.yaml", "valid-apisix.yaml", "valid-appmesh.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range Check(read(t, filepath.Join("testdata", name))) {
 				t.Error(f)
@@ -76,6 +76,8 @@ func TestBrokenFilesRejected(t *testing.T) {
 			`remove it; the rollout weighs the canary clone "demo-canary" against it and the Mapping takes the rest`}},
 		{"invalid-apisix-no-canary-backend.yaml", []string{ro + `spec.strategy.canary.trafficRouting.apisix.route.rules: ApisixRoute "demo": ` +
 			`HTTP rule "demo-rule" has no backend with serviceName "demo-canary": list both the stable and canary Services in its backends`}},
+		{"invalid-appmesh-no-canary-target.yaml", []string{ro + `spec.strategy.canary.trafficRouting.appMesh.virtualService.routes: VirtualRouter "demo-router": ` +
+			`route "primary" has no weighted target for VirtualNode "demo-canary": list both the canary and stable VirtualNodes in its weightedTargets`}},
 		{"invalid-gatewayapi-no-split-rule.yaml", []string{ro + `spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"].httpRoute: ` +
 			`HTTPRoute "demo" in namespace "" has no rule whose backendRefs name both the canary Service "demo-canary" and the stable Service "demo-stable" of namespace "": ` +
 			"add both to the rule that should be split, e.g. backendRefs: [{name: demo-stable, port: 80}, {name: demo-canary, port: 80}]"}},
