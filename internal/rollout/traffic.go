@@ -54,17 +54,17 @@ func (r *Reconciler) routers(ro *v1alpha1.Rollout, sets []*appsv1.ReplicaSet, a 
 		out = append(out, &smi.Router{Client: r.Client, Rollout: ro, Recorder: record, APIVersion: r.SMIAPIVersion})
 	}
 	if c.TrafficRouting.Ambassador != nil {
-		out = append(out, &ambassador.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn, Requeue: a.requeueWithin,
+		out = append(out, &ambassador.Router{Client: r.Client, Rollout: ro, Events: traffic.Events{Recorder: record, Warn: warn}, Requeue: a.requeueWithin,
 			APIVersion: r.AmbassadorAPIVersion, Now: r.Now})
 	}
 	if c.TrafficRouting.AppMesh != nil {
-		out = append(out, &appmesh.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn, Version: r.AppMeshCRDVersion})
+		out = append(out, &appmesh.Router{Client: r.Client, Rollout: ro, Events: traffic.Events{Recorder: record, Warn: warn}, Version: r.AppMeshCRDVersion})
 	}
 	if c.TrafficRouting.Traefik != nil {
 		out = append(out, &traefik.Router{Client: r.Client, Rollout: ro, Recorder: record})
 	}
 	if c.TrafficRouting.Apisix != nil {
-		out = append(out, &apisix.Router{Client: r.Client, Rollout: ro, Recorder: record, Warn: warn})
+		out = append(out, &apisix.Router{Client: r.Client, Rollout: ro, Events: traffic.Events{Recorder: record, Warn: warn}})
 	}
 	// Plugins come last, by name (Argo Rollouts takes them in map order).
 	// The Gateway API is built in under its plugin's name, unless

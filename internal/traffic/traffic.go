@@ -176,3 +176,24 @@ func (WeightsOnly) RemoveManagedRoutes(context.Context) error { return nil }
 func (WeightsOnly) VerifyWeight(context.Context, int32, ...WeightDestination) (*bool, error) {
 	return nil, nil
 }
+
+// Events are a router's ways to tell what it did (Recorder) and what went
+// wrong (Warn); either may be nil.
+type Events struct {
+	Recorder func(reason, msg string)
+	Warn     func(reason, msg string)
+}
+
+// Record tells a Normal event, if anyone listens.
+func (e Events) Record(reason, msg string) {
+	if e.Recorder != nil {
+		e.Recorder(reason, msg)
+	}
+}
+
+// Warning tells a Warning event, if anyone listens.
+func (e Events) Warning(reason, msg string) {
+	if e.Warn != nil {
+		e.Warn(reason, msg)
+	}
+}

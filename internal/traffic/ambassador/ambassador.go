@@ -75,10 +75,9 @@ func CanaryName(name string) string {
 // Router keeps the canary clones of a Rollout's Mappings.
 type Router struct {
 	traffic.WeightsOnly
-	Client   client.Client
-	Rollout  *v1alpha1.Rollout
-	Recorder func(reason, msg string)
-	Warn     func(reason, msg string)
+	Client  client.Client
+	Rollout *v1alpha1.Rollout
+	traffic.Events
 	// Requeue asks for another reconcile within d (a clone waiting to be
 	// deleted); nil when nothing can call back.
 	Requeue func(d time.Duration)
@@ -141,17 +140,17 @@ func (r *Router) setWeight(ctx context.Context, gvk schema.GroupVersionKind, bas
 	switch {
 	case due:
 		if err := r.Client.Delete(ctx, canary); client.IgnoreNotFound(err) != nil {
-			r.warn(ReasonCleanupError, fmt.Sprintf("Error deleting canary mapping %q: %v", canary.GetName(), err))
+			r.Warning(ReasonCleanupError, fmt.Sprintf("Error deleting canary mapping %q: %v", canary.GetName(), err))
 			return fmt.Errorf("delete %s %s: %w", gvk.Kind, canary.GetName(), err)
 		}
 		return nil
 	case next != nil:
 		if err := r.Client.Update(ctx, next); err != nil {
-			r.warn(ReasonUpdateError, fmt.Sprintf("Error updating canary mapping %q: %v", canary.GetName(), err))
+			r.Warning(ReasonUpdateError, fmt.Sprintf("Error updating canary mapping %q: %v", canary.GetName(), err))
 			return fmt.Errorf("update %s %s: %w", gvk.Kind, canary.GetName(), err)
 		}
 		if GetWeight(next) != GetWeight(canary) {
-			r.record(ReasonWeightUpdate, fmt.Sprintf("Set canary mapping %s weight to %d", canary.GetName(), weight))
+			r.Record(ReasonWeightUpdate, fmt.Sprintf("Set canary mapping %s weight to %d", canary.GetName(), weight))
 		}
 	}
 	if weight == 0 && r.Requeue != nil {
@@ -205,7 +204,7 @@ func (r *Router) create(ctx context.Context, gvk schema.GroupVersionKind, base s
 	obj.SetGroupVersionKind(gvk)
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.Rollout.Namespace, Name: base}, obj)
 	if apierrors.IsNotFound(err) {
-		r.warn(ReasonMappingMissing, fmt.Sprintf("Ambassador mapping %q not found", base))
+		r.Warning(ReasonMappingMissing, fmt.Sprintf("Ambassador mapping %q not found", base))
 		return &traffic.SpecError{Field: field, Msg: fmt.Sprintf("%s %q not found in namespace %q: create it or correct the name", gvk.Kind, base, r.Rollout.Namespace)}
 	}
 	if err != nil {
@@ -214,15 +213,15 @@ func (r *Router) create(ctx context.Context, gvk schema.GroupVersionKind, base s
 	c := r.Rollout.Spec.Strategy.Canary
 	canary, err := Clone(obj, c.CanaryService, c.StableService, weight)
 	if err != nil {
-		r.warn(ReasonConfigError, fmt.Sprintf("Ambassador mapping %q can not define weight", base))
+		r.Warning(ReasonConfigError, fmt.Sprintf("Ambassador mapping %q can not define weight", base))
 		return &traffic.SpecError{Field: field, Msg: err.Error()}
 	}
 	canary.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(r.Rollout, v1alpha1.GroupVersion.WithKind("Rollout"))})
 	if err := r.Client.Create(ctx, canary); err != nil {
-		r.warn(ReasonCreationError, fmt.Sprintf("Error creating canary mapping: %v", err))
+		r.Warning(ReasonCreationError, fmt.Sprintf("Error creating canary mapping: %v", err))
 		return fmt.Errorf("create %s %s: %w", gvk.Kind, canary.GetName(), err)
 	}
-	r.record(ReasonWeightUpdate, fmt.Sprintf("Created canary mapping %s with weight %d", canary.GetName(), weight))
+	r.Record(ReasonWeightUpdate, fmt.Sprintf("Created canary mapping %s with weight %d", canary.GetName(), weight))
 	return nil
 }
 
@@ -258,16 +257,4 @@ func GetWeight(obj *unstructured.Unstructured) int64 {
 
 func setWeight(obj *unstructured.Unstructured, weight int32) {
 	_ = unstructured.SetNestedField(obj.Object, int64(weight), "spec", "weight")
-}
-
-func (r *Router) record(reason, msg string) {
-	if r.Recorder != nil {
-		r.Recorder(reason, msg)
-	}
-}
-
-func (r *Router) warn(reason, msg string) {
-	if r.Warn != nil {
-		r.Warn(reason, msg)
-	}
 }

@@ -62,9 +62,9 @@ func newFixture(t *testing.T, apiVersion string, objs ...string) *fixture {
 	}
 	f := &fixture{c: b.Build(), clock: &clock{time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	f.r = &Router{Client: f.c, Rollout: rollout(), APIVersion: apiVersion, Now: f.clock.now,
-		Recorder: func(reason, msg string) { f.events = append(f.events, reason+": "+msg) },
-		Warn:     func(reason, msg string) { f.events = append(f.events, "Warning "+reason+": "+msg) },
-		Requeue:  func(d time.Duration) { f.requeue = append(f.requeue, d) }}
+		Events: traffic.Events{Recorder: func(reason, msg string) { f.events = append(f.events, reason+": "+msg) },
+			Warn: func(reason, msg string) { f.events = append(f.events, "Warning "+reason+": "+msg) }},
+		Requeue: func(d time.Duration) { f.requeue = append(f.requeue, d) }}
 	return f
 }
 

@@ -43,10 +43,9 @@ const field = "spec.strategy.canary.trafficRouting.apisix.route"
 // routes.
 type Router struct {
 	traffic.WeightsOnly
-	Client   client.Client
-	Rollout  *v1alpha1.Rollout
-	Recorder func(reason, msg string)
-	Warn     func(reason, msg string)
+	Client  client.Client
+	Rollout *v1alpha1.Rollout
+	traffic.Events
 }
 
 var _ traffic.Router = (*Router)(nil)
@@ -114,7 +113,7 @@ func (r *Router) SetWeight(ctx context.Context, weight int32, _ ...traffic.Weigh
 		return nil
 	}
 	if err := r.Client.Update(ctx, next); err != nil {
-		r.warn(ReasonUpdateError, fmt.Sprintf("Error updating apisix route %q: %v", obj.GetName(), err))
+		r.Warning(ReasonUpdateError, fmt.Sprintf("Error updating apisix route %q: %v", obj.GetName(), err))
 		return fmt.Errorf("update ApisixRoute %s: %w", obj.GetName(), err)
 	}
 	return nil
@@ -204,10 +203,10 @@ func (r *Router) SetHeaderRoute(ctx context.Context, h *v1alpha1.SetHeaderRoute)
 	if existing == nil {
 		want.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(r.Rollout, v1alpha1.GroupVersion.WithKind("Rollout"))})
 		if err := r.Client.Create(ctx, want); err != nil {
-			r.warn(ReasonCreateError, fmt.Sprintf("Error create apisix route %q: %v", h.Name, err))
+			r.Warning(ReasonCreateError, fmt.Sprintf("Error create apisix route %q: %v", h.Name, err))
 			return fmt.Errorf("create ApisixRoute %s: %w", h.Name, err)
 		}
-		r.record(ReasonCreated, fmt.Sprintf("Created ApisixRoute %s for header route %s", h.Name, h.Name))
+		r.Record(ReasonCreated, fmt.Sprintf("Created ApisixRoute %s for header route %s", h.Name, h.Name))
 		return nil
 	}
 	if reflect.DeepEqual(existing.Object["spec"], want.Object["spec"]) && maps.Equal(existing.GetLabels(), want.GetLabels()) {
@@ -217,7 +216,7 @@ func (r *Router) SetHeaderRoute(ctx context.Context, h *v1alpha1.SetHeaderRoute)
 	next.Object["spec"] = want.Object["spec"]
 	next.SetLabels(want.GetLabels())
 	if err := r.Client.Update(ctx, next); err != nil {
-		r.warn(ReasonUpdateError, fmt.Sprintf("Error update apisix route %q: %v", h.Name, err))
+		r.Warning(ReasonUpdateError, fmt.Sprintf("Error update apisix route %q: %v", h.Name, err))
 		return fmt.Errorf("update ApisixRoute %s: %w", h.Name, err)
 	}
 	return nil
@@ -307,21 +306,9 @@ func (r *Router) RemoveManagedRoutes(ctx context.Context) error {
 
 func (r *Router) delete(ctx context.Context, obj *unstructured.Unstructured) error {
 	if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-		r.warn(ReasonDeleteError, fmt.Sprintf("Error deleting apisix route %q: %v", obj.GetName(), err))
+		r.Warning(ReasonDeleteError, fmt.Sprintf("Error deleting apisix route %q: %v", obj.GetName(), err))
 		return fmt.Errorf("delete ApisixRoute %s: %w", obj.GetName(), err)
 	}
-	r.record(ReasonDeleted, fmt.Sprintf("Deleted ApisixRoute %s", obj.GetName()))
+	r.Record(ReasonDeleted, fmt.Sprintf("Deleted ApisixRoute %s", obj.GetName()))
 	return nil
-}
-
-func (r *Router) record(reason, msg string) {
-	if r.Recorder != nil {
-		r.Recorder(reason, msg)
-	}
-}
-
-func (r *Router) warn(reason, msg string) {
-	if r.Warn != nil {
-		r.Warn(reason, msg)
-	}
 }

@@ -74,8 +74,8 @@ func newFixture(t *testing.T, ro *v1alpha1.Rollout, objs ...*unstructured.Unstru
 	}
 	f := &fixture{c: b.Build()}
 	f.r = &Router{Client: f.c, Rollout: ro,
-		Recorder: func(reason, msg string) { f.events = append(f.events, reason+": "+msg) },
-		Warn:     func(reason, msg string) { f.events = append(f.events, "Warning "+reason+": "+msg) }}
+		Events: traffic.Events{Recorder: func(reason, msg string) { f.events = append(f.events, reason+": "+msg) },
+			Warn: func(reason, msg string) { f.events = append(f.events, "Warning "+reason+": "+msg) }}}
 	return f
 }
 

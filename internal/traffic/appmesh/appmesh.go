@@ -57,10 +57,9 @@ var notFound = map[string]string{"VirtualService": ReasonVirtualServiceNotFound,
 // VirtualRouter.
 type Router struct {
 	traffic.WeightsOnly
-	Client   client.Client
-	Rollout  *v1alpha1.Rollout
-	Recorder func(reason, msg string)
-	Warn     func(reason, msg string)
+	Client  client.Client
+	Rollout *v1alpha1.Rollout
+	traffic.Events
 	// Version is the App Mesh CRD version; "" is DefaultVersion.
 	Version string
 }
@@ -85,7 +84,7 @@ func (r *Router) get(ctx context.Context, kind, ns, name, path, fix string) (*un
 	obj.SetGroupVersionKind(r.gvk(kind))
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, obj)
 	if apierrors.IsNotFound(err) {
-		r.warn(notFound[kind], fmt.Sprintf("%s `%s` not found in namespace `%s`", kind, name, ns))
+		r.Warning(notFound[kind], fmt.Sprintf("%s `%s` not found in namespace `%s`", kind, name, ns))
 		return nil, &traffic.SpecError{Field: path, Msg: fmt.Sprintf("%s %q not found in namespace %q: %s", kind, name, ns, fix)}
 	}
 	if err != nil {
@@ -190,10 +189,10 @@ func (r *Router) SetWeight(ctx context.Context, weight int32, _ ...traffic.Weigh
 		return nil
 	}
 	if err := r.Client.Update(ctx, next); err != nil {
-		r.warn(ReasonUpdateError, fmt.Sprintf("Error updating VirtualRouter %q: %v", vr.GetName(), err))
+		r.Warning(ReasonUpdateError, fmt.Sprintf("Error updating VirtualRouter %q: %v", vr.GetName(), err))
 		return fmt.Errorf("update VirtualRouter %s: %w", vr.GetName(), err)
 	}
-	r.record(ReasonWeightUpdated, fmt.Sprintf("VirtualRouter %s: canary VirtualNode at %d, stable at %d", vr.GetName(), weight, 100-weight))
+	r.Record(ReasonWeightUpdated, fmt.Sprintf("VirtualRouter %s: canary VirtualNode at %d, stable at %d", vr.GetName(), weight, 100-weight))
 	return nil
 }
 
@@ -274,16 +273,4 @@ func routeRule(route map[string]any) (string, map[string]any) {
 		}
 	}
 	return "", nil
-}
-
-func (r *Router) record(reason, msg string) {
-	if r.Recorder != nil {
-		r.Recorder(reason, msg)
-	}
-}
-
-func (r *Router) warn(reason, msg string) {
-	if r.Warn != nil {
-		r.Warn(reason, msg)
-	}
 }
