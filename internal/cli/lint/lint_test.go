@@ -160,3 +160,64 @@ func read(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+// argoExamples pairs each Rollout example Argo Rollouts v1.9 ships
+// (examples/, the twenty that are plain YAML; the Helm chart and the
+// Linkerd file are templates) with the manifest of ours in
+// testdata/argo-examples that uses the same features, written for these
+// tests.
+var argoExamples = map[string]string{
+	"rollout-canary.yaml":               "canary.yaml",
+	"rollout-rolling-update.yaml":       "rolling-update.yaml",
+	"rollout-bluegreen.yaml":            "bluegreen.yaml",
+	"rollout-analysis-step.yaml":        "analysis-step.yaml",
+	"rollout-background-analysis.yaml":  "background-analysis.yaml",
+	"rollout-experiment-step.yaml":      "experiment-step.yaml",
+	"rollout-baseline-vs-canary.yaml":   "baseline-vs-canary.yaml",
+	"rollout-canary-preview.yaml":       "canary-preview.yaml",
+	"rollout-secret.yaml":               "analysis-secret.yaml",
+	"rollout-template-ref.yaml":         "template-ref.yaml",
+	"workload-ref/workload-ref.yaml":    "workload-ref.yaml",
+	"notifications/rollout-canary.yaml": "notifications.yaml",
+	"istio/istio-mirror.yaml":           "istio-mirror.yaml",
+	"istio/istio-subset-split.yaml":     "istio-subset-split.yaml",
+	"traffic-routing-experiment-step/istio-host-split-experiment-step.yaml": "istio-experiment-step.yaml",
+	"traffic-routing-experiment-step/rollout-alb-experiment-step.yaml":      "alb-experiment-step.yaml",
+	"traffic-routing-experiment-step/rollout-smi-experiment-step.yaml":      "smi-experiment-step.yaml",
+	"ambassador/rollout.yaml":     "ambassador.yaml",
+	"apisix/rollout.yaml":         "apisix.yaml",
+	"appmesh/canary-rollout.yaml": "appmesh.yaml",
+}
+
+// TestArgoExampleEquivalentsPass: what Argo Rollouts' examples use — every
+// router, analysis, experiments, workloadRef, notifications — passes lint,
+// as kubectl argo rollouts lint passes the examples themselves; and there
+// is no manifest in testdata/argo-examples the table does not name.
+func TestArgoExampleEquivalentsPass(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "argo-examples", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := map[string]bool{}
+	for _, f := range argoExamples {
+		ours[f] = true
+	}
+	if len(argoExamples) != 20 || len(ours) != 20 || len(files) != 20 {
+		t.Fatalf("%d examples mapped to %d manifests, %d manifests on disk; want 20 of each", len(argoExamples), len(ours), len(files))
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		t.Run(name, func(t *testing.T) {
+			if !ours[name] {
+				t.Fatalf("%s stands for none of Argo Rollouts' examples", name)
+			}
+			data := read(t, file)
+			if !strings.Contains(string(data), "\nkind: Rollout\n") {
+				t.Fatalf("%s has no Rollout", name)
+			}
+			for _, f := range Check(data) {
+				t.Error(f)
+			}
+		})
+	}
+}
