@@ -3,6 +3,7 @@ package traffic
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
+	"github.com/aviary-rollouts/aviary/internal/traffic/alb/elbv2fake"
 	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
@@ -274,4 +277,91 @@ func TestALBDynamicStableScale(t *testing.T) {
 	if got := a.ingress("web-b").Annotations["rollouts.argoproj.io/managed-alb-annotations"]; got != `{"web":["alb.ingress.kubernetes.io/actions.web-root"]}` {
 		t.Errorf("managed annotations %s", got)
 	}
+}
+
+// TestALBWeightVerification runs the controller with
+// --aws-verify-target-group against a stand-in ELBv2 API: the setWeight
+// step waits, saying which weight, while the load balancer's rule still
+// has the old weights, and completes once they match; the promotion at
+// the end waits for 100% the same way.
+func TestALBWeightVerification(t *testing.T) {
+	e := framework.Get(t)
+	ctx := context.Background()
+	ns := framework.Namespace(t)
+	const dns = "k8s-web-1234567890.us-west-2.elb.amazonaws.com"
+	lb := elbv2fake.New("k8s-web", dns,
+		elbv2fake.Group{Name: "k8s-web-canary", Tags: map[string]string{alb.DefaultTagKey: ns + "/web-web-canary:80"}, Weight: 0},
+		elbv2fake.Group{Name: "k8s-web-stable", Tags: map[string]string{alb.DefaultTagKey: ns + "/web-web-stable:80"}, Weight: 100})
+	t.Cleanup(lb.Close)
+	framework.StartControllerEnv(t, []string{"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=" + lb.URL, "AWS_REGION=us-west-2",
+		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED=true"},
+		"--leader-elect=false", "--namespaced", "--namespace", ns, "--aws-verify-target-group")
+	extra := "      steps:\n      - setWeight: 30\n      - pause: {}"
+	m := strings.NewReplacer("REPLICAS", "2", "EXTRA", extra, "ALB", "        alb: {ingress: web, servicePort: 80}").Replace(albRollout) + albIngress("web", "web-stable")
+	if out, err := e.KubectlStdin(ctx, []byte(m), "apply", "-n", ns, "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	// The load balancer controller would publish the load balancer's name.
+	if out, err := e.Kubectl(ctx, "patch", "ingress", "web", "-n", ns, "--subresource=status", "--type=merge",
+		"-p", `{"status":{"loadBalancer":{"ingress":[{"hostname":"`+dns+`"}]}}}`); err != nil {
+		t.Fatalf("patch ingress status: %v\n%s", err, out)
+	}
+	a := &albEnv{t: t, e: e, ns: ns, ctx: ctx}
+	a.wait(60*time.Second, "the first version Healthy", func(r *v1alpha1.Rollout) (bool, string) {
+		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, ""
+	})
+	framework.SetRolloutImage(t, ns, "web", "argoproj/rollouts-demo:green")
+	waiting := func(w int32) func(r *v1alpha1.Rollout) (bool, string) {
+		return func(r *v1alpha1.Rollout) (bool, string) {
+			ws := r.Status.Canary.Weights
+			ok := r.Status.Phase == v1alpha1.RolloutPhaseProgressing && ws != nil && ws.Canary.Weight == w && ws.Verified != nil && !*ws.Verified &&
+				r.Status.Message == fmt.Sprintf("waiting for the load balancer to apply canary weight %d (weights not yet verified)", w) &&
+				r.Status.StableRS != r.Status.CurrentPodHash
+			return ok, fmt.Sprintf("weights %+v", ws)
+		}
+	}
+	a.wait(60*time.Second, "the step held at 30% while the load balancer has 0", waiting(30))
+	if got := annotationOf(a.ingress("web")); got != forward(30) {
+		t.Fatalf("annotation %s while waiting", got)
+	}
+	// Held, not merely slow: still at step 0 a verification interval later.
+	time.Sleep(12 * time.Second)
+	if r := a.rollout(); *r.Status.CurrentStepIndex != 0 || r.Status.Phase != v1alpha1.RolloutPhaseProgressing {
+		t.Fatalf("the step moved on unverified: step %d %s %q", *r.Status.CurrentStepIndex, r.Status.Phase, r.Status.Message)
+	}
+	if !slices.ContainsFunc(framework.RolloutEventMessages(t, ns, alb.ReasonUnverified), func(m string) bool {
+		return strings.Contains(m, "web-canary: weight 0, want 30")
+	}) {
+		t.Errorf("no TargetGroupUnverified event naming the load balancer's weight: %v", framework.RolloutEventMessages(t, ns, alb.ReasonUnverified))
+	}
+	lb.SetWeight("k8s-web-canary", 30)
+	lb.SetWeight("k8s-web-stable", 70)
+	// At the pause that follows nothing is verified (verified unset), as
+	// with Argo Rollouts, which asks AWS only at setWeight steps.
+	a.wait(60*time.Second, "verified: the step completes and the rollout pauses", func(r *v1alpha1.Rollout) (bool, string) {
+		ws := r.Status.Canary.Weights
+		return r.Status.Phase == v1alpha1.RolloutPhasePaused && *r.Status.CurrentStepIndex == 1 && ws != nil && ws.Canary.Weight == 30, fmt.Sprintf("weights %+v", ws)
+	})
+	if !slices.Contains(framework.RolloutEventMessages(t, ns, alb.ReasonVerified), "canary weight 30 verified on the load balancer of every Ingress") {
+		t.Errorf("no TargetGroupVerified event for 30: %v", framework.RolloutEventMessages(t, ns, alb.ReasonVerified))
+	}
+	r := a.rollout()
+	if r.Status.ALB == nil || r.Status.ALB.LoadBalancer.Name != "k8s-web" || r.Status.ALB.CanaryTargetGroup.Name != "k8s-web-canary" ||
+		r.Status.ALB.StableTargetGroup.Name != "k8s-web-stable" || r.Status.ALB.Ingress != "web" || len(r.Status.ALBs) != 1 {
+		t.Errorf("status.alb %+v albs %+v", r.Status.ALB, r.Status.ALBs)
+	}
+	framework.PatchRolloutStatus(t, ns, "web", `{"status":{"pauseConditions":null}}`)
+	a.wait(60*time.Second, "the promotion held at 100% while the load balancer has 30", waiting(100))
+	lb.SetWeight("k8s-web-canary", 100)
+	lb.SetWeight("k8s-web-stable", 0)
+	a.wait(60*time.Second, "verified at 100: promoted", func(r *v1alpha1.Rollout) (bool, string) {
+		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy && r.Status.StableRS == r.Status.CurrentPodHash, ""
+	})
+	if errs := lb.Errors(); len(errs) > 0 {
+		t.Errorf("malformed ELBv2 requests: %v", errs)
+	}
+}
+
+func annotationOf(ing *networkingv1.Ingress) string {
+	return ing.Annotations["alb.ingress.kubernetes.io/actions.web-stable"]
 }
