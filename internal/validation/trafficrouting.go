@@ -64,6 +64,7 @@ func trafficRouting(ro *v1alpha1.Rollout, p *field.Path, opts Options) field.Err
 	errs = append(errs, nginx(tr.Nginx, tp.Child("nginx"))...)
 	errs = append(errs, istio(tr.Istio, tp.Child("istio"))...)
 	errs = append(errs, alb(tr.ALB, tp.Child("alb"))...)
+	errs = append(errs, pingPong(c, p)...)
 	if tr.Apisix != nil && (tr.Apisix.Route == nil || tr.Apisix.Route.Name == "") {
 		errs = append(errs, field.Required(tp.Child("apisix", "route", "name"), "name the ApisixRoute whose rules send requests to the stable and canary Services"))
 	}
@@ -151,6 +152,35 @@ func alb(a *v1alpha1.ALBTrafficRouting, p *field.Path) field.ErrorList {
 	}
 	if s := a.StickinessConfig; s != nil && s.Enabled && (s.DurationSeconds < 1 || s.DurationSeconds > 604800) {
 		errs = append(errs, field.Invalid(p.Child("stickinessConfig", "durationSeconds"), s.DurationSeconds, "must be 1 to 604800 seconds (7 days), the range AWS accepts"))
+	}
+	return errs
+}
+
+// pingPong checks the ping-pong Services: both named, distinct, and only
+// with the routers that swap them (ALB, which then needs rootService, and
+// Istio).
+func pingPong(c *v1alpha1.CanaryStrategy, p *field.Path) field.ErrorList {
+	pp := c.PingPong
+	if pp == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	pf := p.Child("pingPong")
+	if pp.PingService == "" {
+		errs = append(errs, field.Required(pf.Child("pingService"), "name the Service that takes the stable and canary roles in turn with pongService"))
+	}
+	if pp.PongService == "" {
+		errs = append(errs, field.Required(pf.Child("pongService"), "name the Service that takes the stable and canary roles in turn with pingService"))
+	}
+	if pp.PingService != "" && pp.PingService == pp.PongService {
+		errs = append(errs, field.Invalid(pf.Child("pongService"), pp.PongService, "must differ from pingService"))
+	}
+	tr := c.TrafficRouting
+	if tr.ALB == nil && tr.Istio == nil {
+		errs = append(errs, field.Forbidden(pf, "ping-pong Services work with the alb and istio traffic routers only"))
+	}
+	if tr.ALB != nil && tr.ALB.RootService == "" {
+		errs = append(errs, field.Required(p.Child("trafficRouting", "alb", "rootService"), "with pingPong, name the Service whose Ingress path carries the weighted action"))
 	}
 	return errs
 }

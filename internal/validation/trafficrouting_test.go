@@ -59,6 +59,12 @@ func TestTrafficRouting(t *testing.T) {
 			"spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue: Invalid value"},
 		{"alb mirror", &v1alpha1.RolloutTrafficRouting{ALB: albR}, []v1alpha1.CanaryStep{mirror},
 			"spec.strategy.canary.trafficRouting.alb cannot mirror requests"},
+		{"alb ping-pong", &v1alpha1.RolloutTrafficRouting{ALB: &v1alpha1.ALBTrafficRouting{Ingress: "web", ServicePort: 80, RootService: "web"}}, nil, ""},
+		{"alb ping-pong without root service", &v1alpha1.RolloutTrafficRouting{ALB: albR}, nil,
+			"spec.strategy.canary.trafficRouting.alb.rootService: Required value: with pingPong"},
+		{"nginx ping-pong", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, nil,
+			"spec.strategy.canary.pingPong: Forbidden: ping-pong Services work with the alb and istio traffic routers only"},
+		{"istio ping-pong", &v1alpha1.RolloutTrafficRouting{Istio: istioVS}, nil, ""},
 		{"istio experiment weight", &v1alpha1.RolloutTrafficRouting{Istio: istioVS}, []v1alpha1.CanaryStep{weighted}, ""},
 		{"smi experiment weight", &v1alpha1.RolloutTrafficRouting{SMI: &v1alpha1.SMITrafficRouting{}}, []v1alpha1.CanaryStep{weighted}, ""},
 		{"nginx experiment weight", &v1alpha1.RolloutTrafficRouting{Nginx: nginx}, []v1alpha1.CanaryStep{weighted},
@@ -97,6 +103,9 @@ func TestTrafficRouting(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ro := routed(c.tr)
+			if strings.Contains(c.name, "ping-pong") {
+				ro.Spec.Strategy.Canary.PingPong = &v1alpha1.PingPongSpec{PingService: "ping", PongService: "pong"}
+			}
 			ro.Spec.Strategy.Canary.Steps = append(c.steps, ro.Spec.Strategy.Canary.Steps...)
 			errs := trafficRouting(ro, fieldPathCanary(), Options{})
 			switch {
@@ -123,3 +132,25 @@ func TestGatewayAPIPluginChecksItsOwnConfiguration(t *testing.T) {
 }
 
 func fieldPathCanary() *field.Path { return field.NewPath("spec", "strategy", "canary") }
+
+func TestPingPongServices(t *testing.T) {
+	for _, c := range []struct {
+		pp   v1alpha1.PingPongSpec
+		want string
+	}{
+		{v1alpha1.PingPongSpec{PingService: "ping", PongService: "pong"}, ""},
+		{v1alpha1.PingPongSpec{PongService: "pong"}, "spec.strategy.canary.pingPong.pingService: Required value"},
+		{v1alpha1.PingPongSpec{PingService: "ping"}, "spec.strategy.canary.pingPong.pongService: Required value"},
+		{v1alpha1.PingPongSpec{PingService: "svc", PongService: "svc"}, `spec.strategy.canary.pingPong.pongService: Invalid value: "svc": must differ from pingService`},
+	} {
+		ro := routed(&v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{VirtualService: &v1alpha1.IstioVirtualService{Name: "web"}}})
+		ro.Spec.Strategy.Canary.PingPong = &c.pp
+		errs := trafficRouting(ro, fieldPathCanary(), Options{})
+		switch {
+		case c.want == "" && len(errs) > 0:
+			t.Errorf("%+v: want valid, got %v", c.pp, errs.ToAggregate())
+		case c.want != "" && (len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), c.want)):
+			t.Errorf("%+v: want %q, got %v", c.pp, c.want, errs.ToAggregate())
+		}
+	}
+}

@@ -152,10 +152,24 @@ func recordVerification(st *v1alpha1.RolloutStatus, w *pass.WeightCheck) {
 func serviceRefs(ro *v1alpha1.Rollout, rs roles.Roles) []pass.ServiceRef {
 	c := ro.Spec.Strategy.Canary
 	canaryTarget, stable := services.Canary(ro, rs)
-	return []pass.ServiceRef{
+	refs := []pass.ServiceRef{
 		{Field: CanaryServiceField, Name: c.CanaryService, Target: canaryTarget},
 		{Field: StableServiceField, Name: c.StableService, Target: stable},
 	}
+	// With pingPong, the Service in the canary role follows the new
+	// ReplicaSet while an update is under way; the stable one keeps the
+	// pods it selected as the canary of the update before (Argo Rollouts
+	// never re-points it), so each promotion only swaps the roles.
+	if pp := c.PingPong; pp != nil && rs.New != nil && ro.Status.StableRS != "" &&
+		rs.New.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] != ro.Status.StableRS {
+		_, name := services.PingPong(ro)
+		field := "spec.strategy.canary.pingPong.pongService"
+		if name == pp.PingService {
+			field = "spec.strategy.canary.pingPong.pingService"
+		}
+		refs = append(refs, pass.ServiceRef{Field: field, Name: name, Target: rs.New})
+	}
+	return refs
 }
 
 // runs asks for the runs the planner wants (the current analysis step's,

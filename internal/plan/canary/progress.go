@@ -16,6 +16,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/plan/evidence"
 	"github.com/aviary-rollouts/aviary/internal/plan/pass"
 	"github.com/aviary-rollouts/aviary/internal/plan/rules"
+	"github.com/aviary-rollouts/aviary/internal/plan/services"
 	"github.com/aviary-rollouts/aviary/internal/plan/steps"
 )
 
@@ -86,6 +87,10 @@ func weightVerified(obs Observed, w int32) bool {
 // modified; the returned status is a copy.
 func Advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	p := advance(ro, obs, now)
+	if ro.Spec.Strategy.Canary.PingPong != nil && p.Status.StableRS != ro.Status.StableRS {
+		// Each promotion swaps the ping and pong roles (the first one too).
+		p.Status.Canary.StablePingPong = services.Swapped(ro.Status.Canary.StablePingPong)
+	}
 	settleEvidence(ro, &p.Status, obs.NewHash, now)
 	rules.SettlePause(&p.Status, ro.Spec.Paused)
 	// Any pause the controller holds at a step counts: a skip from an

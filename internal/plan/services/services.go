@@ -65,9 +65,48 @@ func Named(ro *v1alpha1.Rollout) []string {
 	var names []string
 	if c := ro.Spec.Strategy.Canary; c != nil {
 		names = append(names, c.CanaryService, c.StableService)
+		if c.PingPong != nil {
+			names = append(names, c.PingPong.PingService, c.PingPong.PongService)
+		}
 	}
 	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
 		names = append(names, bg.ActiveService, bg.PreviewService)
 	}
 	return names
+}
+
+// PingPong is which of a ping-pong canary's Services is stable and which
+// the canary: status.canary.stablePingPong names the stable one, and
+// before it names any (the first promotion sets it) pong is stable, as in
+// Argo Rollouts. "" and "" without pingPong.
+func PingPong(ro *v1alpha1.Rollout) (stable, canary string) {
+	c := ro.Spec.Strategy.Canary
+	if c == nil || c.PingPong == nil {
+		return "", ""
+	}
+	if ro.Status.Canary.StablePingPong == v1alpha1.PPPing {
+		return c.PingPong.PingService, c.PingPong.PongService
+	}
+	return c.PingPong.PongService, c.PingPong.PingService
+}
+
+// Swapped is the stablePingPong a promotion leaves: the Service that was
+// the canary's becomes the stable one.
+func Swapped(p v1alpha1.PingPongType) v1alpha1.PingPongType {
+	if p == v1alpha1.PPPing {
+		return v1alpha1.PPPong
+	}
+	return v1alpha1.PPPing
+}
+
+// ForRouter is the stable and canary Services a router splits between:
+// the ping-pong pair when the Rollout has one and the router prefers it
+// (ALB) or no canaryService and stableService are set (Istio), else those
+// two.
+func ForRouter(ro *v1alpha1.Rollout, preferPingPong bool) (stable, canary string) {
+	c := ro.Spec.Strategy.Canary
+	if c.PingPong != nil && (preferPingPong || (c.StableService == "" && c.CanaryService == "")) {
+		return PingPong(ro)
+	}
+	return c.StableService, c.CanaryService
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/services"
 )
 
 // Annotation names and values.
@@ -137,17 +138,18 @@ func encode(v any) (string, error) {
 
 // ForwardAction is the value of ActionKey at canary weight: the canary
 // Service first, then each additional destination, then the stable Service
-// with the rest of 100.
+// with the rest of 100. With pingPong the ping and pong Services take the
+// stable and canary roles as status.canary.stablePingPong says.
 func ForwardAction(ro *v1alpha1.Rollout, weight int32, additional ...v1alpha1.WeightDestination) (string, error) {
-	c := ro.Spec.Strategy.Canary
+	stableService, canaryService := services.ForRouter(ro, true)
 	port := routing(ro).ServicePort
-	groups := []TargetGroup{group(c.CanaryService, port, weight)}
+	groups := []TargetGroup{group(canaryService, port, weight)}
 	stable := 100 - weight
 	for _, d := range additional {
 		groups = append(groups, group(d.ServiceName, port, d.Weight))
 		stable -= d.Weight
 	}
-	groups = append(groups, group(c.StableService, port, stable))
+	groups = append(groups, group(stableService, port, stable))
 	sticky, err := stickiness(ro)
 	if err != nil {
 		return "", err
@@ -162,7 +164,8 @@ func HeaderAction(ro *v1alpha1.Rollout) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	g := group(ro.Spec.Strategy.Canary.CanaryService, routing(ro).ServicePort, 100)
+	_, canaryService := services.ForRouter(ro, true)
+	g := group(canaryService, routing(ro).ServicePort, 100)
 	return encode(Action{Type: "forward", ForwardConfig: ForwardConfig{TargetGroups: []TargetGroup{g}, TargetGroupStickinessConfig: sticky}})
 }
 

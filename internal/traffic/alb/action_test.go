@@ -91,6 +91,30 @@ func TestForwardAction(t *testing.T) {
 	}
 }
 
+// TestForwardActionPingPong: the ping and pong Services take the canary and
+// stable places as status.canary.stablePingPong says.
+func TestForwardActionPingPong(t *testing.T) {
+	for _, tc := range []struct {
+		stable v1alpha1.PingPongType
+		want   string
+	}{
+		{"", `{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"ping","ServicePort":"80","Weight":40},{"ServiceName":"pong","ServicePort":"80","Weight":60}]}}`},
+		{v1alpha1.PPPing, `{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"pong","ServicePort":"80","Weight":40},{"ServiceName":"ping","ServicePort":"80","Weight":60}]}}`},
+		{v1alpha1.PPPong, `{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"ping","ServicePort":"80","Weight":40},{"ServiceName":"pong","ServicePort":"80","Weight":60}]}}`},
+	} {
+		ro := albRollout(func(a *v1alpha1.ALBTrafficRouting) { a.RootService = "root" })
+		ro.Spec.Strategy.Canary.PingPong = &v1alpha1.PingPongSpec{PingService: "ping", PongService: "pong"}
+		ro.Status.Canary.StablePingPong = tc.stable
+		got, err := ForwardAction(ro, 40)
+		if err != nil || got != tc.want {
+			t.Errorf("stable %q:\n got %s\nwant %s (%v)", tc.stable, got, tc.want, err)
+		}
+		if k := ActionKey(ro); k != "alb.ingress.kubernetes.io/actions.root" {
+			t.Errorf("key %s", k)
+		}
+	}
+}
+
 func TestKeys(t *testing.T) {
 	for _, tc := range []struct {
 		name                     string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/metricprovider/awsconfig"
+	"github.com/aviary-rollouts/aviary/internal/plan/services"
 )
 
 // DefaultTagKey is the tag the load balancer controller puts on each
@@ -89,15 +90,16 @@ type Verification struct {
 // with weight (and theirs).
 func (v *Verifier) Verify(ctx context.Context, ro *v1alpha1.Rollout, ing *networkingv1.Ingress, weight int32, additional ...v1alpha1.WeightDestination) (Verification, error) {
 	out := Verification{Status: v1alpha1.ALBStatus{Ingress: ing.Name}}
-	c := ro.Spec.Strategy.Canary
+	stableService, canaryService := services.ForRouter(ro, true)
 	port := routing(ro).ServicePort
-	want := map[string]int32{resourceID(ro.Namespace, ing.Name, c.CanaryService, port): weight}
-	names := map[string]string{resourceID(ro.Namespace, ing.Name, c.CanaryService, port): c.CanaryService}
+	canaryID := resourceID(ro.Namespace, ing.Name, canaryService, port)
+	want := map[string]int32{canaryID: weight}
+	names := map[string]string{canaryID: canaryService}
 	for _, d := range additional {
 		id := resourceID(ro.Namespace, ing.Name, d.ServiceName, port)
 		want[id], names[id] = d.Weight, d.ServiceName
 	}
-	stableID := resourceID(ro.Namespace, ing.Name, c.StableService, port)
+	stableID := resourceID(ro.Namespace, ing.Name, stableService, port)
 	var hostnames []string
 	for _, lb := range ing.Status.LoadBalancer.Ingress {
 		if lb.Hostname != "" {
@@ -128,7 +130,7 @@ func (v *Verifier) Verify(ctx context.Context, ro *v1alpha1.Rollout, ing *networ
 			switch id {
 			case stableID:
 				out.Status.StableTargetGroup = ref(g.name, g.arn, 1)
-			case resourceID(ro.Namespace, ing.Name, c.CanaryService, port):
+			case canaryID:
 				out.Status.CanaryTargetGroup = ref(g.name, g.arn, 1)
 			}
 			if _, ok := want[id]; ok && g.weight != nil {

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
+	"github.com/aviary-rollouts/aviary/internal/plan/services"
 )
 
 // Group is the Istio networking API group.
@@ -63,13 +64,7 @@ func SplitOf(ro *v1alpha1.Rollout) Split {
 	if c == nil {
 		return s
 	}
-	s.CanaryService, s.StableService = c.CanaryService, c.StableService
-	if c.PingPong != nil && c.CanaryService == "" && c.StableService == "" {
-		s.StableService, s.CanaryService = c.PingPong.PongService, c.PingPong.PingService
-		if ro.Status.Canary.StablePingPong == v1alpha1.PPPing {
-			s.StableService, s.CanaryService = c.PingPong.PingService, c.PingPong.PongService
-		}
-	}
+	s.StableService, s.CanaryService = services.ForRouter(ro, false)
 	tr := c.TrafficRouting
 	if tr == nil {
 		return s

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -364,4 +365,64 @@ func TestALBWeightVerification(t *testing.T) {
 
 func annotationOf(ing *networkingv1.Ingress) string {
 	return ing.Annotations["alb.ingress.kubernetes.io/actions.web-stable"]
+}
+
+// TestALBPingPong: with pingPong the two Services swap roles at each
+// promotion. The first deploy makes ping stable; an update points pong at
+// the new pods and weights pong against ping; once promoted pong is
+// stable with all the weight, and the next update goes to ping; an abort
+// gives pong everything back.
+func TestALBPingPong(t *testing.T) {
+	extra := `      pingPong: {pingService: web-ping, pongService: web-pong}
+      steps:
+      - setWeight: 30
+      - pause: {}`
+	svc := func(name string) string {
+		return fmt.Sprintf("---\napiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n", name)
+	}
+	// The stable/canary Services of albRollout stay unused: ping-pong
+	// takes their place for ALB.
+	routing := "        alb: {ingress: web, rootService: web-root, servicePort: 80}"
+	a := startALB(t, 2, extra, routing, albIngress("web", "web-root"), svc("web-ping"), svc("web-pong"), svc("web-root"))
+	const key = "alb.ingress.kubernetes.io/actions.web-root"
+	action := func(canary string, w int, stable string) string {
+		return fmt.Sprintf(`{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"%s","ServicePort":"80","Weight":%d},{"ServiceName":"%s","ServicePort":"80","Weight":%d}]}}`, canary, w, stable, 100-w)
+	}
+	selector := func(name string) string {
+		var s corev1.Service
+		if err := a.e.Client.Get(a.ctx, framework.Key(a.ns, name), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
+	}
+	at := func(what string, phase v1alpha1.RolloutPhase, stablePP v1alpha1.PingPongType, want string) {
+		t.Helper()
+		a.wait(90*time.Second, what, func(r *v1alpha1.Rollout) (bool, string) {
+			got := a.ingress("web").Annotations[key]
+			return r.Status.Phase == phase && r.Status.Canary.StablePingPong == stablePP && got == want,
+				fmt.Sprintf("stablePingPong %q annotation %s", r.Status.Canary.StablePingPong, got)
+		})
+	}
+	if r := a.rollout(); r.Status.Canary.StablePingPong != v1alpha1.PPPing {
+		t.Fatalf("after the first deploy stablePingPong %q, want ping", r.Status.Canary.StablePingPong)
+	}
+	framework.SetRolloutImage(t, a.ns, "web", "argoproj/rollouts-demo:green")
+	at("v2 at 30% on pong", v1alpha1.RolloutPhasePaused, v1alpha1.PPPing, action("web-pong", 30, "web-ping"))
+	v2 := a.rollout().Status.CurrentPodHash
+	if got := selector("web-pong"); got != v2 {
+		t.Errorf("pong selects %q, want the canary %q", got, v2)
+	}
+	if got := selector("web-ping"); got != "" {
+		t.Errorf("ping, the stable, was re-pointed to %q", got)
+	}
+	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"pauseConditions":null}}`)
+	at("v2 promoted: pong stable with all the weight", v1alpha1.RolloutPhaseHealthy, v1alpha1.PPPong, action("web-ping", 0, "web-pong"))
+	framework.SetRolloutImage(t, a.ns, "web", "argoproj/rollouts-demo:yellow")
+	at("v3 at 30% on ping", v1alpha1.RolloutPhasePaused, v1alpha1.PPPong, action("web-ping", 30, "web-pong"))
+	v3 := a.rollout().Status.CurrentPodHash
+	if got, gotPong := selector("web-ping"), selector("web-pong"); got != v3 || gotPong != v2 {
+		t.Errorf("ping selects %q (want %q), pong %q (want %q)", got, v3, gotPong, v2)
+	}
+	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"abort":true}}`)
+	at("v3 aborted: pong keeps everything", v1alpha1.RolloutPhaseDegraded, v1alpha1.PPPong, action("web-ping", 0, "web-pong"))
 }
