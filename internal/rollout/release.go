@@ -5,17 +5,22 @@ import (
 
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/plan/release"
+	"github.com/aviary-rollouts/aviary/internal/traffic"
+	"github.com/aviary-rollouts/aviary/internal/traffic/ambassador"
+	"github.com/aviary-rollouts/aviary/internal/traffic/apisix"
 	"github.com/aviary-rollouts/aviary/internal/traffic/istio"
 	"github.com/aviary-rollouts/aviary/internal/traffic/smi"
 )
@@ -36,6 +41,9 @@ const (
 	// ReasonTrafficSplitDeleted: a TrafficSplit the Rollout created for SMI
 	// routing is no longer called for and was deleted.
 	ReasonTrafficSplitDeleted = "TrafficSplitDeleted"
+	// ReasonCanaryMappingDeleted: an Ambassador canary Mapping the Rollout
+	// created for a Mapping it no longer names was deleted.
+	ReasonCanaryMappingDeleted = "CanaryMappingDeleted"
 )
 
 // releaseService removes the hash selector key and the managed-by
@@ -109,15 +117,16 @@ func (r *Reconciler) releaseAfterDeletion(ctx context.Context, key types.Namespa
 var routerChecked sync.Map // types.UID → string
 
 // releaseRouterObjects releases the DestinationRule ro manages but no
-// longer names, and deletes the TrafficSplits it controls but no longer
-// uses. Only a Rollout that routes through Istio or SMI now, or did until
+// longer names, and deletes the TrafficSplits, Ambassador canary Mappings
+// and APISIX header route ApisixRoutes it controls but no longer uses.
+// Only a Rollout that routes through one of those routers now, or did until
 // now (status.canary.weights still set), is looked at.
 func (r *Reconciler) releaseRouterObjects(ctx context.Context, ro *v1alpha1.Rollout) error {
 	var tr *v1alpha1.RolloutTrafficRouting
 	if c := ro.Spec.Strategy.Canary; c != nil {
 		tr = c.TrafficRouting
 	}
-	if (tr == nil || (tr.Istio == nil && tr.SMI == nil)) && ro.Status.Canary.Weights == nil {
+	if (tr == nil || (tr.Istio == nil && tr.SMI == nil && tr.Ambassador == nil && tr.Apisix == nil)) && ro.Status.Canary.Weights == nil {
 		return nil
 	}
 	routing, err := json.Marshal(tr)
@@ -142,6 +151,36 @@ func (r *Reconciler) releaseRouterObjects(ctx context.Context, ro *v1alpha1.Roll
 	if err := r.tolerateRouterList(ctx, ro, "TrafficSplits the rollout no longer uses", "trafficsplits.split.smi-spec.io", err); err != nil {
 		return err
 	}
+	mappings, err := ambassador.GVK(r.ambassadorAPIVersion())
+	if err != nil {
+		return err
+	}
+	// Mappings and ApisixRoutes are looked for only while the rollout
+	// routes through that router or once its routing is removed, so a
+	// rollout on another router lists nothing more. (Switching straight
+	// from one of them to another router leaves its objects: docs/traffic.md.)
+	for _, c := range []struct {
+		look     bool
+		gvk      schema.GroupVersionKind
+		named    []string
+		reason   string
+		what     string
+		resource string
+	}{
+		{tr == nil || tr.Ambassador != nil, mappings, ambassador.Named(ro), ReasonCanaryMappingDeleted, "canary Mappings the rollout no longer uses", strings.ToLower(mappings.Kind) + "s." + mappings.Group},
+		{tr == nil || tr.Apisix != nil, apisix.GVK, apisix.Named(ro), apisix.ReasonDeleted, "header route ApisixRoutes the rollout no longer lists", "apisixroutes.apisix.apache.org"},
+	} {
+		if !c.look {
+			continue
+		}
+		deleted, err := traffic.DeleteUnused(ctx, r.Client, c.gvk, ro, c.named)
+		for _, name := range deleted {
+			r.event(ro, false, c.reason, fmt.Sprintf("Deleted %s '%s': the rollout's routing no longer uses it", c.gvk.Kind, name))
+		}
+		if err := r.tolerateRouterList(ctx, ro, c.what, c.resource, err); err != nil {
+			return err
+		}
+	}
 	routerChecked.Store(ro.UID, string(routing))
 	return nil
 }
@@ -162,4 +201,12 @@ func (r *Reconciler) tolerateRouterList(ctx context.Context, ro *v1alpha1.Rollou
 		return nil
 	}
 	return fmt.Errorf("clean up %s of rollout %s/%s: %w", what, ro.Namespace, ro.Name, err)
+}
+
+// ambassadorAPIVersion is the Mappings' apiVersion the router uses.
+func (r *Reconciler) ambassadorAPIVersion() string {
+	if r.AmbassadorAPIVersion == "" {
+		return v1alpha1.DefaultAmbassadorAPIVersion
+	}
+	return r.AmbassadorAPIVersion
 }

@@ -258,3 +258,17 @@ func GetWeight(obj *unstructured.Unstructured) int64 {
 func setWeight(obj *unstructured.Unstructured, weight int32) {
 	_ = unstructured.SetNestedField(obj.Object, int64(weight), "spec", "weight")
 }
+
+// Named are the canary Mappings ro's spec calls for; none without
+// Ambassador routing.
+func Named(ro *v1alpha1.Rollout) []string {
+	c := ro.Spec.Strategy.Canary
+	if c == nil || c.TrafficRouting == nil || c.TrafficRouting.Ambassador == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range c.TrafficRouting.Ambassador.Mappings {
+		out = append(out, CanaryName(m))
+	}
+	return out
+}

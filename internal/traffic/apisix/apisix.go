@@ -312,3 +312,17 @@ func (r *Router) delete(ctx context.Context, obj *unstructured.Unstructured) err
 	r.Record(ReasonDeleted, fmt.Sprintf("Deleted ApisixRoute %s", obj.GetName()))
 	return nil
 }
+
+// Named are the header route ApisixRoutes ro's spec may call for: its
+// managed routes, with APISIX routing; none without.
+func Named(ro *v1alpha1.Rollout) []string {
+	c := ro.Spec.Strategy.Canary
+	if c == nil || c.TrafficRouting == nil || c.TrafficRouting.Apisix == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range c.TrafficRouting.ManagedRoutes {
+		out = append(out, m.Name)
+	}
+	return out
+}

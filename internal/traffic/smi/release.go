@@ -2,16 +2,11 @@ package smi
 
 import (
 	"context"
-	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
-	"github.com/aviary-rollouts/aviary/internal/plan/release"
+	"github.com/aviary-rollouts/aviary/internal/traffic"
 )
 
 // NamedTrafficSplits are the TrafficSplits ro's spec calls for: its SMI
@@ -35,35 +30,5 @@ func DeleteUnused(ctx context.Context, c client.Client, apiVersion string, ro *v
 	if err != nil {
 		return nil, err
 	}
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := c.List(ctx, list, client.InNamespace(ro.Namespace)); err != nil {
-		return nil, err
-	}
-	var owned []release.Object
-	uids := map[string]types.UID{}
-	for i := range list.Items {
-		ts := &list.Items[i]
-		if !metav1.IsControlledBy(ts, ro) || ts.GetDeletionTimestamp() != nil {
-			continue
-		}
-		owned = append(owned, release.Object{Name: ts.GetName(), Holder: ro.Name})
-		uids[ts.GetName()] = ts.GetUID()
-	}
-	var deleted []string
-	for _, name := range release.Unreferenced(ro.Name, NamedTrafficSplits(ro), owned) {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(gvk)
-		obj.SetNamespace(ro.Namespace)
-		obj.SetName(name)
-		uid := uids[name]
-		if err := c.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			return deleted, fmt.Errorf("delete TrafficSplit %s/%s: %w", ro.Namespace, name, err)
-		}
-		deleted = append(deleted, name)
-	}
-	return deleted, nil
+	return traffic.DeleteUnused(ctx, c, gvk, ro, NamedTrafficSplits(ro))
 }

@@ -29,11 +29,17 @@ const removeRoutingPatch = `[{"op":"remove","path":"/spec/strategy/canary/traffi
 // the rollout and the controller.
 func routedSetup(t *testing.T, routing, objects string, paused func(ns string) (bool, string)) (string, func() *v1alpha1.Rollout, *framework.Controller) {
 	t.Helper()
+	return routedSetupSteps(t, routing, objects, "", paused)
+}
+
+// routedSetupSteps is routedSetup with steps put before routedRollout's.
+func routedSetupSteps(t *testing.T, routing, objects, steps string, paused func(ns string) (bool, string)) (string, func() *v1alpha1.Rollout, *framework.Controller) {
+	t.Helper()
 	e := framework.Get(t)
 	ctx := context.Background()
 	ns := framework.Namespace(t)
 	ctl := framework.StartController(t, "--leader-elect=false", "--namespaced", "--namespace", ns)
-	manifest := strings.Replace(routedRollout, "ROUTING", routing, 1)
+	manifest := strings.NewReplacer("ROUTING", routing, "      steps:\n", "      steps:\n"+steps).Replace(routedRollout)
 	if objects != "" {
 		manifest += "---\n" + objects
 	}
@@ -292,5 +298,43 @@ func TestRemovingSMIRoutingDeletesTrafficSplit(t *testing.T) {
 			return true, ""
 		}
 		return false, fmt.Sprintf("still there (err %v, deleting %v)", err, obj.GetDeletionTimestamp())
+	})
+}
+
+// TestRemovingAmbassadorRoutingDeletesCanaryMapping: the canary Mapping the
+// rollout created is deleted once trafficRouting is taken out, so
+// Ambassador no longer sends it its last weight.
+func TestRemovingAmbassadorRoutingDeletesCanaryMapping(t *testing.T) {
+	e := framework.Get(t)
+	ns, _, _ := routedSetup(t, "        ambassador:\n          mappings: [web]", ambassadorMapping, func(ns string) (bool, string) {
+		m := mapping(e, ns, "web-canary")
+		return m == "service=web-canary:80 weight=30 owner=Rollout/web", "canary Mapping " + m
+	})
+	patchRollout(t, ns, removeRoutingPatch)
+	framework.Eventually(t, 60*time.Second, "the canary Mapping deleted", func() (bool, string) {
+		m := mapping(e, ns, "web-canary")
+		return m == "absent", "canary Mapping " + m
+	})
+	if m := mapping(e, ns, "web"); m != "service=web-stable:80" {
+		t.Errorf("the user's Mapping changed: %s", m)
+	}
+}
+
+// TestRemovingAPISIXHeaderRouteDeletesIt: the header route's ApisixRoute
+// is deleted once the route is taken out of managedRoutes (with its step)
+// mid-update, though the update itself never reaches a step removing it.
+func TestRemovingAPISIXHeaderRouteDeletesIt(t *testing.T) {
+	e := framework.Get(t)
+	routing := "        managedRoutes:\n        - name: web-header\n        apisix:\n          route:\n            name: web\n            rules: [web-rule]"
+	ns, _, _ := routedSetupSteps(t, routing, apisixRoute,
+		"      - setHeaderRoute:\n          name: web-header\n          match:\n          - headerName: X-Canary\n            headerValue: {exact: \"yes\"}\n",
+		func(ns string) (bool, string) {
+			h := apisixRules(e, ns, "web-header")
+			return strings.HasSuffix(h, "owner=Rollout/web"), "header route " + h
+		})
+	patchRollout(t, ns, `[{"op":"remove","path":"/spec/strategy/canary/steps/0"},{"op":"remove","path":"/spec/strategy/canary/trafficRouting/managedRoutes"}]`)
+	framework.Eventually(t, 60*time.Second, "the header route's ApisixRoute deleted", func() (bool, string) {
+		h := apisixRules(e, ns, "web-header")
+		return h == "absent", "header route " + h
 	})
 }
