@@ -25,18 +25,28 @@ spec:
   timeout_ms: 3000
 `
 
+// foreign reads an object of another project's kind; when it cannot, it
+// returns nil and "absent" or the error.
+func foreign(e *framework.Env, ns, apiVersion, kind, name string) (*unstructured.Unstructured, string) {
+	obj := &unstructured.Unstructured{}
+	obj.SetAPIVersion(apiVersion)
+	obj.SetKind(kind)
+	err := e.Client.Get(context.Background(), framework.Key(ns, name), obj)
+	if apierrors.IsNotFound(err) {
+		return nil, "absent"
+	}
+	if err != nil {
+		return nil, err.Error()
+	}
+	return obj, ""
+}
+
 // mapping reads Mapping name as "service weight" with its owner, or
 // "absent".
 func mapping(e *framework.Env, ns, name string) string {
-	obj := &unstructured.Unstructured{}
-	obj.SetAPIVersion("getambassador.io/v2")
-	obj.SetKind("Mapping")
-	err := e.Client.Get(context.Background(), framework.Key(ns, name), obj)
-	if apierrors.IsNotFound(err) {
-		return "absent"
-	}
-	if err != nil {
-		return err.Error()
+	obj, why := foreign(e, ns, "getambassador.io/v2", "Mapping", name)
+	if obj == nil {
+		return why
 	}
 	svc, _, _ := unstructured.NestedString(obj.Object, "spec", "service")
 	out := "service=" + svc

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -38,15 +37,9 @@ spec:
 // apisixRules reads ApisixRoute name's rules as
 // "rule priority service=weight... exprs", with its owner, or "absent".
 func apisixRules(e *framework.Env, ns, name string) string {
-	obj := &unstructured.Unstructured{}
-	obj.SetAPIVersion("apisix.apache.org/v2")
-	obj.SetKind("ApisixRoute")
-	err := e.Client.Get(context.Background(), framework.Key(ns, name), obj)
-	if apierrors.IsNotFound(err) {
-		return "absent"
-	}
-	if err != nil {
-		return err.Error()
+	obj, why := foreign(e, ns, "apisix.apache.org/v2", "ApisixRoute", name)
+	if obj == nil {
+		return why
 	}
 	http, _, _ := unstructured.NestedSlice(obj.Object, "spec", "http")
 	var out []string

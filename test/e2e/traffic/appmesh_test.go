@@ -66,12 +66,7 @@ spec:
 // from the VirtualNodes' pod selectors and the VirtualRouter's route.
 func appMeshState(e *framework.Env, ns string) string {
 	get := func(kind, name string) *unstructured.Unstructured {
-		obj := &unstructured.Unstructured{}
-		obj.SetAPIVersion("appmesh.k8s.aws/v1beta2")
-		obj.SetKind(kind)
-		if err := e.Client.Get(context.Background(), framework.Key(ns, name), obj); err != nil {
-			return nil
-		}
+		obj, _ := foreign(e, ns, "appmesh.k8s.aws/v1beta2", kind, name)
 		return obj
 	}
 	hash := func(name string) string {
