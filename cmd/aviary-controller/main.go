@@ -177,6 +177,8 @@ func run(args []string) error {
 		ALBWeights:           albWeights,
 		TrafficPlugins:       plugins.Host(plugin.TrafficRouter),
 		StepPlugins:          plugins.Host(plugin.Step),
+
+		TargetGroupBindingAPIVersion: opts.TargetGroupBindingAPIVersion,
 	}
 	if opts.AnalysisOnly() {
 		// Argo's --controllers analysis: the AnalysisRun controller alone.

@@ -85,6 +85,10 @@ type Options struct {
 	// target-group tag naming its Ingress, Service and port.
 	VerifyALBWeights    bool
 	ALBTagKeyResourceID string
+	// TargetGroupBindingAPIVersion is the apiVersion of the AWS Load
+	// Balancer Controller's TargetGroupBindings read with
+	// VerifyALBWeights (Argo's --aws-target-group-binding-api-version).
+	TargetGroupBindingAPIVersion string
 
 	// GCPercent is the garbage collector's target (GOGC) given with
 	// --gc-percent; see GC for what applies when it is not given.
@@ -179,6 +183,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.AppMeshCRDVersion, "appmesh-crd-version", "v1beta2", "appmesh.k8s.aws version of App Mesh VirtualNodes, VirtualRouters and VirtualServices")
 	fs.BoolVar(&o.VerifyALBWeights, "aws-verify-target-group", false, "before an ALB canary's setWeight step completes, read the listener rule's target-group weights from the ELBv2 API and wait until they are the step's (docs/traffic.md)")
 	fs.BoolVar(&o.VerifyALBWeights, "alb-verify-weight", false, "deprecated name of --aws-verify-target-group")
+	fs.StringVar(&o.TargetGroupBindingAPIVersion, "aws-target-group-binding-api-version", "elbv2.k8s.aws/v1beta1", "apiVersion of the TargetGroupBindings whose targets --aws-verify-target-group checks")
 	fs.StringVar(&o.ALBTagKeyResourceID, "alb-tag-key-resource-id", "ingress.k8s.aws/resource", "target-group tag the AWS Load Balancer Controller sets to namespace/ingress-service:port")
 	fs.IntVar(&o.GCPercent, gcPercentFlag, DefaultGCPercent, "garbage collector target, as GOGC: the heap may grow this many percent over what was live at the last collection before the next; lower keeps less memory resident for more CPU. Not given: GOGC from the environment when set")
 	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "once the caches have synced, give back the program's pages only start-up used, and fault in only the pages used from then on (Linux; lowers resident memory)")
@@ -261,8 +266,6 @@ var argoOnlyFlags = []argoFlag{
 		instead: "the ALB router annotates the Ingresses a rollout names in trafficRouting.alb whatever their class"},
 	{name: "nginx-ingress-classes", def: "nginx", list: true, usage: "ingress classes of ingress-nginx",
 		instead: "Aviary manages the Ingresses a rollout names in trafficRouting.nginx whatever their class"},
-	{name: "aws-target-group-binding-api-version", def: "elbv2.k8s.aws/v1beta1", usage: "TargetGroupBinding apiVersion",
-		instead: "Aviary verifies ALB weights but not TargetGroupBinding endpoint registration, so it reads no TargetGroupBindings"},
 	{name: "configmap-name", def: "argo-rollouts-config", usage: "name of the controller's ConfigMap",
 		instead: "Aviary reads its plugins from the ConfigMap argo-rollouts-config in its own namespace, whatever this flag says (docs/plugins.md)"},
 }

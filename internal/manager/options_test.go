@@ -220,7 +220,7 @@ func TestEveryArgoRolloutsFlagParses(t *testing.T) {
 		{[]string{"--nginx-ingress-classes", "nginx-public"}, nil, nil, "--nginx-ingress-classes"},
 		{[]string{"--aws-verify-target-group"}, func(o Options) any { return o.VerifyALBWeights }, true, ""},
 		{[]string{"--alb-verify-weight"}, func(o Options) any { return o.VerifyALBWeights }, true, ""},
-		{[]string{"--aws-target-group-binding-api-version", "eks.amazonaws.com/v1"}, nil, nil, "--aws-target-group-binding-api-version"},
+		{[]string{"--aws-target-group-binding-api-version", "eks.amazonaws.com/v1"}, func(o Options) any { return o.TargetGroupBindingAPIVersion }, "eks.amazonaws.com/v1", ""},
 		{[]string{"--alb-tag-key-resource-id", "ingress.eks.amazonaws.com"}, func(o Options) any { return o.ALBTagKeyResourceID }, "ingress.eks.amazonaws.com", ""},
 		{[]string{"--self-service-notification-enabled"}, func(o Options) any { return o.SelfServiceNotifications }, true, ""},
 		{[]string{"--configmap-name", "my-config"}, nil, nil, "--configmap-name"},

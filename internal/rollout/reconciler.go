@@ -67,6 +67,10 @@ type Reconciler struct {
 	// ALBWeights, when set, reads an ALB canary's weights back from AWS
 	// before its setWeight steps complete (--aws-verify-target-group).
 	ALBWeights *alb.Verifier
+	// TargetGroupBindingAPIVersion is the apiVersion of the
+	// TargetGroupBindings read with ALBWeights ("" is
+	// alb.DefaultBindingAPIVersion).
+	TargetGroupBindingAPIVersion string
 	// TrafficPlugins hosts the traffic router plugins and StepPlugins the
 	// step plugins argo-rollouts-config listed at start; nil hosts none.
 	TrafficPlugins, StepPlugins *plugin.Host

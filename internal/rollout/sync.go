@@ -111,6 +111,7 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 		}
 	}
 	obs.Weights = r.verifyWeights(ctx, ro)
+	obs.Targets = r.verifyTargets(ctx, ro, rsList, obs.Services)
 	if restart.Due(ro) {
 		obs.Pods = map[*appsv1.ReplicaSet][]corev1.Pod{}
 		for _, set := range rsList {

@@ -41,7 +41,13 @@ type Observed struct {
 	// spec.rollbackWindow (rules.WithinRollbackWindow); it is promoted at
 	// once as well.
 	RollbackWithinWindow bool
+	// TargetsUnverified: the load balancer has not registered the pods the
+	// active Service now selects yet (--aws-verify-target-group).
+	TargetsUnverified bool
 }
+
+// VerifyRetry is how soon unregistered targets are checked again.
+const VerifyRetry = 10 * time.Second
 
 // Runs are the AnalysisRuns the update needs now; the shell creates those
 // missing and terminates the rest.
@@ -173,6 +179,13 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 		return p
 	}
 	p.Active = obs.NewHash
+	if obs.TargetsUnverified {
+		// The switch is made, but the load balancer does not send to the
+		// new pods yet: no post-promotion analysis, no promotion.
+		p.RequeueAfter = VerifyRetry
+		p.Status = st
+		return p
+	}
 	if !st.PromoteFull && !postPromotion(bg, &st, obs, &p, now) {
 		if st.Abort {
 			p.Active = st.StableRS // switch back

@@ -268,3 +268,32 @@ func TestPromotePastInconclusivePrePromotion(t *testing.T) {
 		t.Fatalf("resumed %d times, active %q, checkpoint %v: want one resume and the promotion", resumes, p.Active, p.Status.BlueGreen.ScaleUpPreviewCheckPoint)
 	}
 }
+
+// TestSwitchWaitsForRegisteredTargets: after the active switch, neither
+// the post-promotion run nor the promotion happen until the load
+// balancer has registered the new pods (when that is checked).
+func TestSwitchWaitsForRegisteredTargets(t *testing.T) {
+	ro := updating(func(bg *v1alpha1.BlueGreenStrategy) { bg.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{} })
+	ro.Status.BlueGreen.ScaleUpPreviewCheckPoint = true
+	obs := seen(3, 3, "new")
+	obs.TargetsUnverified = true
+	p := step(ro, obs, t0)
+	if p.Runs.Post || p.Status.StableRS != "old" || p.Active != "new" || p.RequeueAfter != VerifyRetry {
+		t.Fatalf("unregistered: %+v", p)
+	}
+	obs.TargetsUnverified = false
+	if p = step(ro, obs, t0); !p.Runs.Post {
+		t.Fatalf("registered: the post-promotion run starts: %+v", p)
+	}
+	// Without post-promotion analysis, the promotion itself waits.
+	ro = updating(nil)
+	ro.Status.BlueGreen.ScaleUpPreviewCheckPoint = true
+	obs.TargetsUnverified = true
+	if p = step(ro, obs, t0); p.Status.StableRS != "old" {
+		t.Fatalf("unregistered: promoted anyway: %+v", p)
+	}
+	obs.TargetsUnverified = false
+	if p = step(ro, obs, t0); p.Status.StableRS != "new" {
+		t.Fatalf("registered: not promoted: %+v", p)
+	}
+}

@@ -52,6 +52,7 @@ func Plan(obs pass.Observed) pass.Plan {
 		PreRun:         pass.RunView(pass.NamedRun(b.Runs, ro.Status.BlueGreen.PrePromotionAnalysisRunStatus)),
 		PostRun:        pass.RunView(pass.NamedRun(b.Runs, ro.Status.BlueGreen.PostPromotionAnalysisRunStatus)),
 	}
+	o.TargetsUnverified = obs.Targets != nil && !obs.Targets.Verified
 	if pending != nil {
 		o.NewReplicas = 0
 	} else if rs.New != rs.Stable {

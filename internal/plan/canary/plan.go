@@ -99,7 +99,14 @@ func Plan(obs pass.Observed) pass.Plan {
 	b.Create(pending, scales)
 	b.HoldAbortedNew(next, nextRoles, scales)
 	b.Size(scales)
-	b.ScaleDownOld(next, nextRoles)
+	if t := obs.Targets; t != nil && !t.Verified {
+		// Nothing old is scaled down until the load balancer has
+		// registered the stable's pods (Argo Rollouts' rule with
+		// --aws-verify-target-group).
+		b.Requeue(VerifyRetry)
+	} else {
+		b.ScaleDownOld(next, nextRoles)
+	}
 	b.History(rs.Others)
 	restarted := b.Restart(rs)
 

@@ -287,10 +287,11 @@ func advance(ro *v1alpha1.Rollout, obs Observed, now time.Time) Progress {
 	if !p.Experiment {
 		st.Canary.CurrentExperiment = ""
 	}
+	// The full weight reaches the data plane before the new version
+	// becomes stable, as Argo Rollouts holds the end of an update (the
+	// shell checks it only where that applies: not without steps).
 	endVerified := !atEnd || st.StableRS == obs.NewHash || weightVerified(obs, ro.MaxTrafficWeight())
 	if !endVerified && obs.AtDesiredReplicas {
-		// The last weight goes to the data plane before the new version
-		// becomes stable, as Argo Rollouts holds the end of an update.
 		p.RequeueAfter = VerifyRetry
 	}
 	if atEnd && st.StableRS != obs.NewHash && obs.AtDesiredReplicas && endVerified {

@@ -53,6 +53,9 @@ func TestPromotionWaitsForVerifiedFullWeight(t *testing.T) {
 		{"no verification", nil, true},
 		{"verified at 100", &pass.WeightCheck{Weight: 100, Verified: true}, true},
 		{"still at 60", &pass.WeightCheck{Weight: 100, Waiting: "canary: weight 60, want 100"}, false},
+		// The router not yet asked for the full weight (the canary still
+		// scaling up): the promotion waits for it too.
+		{"full weight not set yet", &pass.WeightCheck{Weight: 30, Waiting: "the full weight is not set yet"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := obs(true)

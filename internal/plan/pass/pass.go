@@ -58,6 +58,10 @@ type Observed struct {
 	// data plane found (ALB with --aws-verify-target-group); nil when none
 	// was asked to.
 	Weights *WeightCheck
+	// Targets is whether the load balancer has registered the pods of the
+	// Service that now carries the new version (ALB TargetGroupBindings
+	// with --aws-verify-target-group); nil when nothing was checked.
+	Targets *TargetCheck
 	// CountsWaiting is how long the Rollout's replica counts have waited
 	// unwritten (WriteStatus.Defer), 0 when none wait; FactsWaiting how
 	// long facts of ReplicaSet writes have waited untold
@@ -81,6 +85,15 @@ type WeightCheck struct {
 	// ALBs are the load balancers and target groups found, one per
 	// Ingress, as status.albs records them.
 	ALBs []v1alpha1.ALBStatus
+}
+
+// TargetCheck is one check of a Service's pods against the target groups
+// its TargetGroupBindings feed.
+type TargetCheck struct {
+	// Verified: every endpoint of the Service is registered.
+	Verified bool
+	// Waiting says which are not (or why they could not be read).
+	Waiting string
 }
 
 // Workload is the object a workloadRef names.

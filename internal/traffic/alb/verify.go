@@ -26,7 +26,14 @@ const (
 	ReasonVerified    = "TargetGroupVerified"
 	ReasonUnverified  = "TargetGroupUnverified"
 	ReasonVerifyError = "WeightVerifyError"
+	// ReasonTargetsError: the registration of a Service's pods could not
+	// be checked.
+	ReasonTargetsError = "TargetGroupVerifyError"
 )
+
+// DefaultBindingAPIVersion is the TargetGroupBindings' apiVersion unless
+// --aws-target-group-binding-api-version says otherwise.
+const DefaultBindingAPIVersion = "elbv2.k8s.aws/v1beta1"
 
 // Page and batch sizes of the ELBv2 calls, as Argo Rollouts asks for
 // them (DescribeTags takes at most 20 ARNs).
@@ -35,13 +42,15 @@ const (
 	describeTagsLimit    = 20
 )
 
-// ELBv2 is the part of the ELBv2 API that weight verification calls.
+// ELBv2 is the part of the ELBv2 API that weight and registration
+// verification call.
 type ELBv2 interface {
 	elbv2.DescribeLoadBalancersAPIClient
 	DescribeTargetGroups(context.Context, *elbv2.DescribeTargetGroupsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error)
 	DescribeTags(context.Context, *elbv2.DescribeTagsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
 	DescribeListeners(context.Context, *elbv2.DescribeListenersInput, ...func(*elbv2.Options)) (*elbv2.DescribeListenersOutput, error)
 	DescribeRules(context.Context, *elbv2.DescribeRulesInput, ...func(*elbv2.Options)) (*elbv2.DescribeRulesOutput, error)
+	DescribeTargetHealth(context.Context, *elbv2.DescribeTargetHealthInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
 }
 
 // Verifier reads from AWS the weights the load balancer's listener rules

@@ -5,8 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/traffic/alb/elbv2fake"
@@ -115,5 +118,48 @@ func TestVerifyAPIError(t *testing.T) {
 	got, err := v.Verify(context.Background(), albRollout(nil), lbIngress("lb.example"), 10)
 	if err == nil || got.Verified || !strings.Contains(err.Error(), "find the load balancer lb.example of Ingress ingress") {
 		t.Errorf("%+v %v", got, err)
+	}
+}
+
+// TestRegistered: every ready endpoint address must be registered at the
+// pod port in the binding's target group; other targets are ignored, and
+// bindings that do not target pods do not apply.
+func TestRegistered(t *testing.T) {
+	srv := elbv2fake.New("lb", "lb.example", elbv2fake.Group{Name: "stable-tg"})
+	defer srv.Close()
+	v := verifier(t, srv.URL)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "stable", Namespace: "ns"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("web")}}}}
+	// Two ready pods, one terminating (not ready), in two slices.
+	eps := []discoveryv1.EndpointSlice{
+		{Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}}, {Addresses: []string{"10.0.0.3"}, Conditions: discoveryv1.EndpointConditions{Ready: new(false)}}},
+			Ports: []discoveryv1.EndpointPort{{Name: new("web"), Port: new(int32(8080))}}},
+		{Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: new(true)}}},
+			Ports: []discoveryv1.EndpointPort{{Name: new("web"), Port: new(int32(8080))}}},
+	}
+	b := Binding{Name: "tgb", TargetGroupARN: elbv2fake.GroupARN("stable-tg"), TargetType: "ip", Service: "stable", Port: intstr.FromString("http")}
+	if !b.Binds(svc) {
+		t.Fatal("the binding names the Service's http port")
+	}
+	ctx := context.Background()
+	srv.SetTargets("stable-tg", "10.0.0.1:8080", "10.0.9.9:8080")
+	r, err := v.Registered(ctx, b, svc, eps)
+	if err != nil || !r.Applies || r.Registered != 1 || r.Total != 2 || r.Unregistered != "10.0.0.2:8080" {
+		t.Fatalf("one of two: %+v %v", r, err)
+	}
+	srv.SetTargets("stable-tg", "10.0.0.1:8080", "10.0.0.2:8080")
+	if r, err = v.Registered(ctx, b, svc, eps); err != nil || r.Registered != 2 || r.Total != 2 || r.Unregistered != "" {
+		t.Fatalf("both: %+v %v", r, err)
+	}
+	b.TargetType = "instance"
+	if r, err = v.Registered(ctx, b, svc, eps); err != nil || r.Applies {
+		t.Fatalf("instance targets: %+v %v", r, err)
+	}
+	b.TargetType, b.TargetGroupARN = "ip", elbv2fake.GroupARN("missing")
+	if _, err = v.Registered(ctx, b, svc, eps); err == nil || !strings.Contains(err.Error(), "TargetGroupBinding tgb") {
+		t.Fatalf("unknown target group: %v", err)
+	}
+	if errs := srv.Errors(); len(errs) != 1 {
+		t.Errorf("refused requests %v, want only the unknown target group", errs)
 	}
 }

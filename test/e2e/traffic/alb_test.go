@@ -426,3 +426,168 @@ func TestALBPingPong(t *testing.T) {
 	framework.PatchRolloutStatus(t, a.ns, "web", `{"status":{"abort":true}}`)
 	at("v3 aborted: pong keeps everything", v1alpha1.RolloutPhaseDegraded, v1alpha1.PPPong, action("web-ping", 0, "web-pong"))
 }
+
+// TestALBTargetRegistration: with --aws-verify-target-group and a
+// TargetGroupBinding (ip targets) for the stable Service, a promoted ALB
+// canary keeps its old pods until the load balancer has registered every
+// new stable pod; then the old ReplicaSet gets its scale-down deadline.
+func TestALBTargetRegistration(t *testing.T) {
+	e := framework.Get(t)
+	ctx := context.Background()
+	ns := framework.Namespace(t)
+	const dns = "k8s-web-1234567890.us-west-2.elb.amazonaws.com"
+	// The rule already has 100% on the canary, so the weight check passes
+	// at once: this test is about registration.
+	lb := elbv2fake.New("k8s-web", dns,
+		elbv2fake.Group{Name: "k8s-web-canary", Tags: map[string]string{alb.DefaultTagKey: ns + "/web-web-canary:80"}, Weight: 100},
+		elbv2fake.Group{Name: "k8s-web-stable", Tags: map[string]string{alb.DefaultTagKey: ns + "/web-web-stable:80"}, Weight: 0})
+	t.Cleanup(lb.Close)
+	framework.StartControllerEnv(t, []string{"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=" + lb.URL, "AWS_REGION=us-west-2",
+		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED=true"},
+		"--leader-elect=false", "--namespaced", "--namespace", ns, "--aws-verify-target-group")
+	tgb := fmt.Sprintf(`---
+apiVersion: elbv2.k8s.aws/v1beta1
+kind: TargetGroupBinding
+metadata: {name: web-stable}
+spec:
+  targetGroupARN: %s
+  targetType: ip
+  serviceRef: {name: web-stable, port: 80}
+`, elbv2fake.GroupARN("k8s-web-stable"))
+	m := strings.NewReplacer("REPLICAS", "2", "EXTRA", "      scaleDownDelaySeconds: 2", "ALB", "        alb: {ingress: web, servicePort: 80}").Replace(albRollout) +
+		albIngress("web", "web-stable") + tgb
+	if out, err := e.KubectlStdin(ctx, []byte(m), "apply", "-n", ns, "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	if out, err := e.Kubectl(ctx, "patch", "ingress", "web", "-n", ns, "--subresource=status", "--type=merge",
+		"-p", `{"status":{"loadBalancer":{"ingress":[{"hostname":"`+dns+`"}]}}}`); err != nil {
+		t.Fatalf("patch ingress status: %v\n%s", err, out)
+	}
+	a := &albEnv{t: t, e: e, ns: ns, ctx: ctx}
+	a.wait(60*time.Second, "the first version Healthy", func(r *v1alpha1.Rollout) (bool, string) {
+		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, ""
+	})
+	old := a.rollout().Status.StableRS
+	framework.SetRolloutImage(t, ns, "web", "argoproj/rollouts-demo:green")
+	unregistered := func(m string) bool {
+		return strings.Contains(m, "Service web-stable (TargetGroup "+elbv2fake.GroupARN("k8s-web-stable")+") not verified: 0/2")
+	}
+	a.wait(60*time.Second, "promoted, the old stable kept whole while no new pod is registered", func(r *v1alpha1.Rollout) (bool, string) {
+		s := a.sets()[old]
+		msgs := framework.RolloutEventMessages(t, ns, alb.ReasonUnverified)
+		return r.Status.StableRS == r.Status.CurrentPodHash && r.Status.StableRS != old && s.replicas == 2 && !s.deadline &&
+			slices.ContainsFunc(msgs, unregistered), fmt.Sprintf("events %v", msgs)
+	})
+	time.Sleep(12 * time.Second)
+	if s := a.sets()[old]; s.replicas != 2 || s.deadline {
+		t.Fatalf("the old stable was let go before registration: %+v", s)
+	}
+	// The load balancer controller registers the new stable's pods.
+	var pods corev1.PodList
+	if err := e.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: a.rollout().Status.StableRS}); err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	for _, p := range pods.Items {
+		targets = append(targets, p.Status.PodIP+":8080")
+	}
+	lb.SetTargets("k8s-web-stable", targets...)
+	a.wait(60*time.Second, "registered: the old stable scaled down after its delay", func(r *v1alpha1.Rollout) (bool, string) {
+		return a.sets()[old].replicas == 0, fmt.Sprintf("targets %v", targets)
+	})
+	if !slices.ContainsFunc(framework.RolloutEventMessages(t, ns, alb.ReasonVerified), func(m string) bool {
+		return strings.Contains(m, "Service web-stable (TargetGroup "+elbv2fake.GroupARN("k8s-web-stable")+") verified: 2 endpoints registered")
+	}) {
+		t.Errorf("no TargetGroupVerified event for the registration: %v", framework.RolloutEventMessages(t, ns, alb.ReasonVerified))
+	}
+	if errs := lb.Errors(); len(errs) > 0 {
+		t.Errorf("malformed ELBv2 requests: %v", errs)
+	}
+}
+
+// TestBlueGreenTargetRegistration: with --aws-verify-target-group and a
+// TargetGroupBinding for the active Service, a blue-green update switches
+// the active Service but becomes stable only once the load balancer has
+// registered the new pods.
+func TestBlueGreenTargetRegistration(t *testing.T) {
+	e := framework.Get(t)
+	ctx := context.Background()
+	ns := framework.Namespace(t)
+	lb := elbv2fake.New("k8s-web", "k8s-web.example", elbv2fake.Group{Name: "k8s-web-active"})
+	t.Cleanup(lb.Close)
+	framework.StartControllerEnv(t, []string{"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=" + lb.URL, "AWS_REGION=us-west-2",
+		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED=true"},
+		"--leader-elect=false", "--namespaced", "--namespace", ns, "--aws-verify-target-group")
+	m := fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: argoproj/rollouts-demo:blue
+  strategy:
+    blueGreen: {activeService: web-active, scaleDownDelaySeconds: 2}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-active}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: elbv2.k8s.aws/v1beta1
+kind: TargetGroupBinding
+metadata: {name: web-active}
+spec:
+  targetGroupARN: %s
+  targetType: ip
+  serviceRef: {name: web-active, port: http}
+`, elbv2fake.GroupARN("k8s-web-active"))
+	if out, err := e.KubectlStdin(ctx, []byte(m), "apply", "-n", ns, "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	a := &albEnv{t: t, e: e, ns: ns, ctx: ctx}
+	a.wait(60*time.Second, "the first version Healthy", func(r *v1alpha1.Rollout) (bool, string) {
+		return r.Status.Phase == v1alpha1.RolloutPhaseHealthy, ""
+	})
+	old := a.rollout().Status.StableRS
+	framework.SetRolloutImage(t, ns, "web", "argoproj/rollouts-demo:green")
+	active := func() string {
+		var s corev1.Service
+		if err := e.Client.Get(ctx, framework.Key(ns, "web-active"), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
+	}
+	a.wait(60*time.Second, "switched, not promoted while no new pod is registered", func(r *v1alpha1.Rollout) (bool, string) {
+		return active() == r.Status.CurrentPodHash && r.Status.CurrentPodHash != old && r.Status.StableRS == old &&
+				slices.ContainsFunc(framework.RolloutEventMessages(t, ns, alb.ReasonUnverified), func(m string) bool { return strings.Contains(m, "0/2 endpoints registered") }),
+			"active " + active()
+	})
+	time.Sleep(12 * time.Second)
+	if r := a.rollout(); r.Status.StableRS != old {
+		t.Fatalf("promoted before registration: stable %s", r.Status.StableRS)
+	}
+	var pods corev1.PodList
+	if err := e.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: a.rollout().Status.CurrentPodHash}); err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	for _, p := range pods.Items {
+		targets = append(targets, p.Status.PodIP+":8080")
+	}
+	lb.SetTargets("k8s-web-active", targets...)
+	a.wait(60*time.Second, "registered: promoted", func(r *v1alpha1.Rollout) (bool, string) {
+		return r.Status.StableRS == r.Status.CurrentPodHash && r.Status.Phase == v1alpha1.RolloutPhaseHealthy, ""
+	})
+	if errs := lb.Errors(); len(errs) > 0 {
+		t.Errorf("malformed ELBv2 requests: %v", errs)
+	}
+}

@@ -36,10 +36,11 @@ type Server struct {
 	// Name is the load balancer's name; ARN is built from it.
 	Name string
 
-	mu     sync.Mutex
-	groups []Group
-	calls  []string
-	errs   []string
+	mu      sync.Mutex
+	groups  []Group
+	targets map[string][]string
+	calls   []string
+	errs    []string
 }
 
 // LoadBalancerARN is the load balancer's ARN.
@@ -73,6 +74,17 @@ func (s *Server) SetWeight(group string, w int32) {
 			s.groups[i].Weight = w
 		}
 	}
+}
+
+// SetTargets registers targets ("ip:port") in the named target group,
+// replacing those it had.
+func (s *Server) SetTargets(group string, targets ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.targets == nil {
+		s.targets = map[string][]string{}
+	}
+	s.targets[group] = targets
 }
 
 // Calls are the actions called so far, in order.
@@ -188,6 +200,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			`</TargetGroups><TargetGroupStickinessConfig><Enabled>false</Enabled></TargetGroupStickinessConfig></ForwardConfig></member></Actions></member>` +
 			`<member><RuleArn>` + s.listenerARN() + `/default</RuleArn><Priority>default</Priority><IsDefault>true</IsDefault><Conditions/>` +
 			`<Actions><member><Type>fixed-response</Type><Order>1</Order><FixedResponseConfig><StatusCode>404</StatusCode></FixedResponseConfig></member></Actions></member></Rules>`
+	case "DescribeTargetHealth":
+		arn := f.Get("TargetGroupArn")
+		var b strings.Builder
+		found := false
+		for _, g := range s.groups {
+			if GroupARN(g.Name) != arn {
+				continue
+			}
+			found = true
+			for _, t := range s.targets[g.Name] {
+				ip, port, _ := strings.Cut(t, ":")
+				fmt.Fprintf(&b, `<member><Target><Id>%s</Id><Port>%s</Port></Target><HealthCheckPort>%s</HealthCheckPort><TargetHealth><State>healthy</State></TargetHealth></member>`, ip, port, port)
+			}
+		}
+		if !found {
+			s.refuse(w, "TargetGroupNotFound", "TargetGroupArn "+arn)
+			return
+		}
+		body = "<TargetHealthDescriptions>" + b.String() + "</TargetHealthDescriptions>"
 	default:
 		s.refuse(w, "InvalidAction", "this stand-in does not serve "+action)
 		return
