@@ -48,7 +48,6 @@ func RolloutWith(ro *v1alpha1.Rollout, opts Options) field.ErrorList {
 	case s.BlueGreen != nil:
 		errs = append(errs, blueGreen(ro, spec.Child("strategy", "blueGreen"))...)
 	}
-	errs = append(errs, unsupported(ro, spec)...)
 	errs = append(errs, promotionEvidence(ro)...)
 	return errs
 }
