@@ -168,12 +168,18 @@ func TestPodTrafficRuns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
-	time.Sleep(200 * time.Millisecond)
+	// Wait for ticks to be observed rather than for a time a loaded
+	// machine may not give the loop.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if h := histograms(t, s)["p/aaa"]; h != nil && h.GetSampleCount() >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("histogram %v after 10s: want requests observed", histograms(t, s)["p/aaa"])
+		}
+	}
 	cancel()
 	<-done
-	if h := histograms(t, s)["p/aaa"]; h == nil || h.GetSampleCount() < 5 {
-		t.Fatalf("histogram %v: want requests observed", h)
-	}
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if !strings.Contains(rec.Body.String(), `http_request_duration_seconds_bucket{pod="p",rollouts_pod_template_hash="aaa",le="0.005"}`) {

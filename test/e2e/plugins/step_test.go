@@ -128,8 +128,13 @@ func TestStepPluginFailureAborts(t *testing.T) {
 	// Told once each, the abort last: Run of step 0 and 2, Abort of 0 with
 	// step 0's state. (A currentStepIndex of 0 reaches the plugin unset:
 	// gob sends no zero value, under Argo Rollouts as here.)
-	time.Sleep(3 * time.Second)
-	cs := plugintest.Calls[stepCall](t, record)
+	// The status records each answer after the call, so the record holds
+	// the calls by now; wait only for the file's last line, not for time.
+	var cs []stepCall
+	framework.Eventually(t, 10*time.Second, "the plugin's record of three calls", func() (bool, string) {
+		cs = plugintest.Calls[stepCall](t, record)
+		return len(cs) >= 3, fmt.Sprint(cs)
+	})
 	if got, want := fmt.Sprint(cs), "[Run@-() Run@2() Abort@-({\"calls\":1})]"; got != want {
 		t.Errorf("the plugin was called %s, want %s", got, want)
 	}
@@ -189,8 +194,12 @@ func TestStepPluginTerminatedOnFullPromotion(t *testing.T) {
 		}
 		return false, describe(ro)
 	})
-	time.Sleep(2 * time.Second)
-	got := fmt.Sprint(plugintest.Calls[stepCall](t, record))
+	var calls []stepCall
+	framework.Eventually(t, 10*time.Second, "the plugin's record of two calls", func() (bool, string) {
+		calls = plugintest.Calls[stepCall](t, record)
+		return len(calls) >= 2, fmt.Sprint(calls)
+	})
+	got := fmt.Sprint(calls)
 	if want := `[Run@1() Terminate@1({"calls":1})]`; got != want {
 		t.Errorf("the plugin was called %s, want %s", got, want)
 	}
