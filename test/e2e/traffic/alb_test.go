@@ -325,8 +325,9 @@ func TestALBWeightVerification(t *testing.T) {
 	if got := annotationOf(a.ingress("web")); got != forward(30) {
 		t.Fatalf("annotation %s while waiting", got)
 	}
-	// Held, not merely slow: still at step 0 a verification interval later.
-	time.Sleep(12 * time.Second)
+	// Held, not merely slow: still at step 0 after the controller checked
+	// the load balancer again.
+	checkedAgain(t, lb, "DescribeRules")
 	if r := a.rollout(); *r.Status.CurrentStepIndex != 0 || r.Status.Phase != v1alpha1.RolloutPhaseProgressing {
 		t.Fatalf("the step moved on unverified: step %d %s %q", *r.Status.CurrentStepIndex, r.Status.Phase, r.Status.Message)
 	}
@@ -478,7 +479,7 @@ spec:
 		return r.Status.StableRS == r.Status.CurrentPodHash && r.Status.StableRS != old && s.replicas == 2 && !s.deadline &&
 			slices.ContainsFunc(msgs, unregistered), fmt.Sprintf("events %v", msgs)
 	})
-	time.Sleep(12 * time.Second)
+	checkedAgain(t, lb, "DescribeTargetHealth")
 	if s := a.sets()[old]; s.replicas != 2 || s.deadline {
 		t.Fatalf("the old stable was let go before registration: %+v", s)
 	}
@@ -571,7 +572,7 @@ spec:
 				slices.ContainsFunc(framework.RolloutEventMessages(t, ns, alb.ReasonUnverified), func(m string) bool { return strings.Contains(m, "0/2 endpoints registered") }),
 			"active " + active()
 	})
-	time.Sleep(12 * time.Second)
+	checkedAgain(t, lb, "DescribeTargetHealth")
 	if r := a.rollout(); r.Status.StableRS != old {
 		t.Fatalf("promoted before registration: stable %s", r.Status.StableRS)
 	}
@@ -590,4 +591,25 @@ spec:
 	if errs := lb.Errors(); len(errs) > 0 {
 		t.Errorf("malformed ELBv2 requests: %v", errs)
 	}
+}
+
+// checkedAgain waits until the controller has made two more calls of
+// action to the stand-in after the caller saw it waiting, so a held step
+// is shown held by fresh readings, not by a guess at the requeue interval.
+func checkedAgain(t *testing.T, lb *elbv2fake.Server, action string) {
+	t.Helper()
+	count := func() int {
+		n := 0
+		for _, c := range lb.Calls() {
+			if c == action {
+				n++
+			}
+		}
+		return n
+	}
+	before := count()
+	framework.Eventually(t, 60*time.Second, "the controller to check "+action+" again", func() (bool, string) {
+		n := count()
+		return n >= before+2, fmt.Sprintf("%d calls of %s, %d before", n, action, before)
+	})
 }
