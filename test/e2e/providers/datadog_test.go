@@ -1,16 +1,10 @@
 package providers
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
 // TestDatadog runs the datadog provider against a stand-in of Datadog's
@@ -69,16 +63,4 @@ func TestDatadog(t *testing.T) {
 		}),
 		Secrets: []string{apiKey, appKey},
 	})
-}
-
-// secretSetup is a case's Setup that creates Secret name, with the data
-// data gives for the stand-in's url, in the case's namespace.
-func secretSetup(name string, data func(url string) map[string]string) func(*testing.T, string, string) []string {
-	return func(t *testing.T, ns, url string) []string {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: data(url)}
-		if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		return nil
-	}
 }

@@ -1,16 +1,10 @@
 package providers
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
 // TestInfluxdb runs the influxdb provider against a stand-in of InfluxDB
@@ -47,16 +41,9 @@ func TestInfluxdb(t *testing.T) {
 		SuccessCondition: "result[0] >= 0.95",
 		Good:             answer("0.99"),
 		Bad:              answer("0.42"),
-		Setup: func(t *testing.T, ns, url string) []string {
-			s := &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: "influxdb", Namespace: ns},
-				StringData: map[string]string{"address": url, "org": org, "authToken": token},
-			}
-			if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			return nil
-		},
+		Setup: secretSetup("influxdb", func(url string) map[string]string {
+			return map[string]string{"address": url, "org": org, "authToken": token}
+		}),
 		Secrets: []string{token},
 	})
 }

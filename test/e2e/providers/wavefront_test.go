@@ -1,17 +1,11 @@
 package providers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/aviary-rollouts/aviary/test/e2e/framework"
 )
 
 // TestWavefront runs the wavefront provider against a stand-in of
@@ -42,20 +36,15 @@ func TestWavefront(t *testing.T) {
 		SuccessCondition: "result < 0.05",
 		Good:             answer(0.01),
 		Bad:              answer(0.3),
-		Setup: func(t *testing.T, ns, address string) []string {
-			u, err := url.Parse(address)
-			if err != nil {
-				t.Fatal(err)
+		// The token is keyed by the address's host: a Secret key cannot
+		// hold the scheme's ':' or '/'.
+		Setup: secretSetup("wavefront-api-tokens", func(address string) map[string]string {
+			host := address
+			if u, err := url.Parse(address); err == nil {
+				host = u.Hostname()
 			}
-			s := &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: "wavefront-api-tokens", Namespace: ns},
-				StringData: map[string]string{u.Hostname(): token},
-			}
-			if _, err := framework.Get(t).Clientset.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			return nil
-		},
+			return map[string]string{host: token}
+		}),
 		Secrets: []string{token},
 	})
 }
