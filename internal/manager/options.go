@@ -186,7 +186,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.TargetGroupBindingAPIVersion, "aws-target-group-binding-api-version", "elbv2.k8s.aws/v1beta1", "apiVersion of the TargetGroupBindings whose targets --aws-verify-target-group checks")
 	fs.StringVar(&o.ALBTagKeyResourceID, "alb-tag-key-resource-id", "ingress.k8s.aws/resource", "target-group tag the AWS Load Balancer Controller sets to namespace/ingress-service:port")
 	fs.IntVar(&o.GCPercent, gcPercentFlag, DefaultGCPercent, "garbage collector target, as GOGC: the heap may grow this many percent over what was live at the last collection before the next; lower keeps less memory resident for more CPU. Not given: GOGC from the environment when set")
-	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "once the caches have synced, give back the program's pages only start-up used, and fault in only the pages used from then on (Linux; lowers resident memory)")
+	fs.BoolVar(&o.ReleaseStartupPages, "release-startup-pages", true, "give back the program's pages only package initialisation and start-up used (after initialisation and again once the caches have synced), and read program pages one at a time as they are used (Linux; lowers resident memory)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight work gets to finish after SIGTERM")
 	o.NotificationNamespace = ns
 	o.PodNamespace = ns

@@ -1,0 +1,56 @@
+//go:build linux && (amd64 || arm64)
+
+package nofaultaround
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestAdviseFindsTheExecutable: the test binary's read-only mappings are
+// found and advised (init already did, and again here).
+func TestAdviseFindsTheExecutable(t *testing.T) {
+	if n := Advise(madvRandom); n == 0 {
+		t.Fatal("no read-only mapping of the executable was advised")
+	}
+}
+
+func TestDropCached(t *testing.T) {
+	if !DropCached() {
+		t.Fatal("fadvise(POSIX_FADV_DONTNEED) on the executable was refused")
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		line       string
+		start, end uintptr
+		perms      string
+		path       string
+		ok         bool
+	}{
+		{"00400000-01a2c000 r-xp 00000000 fe:00 1234   /work/bin/aviary controller", 0x400000, 0x1a2c000, "r-xp", "/work/bin/aviary controller", true},
+		{"7ffd1000-7ffd3000 rw-p 00000000 00:00 0                          [stack]", 0x7ffd1000, 0x7ffd3000, "rw-p", "[stack]", true},
+		{"7f0000000000-7f0000001000 rw-p 00000000 00:00 0", 0, 0, "", "", false},
+		{"zz-10 r--p 0 0 0 /x", 0, 0, "", "", false},
+		{"20-10 r--p 0 0 0 /x", 0, 0, "", "", false},
+	} {
+		start, end, perms, path, ok := parse([]byte(tc.line))
+		if ok != tc.ok || start != tc.start || end != tc.end || string(perms) != tc.perms || string(path) != tc.path {
+			t.Errorf("parse(%q) = %#x %#x %q %q %v", tc.line, start, end, perms, path, ok)
+		}
+	}
+}
+
+// TestOnlySyscall keeps the package's imports to syscall, which is what
+// lets its init run before the libraries'.
+func TestOnlySyscall(t *testing.T) {
+	src, err := os.ReadFile("nofaultaround_linux.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "import \"syscall\"\n") || strings.Contains(string(src), "import (") {
+		t.Error("nofaultaround_linux.go must import syscall alone")
+	}
+}
