@@ -150,6 +150,9 @@ func normalizedHash[T any](v *T) hash.Hash32 {
 // hashMemo maps digests of first encodings to hash states. It is emptied
 // when full, which bounds it (4,096 entries, about 300 KB) without the
 // bookkeeping of an LRU: a template that falls out is hashed again once.
+// It is not sized ahead: a controller with a few hundred templates keeps a
+// few hundred entries, not room for 4,096 (half a MiB of live heap at
+// N=200, 2026-12-07).
 type hashMemo struct {
 	mu sync.Mutex
 	m  map[[sha256.Size]byte][]byte
@@ -170,7 +173,7 @@ func (c *hashMemo) put(key [sha256.Size]byte, state []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= hashMemoSize {
-		c.m = make(map[[sha256.Size]byte][]byte, hashMemoSize)
+		c.m = make(map[[sha256.Size]byte][]byte)
 	}
 	c.m[key] = state
 }
