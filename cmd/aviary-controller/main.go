@@ -260,7 +260,7 @@ func run(args []string) error {
 			case err != nil:
 				log.Warn("could not give back start-up's program pages; the controller runs on, with more memory resident", "err", err)
 			case r.PageoutUnsupported:
-				log.Info("program pages: this kernel does not reclaim on request (MADV_PAGEOUT, Linux 5.4); only pages used from now on are faulted in", "mappings", r.Mappings)
+				log.Info("program pages only start-up used unmapped; this kernel does not reclaim on request (MADV_PAGEOUT, Linux 5.4), so they stay in the page cache", "mappings", r.Mappings, "residentFileBefore", r.Before, "residentFileAfter", r.After)
 			default:
 				log.Info("program pages only start-up used given back", "mappings", r.Mappings, "residentFileBefore", r.Before, "residentFileAfter", r.After)
 			}
