@@ -14,7 +14,9 @@
 // kernel to drop the executable's cached pages no process maps
 // (POSIX_FADV_DONTNEED), so the folios read ahead by an earlier run or
 // written by the linker are read again page by page as they are used.
-// Another process mapping them keeps them.
+// Another process mapping them keeps them. A binary just written (a build,
+// an image layer just unpacked) is written back first: the kernel keeps
+// dirty pages cached whatever it is advised, for up to 30 s.
 //
 // It is imported for its side effect, by main, and must stay free of
 // imports beyond syscall: Go initialises packages in order of import path

@@ -20,12 +20,19 @@ func init() {
 
 // DropCached asks the kernel to drop the executable's cached pages that no
 // process maps. It reports whether the kernel took the request.
-func DropCached() bool {
-	fd, err := syscall.Open(executableLinkTo, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+func DropCached() bool { return dropCached(executableLinkTo) }
+
+func dropCached(name string) bool {
+	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
 	defer syscall.Close(fd)
+	// Pages not yet written back cannot be dropped: a binary just built,
+	// or just unpacked from an image layer, would keep its whole page cache
+	// (and fault-around would map it) for the 30 s the kernel waits before
+	// writing it. Writing it now costs nothing when it is clean.
+	_ = syscall.Fdatasync(fd)
 	_, _, e := syscall.Syscall6(syscall.SYS_FADVISE64, uintptr(fd), 0, 0, fadvDontneed, 0, 0)
 	return e == 0
 }

@@ -4,8 +4,11 @@ package nofaultaround
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // TestAdviseFindsTheExecutable: the test binary's read-only mappings are
@@ -20,6 +23,61 @@ func TestDropCached(t *testing.T) {
 	if !DropCached() {
 		t.Fatal("fadvise(POSIX_FADV_DONTNEED) on the executable was refused")
 	}
+}
+
+// TestDropCachedFreshlyWritten: a binary just written (its pages dirty in
+// the page cache, as after a build or an image pull) is dropped too, not
+// kept until the kernel writes it back.
+func TestDropCachedFreshlyWritten(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(t.TempDir(), "copy")
+	if err := os.WriteFile(copied, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if cached(t, copied) == 0 {
+		t.Skip("this filesystem keeps no page cache for a file just written")
+	}
+	if !dropCached(copied) {
+		t.Fatal("fadvise(POSIX_FADV_DONTNEED) was refused")
+	}
+	if n := cached(t, copied); n > 0 {
+		t.Errorf("%d pages of a freshly written file still cached after DropCached", n)
+	}
+}
+
+// cached counts the file's pages in the page cache (mincore).
+func cached(t *testing.T, name string) int {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(m)
+	vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
+	if _, _, e := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return n
 }
 
 func TestParse(t *testing.T) {
