@@ -25,8 +25,9 @@ const (
 // (code and read-only data; never the writable data, whose pages are the
 // program's own):
 //
-//   - MADV_RANDOM, so a page fault maps that page alone, not its
-//     neighbours;
+//   - MADV_RANDOM, so a fault reads only its own page, never ahead (it
+//     does not stop fault-around mapping neighbours that are already
+//     cached, which is why the cache is dropped below);
 //   - MADV_PAGEOUT, so the pages start-up touched leave the page cache
 //     where the kernel can take them (it skips large folios it cannot
 //     split, which since Linux 6.16 ext4 reads the binary into: measured
