@@ -177,10 +177,14 @@ func TestArgoMetrics(t *testing.T) {
 			t.Fatalf("seed 01's %s path: %v", res.Path, res.Problems)
 		}
 		if res.Path == "success" {
-			// Green stays Completed until the next path starts: let a
-			// scrape see it (blue's was before the scrapes began).
-			framework.Eventually(t, 30*time.Second, "a scrape to show the promoted rollout Completed", func() (bool, string) {
-				return scrapes.saw("rollout_info", "phase", "Completed"), "not yet"
+			// Green stays Completed until the next path starts: hold it
+			// there until both this test's scrape and Prometheus (the
+			// Stable panel) have seen it — blue's was before the scrapes
+			// began, and on a loaded machine Prometheus's 1 s scrape can
+			// miss a short window (a CI run failed that way).
+			framework.Eventually(t, time.Minute, "a scrape and Prometheus to show the promoted rollout Completed", func() (bool, string) {
+				return scrapes.saw("rollout_info", "phase", "Completed") && answered.has("Stable"),
+					fmt.Sprintf("scrape saw Completed: %t, Prometheus answered Stable: %t", scrapes.saw("rollout_info", "phase", "Completed"), answered.has("Stable"))
 			})
 		}
 	}
