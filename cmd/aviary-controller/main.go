@@ -33,7 +33,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/notify"
 	"github.com/aviary-rollouts/aviary/internal/plugin"
 	"github.com/aviary-rollouts/aviary/internal/residency"
-	"github.com/aviary-rollouts/aviary/internal/residency/nofaultaround"
+	"github.com/aviary-rollouts/aviary/internal/residency/noreadahead"
 	"github.com/aviary-rollouts/aviary/internal/rollout"
 	"github.com/aviary-rollouts/aviary/internal/tolerant"
 	"github.com/aviary-rollouts/aviary/internal/traffic/alb"
@@ -73,7 +73,7 @@ func run(args []string) error {
 	if opts.ReleaseStartupPages {
 		initPages, initErr = residency.Release()
 	} else {
-		nofaultaround.Restore()
+		noreadahead.Restore()
 	}
 	log, err := logging.New(os.Stderr, opts.LogLevel, opts.LogFormat)
 	if err != nil {

@@ -8,8 +8,9 @@
 // 33–38 MB of the controller's binary resident (2026-12-07, Linux 6.18),
 // against 12 MiB of the Go runtime's own memory. The controller calls
 // Release after initialisation and again once its caches have synced, so
-// what stays resident is the code that runs; nofaultaround makes each
-// later fault map its one page.
+// what stays resident is the code that runs; noreadahead makes each
+// later fault read its one page (no read-ahead, nothing left cached for
+// fault-around to map).
 package residency
 
 // Released is what Release did, for the log.
@@ -21,6 +22,7 @@ type Released struct {
 	// (RssFile) around the call; zero where the system does not say.
 	Before, After int64
 	// PageoutUnsupported is set when the kernel (before Linux 5.4) does not
-	// reclaim on request: fault-around is still turned off.
+	// reclaim on request: the pages were only unmapped and dropped from
+	// the cache.
 	PageoutUnsupported bool
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/aviary-rollouts/aviary/internal/residency/nofaultaround"
+	"github.com/aviary-rollouts/aviary/internal/residency/noreadahead"
 )
 
 // Advice values from the kernel's uapi (asm-generic/mman-common.h); the
@@ -39,7 +39,7 @@ const (
 //     position-independent build's relocated read-only data, which the
 //     loader wrote) is not unmapped: its copies would be lost;
 //   - then the executable's cached pages that no process maps any more are
-//     dropped (nofaultaround.DropCached), so that a page used again is
+//     dropped (noreadahead.DropCached), so that a page used again is
 //     read on its own, not mapped with the large folio around it.
 //
 // It is safe at any time and from any goroutine.
@@ -77,7 +77,7 @@ func Release() (Released, error) {
 			return r, fmt.Errorf("madvise(MADV_DONTNEED) %#x-%#x of %s: %w", s.start, s.end, exe, err)
 		}
 	}
-	nofaultaround.DropCached()
+	noreadahead.DropCached()
 	r.After = rssFile()
 	return r, nil
 }

@@ -21,7 +21,7 @@ func TestReleaseDropsStartupPages(t *testing.T) {
 		t.Fatal("RssFile was not read from /proc/self/status")
 	}
 	if r.PageoutUnsupported {
-		t.Logf("this kernel does not reclaim on request (MADV_PAGEOUT): fault-around alone was turned off; RssFile %d → %d", r.Before, r.After)
+		t.Logf("this kernel does not reclaim on request (MADV_PAGEOUT): pages were only unmapped; RssFile %d → %d", r.Before, r.After)
 		return
 	}
 	if r.After >= r.Before {

@@ -1,5 +1,6 @@
-// Package nofaultaround keeps start-up's resident set to the program
-// pages start-up runs.
+// Package noreadahead keeps start-up's resident set to the program
+// pages start-up runs: no read-ahead of the executable, and none of its
+// pages left in the page cache for fault-around to map.
 //
 // Two things make a program's resident set far larger than the pages it
 // touches, on Linux 6.18 as measured here (2026-12-07): each fault maps
@@ -27,4 +28,4 @@
 //
 // internal/residency later gives back what start-up used; a controller run
 // with --release-startup-pages=false restores the default advice.
-package nofaultaround
+package noreadahead

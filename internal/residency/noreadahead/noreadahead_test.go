@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-package nofaultaround
+package noreadahead
 
 import (
 	"os"
@@ -112,11 +112,11 @@ func TestParse(t *testing.T) {
 // TestOnlySyscall keeps the package's imports to syscall, which is what
 // lets its init run before the libraries'.
 func TestOnlySyscall(t *testing.T) {
-	src, err := os.ReadFile("nofaultaround_linux.go")
+	src, err := os.ReadFile("noreadahead_linux.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(src), "import \"syscall\"\n") || strings.Contains(string(src), "import (") {
-		t.Error("nofaultaround_linux.go must import syscall alone")
+		t.Error("noreadahead_linux.go must import syscall alone")
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !(linux && (amd64 || arm64))
 
-package nofaultaround
+package noreadahead
 
 // Advise does nothing where the kernel's mapping advice is not Linux's (or
 // its fadvise call is not fadvise64).
