@@ -75,16 +75,19 @@ func (r *Reconciler) observe(ctx context.Context, ro *v1alpha1.Rollout, rsList [
 		}
 	}
 	// One cached list serves both the Services the strategy names and the
-	// managed ones a release looks at. It is read without copying, and only
+	// ones marked as managed by this Rollout, which a release looks at (a
+	// Rollout releases only its own). It is read without copying, and only
 	// those are copied (a switch patches them): a namespace's other Services
-	// would otherwise be copied on every reconcile of every Rollout in it.
+	// — every other Rollout's among them — would otherwise be copied on
+	// every reconcile of every Rollout in it (10% of the controller's CPU in
+	// bench/traffic at N=200, where each Rollout manages two).
 	var svcs corev1.ServiceList
 	if err := r.Client.List(ctx, &svcs, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return obs, fmt.Errorf("list services of namespace %s: %w", ro.Namespace, err)
 	}
 	named := services.Named(ro)
 	for i := range svcs.Items {
-		isNamed, managed := slices.Contains(named, svcs.Items[i].Name), svcs.Items[i].Annotations[v1alpha1.ManagedByRolloutsKey] != ""
+		isNamed, managed := slices.Contains(named, svcs.Items[i].Name), svcs.Items[i].Annotations[v1alpha1.ManagedByRolloutsKey] == ro.Name
 		if !isNamed && !managed {
 			continue
 		}

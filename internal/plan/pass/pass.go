@@ -44,8 +44,8 @@ type Observed struct {
 	Workload *Workload
 	// Routed is whether the Rollout has traffic routers to drive.
 	Routed bool
-	// Managed are the namespace's Services some Rollout marked as managed
-	// by it; Ingresses are the Ingresses this Rollout controls (NGINX
+	// Managed are the namespace's Services marked as managed by this
+	// Rollout (a Rollout releases only its own); Ingresses are the Ingresses this Rollout controls (NGINX
 	// canary copies) and WantedIngresses the ones its routing calls for.
 	// The plan lets go of what the spec no longer names.
 	Managed         []*corev1.Service
