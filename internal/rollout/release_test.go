@@ -3,7 +3,9 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,5 +96,49 @@ func TestReleaseAfterDeletion(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestObserveCopiesOnlyItsOwnServices: observe hands the planner the
+// Services the strategy names and those marked as managed by this Rollout
+// — never another Rollout's managed Services, which it would otherwise
+// copy on every reconcile of every Rollout in a namespace.
+func TestObserveCopiesOnlyItsOwnServices(t *testing.T) {
+	scheme, err := manager.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		markedService("web-stable", "web"),      // named and managed
+		markedService("web-canary", ""),         // named, not yet managed
+		markedService("web-old-preview", "web"), // managed, no longer named: a release looks at it
+		markedService("api-stable", "api"),      // another Rollout's
+		markedService("unrelated", ""),
+	)
+	for _, ix := range Indexes() {
+		b = b.WithIndex(ix.Object, ix.Field, ix.Extract)
+	}
+	r := &Reconciler{Client: b.Build(), Now: time.Now}
+	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"},
+		Spec: v1alpha1.RolloutSpec{Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
+			StableService: "web-stable", CanaryService: "web-canary"}}}}
+	obs, err := r.observe(context.Background(), ro, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var named, managed []string
+	for name := range obs.Services {
+		named = append(named, name)
+	}
+	for _, svc := range obs.Managed {
+		managed = append(managed, svc.Name)
+	}
+	slices.Sort(named)
+	slices.Sort(managed)
+	if got, want := fmt.Sprint(named), "[web-canary web-stable]"; got != want {
+		t.Errorf("named services %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(managed), "[web-old-preview web-stable]"; got != want {
+		t.Errorf("managed services %s, want %s (another rollout's are not this one's to release)", got, want)
 	}
 }

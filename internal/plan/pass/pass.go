@@ -45,8 +45,9 @@ type Observed struct {
 	// Routed is whether the Rollout has traffic routers to drive.
 	Routed bool
 	// Managed are the namespace's Services marked as managed by this
-	// Rollout (a Rollout releases only its own); Ingresses are the Ingresses this Rollout controls (NGINX
-	// canary copies) and WantedIngresses the ones its routing calls for.
+	// Rollout (a Rollout releases only its own); Ingresses are the
+	// Ingresses this Rollout controls (NGINX canary copies) and
+	// WantedIngresses the ones its routing calls for.
 	// The plan lets go of what the spec no longer names.
 	Managed         []*corev1.Service
 	Ingresses       []*networkingv1.Ingress
