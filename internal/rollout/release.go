@@ -119,14 +119,18 @@ var routerChecked sync.Map // types.UID → string
 // releaseRouterObjects releases the DestinationRule ro manages but no
 // longer names, and deletes the TrafficSplits, Ambassador canary Mappings
 // and APISIX header route ApisixRoutes it controls but no longer uses.
-// Only a Rollout that routes through one of those routers now, or did until
-// now (status.canary.weights still set), is looked at.
+// Only a Rollout that routes traffic now, through any router (it may have
+// come from one of those), or did until now (status.canary.weights still
+// set), is looked at. A routed Rollout is looked at from the first
+// reconcile that sees it: waiting for its weights, which appear a status
+// write later, put the look in whichever reconcile came next — after a
+// restart, sometimes in the middle of the next update.
 func (r *Reconciler) releaseRouterObjects(ctx context.Context, ro *v1alpha1.Rollout) error {
 	var tr *v1alpha1.RolloutTrafficRouting
 	if c := ro.Spec.Strategy.Canary; c != nil {
 		tr = c.TrafficRouting
 	}
-	if (tr == nil || (tr.Istio == nil && tr.SMI == nil && tr.Ambassador == nil && tr.Apisix == nil)) && ro.Status.Canary.Weights == nil {
+	if tr == nil && ro.Status.Canary.Weights == nil {
 		return nil
 	}
 	routing, err := json.Marshal(tr)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/aviary-rollouts/aviary/api/v1alpha1"
 	"github.com/aviary-rollouts/aviary/internal/manager"
@@ -140,5 +141,58 @@ func TestObserveCopiesOnlyItsOwnServices(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(managed), "[web-old-preview web-stable]"; got != want {
 		t.Errorf("managed services %s, want %s (another rollout's are not this one's to release)", got, want)
+	}
+}
+
+// TestRouterObjectsLookedAtFromFirstSight: a routed Rollout is looked at
+// for router objects to let go of on the first reconcile that sees it,
+// before its status has weights, and not again while its routing stays the
+// same; one that routes nothing and never did is never looked at; taking
+// the routing out looks again.
+func TestRouterObjectsLookedAtFromFirstSight(t *testing.T) {
+	var lists []string
+	scheme, err := manager.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithInterceptorFuncs(interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			lists = append(lists, list.GetObjectKind().GroupVersionKind().Kind)
+			return c.List(ctx, list, opts...)
+		},
+	}).Build()
+	r := &Reconciler{Client: c}
+	ctx := context.Background()
+	look := func(ro *v1alpha1.Rollout) []string {
+		t.Helper()
+		lists = nil
+		if err := r.releaseRouterObjects(ctx, ro); err != nil {
+			t.Fatal(err)
+		}
+		return lists
+	}
+
+	plain := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "plain", UID: "u-plain"}}
+	plain.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{}
+	if got := look(plain); len(got) != 0 {
+		t.Errorf("a Rollout that routes nothing and never did listed %v", got)
+	}
+
+	routed := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "routed", UID: "u-routed"}}
+	routed.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{TrafficRouting: &v1alpha1.RolloutTrafficRouting{
+		Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "web"}}}
+	want := []string{"DestinationRuleList", "TrafficSplitList"}
+	if got := look(routed); !slices.Equal(got, want) {
+		t.Errorf("an NGINX-routed Rollout without weights yet listed %v, want %v on first sight", got, want)
+	}
+	routed.Status.Canary.Weights = &v1alpha1.TrafficWeights{}
+	if got := look(routed); len(got) != 0 {
+		t.Errorf("the same routing looked at again: listed %v", got)
+	}
+
+	routed.Spec.Strategy.Canary.TrafficRouting = nil
+	want = []string{"DestinationRuleList", "TrafficSplitList", "MappingList", "ApisixRouteList"}
+	if got := look(routed); !slices.Equal(got, want) {
+		t.Errorf("routing taken out, weights still set: listed %v, want %v", got, want)
 	}
 }
