@@ -163,6 +163,12 @@ func TestRouterObjectsLookedAtFromFirstSight(t *testing.T) {
 	}).Build()
 	r := &Reconciler{Client: c}
 	ctx := context.Background()
+	// routerChecked is the process's memo: start from a controller that
+	// has seen neither Rollout (a repeated run of the test included).
+	for _, uid := range []types.UID{"u-plain", "u-routed"} {
+		routerChecked.Delete(uid)
+		t.Cleanup(func() { routerChecked.Delete(uid) })
+	}
 	look := func(ro *v1alpha1.Rollout) []string {
 		t.Helper()
 		lists = nil
