@@ -185,7 +185,7 @@ func TestChaosKillsDuringExperimentsAndSteps(t *testing.T) {
 		}
 		for _, ex := range experiments(t, ns) {
 			want, standing := standalone[ex.Name]
-			if standing && ex.Status.Phase != experimentPhase(want) || !standing && !ex.Status.Phase.Completed() {
+			if standing && ex.Status.Phase != experimentPhase(want) || !standing && !ex.Status.Phase.Completed() || !analysesRecorded(&ex) {
 				pending = append(pending, describeExperiment(&ex))
 			}
 		}
@@ -317,6 +317,21 @@ func checkRollout(t *testing.T, ro *v1alpha1.Rollout, want chaosOutcome, firstSt
 			t.Errorf("%s: ReplicaSet %s at %d replicas, want %d", ro.Name, rs.Name, *rs.Spec.Replicas, want)
 		}
 	}
+}
+
+// analysesRecorded: every analysis the Experiment's status names has
+// ended there. An Experiment whose templates finish before an optional
+// analysis is terminal at once; the run it then terminates ends a moment
+// later, and the status write recording that can be retried after a
+// kill or a conflict, so the phase alone does not mean the status is
+// final.
+func analysesRecorded(ex *v1alpha1.Experiment) bool {
+	for _, r := range ex.Status.AnalysisRuns {
+		if !r.Phase.Completed() {
+			return false
+		}
+	}
+	return true
 }
 
 // checkExperiment: the Experiment's phase, one ReplicaSet per template
