@@ -25,6 +25,7 @@ import (
 	"github.com/aviary-rollouts/aviary/internal/clientmetrics"
 	"github.com/aviary-rollouts/aviary/internal/events"
 	"github.com/aviary-rollouts/aviary/internal/experiment"
+	"github.com/aviary-rollouts/aviary/internal/heapsampling"
 	"github.com/aviary-rollouts/aviary/internal/logging"
 	"github.com/aviary-rollouts/aviary/internal/malformed"
 	"github.com/aviary-rollouts/aviary/internal/manager"
@@ -88,6 +89,15 @@ func run(args []string) error {
 		log.Warn(w)
 	}
 	log.Info(opts.ApplyGC())
+	// Heap sampling is off from package initialisation on (its stacks and
+	// buckets cost resident memory for a profile nobody reads); a
+	// controller that serves its profiles samples from here.
+	switch {
+	case heapsampling.FromGODEBUG():
+		log.Info("heap profile sampling as GODEBUG sets it", "memProfileRate", heapsampling.Enable())
+	case opts.PprofAddr != "":
+		log.Info("heap profile sampling on for --enable-pprof-address, covering allocations from now", "memProfileRate", heapsampling.Enable())
+	}
 	// Libraries that log through slog's default (the AWS SDK's adapter,
 	// internal/metricprovider/awsconfig) write the controller's records.
 	slog.SetDefault(log)
