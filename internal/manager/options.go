@@ -170,7 +170,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Var(portFlag{&o.MetricsAddr}, "metricsport", "port serving /metrics on every interface (Argo's flag; same as --metrics-addr :PORT)")
 	fs.Var(portFlag{&o.MetricsAddr}, "metricsPort", "same as --metricsport")
 	fs.Var(portFlag{&o.HealthAddr}, "healthzPort", "port serving /healthz and /readyz on every interface (Argo's flag; same as --health-addr :PORT)")
-	fs.StringVar(&o.PprofAddr, "enable-pprof-address", "", "address serving Go profiles under /debug/pprof/ (off when empty)")
+	fs.StringVar(&o.PprofAddr, "enable-pprof-address", "", "address serving Go profiles under /debug/pprof/ (off when empty); heap allocations are sampled for the heap profile only when it is set, from start-up on")
 	fs.StringVar(&o.LogLevel, "loglevel", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.LogFormat, "logformat", "text", "log format: text or json")
 	fs.IntVar(&o.KlogLevel, "kloglevel", 0, "verbosity of the Kubernetes client library's logs (klog -v)")
