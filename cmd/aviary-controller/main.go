@@ -113,8 +113,9 @@ func run(args []string) error {
 		return err
 	}
 	clientmetrics.Instrument(cfg)
-	ctrlmetrics.Registry.MustRegister(clientmetrics.Requests, clientmetrics.K8sRequests)
-	ctrlmetrics.Registry.MustRegister(clientbudget.Collectors()...)
+	exposition := metrics.NewExposition(ctrlmetrics.Registry)
+	exposition.MustRegister(clientmetrics.Requests, clientmetrics.K8sRequests)
+	exposition.MustRegister(clientbudget.Collectors()...)
 	ctx := ctrl.SetupSignalHandler()
 	// Applied together with its CRDs, the controller may start before they
 	// are served: wait (alive for the liveness probe) rather than exit.
@@ -137,7 +138,7 @@ func run(args []string) error {
 	}
 	identity := manager.Identity()
 	undecodable := tolerant.NewRegistry()
-	mgr, err := manager.New(&opts, cfg, identity, undecodable)
+	mgr, err := manager.New(&opts, cfg, identity, undecodable, exposition)
 	if err != nil {
 		return err
 	}
@@ -245,12 +246,12 @@ func run(args []string) error {
 		return fmt.Errorf("add malformed-object reporter: %w", err)
 	}
 	if !opts.AnalysisOnly() {
-		ctrlmetrics.Registry.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
-		ctrlmetrics.Registry.MustRegister(&metrics.ExperimentCollector{Reader: mgr.GetCache()})
-		metrics.RegisterExperiments(ctrlmetrics.Registry)
+		exposition.MustRegister(&metrics.RolloutCollector{Reader: mgr.GetCache()})
+		exposition.MustRegister(&metrics.ExperimentCollector{Reader: mgr.GetCache()})
+		metrics.RegisterExperiments(exposition)
 	}
-	ctrlmetrics.Registry.MustRegister(&metrics.AnalysisCollector{Reader: mgr.GetCache(), ClusterTemplates: !opts.Namespaced})
-	metrics.Register(ctrlmetrics.Registry)
+	exposition.MustRegister(&metrics.AnalysisCollector{Reader: mgr.GetCache(), ClusterTemplates: !opts.Namespaced})
+	metrics.Register(exposition)
 	elected := mgr.Elected()
 	if err := mgr.Add(ctrlmanager.RunnableFunc(func(ctx context.Context) error {
 		<-elected

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -93,8 +95,9 @@ func Identity() string {
 // New builds the manager: cached clients scoped by namespace and instance id,
 // leader election on a Lease, /metrics, /healthz and /readyz. An
 // argoproj.io object that does not decode into its Go type is left out of
-// the cache and recorded in undecodable.
-func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Registry) (ctrlmanager.Manager, error) {
+// the cache and recorded in undecodable. metrics serves /metrics on
+// --metrics-addr.
+func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Registry, metrics http.Handler) (ctrlmanager.Manager, error) {
 	scheme, err := Scheme()
 	if err != nil {
 		return nil, err
@@ -106,10 +109,13 @@ func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Re
 	co := o.cacheOptions()
 	co.NewInformer = o.tolerantInformers(dyn, undecodable)
 	mo := ctrlmanager.Options{
-		Scheme:                  scheme,
-		MapperProvider:          newRESTMapper,
-		Cache:                   co,
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Scheme:         scheme,
+		MapperProvider: newRESTMapper,
+		Cache:          co,
+		// controller-runtime's metrics server is replaced by ours (below),
+		// which serves the per-object families without client_golang's
+		// copy of them (internal/metrics, text.go).
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  o.HealthAddr,
 		PprofBindAddress:        o.PprofAddr,
 		GracefulShutdownTimeout: &o.ShutdownTimeout,
@@ -134,6 +140,9 @@ func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Re
 	if err != nil {
 		return nil, fmt.Errorf("create controller manager: %w", err)
 	}
+	if err := addMetricsServer(mgr, o.MetricsAddr, metrics); err != nil {
+		return nil, err
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("add /healthz check: %w", err)
 	}
@@ -154,6 +163,28 @@ func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Re
 		}
 	}
 	return mgr, nil
+}
+
+// addMetricsServer serves handler at /metrics on addr ("0": not at all),
+// on every instance whether leading or not, as controller-runtime's
+// metrics server does. The port is bound here, so a taken one fails the
+// start.
+func addMetricsServer(mgr ctrlmanager.Manager, addr string, handler http.Handler) error {
+	if addr == "0" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for /metrics on --metrics-addr %q: %w (choose a free address, or \"0\" to serve none)", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", handler)
+	return mgr.Add(&ctrlmanager.Server{
+		Name:            "metrics",
+		Server:          &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		Listener:        ln,
+		ShutdownTimeout: new(time.Minute),
+	})
 }
 
 // tolerantInformers builds the cache's informers, replacing the typed

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 
@@ -20,19 +22,17 @@ var (
 	// reconciles of an AnalysisRun that returned an error.
 	AnalysisRunReconcileError = NewCounterVec("analysis_run_reconcile_error", "Error occurring during the analysis run", rolloutLabels)
 
-	runInfoDesc = prometheus.NewDesc("analysis_run_info", "Information about analysis run.",
-		[]string{"namespace", "name", "phase"}, nil)
-	runPhaseDesc = prometheus.NewDesc("analysis_run_phase",
-		"Information on the state of the Analysis Run (DEPRECATED - use analysis_run_info)", []string{"namespace", "name", "phase"}, nil)
-	runMetricTypeDesc = prometheus.NewDesc("analysis_run_metric_type",
-		"Information on the type of a specific metric in the Analysis Runs", []string{"namespace", "name", "metric", "type"}, nil)
-	runMetricPhaseDesc = prometheus.NewDesc("analysis_run_metric_phase",
-		"Information on the duration of a specific metric in the Analysis Run", []string{"namespace", "name", "metric", "type", "dry_run", "phase"}, nil)
-	templateInfoDesc = prometheus.NewDesc("analysis_template_info", "Information about analysis templates.", rolloutLabels, nil)
+	runInfoFamily       = newGauge("analysis_run_info", "Information about analysis run.", "namespace", "name", "phase")
+	runPhaseFamily      = newGauge("analysis_run_phase", "Information on the state of the Analysis Run (DEPRECATED - use analysis_run_info)", "namespace", "name", "phase")
+	runMetricTypeFamily = newGauge("analysis_run_metric_type", "Information on the type of a specific metric in the Analysis Runs",
+		"namespace", "name", "metric", "type")
+	runMetricPhaseFamily = newGauge("analysis_run_metric_phase", "Information on the duration of a specific metric in the Analysis Run",
+		"namespace", "name", "metric", "type", "dry_run", "phase")
+	templateInfoFamily = newGauge("analysis_template_info", "Information about analysis templates.", rolloutLabels...)
 	// analysis_template_metric_info's labels come type before metric, as
 	// in Argo Rollouts (analysis_run_metric_type has them the other way).
-	templateMetricInfoDesc = prometheus.NewDesc("analysis_template_metric_info", "Information on metrics in analysis templates.",
-		[]string{"namespace", "name", "type", "metric"}, nil)
+	templateMetricInfoFamily = newGauge("analysis_template_metric_info", "Information on metrics in analysis templates.",
+		"namespace", "name", "type", "metric")
 )
 
 // runPhases are the phases analysis_run_phase and analysis_run_metric_phase
@@ -60,60 +60,111 @@ type AnalysisCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *AnalysisCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{runInfoDesc, runPhaseDesc, runMetricTypeDesc, runMetricPhaseDesc, templateInfoDesc, templateMetricInfoDesc} {
-		ch <- d
+	for _, f := range []*gaugeFamily{runInfoFamily, runPhaseFamily, runMetricTypeFamily, runMetricPhaseFamily, templateInfoFamily, templateMetricInfoFamily} {
+		ch <- f.desc
 	}
 }
 
 // Collect implements prometheus.Collector. A kind that cannot be listed
 // is reported as an invalid metric; the others are still collected.
 func (c *AnalysisCollector) Collect(ch chan<- prometheus.Metric) {
-	var runs v1alpha1.AnalysisRunList
-	if listed(ch, c.Reader, &runs, runInfoDesc) {
-		patterns := map[string]*regexp.Regexp{}
-		for i := range runs.Items {
-			collectRun(ch, &runs.Items[i], patterns)
-		}
-	}
-	var templates v1alpha1.AnalysisTemplateList
-	if listed(ch, c.Reader, &templates, templateInfoDesc) {
-		for i := range templates.Items {
-			t := &templates.Items[i]
-			collectTemplate(ch, t.Namespace, t.Name, &t.Spec)
-		}
-	}
-	var cluster v1alpha1.ClusterAnalysisTemplateList
-	if c.ClusterTemplates && listed(ch, c.Reader, &cluster, templateInfoDesc) {
-		for i := range cluster.Items {
-			t := &cluster.Items[i]
-			collectTemplate(ch, "", t.Name, &t.Spec)
-		}
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	rows := c.rows(ctx, func(f *gaugeFamily, err error) { ch <- prometheus.NewInvalidMetric(f.desc, err) })
+	emitAnalysis(rows, &emitter{ch: ch})
 }
 
-func collectRun(ch chan<- prometheus.Metric, run *v1alpha1.AnalysisRun, patterns map[string]*regexp.Regexp) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{run.Namespace, run.Name}, labels...)...)
+func (c *AnalysisCollector) snapshot(ctx context.Context) (func(*textWriter), error) {
+	var failed error
+	rows := c.rows(ctx, func(f *gaugeFamily, err error) {
+		if failed == nil {
+			failed = fmt.Errorf("read %s's objects: %w", f.name, err)
+		}
+	})
+	if failed != nil {
+		return nil, failed
 	}
-	phase := run.Status.Phase
-	gauge(runInfoDesc, 1, string(phase))
-	for _, p := range runPhases {
-		gauge(runPhaseDesc, boolValue(phaseIs(phase, p)), string(p))
+	return func(t *textWriter) { emitAnalysis(rows, &emitter{t: t}) }, nil
+}
+
+// analysisRows is what the families show of the cached AnalysisRuns and
+// templates.
+type analysisRows struct {
+	runs      []runRow
+	templates []templateRow
+}
+
+type runRow struct {
+	run    *v1alpha1.AnalysisRun
+	dryRun map[string]bool
+}
+
+type templateRow struct {
+	namespace, name string
+	spec            *v1alpha1.AnalysisTemplateSpec
+}
+
+// rows reads the cache; a kind that cannot be read is passed to failed
+// with the family it would have shown in.
+func (c *AnalysisCollector) rows(ctx context.Context, failed func(*gaugeFamily, error)) analysisRows {
+	var rows analysisRows
+	patterns := map[string]*regexp.Regexp{}
+	if err := eachCached(ctx, c.Reader, &v1alpha1.AnalysisRunList{}, func(run *v1alpha1.AnalysisRun) {
+		rows.runs = append(rows.runs, runRow{run: run, dryRun: dryRunMetrics(run, patterns)})
+	}); err != nil {
+		failed(runInfoFamily, err)
 	}
-	dryRun := dryRunMetrics(run, patterns)
-	for _, m := range run.Spec.Metrics {
-		typ := ProviderType(m)
-		gauge(runMetricTypeDesc, 1, m.Name, typ)
-		var mp v1alpha1.AnalysisPhase
-		for i := range run.Status.MetricResults {
-			if run.Status.MetricResults[i].Name == m.Name {
-				mp = run.Status.MetricResults[i].Phase
-				break
+	if err := eachCached(ctx, c.Reader, &v1alpha1.AnalysisTemplateList{}, func(t *v1alpha1.AnalysisTemplate) {
+		rows.templates = append(rows.templates, templateRow{t.Namespace, t.Name, &t.Spec})
+	}); err != nil {
+		failed(templateInfoFamily, err)
+	}
+	if c.ClusterTemplates {
+		if err := eachCached(ctx, c.Reader, &v1alpha1.ClusterAnalysisTemplateList{}, func(t *v1alpha1.ClusterAnalysisTemplate) {
+			rows.templates = append(rows.templates, templateRow{"", t.Name, &t.Spec})
+		}); err != nil {
+			failed(templateInfoFamily, err)
+		}
+	}
+	return rows
+}
+
+func emitAnalysis(rows analysisRows, e *emitter) {
+	for _, r := range rows.runs {
+		e.gauge(runInfoFamily, 1, r.run.Namespace, r.run.Name, string(r.run.Status.Phase))
+	}
+	for _, r := range rows.runs {
+		for _, p := range runPhases {
+			e.gauge(runPhaseFamily, boolValue(phaseIs(r.run.Status.Phase, p)), r.run.Namespace, r.run.Name, string(p))
+		}
+	}
+	for _, r := range rows.runs {
+		for _, m := range r.run.Spec.Metrics {
+			e.gauge(runMetricTypeFamily, 1, r.run.Namespace, r.run.Name, m.Name, ProviderType(m))
+		}
+	}
+	for _, r := range rows.runs {
+		run := r.run
+		for _, m := range run.Spec.Metrics {
+			var mp v1alpha1.AnalysisPhase
+			for i := range run.Status.MetricResults {
+				if run.Status.MetricResults[i].Name == m.Name {
+					mp = run.Status.MetricResults[i].Phase
+					break
+				}
+			}
+			typ, dr := ProviderType(m), strconv.FormatBool(r.dryRun[m.Name])
+			for _, p := range runPhases {
+				e.gauge(runMetricPhaseFamily, boolValue(phaseIs(mp, p)), run.Namespace, run.Name, m.Name, typ, dr, string(p))
 			}
 		}
-		dr := strconv.FormatBool(dryRun[m.Name])
-		for _, p := range runPhases {
-			gauge(runMetricPhaseDesc, boolValue(phaseIs(mp, p)), m.Name, typ, dr, string(p))
+	}
+	for _, t := range rows.templates {
+		e.gauge(templateInfoFamily, 1, t.namespace, t.name)
+	}
+	for _, t := range rows.templates {
+		for _, m := range t.spec.Metrics {
+			e.gauge(templateMetricInfoFamily, 1, t.namespace, t.name, ProviderType(m), m.Name)
 		}
 	}
 }
@@ -150,13 +201,6 @@ func dryRunMetrics(run *v1alpha1.AnalysisRun, patterns map[string]*regexp.Regexp
 		}
 	}
 	return selected
-}
-
-func collectTemplate(ch chan<- prometheus.Metric, namespace, name string, spec *v1alpha1.AnalysisTemplateSpec) {
-	ch <- prometheus.MustNewConstMetric(templateInfoDesc, prometheus.GaugeValue, 1, namespace, name)
-	for _, m := range spec.Metrics {
-		ch <- prometheus.MustNewConstMetric(templateMetricInfoDesc, prometheus.GaugeValue, 1, namespace, name, ProviderType(m), m.Name)
-	}
 }
 
 // ProviderType is the type label Argo Rollouts gives a metric's provider

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 // series are the series of one family, by their joined label values.
 type series[T any] struct {
 	desc   *prometheus.Desc
+	fam    family
 	labels []string
 	mu     sync.Mutex
 	byKey  map[string]*entry[T]
@@ -38,8 +40,9 @@ type entry[T any] struct {
 	touched time.Time // last update, kept only with idle set
 }
 
-func newSeries[T any](name, help string, labels []string) series[T] {
-	return series[T]{desc: prometheus.NewDesc(name, help, labels, nil), labels: labels, byKey: map[string]*entry[T]{}}
+func newSeries[T any](name, help, typ string, labels []string) series[T] {
+	return series[T]{desc: prometheus.NewDesc(name, help, labels, nil), fam: newFamily(name, help, typ, labels),
+		labels: labels, byKey: map[string]*entry[T]{}}
 }
 
 // update runs f on the series of values, creating it first if needed.
@@ -136,12 +139,31 @@ func (s *series[T]) collect(ch chan<- prometheus.Metric, m func(values []string,
 	}
 }
 
+// snapshotSeries copies out every series' label values (never changed
+// once made, so shared) and what read copies of its numbers, under the
+// lock: writing to the scraper happens after, so a slow scraper does not
+// hold up updates.
+func snapshotSeries[T, S any](s *series[T], read func(*T) S) []sample[S] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]sample[S], 0, len(s.byKey))
+	for _, e := range s.byKey {
+		out = append(out, sample[S]{e.values, read(&e.value)})
+	}
+	return out
+}
+
+type sample[S any] struct {
+	values []string
+	value  S
+}
+
 // CounterVec is a counter family with a series per label values.
 type CounterVec struct{ s series[float64] }
 
 // NewCounterVec is a counter family named name with the given labels.
 func NewCounterVec(name, help string, labels []string) *CounterVec {
-	return &CounterVec{s: newSeries[float64](name, help, labels)}
+	return &CounterVec{s: newSeries[float64](name, help, "counter", labels)}
 }
 
 // NewExpiringCounterVec is a counter family whose series are dropped once
@@ -151,7 +173,7 @@ func NewCounterVec(name, help string, labels []string) *CounterVec {
 // series that comes back counts afresh, which rate() and increase() read
 // as a counter reset.
 func NewExpiringCounterVec(name, help string, labels []string, idle time.Duration) *CounterVec {
-	v := &CounterVec{s: newSeries[float64](name, help, labels)}
+	v := &CounterVec{s: newSeries[float64](name, help, "counter", labels)}
 	v.s.idle, v.s.now = idle, time.Now
 	v.s.lastSweep = v.s.now()
 	return v
@@ -186,10 +208,23 @@ func (v *CounterVec) Collect(ch chan<- prometheus.Metric) {
 	})
 }
 
+func (v *CounterVec) snapshot(context.Context) (func(*textWriter), error) {
+	rows := snapshotSeries(&v.s, func(n *float64) float64 { return *n })
+	return func(t *textWriter) {
+		if len(rows) > 0 {
+			t.header(&v.s.fam)
+		}
+		for _, r := range rows {
+			t.gauge(&v.s.fam, r.value, r.values)
+		}
+	}, nil
+}
+
 // HistogramVec is a histogram family with a series per label values.
 type HistogramVec struct {
 	s       series[histogram]
 	buckets []float64
+	le      []string // buckets formatted, for the text writer
 }
 
 // histogram is one series: observations per bucket (not cumulative; the
@@ -203,7 +238,7 @@ type histogram struct {
 // NewHistogramVec is a histogram family named name with the given bucket
 // upper bounds (ascending) and labels.
 func NewHistogramVec(name, help string, buckets []float64, labels []string) *HistogramVec {
-	return &HistogramVec{s: newSeries[histogram](name, help, labels), buckets: buckets}
+	return &HistogramVec{s: newSeries[histogram](name, help, "histogram", labels), buckets: buckets, le: formatBounds(buckets)}
 }
 
 // Histogram is one series of a HistogramVec.
@@ -253,4 +288,25 @@ func (v *HistogramVec) Collect(ch chan<- prometheus.Metric) {
 		}
 		return prometheus.MustNewConstHistogram(v.s.desc, s.count, s.sum, cumulative, values...)
 	})
+}
+
+func (v *HistogramVec) snapshot(context.Context) (func(*textWriter), error) {
+	// One array holds every series' counts: one allocation per scrape.
+	var counts []uint64
+	rows := snapshotSeries(&v.s, func(h *histogram) histogram {
+		if counts == nil { // under the lock: the series cannot change
+			counts = make([]uint64, 0, len(v.s.byKey)*(len(v.buckets)+1))
+		}
+		start := len(counts)
+		counts = append(counts, h.counts...)
+		return histogram{counts: counts[start:len(counts):len(counts)], count: h.count, sum: h.sum}
+	})
+	return func(t *textWriter) {
+		if len(rows) > 0 {
+			t.header(&v.s.fam)
+		}
+		for _, r := range rows {
+			t.histogram(&v.s.fam, v.le, r.value.counts, r.value.count, r.value.sum, r.values)
+		}
+	}, nil
 }

@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,10 +19,9 @@ var (
 	// of an Experiment that returned an error.
 	ExperimentReconcileError = NewCounterVec("experiment_reconcile_error", "Error occurring during the experiment", rolloutLabels)
 
-	experimentInfoDesc = prometheus.NewDesc("experiment_info", "Information about Experiment.",
-		[]string{"namespace", "name", "phase"}, nil)
-	experimentPhaseDesc = prometheus.NewDesc("experiment_phase",
-		"Information on the state of the experiment (DEPRECATED - use experiment_info)", []string{"namespace", "name", "phase"}, nil)
+	experimentInfoFamily  = newGauge("experiment_info", "Information about Experiment.", "namespace", "name", "phase")
+	experimentPhaseFamily = newGauge("experiment_phase", "Information on the state of the experiment (DEPRECATED - use experiment_info)",
+		"namespace", "name", "phase")
 )
 
 // experimentPhases are the phases experiment_phase has a series for, as
@@ -50,21 +52,43 @@ type ExperimentCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *ExperimentCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- experimentInfoDesc
-	ch <- experimentPhaseDesc
+	ch <- experimentInfoFamily.desc
+	ch <- experimentPhaseFamily.desc
 }
 
 // Collect implements prometheus.Collector.
 func (c *ExperimentCollector) Collect(ch chan<- prometheus.Metric) {
-	var list v1alpha1.ExperimentList
-	if !listed(ch, c.Reader, &list, experimentInfoDesc) {
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	rows, err := c.rows(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(experimentInfoFamily.desc, err)
 		return
 	}
-	for i := range list.Items {
-		ex := &list.Items[i]
-		ch <- prometheus.MustNewConstMetric(experimentInfoDesc, prometheus.GaugeValue, 1, ex.Namespace, ex.Name, string(ex.Status.Phase))
+	emitExperiments(rows, &emitter{ch: ch})
+}
+
+func (c *ExperimentCollector) snapshot(ctx context.Context) (func(*textWriter), error) {
+	rows, err := c.rows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list experiments: %w", err)
+	}
+	return func(t *textWriter) { emitExperiments(rows, &emitter{t: t}) }, nil
+}
+
+func (c *ExperimentCollector) rows(ctx context.Context) ([]*v1alpha1.Experiment, error) {
+	var rows []*v1alpha1.Experiment
+	err := eachCached(ctx, c.Reader, &v1alpha1.ExperimentList{}, func(ex *v1alpha1.Experiment) { rows = append(rows, ex) })
+	return rows, err
+}
+
+func emitExperiments(rows []*v1alpha1.Experiment, e *emitter) {
+	for _, ex := range rows {
+		e.gauge(experimentInfoFamily, 1, ex.Namespace, ex.Name, string(ex.Status.Phase))
+	}
+	for _, ex := range rows {
 		for _, ph := range experimentPhases {
-			ch <- prometheus.MustNewConstMetric(experimentPhaseDesc, prometheus.GaugeValue, boolValue(phaseIs(ex.Status.Phase, ph)), ex.Namespace, ex.Name, string(ph))
+			e.gauge(experimentPhaseFamily, boolValue(phaseIs(ex.Status.Phase, ph)), ex.Namespace, ex.Name, string(ph))
 		}
 	}
 }

@@ -9,6 +9,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,18 +36,17 @@ const (
 var legacyPhases = []string{PhaseCompleted, PhaseProgressing, PhasePaused, PhaseTimeout, PhaseError, PhaseAbort}
 
 var (
-	infoDesc = prometheus.NewDesc("rollout_info", "Information about rollout.",
-		[]string{"namespace", "name", "strategy", "traffic_router", "phase"}, nil)
-	availableDesc   = replicaDesc("rollout_info_replicas_available", "available")
-	unavailableDesc = replicaDesc("rollout_info_replicas_unavailable", "unavailable")
-	desiredDesc     = replicaDesc("rollout_info_replicas_desired", "desired")
-	updatedDesc     = replicaDesc("rollout_info_replicas_updated", "updated")
-	phaseDesc       = prometheus.NewDesc("rollout_phase", "Information on the state of the rollout (DEPRECATED - use rollout_info)",
-		[]string{"namespace", "name", "strategy", "phase"}, nil)
+	infoFamily        = newGauge("rollout_info", "Information about rollout.", "namespace", "name", "strategy", "traffic_router", "phase")
+	availableFamily   = replicaFamily("rollout_info_replicas_available", "available")
+	unavailableFamily = replicaFamily("rollout_info_replicas_unavailable", "unavailable")
+	desiredFamily     = replicaFamily("rollout_info_replicas_desired", "desired")
+	updatedFamily     = replicaFamily("rollout_info_replicas_updated", "updated")
+	phaseFamily       = newGauge("rollout_phase", "Information on the state of the rollout (DEPRECATED - use rollout_info)",
+		"namespace", "name", "strategy", "phase")
 )
 
-func replicaDesc(name, what string) *prometheus.Desc {
-	return prometheus.NewDesc(name, "The number of "+what+" replicas per rollout.", rolloutLabels, nil)
+func replicaFamily(name, what string) *gaugeFamily {
+	return newGauge(name, "The number of "+what+" replicas per rollout.", rolloutLabels...)
 }
 
 // RolloutCollector reports every Rollout the reader (the manager's cache)
@@ -57,48 +57,71 @@ type RolloutCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *RolloutCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{infoDesc, availableDesc, unavailableDesc, desiredDesc, updatedDesc, phaseDesc} {
-		ch <- d
+	for _, f := range []*gaugeFamily{infoFamily, availableFamily, unavailableFamily, desiredFamily, updatedFamily, phaseFamily} {
+		ch <- f.desc
 	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *RolloutCollector) Collect(ch chan<- prometheus.Metric) {
-	var list v1alpha1.RolloutList
-	if !listed(ch, c.Reader, &list, infoDesc) {
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	rows, err := c.rows(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(infoFamily.desc, err)
 		return
 	}
-	for i := range list.Items {
-		collectRollout(ch, &list.Items[i])
-	}
+	emitRollouts(rows, &emitter{ch: ch})
 }
 
-// listed lists the reader's objects into list, read only: the cache's
-// own objects, not a copy of every one per scrape. On failure it reports
-// an invalid metric of desc and says false.
-func listed(ch chan<- prometheus.Metric, r client.Reader, list client.ObjectList, desc *prometheus.Desc) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		ch <- prometheus.NewInvalidMetric(desc, err)
-		return false
+func (c *RolloutCollector) snapshot(ctx context.Context) (func(*textWriter), error) {
+	rows, err := c.rows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list rollouts: %w", err)
 	}
-	return true
+	return func(t *textWriter) { emitRollouts(rows, &emitter{t: t}) }, nil
 }
 
-func collectRollout(ch chan<- prometheus.Metric, ro *v1alpha1.Rollout) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{ro.Namespace, ro.Name}, labels...)...)
+// listTimeout bounds how long a scrape waits for the cache.
+const listTimeout = 5 * time.Second
+
+// rolloutRow is what the families show of one cached Rollout.
+type rolloutRow struct {
+	ro                      *v1alpha1.Rollout
+	strategy, router, phase string
+}
+
+func (c *RolloutCollector) rows(ctx context.Context) ([]rolloutRow, error) {
+	var rows []rolloutRow
+	err := eachCached(ctx, c.Reader, &v1alpha1.RolloutList{}, func(ro *v1alpha1.Rollout) {
+		rows = append(rows, rolloutRow{ro: ro, strategy: strategyOf(ro), router: trafficRouter(ro), phase: infoPhase(ro)})
+	})
+	return rows, err
+}
+
+func emitRollouts(rows []rolloutRow, e *emitter) {
+	for _, r := range rows {
+		e.gauge(infoFamily, 1, r.ro.Namespace, r.ro.Name, r.strategy, r.router, r.phase)
 	}
-	strategy, phase := strategyOf(ro), infoPhase(ro)
-	gauge(infoDesc, 1, strategy, trafficRouter(ro), phase)
-	gauge(availableDesc, float64(ro.Status.AvailableReplicas))
-	// Not clamped at 0, as in Argo Rollouts.
-	gauge(unavailableDesc, float64(ro.Status.Replicas-ro.Status.AvailableReplicas))
-	gauge(desiredDesc, float64(ro.ReplicasOrDefault()))
-	gauge(updatedDesc, float64(ro.Status.UpdatedReplicas))
-	for _, p := range legacyPhases {
-		gauge(phaseDesc, boolValue(p == phase), strategy, p)
+	replicas := []struct {
+		f     *gaugeFamily
+		value func(*v1alpha1.Rollout) int32
+	}{
+		{availableFamily, func(ro *v1alpha1.Rollout) int32 { return ro.Status.AvailableReplicas }},
+		// Not clamped at 0, as in Argo Rollouts.
+		{unavailableFamily, func(ro *v1alpha1.Rollout) int32 { return ro.Status.Replicas - ro.Status.AvailableReplicas }},
+		{desiredFamily, func(ro *v1alpha1.Rollout) int32 { return ro.ReplicasOrDefault() }},
+		{updatedFamily, func(ro *v1alpha1.Rollout) int32 { return ro.Status.UpdatedReplicas }},
+	}
+	for _, fam := range replicas {
+		for _, r := range rows {
+			e.gauge(fam.f, float64(fam.value(r.ro)), r.ro.Namespace, r.ro.Name)
+		}
+	}
+	for _, r := range rows {
+		for _, p := range legacyPhases {
+			e.gauge(phaseFamily, boolValue(p == r.phase), r.ro.Namespace, r.ro.Name, r.strategy, p)
+		}
 	}
 }
 
