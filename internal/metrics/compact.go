@@ -19,13 +19,19 @@ import (
 // and numbers only, and build the metrics at scrape time; what a scrape
 // shows is the same (docs/architecture.md, "Memory").
 
-// series are the series of one family, by their joined label values.
+// series are the series of one family, by their label values joined with
+// sep. A series is its key and its numbers only, stored in the map itself:
+// the label values are read back out of the key when a scrape needs them
+// (split, the text writer's labels are substrings of the key), which at
+// ten thousand series (1,000 rollouts' event reasons and requests) keeps
+// about 1 MB less live than a slice of values and an entry allocated per
+// series.
 type series[T any] struct {
 	desc   *prometheus.Desc
 	fam    family
 	labels []string
 	mu     sync.Mutex
-	byKey  map[string]*entry[T]
+	byKey  map[string]entry[T]
 
 	// idle, when set, drops a series not updated for that long (see
 	// NewExpiringCounterVec); swept at most once per sweepEvery.
@@ -34,15 +40,30 @@ type series[T any] struct {
 	now       func() time.Time
 }
 
+// sep joins label values into a series' key; a label value cannot hold it
+// (client_golang refuses values that are not UTF-8, and 0xff never is).
+const sep = "\xff"
+
 type entry[T any] struct {
-	values  []string
 	value   T
-	touched time.Time // last update, kept only with idle set
+	touched int64 // last update in Unix nanoseconds, kept only with idle set
 }
 
 func newSeries[T any](name, help, typ string, labels []string) series[T] {
 	return series[T]{desc: prometheus.NewDesc(name, help, labels, nil), fam: newFamily(name, help, typ, labels),
-		labels: labels, byKey: map[string]*entry[T]{}}
+		labels: labels, byKey: map[string]entry[T]{}}
+}
+
+// splitKey appends a key's label values to dst, as substrings of key.
+func splitKey(dst []string, key string) []string {
+	for {
+		i := strings.Index(key, sep)
+		if i < 0 {
+			return append(dst, key)
+		}
+		dst = append(dst, key[:i])
+		key = key[i+len(sep):]
+	}
 }
 
 // update runs f on the series of values, creating it first if needed.
@@ -51,19 +72,18 @@ func (s *series[T]) update(values []string, f func(*T)) {
 		// As client_golang's WithLabelValues: a programming error.
 		panic("metrics: " + s.desc.String() + ": got label values " + strings.Join(values, ",") + ", want " + strings.Join(s.labels, ","))
 	}
-	key := strings.Join(values, "\xff")
+	key := strings.Join(values, sep)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.byKey[key]
 	if !ok {
 		s.sweep()
-		e = &entry[T]{values: strings.Split(key, "\xff")}
-		s.byKey[key] = e
 	}
 	if s.idle > 0 {
-		e.touched = s.now()
+		e.touched = s.now().UnixNano()
 	}
 	f(&e.value)
+	s.byKey[key] = e
 }
 
 // sweepEvery bounds how often an expiring family looks for idle series:
@@ -81,8 +101,9 @@ func (s *series[T]) sweep() {
 		return
 	}
 	s.lastSweep = now
+	oldest := now.Add(-s.idle).UnixNano()
 	for key, e := range s.byKey {
-		if now.Sub(e.touched) > s.idle {
+		if e.touched < oldest {
 			delete(s.byKey, key)
 		}
 	}
@@ -94,8 +115,10 @@ func (s *series[T]) deletePartialMatch(match prometheus.Labels) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for key, e := range s.byKey {
-		if s.matches(e.values, match) {
+	var values []string
+	for key := range s.byKey {
+		values = splitKey(values[:0], key)
+		if s.matches(values, match) {
 			delete(s.byKey, key)
 			n++
 		}
@@ -130,8 +153,8 @@ func (s *series[T]) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
 func (s *series[T]) collect(ch chan<- prometheus.Metric, m func(values []string, v *T) prometheus.Metric) {
 	s.mu.Lock()
 	out := make([]prometheus.Metric, 0, len(s.byKey))
-	for _, e := range s.byKey {
-		out = append(out, m(e.values, &e.value))
+	for key, e := range s.byKey {
+		out = append(out, m(splitKey(make([]string, 0, len(s.labels)), key), &e.value))
 	}
 	s.mu.Unlock()
 	for _, metric := range out {
@@ -139,23 +162,22 @@ func (s *series[T]) collect(ch chan<- prometheus.Metric, m func(values []string,
 	}
 }
 
-// snapshotSeries copies out every series' label values (never changed
-// once made, so shared) and what read copies of its numbers, under the
-// lock: writing to the scraper happens after, so a slow scraper does not
-// hold up updates.
+// snapshotSeries copies out every series' key (immutable, so shared) and
+// what read copies of its numbers, under the lock: writing to the scraper
+// happens after, so a slow scraper does not hold up updates.
 func snapshotSeries[T, S any](s *series[T], read func(*T) S) []sample[S] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]sample[S], 0, len(s.byKey))
-	for _, e := range s.byKey {
-		out = append(out, sample[S]{e.values, read(&e.value)})
+	for key, e := range s.byKey {
+		out = append(out, sample[S]{key, read(&e.value)})
 	}
 	return out
 }
 
 type sample[S any] struct {
-	values []string
-	value  S
+	key   string
+	value S
 }
 
 // CounterVec is a counter family with a series per label values.
@@ -214,8 +236,10 @@ func (v *CounterVec) snapshot(context.Context) (func(*textWriter), error) {
 		if len(rows) > 0 {
 			t.header(&v.s.fam)
 		}
+		var values []string
 		for _, r := range rows {
-			t.gauge(&v.s.fam, r.value, r.values)
+			values = splitKey(values[:0], r.key)
+			t.gauge(&v.s.fam, r.value, values)
 		}
 	}, nil
 }
@@ -305,8 +329,10 @@ func (v *HistogramVec) snapshot(context.Context) (func(*textWriter), error) {
 		if len(rows) > 0 {
 			t.header(&v.s.fam)
 		}
+		var values []string
 		for _, r := range rows {
-			t.histogram(&v.s.fam, v.le, r.value.counts, r.value.count, r.value.sum, r.values)
+			values = splitKey(values[:0], r.key)
+			t.histogram(&v.s.fam, v.le, r.value.counts, r.value.count, r.value.sum, values)
 		}
 	}, nil
 }
