@@ -165,12 +165,12 @@ func New(o *Options, cfg *rest.Config, identity string, undecodable *tolerant.Re
 	return mgr, nil
 }
 
-// addMetricsServer serves handler at /metrics on addr ("0": not at all),
-// on every instance whether leading or not, as controller-runtime's
+// addMetricsServer serves handler at /metrics on addr ("0" or "": not at
+// all), on every instance whether leading or not, as controller-runtime's
 // metrics server does. The port is bound here, so a taken one fails the
 // start.
 func addMetricsServer(mgr ctrlmanager.Manager, addr string, handler http.Handler) error {
-	if addr == "0" {
+	if addr == "0" || addr == "" {
 		return nil
 	}
 	ln, err := net.Listen("tcp", addr)

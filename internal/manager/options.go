@@ -163,7 +163,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.LeaderElectionLeaseDuration, "leader-election-lease-duration", 15*time.Second, "how long followers wait before taking over an unrenewed Lease")
 	fs.DurationVar(&o.LeaderElectionRenewDeadline, "leader-election-renew-deadline", 10*time.Second, "how long the leader retries renewing before it gives up leadership")
 	fs.DurationVar(&o.LeaderElectionRetryPeriod, "leader-election-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
-	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":8090", "address serving Prometheus /metrics (\"0\" disables)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":8090", "address serving Prometheus /metrics (\"0\" or empty disables)")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":8080", "address serving /healthz and /readyz")
 	// Argo Rollouts' spellings of the two ports; the last of a pair given
 	// on the command line wins.
