@@ -180,6 +180,22 @@ type sample[S any] struct {
 	value S
 }
 
+// writeSeries writes a snapshot of fam's series, each by write with its
+// label values split out of its key; a family without series is left
+// out, as client_golang leaves it.
+func writeSeries[S any](fam *family, rows []sample[S], write func(t *textWriter, values []string, v S)) func(*textWriter) {
+	return func(t *textWriter) {
+		if len(rows) > 0 {
+			t.header(fam)
+		}
+		var values []string
+		for _, r := range rows {
+			values = splitKey(values[:0], r.key)
+			write(t, values, r.value)
+		}
+	}
+}
+
 // CounterVec is a counter family with a series per label values.
 type CounterVec struct{ s series[float64] }
 
@@ -232,16 +248,9 @@ func (v *CounterVec) Collect(ch chan<- prometheus.Metric) {
 
 func (v *CounterVec) snapshot(context.Context) (func(*textWriter), error) {
 	rows := snapshotSeries(&v.s, func(n *float64) float64 { return *n })
-	return func(t *textWriter) {
-		if len(rows) > 0 {
-			t.header(&v.s.fam)
-		}
-		var values []string
-		for _, r := range rows {
-			values = splitKey(values[:0], r.key)
-			t.gauge(&v.s.fam, r.value, values)
-		}
-	}, nil
+	return writeSeries(&v.s.fam, rows, func(t *textWriter, values []string, n float64) {
+		t.gauge(&v.s.fam, n, values)
+	}), nil
 }
 
 // HistogramVec is a histogram family with a series per label values.
@@ -325,14 +334,7 @@ func (v *HistogramVec) snapshot(context.Context) (func(*textWriter), error) {
 		counts = append(counts, h.counts...)
 		return histogram{counts: counts[start:len(counts):len(counts)], count: h.count, sum: h.sum}
 	})
-	return func(t *textWriter) {
-		if len(rows) > 0 {
-			t.header(&v.s.fam)
-		}
-		var values []string
-		for _, r := range rows {
-			values = splitKey(values[:0], r.key)
-			t.histogram(&v.s.fam, v.le, r.value.counts, r.value.count, r.value.sum, values)
-		}
-	}, nil
+	return writeSeries(&v.s.fam, rows, func(t *textWriter, values []string, h histogram) {
+		t.histogram(&v.s.fam, v.le, h.counts, h.count, h.sum, values)
+	}), nil
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -46,6 +47,30 @@ func (e *emitter) gauge(f *gaugeFamily, v float64, values ...string) {
 		e.started = f
 	}
 	e.t.gauge(&f.family, v, values)
+}
+
+// collectState serves a state collector's Collect: read the cache (within
+// listTimeout), then emit its samples as const metrics; a failed read is
+// reported as an invalid metric of f.
+func collectState[R any](ch chan<- prometheus.Metric, f *gaugeFamily, read func(context.Context) (R, error), emit func(R, *emitter)) {
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	rows, err := read(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(f.desc, err)
+		return
+	}
+	emit(rows, &emitter{ch: ch})
+}
+
+// snapshotState serves a state collector's snapshot: read the cache now,
+// write the text later.
+func snapshotState[R any](ctx context.Context, what string, read func(context.Context) (R, error), emit func(R, *emitter)) (func(*textWriter), error) {
+	rows, err := read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return func(t *textWriter) { emit(rows, &emitter{t: t}) }, nil
 }
 
 // A streamer is a collector whose families can also be written straight

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -58,22 +57,11 @@ func (c *ExperimentCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *ExperimentCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
-	defer cancel()
-	rows, err := c.rows(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(experimentInfoFamily.desc, err)
-		return
-	}
-	emitExperiments(rows, &emitter{ch: ch})
+	collectState(ch, experimentInfoFamily, c.rows, emitExperiments)
 }
 
 func (c *ExperimentCollector) snapshot(ctx context.Context) (func(*textWriter), error) {
-	rows, err := c.rows(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list experiments: %w", err)
-	}
-	return func(t *textWriter) { emitExperiments(rows, &emitter{t: t}) }, nil
+	return snapshotState(ctx, "experiments", c.rows, emitExperiments)
 }
 
 func (c *ExperimentCollector) rows(ctx context.Context) ([]*v1alpha1.Experiment, error) {

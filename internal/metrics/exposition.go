@@ -2,15 +2,12 @@ package metrics
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
@@ -35,6 +32,9 @@ type Exposition struct {
 	// own holds the streamed collectors too, for client_golang's handler.
 	own  *prometheus.Registry
 	full http.Handler
+	// text serves the text format, gzip-compressed when the scraper
+	// accepts it (klauspost's gzhttp negotiates and pools the writers).
+	text http.Handler
 
 	mu        sync.Mutex
 	streamers []streamer
@@ -44,13 +44,15 @@ type Exposition struct {
 // exposition.
 func NewExposition(rest Registry) *Exposition {
 	own := prometheus.NewRegistry()
-	return &Exposition{
+	e := &Exposition{
 		rest: rest,
 		own:  own,
 		// As controller-runtime serves its registry: a collector that
 		// fails fails the scrape.
 		full: promhttp.HandlerFor(prometheus.Gatherers{rest, own}, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}),
 	}
+	e.text = gzhttp.GzipHandler(http.HandlerFunc(e.serveText))
+	return e
 }
 
 // Register implements prometheus.Registerer: the per-object collectors
@@ -97,11 +99,17 @@ func (e *Exposition) Unregister(c prometheus.Collector) bool {
 
 // ServeHTTP serves one scrape.
 func (e *Exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	format := expfmt.Negotiate(r.Header)
-	if format.FormatType() != expfmt.TypeTextPlain {
+	if expfmt.Negotiate(r.Header).FormatType() != expfmt.TypeTextPlain {
 		e.full.ServeHTTP(w, r)
 		return
 	}
+	e.text.ServeHTTP(w, r)
+}
+
+// serveText writes the text format: client_golang's encoding of rest's
+// families, then the streamed ones.
+func (e *Exposition) serveText(w http.ResponseWriter, r *http.Request) {
+	format := expfmt.Negotiate(r.Header)
 	ctx, cancel := context.WithTimeout(r.Context(), listTimeout)
 	defer cancel()
 	// Everything is read before the first byte is written, so a failure
@@ -125,18 +133,7 @@ func (e *Exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", string(format))
-	var out io.Writer = w
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		gz := gzipWriters.Get().(*gzip.Writer)
-		gz.Reset(w)
-		defer func() {
-			_ = gz.Close()
-			gzipWriters.Put(gz)
-		}()
-		out = gz
-	}
-	bw := bufio.NewWriterSize(out, 32<<10)
+	bw := bufio.NewWriterSize(w, 32<<10)
 	enc := expfmt.NewEncoder(bw, format)
 	for _, mf := range families {
 		if err := enc.Encode(mf); err != nil {
@@ -150,37 +147,6 @@ func (e *Exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		write(t)
 	}
 	_ = bw.Flush()
-}
-
-// gzipWriters keeps the compressors between scrapes: each holds several
-// hundred kilobytes of tables.
-var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
-
-// acceptsGzip says whether an Accept-Encoding header admits gzip: named
-// with a quality other than 0, or else admitted by *.
-func acceptsGzip(header string) bool {
-	gzipQ, anyQ := -1.0, -1.0
-	for part := range strings.SplitSeq(header, ",") {
-		name, params, _ := strings.Cut(part, ";")
-		q := 1.0
-		for p := range strings.SplitSeq(params, ";") {
-			if k, v, ok := strings.Cut(p, "="); ok && strings.TrimSpace(k) == "q" {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-					q = f
-				}
-			}
-		}
-		switch strings.TrimSpace(name) {
-		case "gzip":
-			gzipQ = q
-		case "*":
-			anyQ = q
-		}
-	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
-	}
-	return anyQ > 0
 }
 
 var _ prometheus.Registerer = (*Exposition)(nil)

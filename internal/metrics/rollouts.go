@@ -9,7 +9,6 @@ package metrics
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,22 +63,11 @@ func (c *RolloutCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *RolloutCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
-	defer cancel()
-	rows, err := c.rows(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(infoFamily.desc, err)
-		return
-	}
-	emitRollouts(rows, &emitter{ch: ch})
+	collectState(ch, infoFamily, c.rows, emitRollouts)
 }
 
 func (c *RolloutCollector) snapshot(ctx context.Context) (func(*textWriter), error) {
-	rows, err := c.rows(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	return func(t *textWriter) { emitRollouts(rows, &emitter{t: t}) }, nil
+	return snapshotState(ctx, "rollouts", c.rows, emitRollouts)
 }
 
 // listTimeout bounds how long a scrape waits for the cache.
